@@ -1,0 +1,213 @@
+/**
+ * The supervisor as the daemon (and the simulator runner) drives it. Implemented by
+ * `createSupervisor` in `core/engine/supervisor.ts`, which keeps the pure
+ * `step(state, event, nowMs) → {state, effects}` machine and executes its effects through
+ * the ports. Every method is synchronous except `stopWorkspace`/`stopPipeline`, which
+ * resolve once the grace period has run and the processes are reaped.
+ *
+ * References (`ref`) are a workspace id or its unique label.
+ */
+
+import type { LifecycleEvent, Ports } from '../ports.js';
+import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../spec/types.js';
+
+export type ApiErrorCode =
+  | 'not_found' // no such workspace/command/pipeline/saved pipeline
+  | 'invalid' // a request that fails validation (names `field`)
+  | 'conflict' // duplicate label, workspace stopped, …
+  | 'spawn_failed' // exec failure: errno/syscall set
+  | 'unavailable'; // a capability the host lacks
+
+export interface ApiError {
+  code: ApiErrorCode;
+  message: string;
+  field?: string;
+  errno?: number;
+  syscall?: string;
+}
+
+export type ApiResult<T> = { ok: true; value: T } | { ok: false; error: ApiError };
+
+export interface ExitStatus {
+  code: number | null;
+  signal: string | null;
+  /** code, or 128 + signal number. */
+  status: number;
+}
+
+export type CommandState =
+  | 'starting' // spawned, waiting for READY=1
+  | 'running'
+  | 'backoff' // dead, restart timer armed
+  | 'exited' // dead, not restarting (exit 0, not supervised, or stopped)
+  | 'crash-loop' // crash-loop guard tripped: waits for an operator
+  | 'gave-up'; // restart_max reached
+
+export interface CommandView {
+  id: string;
+  label: string;
+  workspaceId: string;
+  pid: number | null;
+  alive: boolean;
+  state: CommandState;
+  exit: ExitStatus | null;
+  restarts: number;
+  /** Current backoff (the delay the next restart would wait). */
+  backoffMs: number;
+  startedAtWallMs: number;
+  spec: CommandSpec;
+}
+
+export interface WorkspaceView {
+  id: string;
+  label: string;
+  state: 'running' | 'stopping' | 'stopped';
+  createdAtWallMs: number;
+  uptimeMs: number;
+  commandsAlive: number;
+  commandsTotal: number;
+  pipelines: number;
+  warnings: string[];
+  spec: WorkspaceSpec;
+}
+
+export interface QuotaView {
+  workspaceId: string;
+  limits: { memBytes: number; nproc: number; nofile: number };
+  usage: { memBytes: number; nprocAlive: number };
+  /** Exact SPEC wording: `memory: 12.00 MiB > 10.00 MiB limit`, `nproc: 3 alive > 2 limit`. */
+  breaches: string[];
+  enforce: { mem: string; nproc: string };
+  source: 'cgroup' | 'proc';
+}
+
+export interface StatsSample {
+  wallMs: number;
+  rssBytes: number;
+  cpuUs: number;
+  /** Integer per-mille of one core between this sample and the previous (1000 = 100 %). */
+  cpuPermille: number;
+}
+
+export interface StatsView {
+  workspaceId: string;
+  commandsAlive: number;
+  commandsTotal: number;
+  rssBytes: number;
+  rssPeakBytes: number;
+  cpuUs: number;
+  /** Between the last two samples; 100 = one core. */
+  cpuPercent: number;
+  cores: number;
+  uptimeMs: number;
+  source: 'cgroup' | 'proc' | 'persisted';
+  /** Newest last, at most 64. */
+  history: StatsSample[];
+}
+
+export interface EdgeVerdict {
+  edgeIndex: number;
+  ty: string;
+  mime: string;
+  /** Integer per-mille confidence (950 = 0.95). */
+  confPermille: number;
+}
+
+export interface PipelineNodeView {
+  label: string;
+  commandId: string;
+  pid: number | null;
+  alive: boolean;
+  exit: ExitStatus | null;
+}
+
+export interface PipelineView {
+  id: string;
+  label: string;
+  workspaceId: string;
+  state: 'running' | 'backoff' | 'stopped' | 'done' | 'crash-loop' | 'gave-up';
+  supervised: boolean;
+  restarts: number;
+  backoffMs: number;
+  nodes: PipelineNodeView[];
+  taps: { edgeIndex: number; socketPath: string }[];
+  verdicts: EdgeVerdict[];
+}
+
+export interface SavedPipelineView {
+  name: string;
+  /** The TOML source as saved (templates unexpanded). */
+  source: string;
+  savedAtWallMs: number;
+}
+
+export interface HealthView {
+  workspaces: number;
+  commandsAlive: number;
+  pipelines: number;
+  flows: number;
+}
+
+export interface RestoreReport {
+  /** 'fresh' = no snapshot; 'set-aside' = corrupt/newer file moved away. */
+  outcome: 'fresh' | 'restored' | 'set-aside';
+  fromVersion: number | null;
+  workspaces: number;
+  savedPipelines: number;
+  relaunchedPipelines: number;
+  message: string;
+}
+
+export interface RunPipelineOptions {
+  tap: boolean;
+  /** Raw TOML source and vars, kept so a supervised pipeline can be relaunched on restore. */
+  source?: string;
+  vars?: Record<string, string>;
+}
+
+export interface Supervisor {
+  /** Restore from the store, relaunch supervised pipelines, arm timers. Call once. */
+  start(): RestoreReport;
+  /** Write the snapshot now if dirty (SIGTERM path). */
+  flush(): void;
+  /** Stop every timer; processes are left to the caller (daemon shutdown). */
+  close(): void;
+  /** Lifecycle events as they are appended (for SSE and `events -f`). */
+  onEvent(listener: (event: LifecycleEvent) => void): () => void;
+
+  createWorkspace(spec: WorkspaceSpec): ApiResult<{ id: string; warnings: string[] }>;
+  listWorkspaces(): WorkspaceView[];
+  getWorkspace(ref: string): ApiResult<WorkspaceView>;
+  stopWorkspace(ref: string, graceMs: number): Promise<ApiResult<{ reaped: number }>>;
+  quota(ref: string): ApiResult<QuotaView>;
+  stats(ref: string): ApiResult<StatsView>;
+
+  runCommand(ref: string, spec: CommandSpec): ApiResult<CommandView>;
+  listCommands(ref: string): ApiResult<CommandView[]>;
+  getCommand(ref: string, cmd: string): ApiResult<CommandView>;
+  /** Operator restart: clears crash-loop / gave-up and starts it again. */
+  restartCommand(ref: string, cmd: string): ApiResult<CommandView>;
+
+  runPipeline(spec: PipelineSpec, options: RunPipelineOptions): ApiResult<PipelineView>;
+  listPipelines(): PipelineView[];
+  getPipeline(id: string): ApiResult<PipelineView>;
+  stopPipeline(id: string, graceMs: number): Promise<ApiResult<{ reaped: number }>>;
+  savePipeline(name: string, source: string): ApiResult<SavedPipelineView>;
+  listSavedPipelines(): SavedPipelineView[];
+  getSavedPipeline(name: string): ApiResult<SavedPipelineView>;
+  dropSavedPipeline(name: string): ApiResult<true>;
+
+  health(): HealthView;
+}
+
+export interface SupervisorOptions {
+  /** Quota enforcement and stats sampling period while anything is alive. Default 1000. */
+  sampleEveryMs?: number;
+  /** Snapshot write delay after a change (coalescing). Default 200. */
+  saveDelayMs?: number;
+  /** Dead command records kept per workspace. Default 64. */
+  deadCommandsMax?: number;
+  cores?: number;
+}
+
+export type CreateSupervisor = (ports: Ports, options?: SupervisorOptions) => Supervisor;

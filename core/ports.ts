@@ -1,0 +1,216 @@
+/**
+ * The world, as the core sees it. Production implementations live in `adapters/`, the
+ * simulated ones in `sim/`; the engine cannot tell them apart. Every port is synchronous
+ * and event-shaped: calls return at once, and what happens later comes back as events
+ * through the listener the runtime registers. No method may throw for an expected
+ * failure: those are values (`PortError`). A throw is a bug.
+ */
+
+import type { Namespaces, OutputName } from './spec/types.js';
+
+/** Closed set of failure reasons, mapped from errno by adapters (ENOENT→NotFound, …). */
+export type PortReason =
+  | 'NotFound' // ENOENT, ESRCH
+  | 'PermissionDenied' // EACCES, EPERM
+  | 'Busy' // EBUSY, EAGAIN
+  | 'Exists' // EEXIST
+  | 'InvalidArgument' // EINVAL, E2BIG, ENOEXEC
+  | 'LimitExceeded' // ENOMEM, EMFILE, ENFILE, ENOSPC
+  | 'Unsupported' // ENOSYS, ENOTSUP, EOPNOTSUPP
+  | 'Corrupt' // a stored file that does not decode
+  | 'Unknown';
+
+export type PortName = 'Clock' | 'Kernel' | 'Cgroups' | 'Store' | 'EventLog' | 'Ids';
+
+export interface PortError {
+  _tag: 'PortError';
+  port: PortName;
+  method: string;
+  reason: PortReason;
+  /** Human sentence, e.g. `exec /nope: No such file or directory`. */
+  message: string;
+  errno?: number;
+  syscall?: string;
+  path?: string;
+}
+
+export type PortResult<T> = { ok: true; value: T } | { ok: false; error: PortError };
+
+// ── Clock ──────────────────────────────────────────────────────────────────────────
+
+export type TimerHandle = number;
+
+export interface Clock {
+  /** Monotonic integer milliseconds. The only clock decisions use. */
+  nowMs(): number;
+  /** Wall clock, ms since the epoch: for persisted and displayed timestamps only. */
+  wallMs(): number;
+  /** Call `fire` once when `nowMs() >= atMs`. */
+  setTimer(atMs: number, fire: () => void): TimerHandle;
+  clearTimer(handle: TimerHandle): void;
+}
+
+// ── Kernel ─────────────────────────────────────────────────────────────────────────
+
+export type SignalName = 'SIGTERM' | 'SIGKILL' | 'SIGINT' | 'SIGHUP' | 'SIGUSR1' | 'SIGUSR2';
+
+/** The resource envelope applied in the child between fork and exec. */
+export interface Envelope {
+  /** 0 = leave as inherited. */
+  rlimits: { nofile: number; nproc: number };
+  namespaces: Namespaces;
+  /** Handle returned by `Cgroups.create`, or null: the child is placed there before exec. */
+  cgroup: string | null;
+}
+
+export interface ProcRequest {
+  exec: string;
+  argv: string[];
+  envp: string[];
+  /** '' = the daemon's cwd. */
+  cwd: string;
+  envelope: Envelope;
+  /** Give the child a NOTIFY_SOCKET (sd_notify); messages come back as `notify` events. */
+  notify: boolean;
+}
+
+export interface GroupEdge {
+  from: number;
+  fromOutput: OutputName;
+  to: number;
+}
+
+export interface GroupTap {
+  edgeIndex: number;
+  /** First bytes of the edge handed back as one `tap-sample` event. */
+  sampleBytes: number;
+  replayChunks: number;
+  replayBytes: number;
+}
+
+export interface GroupRequest {
+  nodes: ProcRequest[];
+  edges: GroupEdge[];
+  taps: GroupTap[];
+  /** Per tapped/pumped edge; 0 = unlimited. */
+  maxBytesPerSec: number;
+}
+
+export interface TapInfo {
+  edgeIndex: number;
+  /** Unix socket path readers attach to (`flow tail`). */
+  socketPath: string;
+}
+
+export type KernelEvent =
+  | { type: 'exit'; pid: number; code: number | null; signal: SignalName | string | null }
+  | { type: 'tap-sample'; key: string; edgeIndex: number; bytes: Uint8Array }
+  | { type: 'notify'; pid: number; message: string };
+
+export interface ProcStats {
+  /** Processes alive in the trees rooted at the given pids (roots included). */
+  alive: number;
+  rssBytes: number;
+  cpuUs: number;
+}
+
+export interface Kernel {
+  /**
+   * Start one process. `key` names its captured stdout/stderr (the command id); a
+   * restarted command reuses its key and its logs continue. Exec failure is an error
+   * value, synchronously, never a process that exits 127.
+   */
+  spawn(key: string, req: ProcRequest): PortResult<{ pid: number }>;
+  /** Start a wired graph atomically: on failure nothing of it is left running. */
+  spawnGroup(key: string, req: GroupRequest): PortResult<{ pids: number[]; taps: TapInfo[] }>;
+  /** ESRCH (already gone) is not an error. */
+  signal(pid: number, signal: SignalName): void;
+  sample(pids: number[]): ProcStats;
+  /** Release what the adapter holds for `key` once nothing of it is alive (pipes, sockets). */
+  release(key: string): void;
+  onEvent(listener: (event: KernelEvent) => void): void;
+}
+
+// ── Cgroups ────────────────────────────────────────────────────────────────────────
+
+export interface CgroupCaps {
+  version: 'v1' | 'v2' | 'hybrid' | 'none';
+  /** A subtree under the daemon's cgroup that shipote may write, with memory and pids. */
+  delegated: boolean;
+  controllers: string[];
+  writable: boolean;
+  userNamespaces: boolean;
+  pidfd: boolean;
+  cloneIntoCgroup: boolean;
+  /** Absolute path of the daemon's own cgroup (v2) or memory hierarchy cgroup (v1). */
+  root: string | null;
+  /** Why not delegated, when not. */
+  reasons: string[];
+}
+
+export interface CgroupLimits {
+  /** 0 = no limit. */
+  memBytes: number;
+  /** 0 = no limit. */
+  pids: number;
+}
+
+export interface CgroupStats {
+  memBytes: number;
+  memPeakBytes: number;
+  cpuUs: number;
+  pids: number;
+  /** memory.events oom_kill (v2) or memory.oom_control oom_kill (v1). */
+  oomKills: number;
+}
+
+export interface Cgroups {
+  caps(): CgroupCaps;
+  /** `relPath` is relative to the daemon's cgroup, already validated. Returns a handle. */
+  create(relPath: string, limits: CgroupLimits): PortResult<{ handle: string }>;
+  stats(handle: string): PortResult<CgroupStats>;
+  /** Kill every process in it (cgroup.kill on v2, a signal loop on v1). */
+  kill(handle: string): PortResult<{ killed: number }>;
+  remove(handle: string): PortResult<true>;
+}
+
+// ── Store ──────────────────────────────────────────────────────────────────────────
+
+export type StoreRead = { kind: 'empty' } | { kind: 'text'; text: string } | { kind: 'error'; error: PortError };
+
+export interface Store {
+  read(): StoreRead;
+  /** Atomic and durable: after ok, a crash leaves either the old or the new text, whole. */
+  write(text: string): PortResult<true>;
+  /** Move the current file aside (corrupt or newer version); returns where it went. */
+  setAside(reason: string): PortResult<{ path: string }>;
+}
+
+// ── EventLog ───────────────────────────────────────────────────────────────────────
+
+/** One lifecycle event; rendered as logfmt `ts=… ev=… k=v…` by the file adapter. */
+export interface LifecycleEvent {
+  wallMs: number;
+  ev: string;
+  fields: Record<string, string | number | boolean>;
+}
+
+export interface EventLog {
+  append(event: LifecycleEvent): void;
+}
+
+// ── Ids ────────────────────────────────────────────────────────────────────────────
+
+export interface Ids {
+  /** A new ULID. */
+  next(): string;
+}
+
+export interface Ports {
+  clock: Clock;
+  kernel: Kernel;
+  cgroups: Cgroups;
+  store: Store;
+  eventLog: EventLog;
+  ids: Ids;
+}

@@ -1,0 +1,37 @@
+/** @jest-config-loader esbuild-register */
+import type { Config } from 'jest';
+
+// ESM all the way: sources are TypeScript ESM (NodeNext, `.js` import suffixes),
+// transformed by SWC and run under `--experimental-vm-modules`.
+const transform: Config['transform'] = {
+  '^.+\\.ts$': [
+    '@swc/jest',
+    {
+      jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
+      module: { type: 'es6' },
+      sourceMaps: 'inline',
+    },
+  ],
+};
+
+const common = {
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform,
+  testEnvironment: 'node',
+} satisfies Config;
+
+const config: Config = {
+  projects: [
+    { ...common, displayName: 'core', testMatch: ['<rootDir>/core/**/*.test.ts'] },
+    { ...common, displayName: 'sim', testMatch: ['<rootDir>/sim/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'adapters',
+      testMatch: ['<rootDir>/adapters/**/*.test.ts', '<rootDir>/scripts/**/*.test.ts'],
+    },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/e2e/**/*.test.ts'] },
+  ],
+};
+
+export default config;
