@@ -1,0 +1,323 @@
+import fc from 'fast-check';
+import type { StatsSample } from '../engine/api.js';
+import type { PipelineSpec, WorkspaceSpec } from '../spec/types.js';
+import { decodeSnapshot, encodeSnapshot, migrate, packOlder } from './codec.js';
+import { PIPELINE_SPEC, V1_TEXT, V2_TEXT, V3_TEXT, V4_TEXT, WORKSPACE_SPEC } from './fixtures.js';
+import { emptySnapshot, type Snapshot } from './types.js';
+
+function decoded(text: string): Snapshot {
+  const result = decodeSnapshot(text);
+  if (!result.ok) throw new Error(result.message);
+  return result.snapshot;
+}
+
+function failure(text: string): { reason: string; message: string } {
+  const result = decodeSnapshot(text);
+  if (result.ok) throw new Error('expected a refusal');
+  return { reason: result.reason, message: result.message };
+}
+
+describe('snapshot migration', () => {
+  it.each([
+    [1, V1_TEXT, [1, 0, 0, 0]],
+    [2, V2_TEXT, [1, 1, 0, 0]],
+    [3, V3_TEXT, [1, 1, 1, 0]],
+    [4, V4_TEXT, [1, 1, 1, 1]],
+  ])('loads a v%i file with the parts it lacks empty', (version, text, counts) => {
+    const result = decodeSnapshot(text);
+    expect(result.ok && result.fromVersion).toBe(version);
+    const s = decoded(text);
+    expect(s.version).toBe(4);
+    const got = [s.workspaces, s.savedPipelines, s.livePipelines, s.stats].map((l) => l.length);
+    expect(got).toEqual(counts);
+    expect(s.workspaces[0]?.spec).toEqual(WORKSPACE_SPEC);
+  });
+
+  it('keeps the live pipeline of a v3 file whole', () => {
+    expect(decoded(V3_TEXT).livePipelines).toEqual([
+      {
+        id: '01HZX0000000000000000000BB',
+        spec: PIPELINE_SPEC,
+        source: 'label = "x"',
+        vars: { WS: 'strict' },
+        tap: true,
+        restarts: 2,
+        backoffMs: 800,
+      },
+    ]);
+  });
+
+  it.each([
+    ['v1', (s: Snapshot) => packOlder.v1({ version: 1, workspaces: s.workspaces })],
+    [
+      'v2',
+      (s: Snapshot) =>
+        packOlder.v2({ version: 2, workspaces: s.workspaces, savedPipelines: s.savedPipelines }),
+    ],
+    ['v3', (s: Snapshot) => packOlder.v3({ ...s, version: 3 })],
+  ])('round-trips the %s layout through pack and migrate', (_v, pack) => {
+    const full = decoded(V4_TEXT);
+    const result = migrate(JSON.parse(JSON.stringify(pack(full))));
+    expect(result.ok).toBe(true);
+    const back = result.ok ? result.snapshot : emptySnapshot();
+    expect(back.workspaces).toEqual(full.workspaces);
+  });
+
+  it('round-trips a v4 file to the same text', () => {
+    const text = encodeSnapshot(decoded(V4_TEXT));
+    expect(encodeSnapshot(decoded(text))).toBe(text);
+  });
+
+  it('refuses a newer version with a message that says what to do', () => {
+    expect(failure('{"version": 7, "anything": true}')).toEqual({
+      reason: 'newer',
+      message:
+        'snapshot version 7 is newer than this shipote understands (4); ' +
+        'upgrade shipote or move the file aside',
+    });
+  });
+});
+
+const CORRUPT: [string, string, string | RegExp][] = [
+  ['truncated text', V4_TEXT.slice(0, 200), /^snapshot is not valid JSON: /],
+  ['empty text', '', /^snapshot is not valid JSON: /],
+  ['a JSON array', '[]', /^snapshot is corrupt: \(root\): expected an object, got an array of 0$/],
+  [
+    'no version',
+    '{"workspaces": []}',
+    /^snapshot is corrupt: version: expected an integer from 1 to 4, got nothing$/,
+  ],
+  [
+    'version 0',
+    '{"version": 0}',
+    /^snapshot is corrupt: version: expected an integer from 1 to 4, got 0$/,
+  ],
+  ['a string version', '{"version": "4"}', /version: expected an integer from 1 to 4, got "4"$/],
+  [
+    'missing workspaces',
+    '{"version": 1}',
+    /^snapshot is corrupt: workspaces: expected an array, got nothing$/,
+  ],
+  [
+    'a wrong field type',
+    V4_TEXT.replace('"restarts": 2', '"restarts": "2"'),
+    'snapshot is corrupt: livePipelines[0].restarts: ' +
+      'expected a non-negative safe integer, got "2" (string)',
+  ],
+  [
+    'a bad spec field',
+    V1_TEXT.replace('"onExit":"reap"', '"onExit":"explode"'),
+    'snapshot is corrupt: workspaces[0].spec.onExit: ' +
+      'expected one of reap, wait, got "explode" (string)',
+  ],
+  [
+    'an escaping cgroup path',
+    V1_TEXT.replace('"shipote/bounded"', '"../../etc"'),
+    /workspaces\[0\]\.spec\.cgroupPath: must not contain '\.\.' segments/,
+  ],
+  [
+    'a pipeline cycle',
+    V3_TEXT.replace(
+      '"edges":[{"from":0,"fromOutput":"stdout","to":1,"toInput":"stdin"}]',
+      '"edges":[{"from":0,"fromOutput":"stdout","to":1,"toInput":"stdin"},' +
+        '{"from":1,"fromOutput":"stdout","to":0,"toInput":"stdin"}]',
+    ),
+    /livePipelines\[0\]\.spec\.edges\[1\]: cycle: producer -> consumer -> producer$/,
+  ],
+  [
+    'a duplicate workspace id',
+    V1_TEXT.replace(/\[(\{.*\})\]\}$/s, '[$1, $1]}'),
+    /^snapshot is corrupt: workspaces\[1\]: duplicate id "01HZX0000000000000000000AA"$/,
+  ],
+];
+
+describe('corrupt snapshots', () => {
+  it.each(CORRUPT)('refuses %s as corrupt, naming what was wrong', (_what, text, message) => {
+    const got = failure(text);
+    expect(got.reason).toBe('corrupt');
+    if (typeof message === 'string') expect(got.message).toBe(message);
+    else expect(got.message).toMatch(message);
+  });
+
+  it('never throws on arbitrary text or JSON', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.json()), (text) => {
+        const result = decodeSnapshot(text);
+        expect(typeof result.ok).toBe('boolean');
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('never throws on garbled versions of a valid file', () => {
+    fc.assert(
+      fc.property(fc.nat(), fc.nat(12), fc.string({ maxLength: 4 }), (at, del, insert) => {
+        const i = at % V4_TEXT.length;
+        const text = V4_TEXT.slice(0, i) + insert + V4_TEXT.slice(i + del);
+        const result = decodeSnapshot(text);
+        if (!result.ok) expect(result.message).not.toBe('');
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('encodeSnapshot', () => {
+  it('encodes equal states to equal text whatever their key order', () => {
+    const a = decoded(V4_TEXT);
+    const live = a.livePipelines[0]!;
+    const reordered: Snapshot = {
+      stats: a.stats,
+      livePipelines: [Object.fromEntries(Object.entries(live).reverse()) as typeof live],
+      savedPipelines: a.savedPipelines,
+      workspaces: a.workspaces,
+      version: 4,
+    };
+    expect(encodeSnapshot(reordered)).toBe(encodeSnapshot(a));
+  });
+
+  it('keeps only the newest 16 stats samples', () => {
+    const s = emptySnapshot();
+    const samples = Array.from({ length: 20 }, (_, i) => ({
+      wallMs: i,
+      rssBytes: 0,
+      cpuUs: 0,
+      cpuPermille: 0,
+    }));
+    s.stats.push({ workspaceId: 'w', samples });
+    const back = decoded(encodeSnapshot(s));
+    expect(back.stats[0]?.samples.map((x) => x.wallMs)).toEqual(
+      samples.slice(4).map((x) => x.wallMs),
+    );
+  });
+
+  it('does not persist fields a caller attached to a spec', () => {
+    const s = emptySnapshot();
+    const spec = { ...WORKSPACE_SPEC, runtimeHandle: 42 } as WorkspaceSpec;
+    s.workspaces.push({ id: 'w', spec, createdAtWallMs: 0, warnings: [] });
+    expect(encodeSnapshot(s)).not.toContain('runtimeHandle');
+  });
+
+  it('encodes the empty snapshot as a v4 record', () => {
+    expect(JSON.parse(encodeSnapshot(emptySnapshot()))).toEqual({
+      version: 4,
+      workspaces: [],
+      savedPipelines: [],
+      livePipelines: [],
+      stats: [],
+    });
+  });
+});
+
+const nat = fc.nat({ max: 2 ** 40 });
+const text = fc.string({ maxLength: 12 });
+const label = fc.string({ minLength: 1, maxLength: 8 });
+const enforce = fc.constantFrom('none', 'log', 'kill' as const);
+const cgroupPath = fc.constantFrom('', 'shipote', 'shipote/a-b');
+const workspaceSpec: fc.Arbitrary<WorkspaceSpec> = fc.record({
+  label,
+  onExit: fc.constantFrom('reap', 'wait' as const),
+  ttlMs: nat,
+  rlimits: fc.record({ memBytes: nat, nproc: nat, nofile: nat }),
+  namespaces: fc.record({
+    user: fc.boolean(),
+    pid: fc.boolean(),
+    mount: fc.boolean(),
+    net: fc.boolean(),
+    uts: fc.boolean(),
+    ipc: fc.boolean(),
+    cgroup: fc.boolean(),
+  }),
+  cgroupPath,
+  quotaEnforce: fc.record({ mem: enforce, nproc: enforce }),
+});
+// A chain 0 → 1 → … keeps the graph valid whatever the node count.
+const pipelineSpec: fc.Arbitrary<PipelineSpec> = fc
+  .uniqueArray(label, { minLength: 1, maxLength: 4 })
+  .chain((labels) =>
+    fc.record({
+      label,
+      workspace: label,
+      discern: fc.record({
+        sampleBytes: nat,
+        enrichProducer: fc.boolean(),
+        replayChunks: nat,
+        replayBytes: nat,
+        maxBytesPerSec: nat,
+      }),
+      nodes: fc.tuple(
+        ...labels.map((l) =>
+          fc.record({
+            label: fc.constant(l),
+            payload: fc.record({ exec: label, argv: fc.array(text), envp: fc.array(text) }),
+          }),
+        ),
+      ),
+      edges: fc.constant(
+        labels.slice(1).map((_, i) => ({
+          from: i,
+          fromOutput: 'stdout' as const,
+          to: i + 1,
+          toInput: 'stdin' as const,
+        })),
+      ),
+      restart: fc.record({
+        restartOnFailure: fc.boolean(),
+        backoffMsInitial: nat,
+        backoffMsMax: nat,
+        restartMax: nat,
+        resetAfterMs: nat,
+      }),
+      crashLoop: fc.record({ deathsMax: nat, windowMs: nat }),
+    }),
+  );
+const sample: fc.Arbitrary<StatsSample> = fc.record({
+  wallMs: nat,
+  rssBytes: nat,
+  cpuUs: nat,
+  cpuPermille: nat,
+});
+const snapshot: fc.Arbitrary<Snapshot> = fc.record({
+  version: fc.constant(4 as const),
+  workspaces: fc.uniqueArray(
+    fc.record({ id: label, spec: workspaceSpec, createdAtWallMs: nat, warnings: fc.array(text) }),
+    { selector: (w) => w.id, maxLength: 3 },
+  ),
+  savedPipelines: fc.uniqueArray(fc.record({ name: label, source: text, savedAtWallMs: nat }), {
+    selector: (p) => p.name,
+    maxLength: 3,
+  }),
+  livePipelines: fc.uniqueArray(
+    fc.record({
+      id: label,
+      spec: pipelineSpec,
+      source: text,
+      vars: fc.dictionary(text, text, { maxKeys: 3 }),
+      tap: fc.boolean(),
+      restarts: nat,
+      backoffMs: nat,
+    }),
+    { selector: (p) => p.id, maxLength: 2 },
+  ),
+  stats: fc.uniqueArray(
+    fc.record({ workspaceId: label, samples: fc.array(sample, { maxLength: 16 }) }),
+    { selector: (s) => s.workspaceId, maxLength: 3 },
+  ),
+});
+
+describe('snapshot round trip (property)', () => {
+  it('decodes every encoded snapshot back to an equal one, and re-encodes to the same text', () => {
+    fc.assert(
+      fc.property(snapshot, (s) => {
+        const encoded = encodeSnapshot(s);
+        const result = decodeSnapshot(encoded);
+        expect(result.ok).toBe(true);
+        if (!result.ok) return;
+        expect(result.fromVersion).toBe(4);
+        expect(result.snapshot).toEqual(s);
+        expect(encodeSnapshot(result.snapshot)).toBe(encoded);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -1,0 +1,63 @@
+/** Hand-written snapshot files of every version, as an older shipote would have left them. */
+
+import type { PipelineSpec, WorkspaceSpec } from '../spec/types.js';
+
+export const WORKSPACE_SPEC: WorkspaceSpec = {
+  label: 'strict',
+  onExit: 'reap',
+  ttlMs: 30000,
+  rlimits: { memBytes: 5242880, nproc: 2, nofile: 64 },
+  namespaces: {
+    user: true,
+    pid: true,
+    mount: true,
+    net: false,
+    uts: false,
+    ipc: false,
+    cgroup: false,
+  },
+  cgroupPath: 'shipote/bounded',
+  quotaEnforce: { mem: 'kill', nproc: 'kill' },
+};
+
+export const PIPELINE_SPEC: PipelineSpec = {
+  label: 'echo-cat',
+  workspace: 'strict',
+  discern: {
+    sampleBytes: 4096,
+    enrichProducer: true,
+    replayChunks: 32,
+    replayBytes: 0,
+    maxBytesPerSec: 0,
+  },
+  nodes: [
+    { label: 'producer', payload: { exec: '/bin/echo', argv: ['{"hello": 1}'], envp: [] } },
+    { label: 'consumer', payload: { exec: '/bin/cat', argv: [], envp: ['A=1'] } },
+  ],
+  edges: [{ from: 0, fromOutput: 'stdout', to: 1, toInput: 'stdin' }],
+  restart: {
+    restartOnFailure: true,
+    backoffMsInitial: 200,
+    backoffMsMax: 30000,
+    restartMax: 0,
+    resetAfterMs: 10000,
+  },
+  crashLoop: { deathsMax: 3, windowMs: 300000 },
+};
+
+const WS = JSON.stringify(WORKSPACE_SPEC);
+const PL = JSON.stringify(PIPELINE_SPEC);
+const WORKSPACES = `[{"id": "01HZX0000000000000000000AA", "spec": ${WS},
+  "createdAtWallMs": 1700000000000, "warnings": ["user namespaces unavailable"]}]`;
+const SAVED = `[{"name": "echo", "source": "label = \\"echo-cat\\"\\n",
+  "savedAtWallMs": 1700000001000}]`;
+const LIVE = `[{"id": "01HZX0000000000000000000BB", "spec": ${PL}, "source": "label = \\"x\\"",
+  "vars": {"WS": "strict"}, "tap": true, "restarts": 2, "backoffMs": 800}]`;
+
+export const V1_TEXT = `{"version": 1, "workspaces": ${WORKSPACES}}`;
+export const V2_TEXT = `{"version": 2, "workspaces": ${WORKSPACES}, "savedPipelines": ${SAVED}}`;
+export const V3_TEXT = `{"version": 3, "workspaces": ${WORKSPACES}, "savedPipelines": ${SAVED},
+  "livePipelines": ${LIVE}}`;
+export const V4_TEXT = `{"version": 4, "workspaces": ${WORKSPACES}, "savedPipelines": ${SAVED},
+  "livePipelines": ${LIVE}, "stats": [{"workspaceId": "01HZX0000000000000000000AA",
+  "samples": [{"wallMs": 1700000002000, "rssBytes": 1048576, "cpuUs": 5000, "cpuPermille": 12}]}]}`;

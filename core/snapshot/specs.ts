@@ -1,0 +1,170 @@
+/**
+ * Structural checks of persisted (validated, camelCase) specs, plus the semantic rules
+ * that matter on restore: a safe cgroup path and a sound pipeline graph.
+ */
+
+import { checkCgroupPath } from '../spec/cgroup.js';
+import { checkGraph } from '../spec/graph.js';
+import type {
+  EnforceAction,
+  PipelineEdge,
+  PipelineNode,
+  PipelineSpec,
+  WorkspaceSpec,
+} from '../spec/types.js';
+import { arr, bool, Corrupt, int, join, obj, oneOf, str, strItem } from './check.js';
+
+const ENFORCE: readonly EnforceAction[] = ['none', 'log', 'kill'];
+
+export function checkWorkspaceSpec(value: unknown, path: string): WorkspaceSpec {
+  const o = obj(value, path);
+  const rl = obj(o.rlimits, join(path, 'rlimits'));
+  const nsPath = join(path, 'namespaces');
+  const ns = obj(o.namespaces, nsPath);
+  const qe = obj(o.quotaEnforce, join(path, 'quotaEnforce'));
+  const spec: WorkspaceSpec = {
+    label: str(o, 'label', path, true),
+    onExit: oneOf(o, 'onExit', path, ['reap', 'wait'] as const),
+    ttlMs: int(o, 'ttlMs', path),
+    rlimits: {
+      memBytes: int(rl, 'memBytes', join(path, 'rlimits')),
+      nproc: int(rl, 'nproc', join(path, 'rlimits')),
+      nofile: int(rl, 'nofile', join(path, 'rlimits')),
+    },
+    namespaces: {
+      user: bool(ns, 'user', nsPath),
+      pid: bool(ns, 'pid', nsPath),
+      mount: bool(ns, 'mount', nsPath),
+      net: bool(ns, 'net', nsPath),
+      uts: bool(ns, 'uts', nsPath),
+      ipc: bool(ns, 'ipc', nsPath),
+      cgroup: bool(ns, 'cgroup', nsPath),
+    },
+    cgroupPath: str(o, 'cgroupPath', path),
+    quotaEnforce: {
+      mem: oneOf(qe, 'mem', join(path, 'quotaEnforce'), ENFORCE),
+      nproc: oneOf(qe, 'nproc', join(path, 'quotaEnforce'), ENFORCE),
+    },
+  };
+  const issue = checkCgroupPath(spec.cgroupPath);
+  if (issue !== null) throw new Corrupt(`${join(path, 'cgroupPath')}: ${issue.message}`);
+  return spec;
+}
+
+function checkNode(value: unknown, path: string): PipelineNode {
+  const o = obj(value, path);
+  const payloadPath = join(path, 'payload');
+  const p = obj(o.payload, payloadPath);
+  return {
+    label: str(o, 'label', path, true),
+    payload: {
+      exec: str(p, 'exec', payloadPath, true),
+      argv: arr(p, 'argv', payloadPath, strItem),
+      envp: arr(p, 'envp', payloadPath, strItem),
+    },
+  };
+}
+
+function checkEdge(value: unknown, path: string): PipelineEdge {
+  const o = obj(value, path);
+  return {
+    from: int(o, 'from', path),
+    fromOutput: oneOf(o, 'fromOutput', path, ['stdout', 'stderr'] as const),
+    to: int(o, 'to', path),
+    toInput: oneOf(o, 'toInput', path, ['stdin'] as const),
+  };
+}
+
+export function checkPipelineSpec(value: unknown, path: string): PipelineSpec {
+  const o = obj(value, path);
+  const dPath = join(path, 'discern');
+  const d = obj(o.discern, dPath);
+  const rPath = join(path, 'restart');
+  const r = obj(o.restart, rPath);
+  const cPath = join(path, 'crashLoop');
+  const c = obj(o.crashLoop, cPath);
+  const spec: PipelineSpec = {
+    label: str(o, 'label', path, true),
+    workspace: str(o, 'workspace', path, true),
+    discern: {
+      sampleBytes: int(d, 'sampleBytes', dPath),
+      enrichProducer: bool(d, 'enrichProducer', dPath),
+      replayChunks: int(d, 'replayChunks', dPath),
+      replayBytes: int(d, 'replayBytes', dPath),
+      maxBytesPerSec: int(d, 'maxBytesPerSec', dPath),
+    },
+    nodes: arr(o, 'nodes', path, checkNode),
+    edges: arr(o, 'edges', path, checkEdge),
+    restart: {
+      restartOnFailure: bool(r, 'restartOnFailure', rPath),
+      backoffMsInitial: int(r, 'backoffMsInitial', rPath),
+      backoffMsMax: int(r, 'backoffMsMax', rPath),
+      restartMax: int(r, 'restartMax', rPath),
+      resetAfterMs: int(r, 'resetAfterMs', rPath),
+    },
+    crashLoop: { deathsMax: int(c, 'deathsMax', cPath), windowMs: int(c, 'windowMs', cPath) },
+  };
+  if (spec.nodes.length === 0) corrupt0(join(path, 'nodes'), 'at least one node');
+  const issue = checkGraph(spec.nodes, spec.edges)[0];
+  if (issue !== undefined) throw new Corrupt(`${join(path, issue.path)}: ${issue.message}`);
+  return spec;
+}
+
+function corrupt0(path: string, what: string): never {
+  throw new Corrupt(`${path}: expected ${what}, got none`);
+}
+
+/** Exactly the fields of the layout, so nothing extra a caller attached gets persisted. */
+export function packWorkspaceSpec(s: WorkspaceSpec): WorkspaceSpec {
+  return {
+    label: s.label,
+    onExit: s.onExit,
+    ttlMs: s.ttlMs,
+    rlimits: { memBytes: s.rlimits.memBytes, nproc: s.rlimits.nproc, nofile: s.rlimits.nofile },
+    namespaces: {
+      user: s.namespaces.user,
+      pid: s.namespaces.pid,
+      mount: s.namespaces.mount,
+      net: s.namespaces.net,
+      uts: s.namespaces.uts,
+      ipc: s.namespaces.ipc,
+      cgroup: s.namespaces.cgroup,
+    },
+    cgroupPath: s.cgroupPath,
+    quotaEnforce: { mem: s.quotaEnforce.mem, nproc: s.quotaEnforce.nproc },
+  };
+}
+
+export function packPipelineSpec(s: PipelineSpec): PipelineSpec {
+  const d = s.discern;
+  const r = s.restart;
+  return {
+    label: s.label,
+    workspace: s.workspace,
+    discern: {
+      sampleBytes: d.sampleBytes,
+      enrichProducer: d.enrichProducer,
+      replayChunks: d.replayChunks,
+      replayBytes: d.replayBytes,
+      maxBytesPerSec: d.maxBytesPerSec,
+    },
+    nodes: s.nodes.map((n) => ({
+      label: n.label,
+      payload: { exec: n.payload.exec, argv: [...n.payload.argv], envp: [...n.payload.envp] },
+    })),
+    edges: s.edges.map((e) => ({
+      from: e.from,
+      fromOutput: e.fromOutput,
+      to: e.to,
+      toInput: e.toInput,
+    })),
+    restart: {
+      restartOnFailure: r.restartOnFailure,
+      backoffMsInitial: r.backoffMsInitial,
+      backoffMsMax: r.backoffMsMax,
+      restartMax: r.restartMax,
+      resetAfterMs: r.resetAfterMs,
+    },
+    crashLoop: { deathsMax: s.crashLoop.deathsMax, windowMs: s.crashLoop.windowMs },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Snapshot v3: v2 + live supervised pipelines, relaunched on restore.
+ * `{ version: 3, workspaces, savedPipelines,
+ *    livePipelines: [{ id, spec, source, vars, tap, restarts, backoffMs }] }`.
+ */
+
+import { arr, bool, int, obj, str, strRecord, unique } from './check.js';
+import { checkPipelineSpec, packPipelineSpec } from './specs.js';
+import type { PersistedLivePipeline } from './types.js';
+import { packWorkspace } from './v1.js';
+import { packSaved, type SnapshotV2, unpackV2 } from './v2.js';
+
+export interface SnapshotV3 extends Omit<SnapshotV2, 'version'> {
+  version: 3;
+  livePipelines: PersistedLivePipeline[];
+}
+
+export function unpackLive(value: unknown, path: string): PersistedLivePipeline {
+  const o = obj(value, path);
+  return {
+    id: str(o, 'id', path, true),
+    spec: checkPipelineSpec(o.spec, `${path}.spec`),
+    source: str(o, 'source', path),
+    vars: strRecord(o, 'vars', path),
+    tap: bool(o, 'tap', path),
+    restarts: int(o, 'restarts', path),
+    backoffMs: int(o, 'backoffMs', path),
+  };
+}
+
+export function packLive(p: PersistedLivePipeline): PersistedLivePipeline {
+  return {
+    id: p.id,
+    spec: packPipelineSpec(p.spec),
+    source: p.source,
+    vars: Object.fromEntries(Object.entries(p.vars)),
+    tap: p.tap,
+    restarts: p.restarts,
+    backoffMs: p.backoffMs,
+  };
+}
+
+export function unpackV3(value: unknown): SnapshotV3 {
+  const { workspaces, savedPipelines } = unpackV2(value);
+  const livePipelines = arr(obj(value, ''), 'livePipelines', '', unpackLive);
+  unique(livePipelines, (p) => p.id, 'livePipelines', 'id');
+  return { version: 3, workspaces, savedPipelines, livePipelines };
+}
+
+export function packV3(s: SnapshotV3): unknown {
+  return {
+    version: 3,
+    workspaces: s.workspaces.map(packWorkspace),
+    savedPipelines: s.savedPipelines.map(packSaved),
+    livePipelines: s.livePipelines.map(packLive),
+  };
+}
+
+export function upgradeV2(s: SnapshotV2): SnapshotV3 {
+  return { ...s, version: 3, livePipelines: [] };
+}

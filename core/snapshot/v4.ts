@@ -1,0 +1,64 @@
+/**
+ * Snapshot v4: v3 + per-workspace stats history (the last 16 samples).
+ * `{ version: 4, workspaces, savedPipelines, livePipelines,
+ *    stats: [{ workspaceId, samples: [{ wallMs, rssBytes, cpuUs, cpuPermille }] }] }`.
+ */
+
+import type { StatsSample } from '../engine/api.js';
+import { arr, int, obj, str, unique } from './check.js';
+import { PERSISTED_SAMPLES_MAX, type PersistedStats, type Snapshot } from './types.js';
+import { packWorkspace } from './v1.js';
+import { packSaved } from './v2.js';
+import { packLive, type SnapshotV3, unpackV3 } from './v3.js';
+
+function unpackSample(value: unknown, path: string): StatsSample {
+  const o = obj(value, path);
+  return {
+    wallMs: int(o, 'wallMs', path),
+    rssBytes: int(o, 'rssBytes', path),
+    cpuUs: int(o, 'cpuUs', path),
+    cpuPermille: int(o, 'cpuPermille', path),
+  };
+}
+
+function packSample(s: StatsSample): StatsSample {
+  return { wallMs: s.wallMs, rssBytes: s.rssBytes, cpuUs: s.cpuUs, cpuPermille: s.cpuPermille };
+}
+
+export function unpackStats(value: unknown, path: string): PersistedStats {
+  const o = obj(value, path);
+  const samples = arr(o, 'samples', path, unpackSample);
+  // Keep the newest: an older writer may have kept more.
+  return {
+    workspaceId: str(o, 'workspaceId', path, true),
+    samples: samples.slice(-PERSISTED_SAMPLES_MAX),
+  };
+}
+
+export function packStats(s: PersistedStats): PersistedStats {
+  return {
+    workspaceId: s.workspaceId,
+    samples: s.samples.slice(-PERSISTED_SAMPLES_MAX).map(packSample),
+  };
+}
+
+export function unpackV4(value: unknown): Snapshot {
+  const { workspaces, savedPipelines, livePipelines } = unpackV3(value);
+  const stats = arr(obj(value, ''), 'stats', '', unpackStats);
+  unique(stats, (s) => s.workspaceId, 'stats', 'workspaceId');
+  return { version: 4, workspaces, savedPipelines, livePipelines, stats };
+}
+
+export function packV4(s: Snapshot): unknown {
+  return {
+    version: 4,
+    workspaces: s.workspaces.map(packWorkspace),
+    savedPipelines: s.savedPipelines.map(packSaved),
+    livePipelines: s.livePipelines.map(packLive),
+    stats: s.stats.map(packStats),
+  };
+}
+
+export function upgradeV3(s: SnapshotV3): Snapshot {
+  return { ...s, version: 4, stats: [] };
+}

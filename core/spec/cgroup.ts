@@ -1,0 +1,28 @@
+/**
+ * A workspace cgroup path must stay inside the daemon's own subtree: relative, no `..`,
+ * no `.`, no empty segments, no NUL. `''` means "no cgroup".
+ */
+
+import type { SpecIssue } from './types.js';
+
+export const CGROUP_PATH_FIELD = 'soma.cgroup.path';
+
+export function checkCgroupPath(path: string): SpecIssue | null {
+  if (path === '') return null;
+  const shown = JSON.stringify(path);
+  const refuse = (why: string): SpecIssue => ({
+    path: CGROUP_PATH_FIELD,
+    message: `${why}, got ${shown}`,
+  });
+  if (path.includes('\0')) return refuse('must not contain a NUL character');
+  if (path.startsWith('/')) {
+    return refuse("expected a path relative to the daemon's cgroup, not an absolute path");
+  }
+  const segments = path.split('/');
+  if (segments.includes('..')) {
+    return refuse("must not contain '..' segments (it would escape the daemon's subtree)");
+  }
+  if (segments.includes('.')) return refuse("must not contain '.' segments");
+  if (segments.includes('')) return refuse('must not contain empty segments');
+  return null;
+}

@@ -1,0 +1,86 @@
+/**
+ * Best-effort source lines for issue paths. Scans the TOML text line by line, tracking
+ * the current table header (`[soma.rlimits]`, the n-th `[[nodes]]`), and returns the
+ * line whose key path is the longest prefix of the issue path. Not a TOML parser: it only
+ * has to be right for the ordinary layouts of SPEC.md, and says nothing when unsure.
+ */
+
+type Segment = string | number;
+
+/** `nodes[1].payload.Native.exec` → ['nodes', 1, 'payload', 'Native', 'exec']. */
+export function pathSegments(path: string): Segment[] {
+  const out: Segment[] = [];
+  for (const part of path.split('.')) {
+    const match = /^([^[\]]*)((?:\[\d+\])*)$/.exec(part);
+    if (match === null) return [];
+    if (match[1] !== '') out.push(match[1]!);
+    for (const index of match[2]!.matchAll(/\[(\d+)\]/g)) out.push(Number(index[1]));
+  }
+  return out;
+}
+
+/** `a."b.c".d` → ['a', 'b.c', 'd']; null when it does not look like a key. */
+function splitDottedKey(text: string): string[] | null {
+  const keys: string[] = [];
+  const re = /\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*(\.|$)/y;
+  let at = 0;
+  while (at < text.length) {
+    re.lastIndex = at;
+    const m = re.exec(text);
+    if (m === null) return null;
+    keys.push(m[1] ?? m[2] ?? m[3] ?? '');
+    at = re.lastIndex;
+    if (m[4] === '') break;
+  }
+  return keys.length > 0 ? keys : null;
+}
+
+interface LineKey {
+  line: number;
+  segments: Segment[];
+}
+
+/** Every header and `key =` line with its full key path. */
+function scanKeys(text: string): LineKey[] {
+  const out: LineKey[] = [];
+  const arrayCounts = new Map<string, number>();
+  let header: Segment[] = [];
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = index + 1;
+    const arrayHeader = /^\s*\[\[([^\]]+)\]\]\s*(#.*)?$/.exec(raw);
+    const tableHeader = /^\s*\[([^\]]+)\]\s*(#.*)?$/.exec(raw);
+    if (arrayHeader !== null) {
+      const keys = splitDottedKey(arrayHeader[1]!) ?? [];
+      const name = keys.join('.');
+      const count = arrayCounts.get(name) ?? 0;
+      arrayCounts.set(name, count + 1);
+      header = [...keys, count];
+      out.push({ line, segments: header });
+    } else if (tableHeader !== null) {
+      header = splitDottedKey(tableHeader[1]!) ?? [];
+      out.push({ line, segments: header });
+    } else {
+      const assign = /^\s*([^=#]+?)\s*=/.exec(raw);
+      const keys = assign === null ? null : splitDottedKey(assign[1]!);
+      if (keys !== null) out.push({ line, segments: [...header, ...keys] });
+    }
+  });
+  return out;
+}
+
+function isPrefix(prefix: Segment[], of: Segment[]): boolean {
+  if (prefix.length === 0 || prefix.length > of.length) return false;
+  return prefix.every((segment, index) => segment === of[index]);
+}
+
+/** 1-based line of the key that `path` names (or its nearest enclosing key), if found. */
+export function findLine(text: string, path: string): number | undefined {
+  const target = pathSegments(path);
+  if (target.length === 0) return undefined;
+  let best: LineKey | undefined;
+  for (const key of scanKeys(text)) {
+    if (!isPrefix(key.segments, target)) continue;
+    if (best === undefined || key.segments.length > best.segments.length) best = key;
+  }
+  return best?.line;
+}

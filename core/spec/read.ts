@@ -1,0 +1,179 @@
+/**
+ * Field readers for validators. Each reads one field of a plain object, appends an issue
+ * when it does not fit, and returns a usable fallback so validation can go on and report
+ * every problem at once.
+ */
+
+import { describeValue, joinPath } from './issues.js';
+import type { SpecIssue } from './types.js';
+
+export interface Reader {
+  issues: SpecIssue[];
+}
+
+export type Obj = Record<string, unknown>;
+
+export function newReader(): Reader {
+  return { issues: [] };
+}
+
+export function isPlainObject(value: unknown): value is Obj {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+export function fail(r: Reader, path: string, message: string): void {
+  r.issues.push({ path, message });
+}
+
+export function expected(r: Reader, path: string, what: string, got: unknown): void {
+  fail(r, path, `expected ${what}, got ${describeValue(got)}`);
+}
+
+/** Read a table; null (after reporting) when it is not one. Unknown keys are reported. */
+export function readTable(
+  r: Reader,
+  value: unknown,
+  path: string,
+  allowedKeys: readonly string[],
+): Obj | null {
+  if (!isPlainObject(value)) {
+    expected(r, path === '' ? '(root)' : path, 'a table', value);
+    return null;
+  }
+  for (const key of Object.keys(value)) {
+    if (!allowedKeys.includes(key)) {
+      fail(r, joinPath(path, key), `unknown key; expected one of ${allowedKeys.join(', ')}`);
+    }
+  }
+  return value;
+}
+
+/** Optional sub-table: absent → empty object. */
+export function readSubTable(
+  r: Reader,
+  obj: Obj,
+  key: string,
+  path: string,
+  allowedKeys: readonly string[],
+): Obj {
+  const value = obj[key];
+  if (value === undefined) return {};
+  return readTable(r, value, joinPath(path, key), allowedKeys) ?? {};
+}
+
+export function readString(
+  r: Reader,
+  obj: Obj,
+  key: string,
+  path: string,
+  opts: { fallback?: string; nonEmpty?: boolean },
+): string {
+  const value = obj[key];
+  const where = joinPath(path, key);
+  const what = opts.nonEmpty ? 'a non-empty string' : 'a string';
+  if (value === undefined) {
+    if (opts.fallback !== undefined) return opts.fallback;
+    fail(r, where, `missing; expected ${what}`);
+    return '';
+  }
+  if (typeof value !== 'string' || (opts.nonEmpty && value === '')) {
+    expected(r, where, what, value);
+    return opts.fallback ?? '';
+  }
+  if (value.includes('\0')) {
+    fail(r, where, 'must not contain a NUL character');
+    return opts.fallback ?? '';
+  }
+  return value;
+}
+
+export function readInt(
+  r: Reader,
+  obj: Obj,
+  key: string,
+  path: string,
+  fallback: number | undefined,
+): number {
+  const value = obj[key];
+  const where = joinPath(path, key);
+  const what = 'a non-negative safe integer';
+  if (value === undefined) {
+    if (fallback !== undefined) return fallback;
+    fail(r, where, `missing; expected ${what}`);
+    return 0;
+  }
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    expected(r, where, what, value);
+    return fallback ?? 0;
+  }
+  return value;
+}
+
+export function readBool(
+  r: Reader,
+  obj: Obj,
+  key: string,
+  path: string,
+  fallback: boolean,
+): boolean {
+  const value = obj[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') {
+    expected(r, joinPath(path, key), 'a boolean', value);
+    return fallback;
+  }
+  return value;
+}
+
+/** One of `choices`; `caseless` lower-cases the input first. */
+export function readEnum<T extends string>(
+  r: Reader,
+  obj: Obj,
+  key: string,
+  path: string,
+  choices: readonly T[],
+  opts: { fallback: T; caseless?: boolean },
+): T {
+  const value = obj[key];
+  if (value === undefined) return opts.fallback;
+  const text = typeof value === 'string' && opts.caseless ? value.toLowerCase() : value;
+  const found = choices.find((choice) => choice === text);
+  if (found === undefined) {
+    expected(r, joinPath(path, key), `one of ${choices.join(', ')}`, value);
+    return opts.fallback;
+  }
+  return found;
+}
+
+/** An array of strings; `envStyle` also requires `KEY=value`. Absent → []. */
+export function readStrings(
+  r: Reader,
+  obj: Obj,
+  key: string,
+  path: string,
+  opts: { envStyle?: boolean },
+): string[] {
+  const value = obj[key];
+  const where = joinPath(path, key);
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) {
+    expected(r, where, 'an array of strings', value);
+    return [];
+  }
+  const out: string[] = [];
+  value.forEach((item: unknown, index) => {
+    const itemPath = joinPath(where, index);
+    if (typeof item !== 'string') {
+      expected(r, itemPath, opts.envStyle ? 'a KEY=value string' : 'a string', item);
+    } else if (item.includes('\0')) {
+      fail(r, itemPath, 'must not contain a NUL character');
+    } else if (opts.envStyle && item.indexOf('=') <= 0) {
+      expected(r, itemPath, 'a KEY=value string', item);
+    } else {
+      out.push(item);
+    }
+  });
+  return out;
+}

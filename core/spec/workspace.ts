@@ -1,0 +1,78 @@
+/** Validation of the workspace TOML (SPEC.md §1), snake_case in, `WorkspaceSpec` out. */
+
+import { checkCgroupPath } from './cgroup.js';
+import {
+  newReader,
+  type Obj,
+  type Reader,
+  readBool,
+  readEnum,
+  readInt,
+  readString,
+  readSubTable,
+  readTable,
+} from './read.js';
+import type { EnforceAction, Namespaces, SpecResult, WorkspaceSpec } from './types.js';
+
+const ROOT_KEYS = ['label', 'on_exit', 'ttl', 'soma', 'quota_enforce'] as const;
+const SOMA_KEYS = ['rlimits', 'namespaces', 'cgroup'] as const;
+const RLIMIT_KEYS = ['mem_bytes', 'nproc', 'nofile'] as const;
+const NAMESPACE_KEYS = ['user', 'pid', 'mount', 'net', 'uts', 'ipc', 'cgroup'] as const;
+const CGROUP_KEYS = ['path'] as const;
+const ENFORCE_KEYS = ['mem', 'nproc'] as const;
+const ENFORCE_ACTIONS: readonly EnforceAction[] = ['none', 'log', 'kill'];
+
+export function validateWorkspaceSpec(raw: unknown): SpecResult<WorkspaceSpec> {
+  const r = newReader();
+  const root = readTable(r, raw, '', ROOT_KEYS);
+  if (root === null) return { ok: false, issues: r.issues };
+  const label = readString(r, root, 'label', '', { nonEmpty: true });
+  const onExit = readEnum(r, root, 'on_exit', '', ['reap', 'wait'] as const, { fallback: 'reap' });
+  const ttlMs = readInt(r, root, 'ttl', '', 0);
+  const soma = readSubTable(r, root, 'soma', '', SOMA_KEYS);
+  const rl = readSubTable(r, soma, 'rlimits', 'soma', RLIMIT_KEYS);
+  const ns = readSubTable(r, soma, 'namespaces', 'soma', NAMESPACE_KEYS);
+  const cg = readSubTable(r, soma, 'cgroup', 'soma', CGROUP_KEYS);
+  const enforce = readSubTable(r, root, 'quota_enforce', '', ENFORCE_KEYS);
+  const cgroupPath = readString(r, cg, 'path', 'soma.cgroup', { fallback: '' });
+  const cgroupIssue = checkCgroupPath(cgroupPath);
+  if (cgroupIssue !== null) r.issues.push(cgroupIssue);
+  const spec: WorkspaceSpec = {
+    label,
+    onExit,
+    ttlMs,
+    rlimits: {
+      memBytes: readInt(r, rl, 'mem_bytes', 'soma.rlimits', 0),
+      nproc: readInt(r, rl, 'nproc', 'soma.rlimits', 0),
+      nofile: readInt(r, rl, 'nofile', 'soma.rlimits', 0),
+    },
+    namespaces: readNamespaces(r, ns),
+    cgroupPath,
+    quotaEnforce: {
+      mem: readEnforce(r, enforce, 'mem'),
+      nproc: readEnforce(r, enforce, 'nproc'),
+    },
+  };
+  if (r.issues.length > 0) return { ok: false, issues: r.issues };
+  return { ok: true, value: spec };
+}
+
+function readEnforce(r: Reader, enforce: Obj, key: 'mem' | 'nproc'): EnforceAction {
+  return readEnum(r, enforce, key, 'quota_enforce', ENFORCE_ACTIONS, {
+    fallback: 'none',
+    caseless: true,
+  });
+}
+
+function readNamespaces(r: Reader, ns: Obj): Namespaces {
+  const path = 'soma.namespaces';
+  return {
+    user: readBool(r, ns, 'user', path, false),
+    pid: readBool(r, ns, 'pid', path, false),
+    mount: readBool(r, ns, 'mount', path, false),
+    net: readBool(r, ns, 'net', path, false),
+    uts: readBool(r, ns, 'uts', path, false),
+    ipc: readBool(r, ns, 'ipc', path, false),
+    cgroup: readBool(r, ns, 'cgroup', path, false),
+  };
+}
