@@ -176,7 +176,10 @@ export interface Cgroups {
 
 // ── Store ──────────────────────────────────────────────────────────────────────────
 
-export type StoreRead = { kind: 'empty' } | { kind: 'text'; text: string } | { kind: 'error'; error: PortError };
+export type StoreRead =
+  | { kind: 'empty' }
+  | { kind: 'text'; text: string }
+  | { kind: 'error'; error: PortError };
 
 export interface Store {
   read(): StoreRead;

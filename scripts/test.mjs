@@ -12,15 +12,24 @@ const STAGES = [
   { name: 'lint', cmd: 'npm run --silent lint', counts: false },
   { name: 'unit', cmd: 'npm run --silent test:unit', counts: true },
   { name: 'sim', cmd: 'npm run --silent sim -- --seeds 300', counts: false },
-  { name: 'sim-canary', cmd: 'npm run --silent sim -- --canary', counts: false, expectFail: true },
+  {
+    name: 'sim-canary',
+    cmd: 'npm run --silent sim -- --canary',
+    counts: false,
+    expectFail: true,
+  },
   { name: 'e2e', cmd: 'npm run --silent e2e', counts: true },
   { name: 'e2e-v2', cmd: 'npm run --silent e2e:v2', counts: true },
 ];
 
-/** Jest: `Tests: 1 failed, 2 skipped, 10 passed, 13 total`; plain: `3 passed, 0 failed, 1 skipped`. */
+/**
+ * Jest: `Tests: 1 failed, 2 skipped, 10 passed, 13 total`;
+ * plain: `3 passed, 0 failed, 1 skipped`.
+ */
 export function parseCounts(text) {
   const counts = { passed: 0, failed: 0, skipped: 0, found: false };
-  const lines = text.split('\n').filter((l) => /^\s*(Tests:|[\w-]+:\s*)?\s*\d+ (passed|failed)/.test(l));
+  const summary = /^\s*(Tests:|[\w-]+:\s*)?\s*\d+ (passed|failed)/;
+  const lines = text.split('\n').filter((l) => summary.test(l));
   const jest = lines.filter((l) => /^\s*Tests:/.test(l));
   const pick = jest.length > 0 ? jest : lines.slice(-1);
   for (const line of pick) {
@@ -67,10 +76,12 @@ async function main() {
     } else {
       total[ok ? 'passed' : 'failed'] += 1;
     }
-    rows.push(`${ok ? 'ok  ' : 'FAIL'} ${stage.name.padEnd(11)} ${seconds.toFixed(1).padStart(7)} s`);
+    const took = `${seconds.toFixed(1).padStart(7)} s`;
+    rows.push(`${ok ? 'ok  ' : 'FAIL'} ${stage.name.padEnd(11)} ${took}`);
   }
   process.stdout.write(`\n=== summary (a check stage counts as one test)\n${rows.join('\n')}\n`);
-  process.stdout.write(`tests: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped\n`);
+  const { passed, failed, skipped } = total;
+  process.stdout.write(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   process.exitCode = total.failed > 0 ? 1 : 0;
 }
 

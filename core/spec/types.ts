@@ -1,12 +1,12 @@
 /**
  * Validated, normalised specs: what the TOML of SPEC.md §1 and §3 becomes after
- * `parseWorkspaceSpec` / `parsePipelineSpec`. Every duration is integer milliseconds and
- * every size integer bytes; 0 means "no limit" / "none" unless said otherwise.
+ * `parseWorkspaceToml` / `parsePipelineToml`. Every duration is integer milliseconds
+ * and every size integer bytes; 0 means "no limit" / "none" unless said otherwise.
  */
 
 export type EnforceAction = 'none' | 'log' | 'kill';
 
-/** What happens to a workspace's commands when it stops: `reap` signals them (TERM, grace, KILL). */
+/** What happens to commands when the workspace stops: `reap` signals them (TERM, grace, KILL). */
 export type OnExit = 'reap' | 'wait';
 
 export interface Rlimits {
