@@ -8,6 +8,7 @@
  * References (`ref`) are a workspace id or its unique label.
  */
 
+import type { Policy } from '../policy/index.js';
 import type { LifecycleEvent, Ports } from '../ports.js';
 import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../spec/types.js';
 
@@ -208,6 +209,11 @@ export interface SupervisorOptions {
   /** Dead command records kept per workspace. Default 64. */
   deadCommandsMax?: number;
   cores?: number;
+  /**
+   * The decision functions (restart, crash-loop intensity, throttle, quota); each defaults
+   * to core/policy. Injected, never flagged: the simulator's canary passes a broken one.
+   */
+  policy?: Partial<Policy>;
 }
 
 export type CreateSupervisor = (ports: Ports, options?: SupervisorOptions) => Supervisor;

@@ -1,0 +1,157 @@
+/**
+ * A step's working copy: maps are copied on first write, records are replaced, never
+ * mutated, so the state the step started from is untouched (rollback = keep it).
+ */
+
+import type { Policy } from '../policy/index.js';
+import type { ApiError } from './api.js';
+import type {
+  CommandRec,
+  Effect,
+  EngineState,
+  PidOwner,
+  PipelineRec,
+  SavedRec,
+  StepResult,
+  WorkspaceRec,
+} from './model.js';
+
+type Tables = {
+  workspaces: WorkspaceRec;
+  commands: CommandRec;
+  pipelines: PipelineRec;
+  saved: SavedRec;
+};
+
+export class Draft {
+  state: EngineState;
+  readonly effects: Effect[] = [];
+  error: ApiError | null = null;
+  private readonly owned = new Set<string>();
+
+  constructor(
+    base: EngineState,
+    readonly nowMs: number,
+    readonly policy: Policy,
+  ) {
+    this.state = { ...base };
+  }
+
+  private own<K extends keyof EngineState>(key: K): EngineState[K] {
+    if (!this.owned.has(key)) {
+      const current = this.state[key];
+      if (!(current instanceof Map)) throw new Error(`draft: ${String(key)} is not a table`);
+      this.state = { ...this.state, [key]: new Map(current) };
+      this.owned.add(key);
+    }
+    return this.state[key];
+  }
+
+  put<K extends keyof Tables>(table: K, rec: Tables[K]): void {
+    const key = 'id' in rec ? rec.id : rec.name;
+    (this.own(table) as Map<string, Tables[K]>).set(key, rec);
+  }
+
+  delete<K extends keyof Tables>(table: K, id: string): void {
+    (this.own(table) as Map<string, Tables[K]>).delete(id);
+  }
+
+  setPid(pid: number, owner: PidOwner): void {
+    (this.own('pids') as Map<number, PidOwner>).set(pid, owner);
+  }
+
+  deletePid(pid: number): void {
+    (this.own('pids') as Map<number, PidOwner>).delete(pid);
+  }
+
+  emit(effect: Effect): void {
+    this.effects.push(effect);
+  }
+
+  event(ev: string, fields: Record<string, string | number | boolean>): void {
+    this.effects.push({ type: 'append-event', ev, fields });
+  }
+
+  armTimer(key: string, atMs: number): void {
+    if (!Number.isInteger(atMs)) throw new Error(`armTimer ${key}: atMs must be an integer`);
+    (this.own('timers') as Map<string, number>).set(key, atMs);
+    this.effects.push({ type: 'arm-timer', key, atMs });
+  }
+
+  cancelTimer(key: string): void {
+    if (!this.state.timers.has(key)) return;
+    (this.own('timers') as Map<string, number>).delete(key);
+    this.effects.push({ type: 'cancel-timer', key });
+  }
+
+  /** A timer that fired is no longer armed. */
+  timerFired(key: string): boolean {
+    if (!this.state.timers.has(key)) return false;
+    (this.own('timers') as Map<string, number>).delete(key);
+    return true;
+  }
+
+  /** Intent changed: write-through now; a failed write aborts the step. */
+  writeThrough(): void {
+    this.state = { ...this.state, dirty: false };
+    this.effects.push({ type: 'write-snapshot', sync: true });
+  }
+
+  /** Derived data changed: save after saveDelayMs. */
+  markDirty(): void {
+    if (!this.state.dirty) this.state = { ...this.state, dirty: true };
+    if (!this.state.timers.has('save')) {
+      this.armTimer('save', this.nowMs + this.state.options.saveDelayMs);
+    }
+  }
+
+  refuse(error: ApiError): void {
+    this.error = error;
+  }
+
+  result(base: EngineState): StepResult {
+    if (this.error) return { state: base, effects: [], error: this.error };
+    return { state: this.state, effects: this.effects, error: null };
+  }
+}
+
+export function workspaceOf(state: EngineState, id: string): WorkspaceRec {
+  const ws = state.workspaces.get(id);
+  if (!ws) throw new Error(`engine: workspace ${id} must exist`);
+  return ws;
+}
+
+export function commandOf(state: EngineState, id: string): CommandRec {
+  const cmd = state.commands.get(id);
+  if (!cmd) throw new Error(`engine: command ${id} must exist`);
+  return cmd;
+}
+
+export function pipelineOf(state: EngineState, id: string): PipelineRec {
+  const p = state.pipelines.get(id);
+  if (!p) throw new Error(`engine: pipeline ${id} must exist`);
+  return p;
+}
+
+/** A workspace by id or unique label. */
+export function resolveWorkspace(state: EngineState, ref: string): WorkspaceRec | null {
+  const byId = state.workspaces.get(ref);
+  if (byId) return byId;
+  for (const ws of state.workspaces.values()) if (ws.spec.label === ref) return ws;
+  return null;
+}
+
+/** A command of a workspace by id or label. */
+export function resolveCommand(
+  state: EngineState,
+  ws: WorkspaceRec,
+  ref: string,
+): CommandRec | null {
+  const byId = state.commands.get(ref);
+  if (byId && byId.wsId === ws.id) return byId;
+  for (const id of ws.commandIds) {
+    const cmd = state.commands.get(id);
+    if (cmd?.label === ref) return cmd;
+  }
+  return null;
+}

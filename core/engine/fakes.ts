@@ -1,0 +1,341 @@
+/**
+ * Small in-memory ports for the engine's own tests: a manual clock, a kernel whose
+ * processes live until told to exit (or signalled), cgroups with settable caps and stats,
+ * a store that can be told to fail. Pure: no real time, no real processes.
+ */
+
+import type {
+  CgroupCaps,
+  CgroupStats,
+  Clock,
+  EventLog,
+  GroupRequest,
+  Ids,
+  Kernel,
+  KernelEvent,
+  LifecycleEvent,
+  PortError,
+  PortResult,
+  Ports,
+  ProcRequest,
+  ProcStats,
+  SignalName,
+  Store,
+  StoreRead,
+  TimerHandle,
+} from '../ports.js';
+import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../spec/types.js';
+import type { Supervisor } from './api.js';
+import { createSupervisor } from './supervisor.js';
+
+export const WALL_EPOCH_MS = 1_700_000_000_000;
+
+export class FakeClock implements Clock {
+  now = 0;
+  private next = 1;
+  private readonly timers = new Map<number, { atMs: number; fire: () => void }>();
+  nowMs(): number {
+    return this.now;
+  }
+  wallMs(): number {
+    return WALL_EPOCH_MS + this.now;
+  }
+  setTimer(atMs: number, fire: () => void): TimerHandle {
+    const handle = this.next++;
+    this.timers.set(handle, { atMs, fire });
+    return handle;
+  }
+  clearTimer(handle: TimerHandle): void {
+    this.timers.delete(handle);
+  }
+  /** Move time forward, firing due timers in time order (each at its own instant). */
+  advance(ms: number): void {
+    const end = this.now + ms;
+    for (;;) {
+      const due = [...this.timers.entries()]
+        .filter(([, t]) => t.atMs <= end)
+        .sort((a, b) => a[1].atMs - b[1].atMs || a[0] - b[0])[0];
+      if (!due) break;
+      this.timers.delete(due[0]);
+      this.now = Math.max(this.now, due[1].atMs);
+      due[1].fire();
+    }
+    this.now = end;
+  }
+  pending(): number {
+    return this.timers.size;
+  }
+}
+
+export function portError(port: PortError['port'], method: string, message: string): PortError {
+  return {
+    _tag: 'PortError',
+    port,
+    method,
+    reason: 'NotFound',
+    message,
+    errno: 2,
+    syscall: 'execve',
+  };
+}
+
+export class FakeKernel implements Kernel {
+  private nextPid = 100;
+  private listener: ((e: KernelEvent) => void) | null = null;
+  readonly alive = new Map<number, { key: string; exec: string }>();
+  readonly spawns: { key: string; req: ProcRequest }[] = [];
+  readonly groups: { key: string; req: GroupRequest }[] = [];
+  readonly signals: { pid: number; signal: SignalName }[] = [];
+  readonly released: string[] = [];
+  /** Execs that do not exist. */
+  readonly missing = new Set<string>(['/nope']);
+  /** Pids that ignore SIGTERM. */
+  readonly ignoreTerm = new Set<number>();
+  stats: ProcStats = { alive: 0, rssBytes: 0, cpuUs: 0 };
+
+  spawn(key: string, req: ProcRequest): PortResult<{ pid: number }> {
+    if (this.missing.has(req.exec)) {
+      return {
+        ok: false,
+        error: portError('Kernel', 'spawn', `exec ${req.exec}: No such file or directory`),
+      };
+    }
+    const pid = this.nextPid++;
+    this.alive.set(pid, { key, exec: req.exec });
+    this.spawns.push({ key, req });
+    return { ok: true, value: { pid } };
+  }
+  spawnGroup(key: string, req: GroupRequest): PortResult<{ pids: number[]; taps: never[] }> {
+    const bad = req.nodes.find((n) => this.missing.has(n.exec));
+    if (bad)
+      return { ok: false, error: portError('Kernel', 'spawnGroup', `exec ${bad.exec}: ENOENT`) };
+    const pids = req.nodes.map((n) => {
+      const pid = this.nextPid++;
+      this.alive.set(pid, { key, exec: n.exec });
+      return pid;
+    });
+    this.groups.push({ key, req });
+    return { ok: true, value: { pids, taps: [] } };
+  }
+  signal(pid: number, signal: SignalName): void {
+    this.signals.push({ pid, signal });
+    if (!this.alive.has(pid)) return;
+    if (signal === 'SIGTERM' && this.ignoreTerm.has(pid)) return;
+    this.exit(pid, null, signal);
+  }
+  sample(pids: number[]): ProcStats {
+    return pids.length === 0 ? { alive: 0, rssBytes: 0, cpuUs: 0 } : this.stats;
+  }
+  release(key: string): void {
+    this.released.push(key);
+  }
+  onEvent(listener: (event: KernelEvent) => void): void {
+    this.listener = listener;
+  }
+  /** The process ends (test-driven). */
+  exit(pid: number, code: number | null, signal: string | null = null): void {
+    if (!this.alive.delete(pid)) throw new Error(`fake kernel: pid ${pid} is not alive`);
+    this.listener?.({ type: 'exit', pid, code, signal });
+  }
+  emit(event: KernelEvent): void {
+    this.listener?.(event);
+  }
+  pidsOf(key: string): number[] {
+    return [...this.alive.entries()].filter(([, p]) => p.key === key).map(([pid]) => pid);
+  }
+}
+
+export function caps(delegated: boolean, userNamespaces = true): CgroupCaps {
+  return {
+    version: delegated ? 'v2' : 'none',
+    delegated,
+    controllers: delegated ? ['memory', 'pids'] : [],
+    writable: delegated,
+    userNamespaces,
+    pidfd: true,
+    cloneIntoCgroup: delegated,
+    root: delegated ? '/sys/fs/cgroup/test' : null,
+    reasons: delegated ? [] : ['no delegation in the fake'],
+  };
+}
+
+export class FakeCgroups {
+  current: CgroupCaps = caps(false);
+  readonly created: string[] = [];
+  readonly removed: string[] = [];
+  readonly killed: string[] = [];
+  stat: CgroupStats = { memBytes: 0, memPeakBytes: 0, cpuUs: 0, pids: 0, oomKills: 0 };
+  constructor(private readonly kernel: FakeKernel) {}
+  caps(): CgroupCaps {
+    return this.current;
+  }
+  create(relPath: string): PortResult<{ handle: string }> {
+    this.created.push(relPath);
+    return { ok: true, value: { handle: `cg:${relPath}` } };
+  }
+  stats(): PortResult<CgroupStats> {
+    return { ok: true, value: this.stat };
+  }
+  kill(handle: string): PortResult<{ killed: number }> {
+    this.killed.push(handle);
+    return { ok: true, value: { killed: 0 } };
+  }
+  remove(handle: string): PortResult<true> {
+    this.removed.push(handle);
+    return { ok: true, value: true };
+  }
+  get kernelRef(): FakeKernel {
+    return this.kernel;
+  }
+}
+
+export class FakeStore implements Store {
+  text: string | null = null;
+  writes = 0;
+  failWrites = false;
+  asideCount = 0;
+  read(): StoreRead {
+    return this.text === null ? { kind: 'empty' } : { kind: 'text', text: this.text };
+  }
+  write(text: string): PortResult<true> {
+    if (this.failWrites)
+      return {
+        ok: false,
+        error: { ...portError('Store', 'write', 'disk full'), reason: 'LimitExceeded' },
+      };
+    this.text = text;
+    this.writes += 1;
+    return { ok: true, value: true };
+  }
+  setAside(): PortResult<{ path: string }> {
+    this.asideCount += 1;
+    this.text = null;
+    return { ok: true, value: { path: `/state/state.json.aside-${this.asideCount}` } };
+  }
+}
+
+export class FakeEventLog implements EventLog {
+  readonly events: LifecycleEvent[] = [];
+  append(event: LifecycleEvent): void {
+    this.events.push(event);
+  }
+  named(ev: string): LifecycleEvent[] {
+    return this.events.filter((e) => e.ev === ev);
+  }
+}
+
+export class FakeIds implements Ids {
+  private n = 0;
+  next(): string {
+    this.n += 1;
+    return `01JTEST${String(this.n).padStart(19, '0')}`;
+  }
+}
+
+export interface Fakes {
+  clock: FakeClock;
+  kernel: FakeKernel;
+  cgroups: FakeCgroups;
+  store: FakeStore;
+  eventLog: FakeEventLog;
+  ids: FakeIds;
+  ports: Ports;
+}
+
+export function fakes(store: FakeStore = new FakeStore()): Fakes {
+  const clock = new FakeClock();
+  const kernel = new FakeKernel();
+  const cgroups = new FakeCgroups(kernel);
+  const eventLog = new FakeEventLog();
+  const ids = new FakeIds();
+  return {
+    clock,
+    kernel,
+    cgroups,
+    store,
+    eventLog,
+    ids,
+    ports: { clock, kernel, cgroups, store, eventLog, ids },
+  };
+}
+
+// ── spec builders and a started supervisor, for tests ──
+
+export function wsSpec(over: Partial<WorkspaceSpec> = {}): WorkspaceSpec {
+  return {
+    label: 'w',
+    onExit: 'reap',
+    ttlMs: 0,
+    rlimits: { memBytes: 0, nproc: 0, nofile: 0 },
+    namespaces: {
+      user: false,
+      pid: false,
+      mount: false,
+      net: false,
+      uts: false,
+      ipc: false,
+      cgroup: false,
+    },
+    cgroupPath: '',
+    quotaEnforce: { mem: 'none', nproc: 'none' },
+    ...over,
+  };
+}
+
+export function cmdSpec(over: Partial<CommandSpec> = {}): CommandSpec {
+  return {
+    exec: '/bin/sleep',
+    argv: ['100'],
+    envp: [],
+    label: '',
+    cwd: '',
+    restartOnFailure: false,
+    ready: 'exec',
+    watchdogMs: 0,
+    ...over,
+  };
+}
+
+export function pipeSpec(over: Partial<PipelineSpec> = {}): PipelineSpec {
+  return {
+    label: 'p',
+    workspace: 'w',
+    discern: {
+      sampleBytes: 4096,
+      enrichProducer: true,
+      replayChunks: 32,
+      replayBytes: 0,
+      maxBytesPerSec: 0,
+    },
+    nodes: [
+      { label: 'producer', payload: { exec: '/bin/echo', argv: ['{"a":1}'], envp: [] } },
+      { label: 'consumer', payload: { exec: '/bin/cat', argv: [], envp: [] } },
+    ],
+    edges: [{ from: 0, fromOutput: 'stdout', to: 1, toInput: 'stdin' }],
+    restart: {
+      restartOnFailure: false,
+      backoffMsInitial: 200,
+      backoffMsMax: 30000,
+      restartMax: 0,
+      resetAfterMs: 10000,
+    },
+    crashLoop: { deathsMax: 3, windowMs: 300000 },
+    ...over,
+  };
+}
+
+export function setup(
+  store?: FakeStore,
+  before?: (f: Fakes) => void,
+): { f: Fakes; sup: Supervisor } {
+  const f = fakes(store);
+  before?.(f);
+  const sup = createSupervisor(f.ports, { sampleEveryMs: 1000, saveDelayMs: 200 });
+  sup.start();
+  return { f, sup };
+}
+
+export function ok<T>(r: { ok: true; value: T } | { ok: false; error: { message: string } }): T {
+  if (!r.ok) throw new Error(`expected ok, got ${r.error.message}`);
+  return r.value;
+}

@@ -1,0 +1,40 @@
+/** Queries over the state: which processes are alive where. Pure, no Draft. */
+
+import type { CommandRec, EngineState, PipelineRec } from './model.js';
+
+export function commandsOf(state: EngineState, wsId: string): CommandRec[] {
+  const ws = state.workspaces.get(wsId);
+  if (!ws) return [];
+  const out: CommandRec[] = [];
+  for (const id of ws.commandIds) {
+    const cmd = state.commands.get(id);
+    if (cmd) out.push(cmd);
+  }
+  return out;
+}
+
+export function pipelinesOf(state: EngineState, wsId: string): PipelineRec[] {
+  return [...state.pipelines.values()].filter((p) => p.wsId === wsId);
+}
+
+export function pipelinePids(p: PipelineRec): number[] {
+  return p.nodes.filter((n) => n.alive && n.pid !== null).map((n) => n.pid as number);
+}
+
+/** Every live pid of a workspace: its commands and its pipelines' nodes. */
+export function livePids(state: EngineState, wsId: string): number[] {
+  const pids: number[] = [];
+  for (const cmd of commandsOf(state, wsId)) if (cmd.pid !== null) pids.push(cmd.pid);
+  for (const p of pipelinesOf(state, wsId)) pids.push(...pipelinePids(p));
+  return pids;
+}
+
+export function anythingAlive(state: EngineState): boolean {
+  return state.pids.size > 0;
+}
+
+/** Is this pipeline part of the declared intent (relaunched after a daemon restart)? */
+export function isLiveIntent(p: PipelineRec): boolean {
+  const supervised = p.spec.restart.restartOnFailure;
+  return supervised && p.stop === null && (p.state === 'running' || p.state === 'backoff');
+}
