@@ -1,0 +1,63 @@
+/**
+ * Starting a daemon on first use: when nothing answers on the socket, spawn
+ * `node <entry> daemon --socket S` detached (its own session, so it outlives the CLI),
+ * with its output in `daemon.log` next to the socket, and poll the socket until it
+ * answers or the deadline passes. What happened is said on stderr.
+ */
+
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { socketAnswers } from '../control/server.js';
+import { CliError, exitUnreachable } from './errors.js';
+
+export const startDeadlineMs = 15_000;
+const pollEveryMs = 50;
+
+export interface StartedDaemon {
+  pid: number;
+  logPath: string;
+}
+
+/** The command line that runs this CLI again (compiled entry or tsx in development). */
+export function selfCommand(): { file: string; args: string[] } {
+  const entry = process.argv[1] ?? '';
+  return { file: process.execPath, args: [...process.execArgv, entry] };
+}
+
+export async function startDaemon(
+  socketPath: string,
+  say: (line: string) => void,
+): Promise<StartedDaemon> {
+  mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
+  const logPath = join(dirname(socketPath), 'daemon.log');
+  const out = openSync(logPath, 'a', 0o600);
+  const self = selfCommand();
+  const child = spawn(self.file, [...self.args, 'daemon', '--socket', socketPath], {
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: process.env,
+  });
+  closeSync(out);
+  const pid = child.pid ?? 0;
+  let exited: string | null = null;
+  child.once('exit', (code, signal) => {
+    exited = signal ? `killed by ${signal}` : `exited with ${code}`;
+  });
+  child.unref();
+  say(`no daemon answered at ${socketPath}; starting one (pid ${pid}, log ${logPath})`);
+  const until = Date.now() + startDeadlineMs;
+  while (Date.now() < until) {
+    if (await socketAnswers(socketPath)) {
+      say(`daemon ready (pid ${pid})`);
+      return { pid, logPath };
+    }
+    if (exited !== null) break;
+    await new Promise((r) => setTimeout(r, pollEveryMs));
+  }
+  const why = exited ?? `no answer within ${startDeadlineMs} ms`;
+  throw new CliError(
+    exitUnreachable,
+    `daemon unreachable at ${socketPath} and could not be started: ${why} (see ${logPath})`,
+  );
+}

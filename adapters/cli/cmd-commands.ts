@@ -1,0 +1,144 @@
+/** `shipote run`, `commands`, `logs`, `restart`. */
+
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import type { Command } from 'commander';
+import type { CommandView } from '../../core/engine/api.js';
+import { enc } from './api.js';
+import { paintState } from './colors.js';
+import { collectPair, type Io, intFlag, makeCtx, pairsToRecord } from './context.js';
+import { usage } from './errors.js';
+import { exitText, humanBytes, table } from './format.js';
+
+/** `sleep` → `/usr/bin/sleep` from the CLI's PATH; names with a `/` are left alone. */
+export function resolveExec(exec: string, pathVar: string | undefined): string {
+  if (exec.includes('/') || !pathVar) return exec;
+  for (const dir of pathVar.split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, exec);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // Not here: try the next PATH entry.
+    }
+  }
+  return exec;
+}
+
+interface RunOptions {
+  restartOnFailure?: boolean;
+  label?: string;
+  ready?: string;
+  watchdogMs?: string;
+  cwd?: string;
+  env: string[];
+}
+
+export function commandBody(argv: string[], o: RunOptions, io: Io): Record<string, unknown> {
+  const [exec, ...args] = argv;
+  if (!exec) throw usage('run needs a command after --, e.g. shipote run ws -- /bin/echo hi');
+  if (o.ready !== undefined && o.ready !== 'notify' && o.ready !== 'exec') {
+    throw usage(`--ready expects notify or exec, got "${o.ready}"`);
+  }
+  const env = pairsToRecord(o.env, '--env');
+  const inherited = ['PATH', 'HOME', 'LANG'].flatMap((k) =>
+    io.env[k] !== undefined && env[k] === undefined ? [`${k}=${io.env[k]}`] : [],
+  );
+  return {
+    exec: resolveExec(exec, io.env.PATH),
+    argv: args,
+    envp: [...inherited, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)],
+    cwd: o.cwd ?? process.cwd(),
+    label: o.label ?? '',
+    restartOnFailure: o.restartOnFailure === true,
+    ready: o.ready ?? 'exec',
+    watchdogMs: intFlag(o.watchdogMs, '--watchdog-ms') ?? 0,
+  };
+}
+
+export function addCommandCommands(program: Command, io: Io): void {
+  program
+    .command('run <ws> [exec...]')
+    .description('start a command in a workspace: shipote run <ws> [options] -- exec args…')
+    .option('--restart-on-failure', 'relaunch on non-zero exit with exponential backoff')
+    .option('--label <label>', 'label (default run-XXXXXX)')
+    .option('--ready <mode>', 'notify: started only after READY=1 on NOTIFY_SOCKET')
+    .option('--watchdog-ms <ms>', 'kill when no WATCHDOG=1 arrives within this long')
+    .option('--cwd <dir>', 'working directory (default: the current one)')
+    .option('--env <K=V>', 'environment variable (repeatable)', collectPair, [])
+    .option('--json', 'print the CommandView')
+    .action(async (ref: string, argv: string[], o: RunOptions, cmd: Command) => {
+      const ctx = makeCtx(cmd, io);
+      const body = commandBody(argv, o, io);
+      const view = await ctx.api.post<CommandView>(`/v1/workspaces/${enc(ref)}/commands`, body);
+      if (ctx.json) return ctx.printJson(view);
+      ctx.print(`${view.id} ${view.label} pid ${view.pid ?? '-'}`);
+    });
+  program
+    .command('commands <ws>')
+    .description('id, label, pid, state, exit status, restarts, log bytes')
+    .option('--json', 'print CommandView[]')
+    .action(async (ref: string, _o, cmd: Command) => {
+      const ctx = makeCtx(cmd, io);
+      const list = await ctx.api.get<(CommandView & { logBytes?: number })[]>(
+        `/v1/workspaces/${enc(ref)}/commands`,
+      );
+      if (ctx.json) return ctx.printJson(list);
+      if (list.length === 0) return ctx.print('no commands');
+      const rows = list.map((c) => [
+        c.id,
+        c.label,
+        c.pid ?? '-',
+        paintState(ctx.paint, c.state),
+        exitText(c.exit),
+        c.restarts,
+        c.logBytes === undefined ? '-' : humanBytes(c.logBytes),
+      ]);
+      ctx.print(table(['ID', 'LABEL', 'PID', 'STATE', 'EXIT', 'RESTARTS', 'LOGS'], rows));
+    });
+  addLogsCommand(program, io);
+  program
+    .command('restart <ws> <cmd>')
+    .description('operator restart: clears crash-loop / gave-up and starts it again')
+    .option('--json', 'print the CommandView')
+    .action(async (ref: string, c: string, _o, cmd: Command) => {
+      const ctx = makeCtx(cmd, io);
+      const view = await ctx.api.post<CommandView>(
+        `/v1/workspaces/${enc(ref)}/commands/${enc(c)}/restart`,
+      );
+      if (ctx.json) return ctx.printJson(view);
+      ctx.print(`restarted ${view.label} (${view.id}) pid ${view.pid ?? '-'}`);
+    });
+}
+
+interface LogsOptions {
+  stdout?: boolean;
+  stderr?: boolean;
+  both?: boolean;
+  tail?: string;
+  follow?: boolean;
+}
+
+function addLogsCommand(program: Command, io: Io): void {
+  program
+    .command('logs <ws> <cmd>')
+    .description('captured output of a command; -f follows until it ends')
+    .option('--stdout', 'stdout only')
+    .option('--stderr', 'stderr only')
+    .option('--both', 'stdout and stderr (default)')
+    .option('--tail <bytes>', 'only the last BYTES')
+    .option('-f, --follow', 'keep printing new output until the command ends')
+    .action(async (ref: string, c: string, o: LogsOptions, cmd: Command) => {
+      const ctx = makeCtx(cmd, io);
+      const picked = [o.stdout && 'stdout', o.stderr && 'stderr', o.both && 'both'].filter(Boolean);
+      if (picked.length > 1) throw usage('pick one of --stdout, --stderr, --both');
+      const q = new URLSearchParams({ which: String(picked[0] ?? 'both') });
+      const tail = intFlag(o.tail, '--tail');
+      if (tail !== undefined) q.set('tail', String(tail));
+      if (o.follow) q.set('follow', '1');
+      await ctx.api.stream(`/v1/workspaces/${enc(ref)}/commands/${enc(c)}/logs?${q}`, (chunk) =>
+        io.out(chunk),
+      );
+    });
+}

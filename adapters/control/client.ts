@@ -1,0 +1,82 @@
+/**
+ * Client side of the control API, used by the CLI (and tests): JSON requests and raw
+ * streams over the Unix socket.
+ */
+
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+
+export interface Reply<T = unknown> {
+  status: number;
+  body: T;
+}
+
+/** The daemon did not answer: no socket, nobody listening, or a refused connection. */
+export class UnreachableError extends Error {
+  constructor(
+    readonly socketPath: string,
+    readonly code: string,
+  ) {
+    super(`daemon not reachable at ${socketPath} (${code})`);
+  }
+}
+
+function open(
+  socketPath: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string | number> = {};
+    if (payload !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = Buffer.byteLength(payload);
+    }
+    // No keep-alive: one connection per request, so the daemon holds no idle sockets.
+    const req = httpRequest({ socketPath, method, path, headers, agent: false }, resolve);
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      const code = err.code ?? 'EUNKNOWN';
+      const unreachable = ['ENOENT', 'ECONNREFUSED', 'ENOTSOCK', 'EACCES'].includes(code);
+      reject(unreachable ? new UnreachableError(socketPath, code) : err);
+    });
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
+}
+
+export async function requestJson<T = unknown>(
+  socketPath: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Reply<T>> {
+  const res = await open(socketPath, method, path, body);
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  let parsed: unknown = text;
+  if ((res.headers['content-type'] ?? '').includes('application/json') && text) {
+    parsed = JSON.parse(text);
+  }
+  return { status: res.statusCode ?? 0, body: parsed as T };
+}
+
+/**
+ * Streams a reply body to `onChunk`; resolves with the status when the server ends it.
+ * A non-2xx reply is collected and returned as text instead.
+ */
+export async function requestStream(
+  socketPath: string,
+  path: string,
+  onChunk: (chunk: Buffer) => void,
+): Promise<{ status: number; errorText: string }> {
+  const res = await open(socketPath, 'GET', path);
+  const status = res.statusCode ?? 0;
+  const errorChunks: Buffer[] = [];
+  for await (const chunk of res) {
+    if (status >= 200 && status < 300) onChunk(chunk as Buffer);
+    else errorChunks.push(chunk as Buffer);
+  }
+  return { status, errorText: Buffer.concat(errorChunks).toString('utf8') };
+}

@@ -1,0 +1,134 @@
+/** Small helpers around node:http for JSON bodies and error replies. */
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ApiError, ApiErrorCode, ApiResult } from '../../core/engine/api.js';
+import type { SpecIssue } from '../../core/spec/types.js';
+
+export const bodyBytesMax = 1024 * 1024;
+
+const statusByCode: Record<ApiErrorCode, number> = {
+  not_found: 404,
+  invalid: 400,
+  conflict: 409,
+  spawn_failed: 500,
+  unavailable: 503,
+};
+
+export function statusFor(code: ApiErrorCode): number {
+  return statusByCode[code];
+}
+
+/** A failed request, thrown inside handlers and turned into a JSON error reply. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly apiError: ApiError & { issues?: SpecIssue[] },
+  ) {
+    super(apiError.message);
+  }
+}
+
+export function invalid(message: string, field?: string, issues?: SpecIssue[]): HttpError {
+  const error: ApiError & { issues?: SpecIssue[] } = { code: 'invalid', message };
+  if (field !== undefined) error.field = field;
+  if (issues !== undefined) error.issues = issues;
+  return new HttpError(400, error);
+}
+
+export function notFound(message: string): HttpError {
+  return new HttpError(404, { code: 'not_found', message });
+}
+
+/** Unwraps an ApiResult or throws its error with the mapped status. */
+export function unwrap<T>(result: ApiResult<T>): T {
+  if (result.ok) return result.value;
+  throw new HttpError(statusFor(result.error.code), result.error);
+}
+
+export async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req) {
+    total += (chunk as Buffer).length;
+    if (total > bodyBytesMax) throw invalid(`request body exceeds ${bodyBytesMax} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  if (total === 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (cause) {
+    throw invalid(`request body is not JSON: ${(cause as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw invalid('request body must be a JSON object');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = `${JSON.stringify(value)}\n`;
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+export function sendError(res: ServerResponse, error: unknown): void {
+  if (error instanceof HttpError) {
+    sendJson(res, error.status, { error: error.apiError });
+    return;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  sendJson(res, 500, { error: { code: 'internal', message } });
+}
+
+// ── request field readers (name the field that was wrong) ─────────────────────────
+
+export function optString(body: Record<string, unknown>, field: string): string | undefined {
+  const value = body[field];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw invalid(`${field}: expected a string`, field);
+  return value;
+}
+
+export function optBool(body: Record<string, unknown>, field: string): boolean {
+  const value = body[field];
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw invalid(`${field}: expected a boolean`, field);
+  return value;
+}
+
+export function optNonNegInt(
+  body: Record<string, unknown>,
+  field: string,
+  fallback: number,
+): number {
+  const value = body[field];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw invalid(`${field}: expected a non-negative integer`, field);
+  }
+  return value;
+}
+
+export function optVars(body: Record<string, unknown>, field: string): Record<string, string> {
+  const value = body[field];
+  if (value === undefined) return {};
+  const bad = invalid(`${field}: expected an object of strings`, field);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad;
+  for (const v of Object.values(value)) if (typeof v !== 'string') throw bad;
+  return value as Record<string, string>;
+}
+
+/** Query integer: absent → fallback; malformed → 400 naming the parameter. */
+export function queryInt(params: URLSearchParams, name: string, fallback?: number) {
+  const raw = params.get(name);
+  if (raw === null || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw invalid(`${name}: expected a non-negative integer, got "${raw}"`, name);
+  }
+  return value;
+}

@@ -1,0 +1,89 @@
+/** /v1/workspaces and the commands, logs and stats under them. */
+
+import { invalid, optNonNegInt, optString, queryInt, readJsonBody, unwrap } from './http-util.js';
+import { resolveLogTarget, streamLogs } from './logs.js';
+import type { Ctx, Router } from './router.js';
+import type { LogWhich } from './types.js';
+
+export const graceMsDefault = 1000;
+
+export function addWorkspaceRoutes(router: Router): void {
+  router
+    .add('POST', '/v1/workspaces', createWorkspace)
+    .add('GET', '/v1/workspaces', ({ deps }) => deps.supervisor.listWorkspaces())
+    .add('GET', '/v1/workspaces/:ws', ({ deps, params }) =>
+      unwrap(deps.supervisor.getWorkspace(ws(params))),
+    )
+    .add('POST', '/v1/workspaces/:ws/stop', async (ctx) => {
+      const body = await readJsonBody(ctx.req);
+      const graceMs = optNonNegInt(body, 'graceMs', graceMsDefault);
+      return unwrap(await ctx.deps.supervisor.stopWorkspace(ws(ctx.params), graceMs));
+    })
+    .add('GET', '/v1/workspaces/:ws/quota', ({ deps, params }) =>
+      unwrap(deps.supervisor.quota(ws(params))),
+    )
+    .add('GET', '/v1/workspaces/:ws/stats', ({ deps, params }) =>
+      unwrap(deps.supervisor.stats(ws(params))),
+    )
+    .add('POST', '/v1/workspaces/:ws/commands', runCommand)
+    .add('GET', '/v1/workspaces/:ws/commands', ({ deps, params }) => {
+      const list = unwrap(deps.supervisor.listCommands(ws(params)));
+      const bytes = deps.logs.bytes;
+      return bytes ? list.map((c) => ({ ...c, logBytes: bytes(c.id) })) : list;
+    })
+    .add('GET', '/v1/workspaces/:ws/commands/:cmd', ({ deps, params }) =>
+      unwrap(deps.supervisor.getCommand(ws(params), cmd(params))),
+    )
+    .add('POST', '/v1/workspaces/:ws/commands/:cmd/restart', ({ deps, params }) =>
+      unwrap(deps.supervisor.restartCommand(ws(params), cmd(params))),
+    )
+    .add('GET', '/v1/workspaces/:ws/commands/:cmd/logs', logs);
+}
+
+function ws(params: Record<string, string>): string {
+  return params.ws ?? '';
+}
+
+function cmd(params: Record<string, string>): string {
+  return params.cmd ?? '';
+}
+
+async function createWorkspace(ctx: Ctx): Promise<unknown> {
+  const body = await readJsonBody(ctx.req);
+  const toml = optString(body, 'toml');
+  const { specs, supervisor } = ctx.deps;
+  let parsed: ReturnType<typeof specs.workspaceToml>;
+  if (toml !== undefined) parsed = specs.workspaceToml(toml);
+  else if (body.spec !== undefined) parsed = specs.workspaceObject(body.spec);
+  else throw invalid('expected "toml" (TOML text) or "spec" (an object)', 'toml');
+  if (!parsed.ok) {
+    const lines = specs.formatIssues(parsed.issues);
+    throw invalid(`invalid workspace spec:\n${lines}`, parsed.issues[0]?.path, parsed.issues);
+  }
+  return unwrap(supervisor.createWorkspace(parsed.value));
+}
+
+async function runCommand(ctx: Ctx): Promise<unknown> {
+  const body = await readJsonBody(ctx.req);
+  const parsed = ctx.deps.specs.command(body);
+  if (!parsed.ok) {
+    const lines = ctx.deps.specs.formatIssues(parsed.issues);
+    throw invalid(`invalid command:\n${lines}`, parsed.issues[0]?.path, parsed.issues);
+  }
+  return unwrap(ctx.deps.supervisor.runCommand(ws(ctx.params), parsed.value));
+}
+
+const whichValues: readonly LogWhich[] = ['stdout', 'stderr', 'both'];
+
+function logs(ctx: Ctx): unknown {
+  const { deps, params, query } = ctx;
+  const target = resolveLogTarget(deps.supervisor, ws(params), cmd(params));
+  const which = (query.get('which') ?? 'both') as LogWhich;
+  if (!whichValues.includes(which)) {
+    throw invalid(`which: expected stdout, stderr or both, got "${which}"`, 'which');
+  }
+  const tailBytes = queryInt(query, 'tail');
+  const follow = query.get('follow') === '1' || query.get('follow') === 'true';
+  streamLogs(ctx, target, which, tailBytes, follow);
+  return undefined;
+}

@@ -1,0 +1,313 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LifecycleEvent } from '../../core/ports.js';
+import { requestJson, requestStream, UnreachableError } from './client.js';
+import { createFakeSupervisor, type FakeSupervisor } from './fake-supervisor.js';
+import { type ControlServer, serveControl } from './server.js';
+import { coreSpecParsers } from './specs.js';
+import type { ControlDeps, LogWhich } from './types.js';
+
+const workspaceToml = 'label = "strict"\n[soma.rlimits]\nnproc = 2\n';
+const pipelineToml = `label = "echo-cat"
+workspace = "\${WS}"
+[[nodes]]
+label = "producer"
+payload.Native = { exec = "/bin/echo", argv = ['{"hello": 1}'], envp = [] }
+[[nodes]]
+label = "consumer"
+payload.Native = { exec = "/bin/cat", argv = [], envp = [] }
+[[edges]]
+from = 0
+from_output = "stdout"
+to = 1
+to_input = "stdin"
+`;
+
+interface FakeLogs {
+  bytes: Map<string, string>;
+  listeners: Set<(chunk: Uint8Array) => void>;
+}
+
+function fakeDeps(sup: FakeSupervisor, logs: FakeLogs, history: LifecycleEvent[]): ControlDeps {
+  return {
+    supervisor: sup,
+    specs: coreSpecParsers,
+    logs: {
+      read(key: string, which: LogWhich, tailBytes?: number) {
+        const text = `${which}:${logs.bytes.get(key) ?? ''}`;
+        return Buffer.from(tailBytes === undefined ? text : text.slice(-tailBytes));
+      },
+      follow(_key, _which, listener) {
+        logs.listeners.add(listener);
+        return () => logs.listeners.delete(listener);
+      },
+    },
+    flows: () => [
+      { socketPath: '/t/0', key: 'PL1', edgeIndex: 0, bytesTotal: 42, bytesPerSec: 7, readers: 1 },
+    ],
+    caps: () => ({ version: 'v1', delegated: false }),
+    history: (limit) => (limit === undefined ? history : history.slice(-limit)),
+    statePath: '/state.json',
+    socketPath: '/sock',
+    restoreReport: () => null,
+    nowMs: () => 5000,
+    startedAtMs: 0,
+  };
+}
+
+let dir: string;
+let socket: string;
+let server: ControlServer;
+let sup: FakeSupervisor;
+let logs: FakeLogs;
+const history: LifecycleEvent[] = [
+  { wallMs: 1, ev: 'crash-loop', fields: { ws: 'W', cmd: 'C' } },
+  { wallMs: 2, ev: 'restart', fields: { ws: 'W', cmd: 'C', backoff_ms: 400 } },
+];
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'shipote-ctl-'));
+  socket = join(dir, 'run', 'shipote.sock');
+  sup = createFakeSupervisor();
+  logs = { bytes: new Map(), listeners: new Set() };
+  server = await serveControl(fakeDeps(sup, logs, history), socket);
+});
+afterEach(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const call = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) =>
+  requestJson<T>(socket, method, path, body);
+
+describe('control server', () => {
+  it('serves on a 0600 socket inside a 0700 directory', () => {
+    expect(statSync(socket).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'run')).mode & 0o777).toBe(0o700);
+  });
+
+  it('refuses to start when another daemon answers on the socket', async () => {
+    await expect(serveControl(fakeDeps(sup, logs, []), socket)).rejects.toThrow(
+      `another daemon is already serving ${socket}`,
+    );
+  });
+
+  it('creates a workspace from TOML and finds it by label', async () => {
+    const created = await call('POST', '/v1/workspaces', { toml: workspaceToml });
+    expect(created.status).toBe(200);
+    expect(created.body.id).toEqual(expect.any(String));
+    const got = await call('GET', '/v1/workspaces/strict');
+    expect(got.body).toMatchObject({ id: created.body.id, label: 'strict' });
+  });
+
+  it('creates a workspace from a JSON spec object', async () => {
+    const created = await call('POST', '/v1/workspaces', { spec: { label: 'json-ws' } });
+    expect(created.status).toBe(200);
+  });
+
+  it('lists every spec issue with a 400 and names the first field', async () => {
+    const reply = await call<{ error: Record<string, unknown> }>('POST', '/v1/workspaces', {
+      toml: 'label = ""\nttl = "soon"\n',
+    });
+    expect(reply.status).toBe(400);
+    expect(reply.body.error).toMatchObject({ code: 'invalid', field: 'label' });
+    expect(reply.body.error.issues).toHaveLength(2);
+    expect(reply.body.error.message).toMatch(/^invalid workspace spec:\nlabel: /);
+  });
+
+  it.each([
+    ['GET', '/v1/workspaces/nope', 404, 'not_found', 'workspace "nope" not found'],
+    ['GET', '/v1/nothing', 404, 'not_found', 'no route GET /v1/nothing'],
+    ['DELETE', '/v1/workspaces', 405, 'invalid', 'DELETE /v1/workspaces: method not allowed'],
+  ])('answers %s %s with %i %s', async (method, path, status, code, message) => {
+    const reply = await call<{ error: { code: string; message: string } }>(method, path);
+    expect(reply.status).toBe(status);
+    expect(reply.body.error.code).toBe(code);
+    expect(reply.body.error.message).toContain(message);
+  });
+
+  it('maps a duplicate label to 409 conflict', async () => {
+    await call('POST', '/v1/workspaces', { toml: workspaceToml });
+    const again = await call<{ error: { code: string } }>('POST', '/v1/workspaces', {
+      toml: workspaceToml,
+    });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('conflict');
+  });
+
+  it('rejects a body that is not JSON, naming the problem', async () => {
+    const { request } = await import('node:http');
+    const status = await new Promise<number>((resolve) => {
+      const req = request({ socketPath: socket, method: 'POST', path: '/v1/workspaces' }, (res) =>
+        resolve(res.statusCode ?? 0),
+      );
+      req.end('{not json');
+    });
+    expect(status).toBe(400);
+  });
+
+  it.each([
+    [{ graceMs: -1 }, 'graceMs: expected a non-negative integer'],
+    [{ graceMs: 'x' }, 'graceMs: expected a non-negative integer'],
+  ])('rejects stop with %j', async (body, message) => {
+    await call('POST', '/v1/workspaces', { toml: workspaceToml });
+    const reply = await call<{ error: { message: string; field: string } }>(
+      'POST',
+      '/v1/workspaces/strict/stop',
+      body,
+    );
+    expect(reply.status).toBe(400);
+    expect(reply.body.error).toMatchObject({ message, field: 'graceMs' });
+  });
+
+  it('runs a command, maps spawn failure to 500 with the exec message', async () => {
+    await call('POST', '/v1/workspaces', { toml: workspaceToml });
+    const ok = await call('POST', '/v1/workspaces/strict/commands', {
+      exec: '/bin/sleep',
+      argv: ['10'],
+    });
+    expect(ok.body).toMatchObject({ alive: true, state: 'running' });
+    const bad = await call<{ error: { code: string; message: string } }>(
+      'POST',
+      '/v1/workspaces/strict/commands',
+      { exec: '/nope' },
+    );
+    expect(bad.status).toBe(500);
+    expect(bad.body.error).toMatchObject({
+      code: 'spawn_failed',
+      message: 'exec /nope: No such file or directory',
+    });
+  });
+
+  it('rejects a command with an unknown field', async () => {
+    await call('POST', '/v1/workspaces', { toml: workspaceToml });
+    const bad = await call<{ error: { field: string } }>('POST', '/v1/workspaces/strict/commands', {
+      exec: '/bin/true',
+      restart: true,
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.field).toBe('restart');
+  });
+
+  it('returns logs with which and tail, and rejects a bad which', async () => {
+    await call('POST', '/v1/workspaces', { toml: workspaceToml });
+    const run = await call('POST', '/v1/workspaces/strict/commands', { exec: '/bin/echo' });
+    logs.bytes.set(String(run.body.id), 'hello world');
+    const base = `/v1/workspaces/strict/commands/${run.body.id}/logs`;
+    const tail = await call('GET', `${base}?which=stdout&tail=5`);
+    expect(tail.body).toBe('world');
+    const bad = await call<{ error: { field: string } }>('GET', `${base}?which=all`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.field).toBe('which');
+  });
+
+  it('follows logs until the command ends', async () => {
+    await call('POST', '/v1/workspaces', { toml: workspaceToml });
+    const run = await call('POST', '/v1/workspaces/strict/commands', { exec: '/bin/echo' });
+    const id = String(run.body.id);
+    const chunks: string[] = [];
+    const done = requestStream(
+      socket,
+      `/v1/workspaces/strict/commands/${id}/logs?which=stdout&follow=1`,
+      (c) => {
+        chunks.push(c.toString());
+        if (chunks.length === 1) {
+          for (const l of logs.listeners) l(Buffer.from('more'));
+          sup.finish(id, 0);
+        }
+      },
+    );
+    expect((await done).status).toBe(200);
+    expect(chunks.join('')).toBe('stdout:more');
+  });
+
+  it('runs a pipeline with vars and tap, lists and stops it', async () => {
+    await call('POST', '/v1/workspaces', { toml: workspaceToml });
+    const run = await call('POST', '/v1/pipelines', {
+      source: pipelineToml,
+      vars: { WS: 'strict' },
+      tap: true,
+    });
+    expect(run.status).toBe(200);
+    expect(run.body).toMatchObject({ label: 'echo-cat', verdicts: [{ ty: 'json' }] });
+    const list = await call<unknown[]>('GET', '/v1/pipelines');
+    expect(list.body).toHaveLength(1);
+    const stop = await call('POST', `/v1/pipelines/${run.body.id}/stop`, { graceMs: 0 });
+    expect(stop.body).toEqual({ reaped: 2 });
+  });
+
+  it('refuses a pipeline with a bad edge, listing the issue', async () => {
+    const broken = pipelineToml.replace('to = 1', 'to = 7');
+    const run = await call<{ error: { message: string } }>('POST', '/v1/pipelines', {
+      source: broken,
+      vars: { WS: 'strict' },
+    });
+    expect(run.status).toBe(400);
+    expect(run.body.error.message).toMatch(/^invalid pipeline spec:\nedges\[0\]\.to: /);
+  });
+
+  it('saves, lists, runs and drops a saved pipeline', async () => {
+    await call('POST', '/v1/workspaces', { toml: workspaceToml });
+    const saved = await call('PUT', '/v1/saved-pipelines/ec', { source: pipelineToml });
+    expect(saved.body).toMatchObject({ name: 'ec', source: pipelineToml });
+    expect((await call<unknown[]>('GET', '/v1/saved-pipelines')).body).toHaveLength(1);
+    const run = await call('POST', '/v1/saved-pipelines/ec/run', { vars: { WS: 'strict' } });
+    expect(run.body).toMatchObject({ label: 'echo-cat' });
+    expect((await call('DELETE', '/v1/saved-pipelines/ec')).status).toBe(200);
+    expect((await call('DELETE', '/v1/saved-pipelines/ec')).status).toBe(404);
+  });
+
+  it('streams event history as server-sent events', async () => {
+    const reply = await call('GET', '/v1/events?history=1');
+    expect(reply.body).toBe(
+      'event: restart\ndata: {"wallMs":2,"ev":"restart","fields":' +
+        '{"ws":"W","cmd":"C","backoff_ms":400}}\n\n',
+    );
+  });
+
+  it('streams new events with follow=1', async () => {
+    const seen: string[] = [];
+    const done = requestStream(socket, '/v1/events?history=0&follow=1', (c) => {
+      seen.push(c.toString());
+    });
+    // The stream is open once the headers are flushed; emit after a round trip.
+    await call('GET', '/v1/health');
+    sup.emit({ wallMs: 3, ev: 'first', fields: {} });
+    sup.emit({ wallMs: 4, ev: 'second', fields: {} });
+    await waitFor(() => seen.join('').includes('"ev":"second"'));
+    await server.close();
+    await done.catch(() => undefined);
+    expect(seen.join('')).toContain('event: first\n');
+  });
+
+  it('renders Prometheus metrics', async () => {
+    await call('POST', '/v1/workspaces', { toml: workspaceToml });
+    const reply = await call('GET', '/metrics');
+    expect(reply.body).toContain('# TYPE shipote_workspaces gauge\nshipote_workspaces 1\n');
+    expect(reply.body).toContain(
+      'shipote_flow_bytes_total{pipeline="PL1",edge="0",socket="/t/0"} 42',
+    );
+  });
+
+  it('reports doctor findings with the command that fixes them', async () => {
+    const reply = await call<{ findings: { fix: string }[] }>('GET', '/v1/doctor');
+    expect(reply.body.findings).toEqual([
+      { what: 'command C of workspace W in crash-loop', fix: 'shipote restart W C', wallMs: 1 },
+    ]);
+  });
+
+  it('makes the client throw UnreachableError when nobody listens', async () => {
+    await expect(requestJson(join(dir, 'none.sock'), 'GET', '/v1/health')).rejects.toBeInstanceOf(
+      UnreachableError,
+    );
+  });
+});
+
+async function waitFor(check: () => boolean, deadlineMs = 5000): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error('condition not met before the deadline');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Kernel, LifecycleEvent, SignalName } from '../../core/ports.js';
+import { requestJson } from '../control/client.js';
+import { createFakeSupervisor } from '../control/fake-supervisor.js';
+import { coreSpecParsers } from '../control/specs.js';
+import { livePids, startDaemon } from './compose.js';
+import type { Notifier } from './notify.js';
+
+const workspace = {
+  label: 'w',
+  onExit: 'reap' as const,
+  ttlMs: 0,
+  rlimits: { memBytes: 0, nproc: 0, nofile: 0 },
+  namespaces: {
+    user: false,
+    pid: false,
+    mount: false,
+    net: false,
+    uts: false,
+    ipc: false,
+    cgroup: false,
+  },
+  cgroupPath: '',
+  quotaEnforce: { mem: 'none' as const, nproc: 'none' as const },
+};
+
+const command = {
+  exec: '/bin/sleep',
+  argv: ['60'],
+  envp: [],
+  cwd: '',
+  label: '',
+  restartOnFailure: false,
+  ready: 'exec' as const,
+  watchdogMs: 0,
+};
+
+describe('startDaemon', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'shipote-compose-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('serves after restore, says READY; on shutdown says STOPPING, flushes, signals', async () => {
+    const sup = createFakeSupervisor();
+    const calls: string[] = [];
+    const flush = sup.flush;
+    sup.flush = () => {
+      calls.push('flush');
+      flush();
+    };
+    const signals: [number, SignalName][] = [];
+    const kernel = {
+      signal: (pid: number, signal: SignalName) => {
+        signals.push([pid, signal]);
+        // The fake command dies on SIGTERM, like a well-behaved process.
+        const cmds = sup.listCommands('w');
+        if (cmds.ok) for (const c of cmds.value) if (c.pid === pid) sup.finish(c.id, 143);
+      },
+    } as unknown as Kernel;
+    const notifier: Notifier = {
+      active: true,
+      send: async (m) => void calls.push(`notify ${m.split('\n')[0]}`),
+      startWatchdog: () => () => void calls.push('watchdog stopped'),
+    };
+    const events: LifecycleEvent[] = [];
+    const socketPath = join(dir, 'd.sock');
+    const daemon = await startDaemon({
+      supervisor: sup,
+      kernel,
+      notifier,
+      control: {
+        specs: coreSpecParsers,
+        logs: { read: () => new Uint8Array(0), follow: () => () => {} },
+        flows: () => [],
+        caps: () => ({}),
+        history: () => [],
+        statePath: join(dir, 'state.json'),
+        socketPath,
+        nowMs: () => 0,
+        startedAtMs: 0,
+      },
+      socketPath,
+      log: () => {},
+      appendEvent: (e) => events.push(e),
+      wallMs: () => 7,
+    });
+    expect(daemon.report.outcome).toBe('fresh');
+    expect((await requestJson(socketPath, 'GET', '/v1/health')).status).toBe(200);
+    sup.createWorkspace(workspace);
+    const run = sup.runCommand('w', command);
+    const pid = run.ok ? run.value.pid : null;
+    expect(livePids(sup)).toEqual([pid]);
+    await Promise.all([daemon.shutdown('SIGTERM'), daemon.shutdown('again')]);
+    expect(calls).toEqual(['notify READY=1', 'notify STOPPING=1', 'watchdog stopped', 'flush']);
+    expect(signals).toEqual([[pid, 'SIGTERM']]);
+    expect(events.map((e) => e.ev)).toEqual(['daemon-start', 'daemon-stop']);
+    await expect(requestJson(socketPath, 'GET', '/v1/health')).rejects.toThrow(/not reachable/);
+  });
+});

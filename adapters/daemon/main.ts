@@ -1,0 +1,139 @@
+/**
+ * `shipote daemon`: resolve paths, build the real ports (Linux kernel and cgroups from
+ * the native addon, file store, logfmt event log, system clock, ULIDs), create the
+ * supervisor, restore, serve, and wait for SIGTERM/SIGINT.
+ */
+
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createSupervisor } from '../../core/engine/supervisor.js';
+import type { Cgroups, LifecycleEvent } from '../../core/ports.js';
+import { coreSpecParsers } from '../control/specs.js';
+import { createLinuxCgroups, createLinuxKernel } from '../linux/index.js';
+import { createFileEventLog } from '../store/event-log.js';
+import { createFileStore } from '../store/file-store.js';
+import {
+  eventLogPathFor,
+  intFromEnv,
+  resolveSocketPath,
+  resolveStatePath,
+} from '../store/paths.js';
+import { createSystemClock } from './clock.js';
+import { startDaemon } from './compose.js';
+import { createUlidIds } from './ids.js';
+import { createNotifier } from './notify.js';
+
+export interface DaemonOptions {
+  socketPath?: string | undefined;
+  statePath?: string | undefined;
+}
+
+/** A host where shipote must not touch cgroups: every write refused, caps say why. */
+function disabledCgroups(reason: string): Cgroups {
+  const unsupported = (method: string) => ({
+    ok: false as const,
+    error: {
+      _tag: 'PortError' as const,
+      port: 'Cgroups' as const,
+      method,
+      reason: 'Unsupported' as const,
+      message: reason,
+    },
+  });
+  return {
+    caps: () => ({
+      version: 'none',
+      delegated: false,
+      controllers: [],
+      writable: false,
+      userNamespaces: false,
+      pidfd: false,
+      cloneIntoCgroup: false,
+      root: null,
+      reasons: [reason],
+    }),
+    create: () => unsupported('create'),
+    stats: () => unsupported('stats'),
+    kill: () => unsupported('kill'),
+    remove: () => unsupported('remove'),
+  };
+}
+
+/**
+ * `SHIPOTE_CGROUPS=off` keeps the daemon out of cgroupfs entirely (the test suites on a
+ * shared host set it: the host's tree is not ours). `SHIPOTE_CGROUP_ROOT` names the subtree
+ * shipote owns when it is not the daemon's own cgroup (a delegated container or VM).
+ */
+export function chooseCgroups(env: NodeJS.ProcessEnv): Cgroups {
+  if (env.SHIPOTE_CGROUPS === 'off') {
+    return disabledCgroups('cgroups disabled by SHIPOTE_CGROUPS=off');
+  }
+  const root = env.SHIPOTE_CGROUP_ROOT;
+  return createLinuxCgroups(root ? { root } : {});
+}
+
+export async function runDaemon(options: DaemonOptions): Promise<void> {
+  const env = process.env;
+  const uid = process.getuid?.() ?? 0;
+  const socketPath = resolveSocketPath(env, uid, options.socketPath);
+  const statePath = resolveStatePath(env, uid, options.statePath);
+  const log = (line: string) => process.stderr.write(`shipote daemon: ${line}\n`);
+  const clock = createSystemClock();
+  const store = createFileStore({ path: statePath });
+  const eventLog = createFileEventLog({
+    path: eventLogPathFor(statePath),
+    maxBytes: intFromEnv(env, 'SHIPOTE_EVENTS_MAX_BYTES', 1024 * 1024),
+    keep: intFromEnv(env, 'SHIPOTE_EVENTS_KEEP', 3),
+  });
+  const kernel = createLinuxKernel({ runtimeDir: join(dirname(socketPath), 'sockets') });
+  const cgroups = chooseCgroups(env);
+  const ids = createUlidIds();
+  const supervisor = createSupervisor(
+    { clock, kernel, cgroups, store, eventLog, ids },
+    {
+      cores: availableParallelism(),
+      // Stats and quota sampling while anything is alive; nothing ticks when all is idle.
+      sampleEveryMs: intFromEnv(env, 'SHIPOTE_SAMPLE_EVERY_MS', 1000),
+    },
+  );
+  const appendEvent = (event: LifecycleEvent) => eventLog.append(event);
+  const daemon = await startDaemon({
+    supervisor,
+    kernel,
+    notifier: createNotifier({ env, pid: process.pid }),
+    control: {
+      specs: coreSpecParsers,
+      logs: {
+        read: (key, which, tailBytes) => kernel.logs(key, which, tailBytes),
+        follow: (key, which, listener) => kernel.followLogs(key, which, listener),
+        bytes: (key) => {
+          const b = kernel.logBytes(key);
+          return b.stdout + b.stderr;
+        },
+      },
+      flows: () => kernel.flows(),
+      caps: () => cgroups.caps(),
+      history: (limit) => eventLog.history(limit),
+      statePath,
+      socketPath,
+      nowMs: clock.nowMs,
+      startedAtMs: clock.nowMs(),
+    },
+    socketPath,
+    log,
+    appendEvent,
+    wallMs: clock.wallMs,
+    closeKernel: () => kernel.close(),
+  });
+  const onSignal = (signal: NodeJS.Signals) => {
+    void daemon.shutdown(signal).then(() => process.exit(0));
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  process.on('uncaughtException', (error) => {
+    // A bug: keep what we know on disk; the children die with us (PDEATHSIG).
+    log(`fatal: ${error.stack ?? error.message}`);
+    supervisor.flush();
+    process.exit(1);
+  });
+}

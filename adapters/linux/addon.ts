@@ -1,0 +1,129 @@
+/**
+ * The native addon's surface, typed (STYLE native/1: thin and positional). TypeScript
+ * validates options before calling; C++ checks arity and types again and throws a usage
+ * string. Expected failures come back as `{ errno, syscall }` values, never throws.
+ */
+
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface SysError {
+  errno: number;
+  syscall: string;
+}
+
+export interface SpawnOpts {
+  /** Flat triples: [resource, soft, hard, …]; -1 = RLIM_INFINITY. */
+  rlimits?: number[];
+  /** CLONE_NEW* flags (user, pid, mount, net, uts, ipc) given to clone. */
+  nsFlags?: number;
+  /** unshare(CLONE_NEWCGROUP) after the cgroup join. */
+  newCgroupNs?: boolean;
+  /** With pid + mount namespaces: mount a fresh /proc. */
+  mountProc?: boolean;
+  /** With a net namespace: bring `lo` up. */
+  loUp?: boolean;
+  /** With a user namespace: `inside outside count` lines, written by the child. */
+  uidMap?: string;
+  gidMap?: string;
+  /** cgroup.procs files the child writes "0" into before exec. */
+  cgroupProcs?: string[];
+  /** A cgroup2 directory fd: clone3(CLONE_INTO_CGROUP). */
+  cgroupFd?: number;
+  setsid?: boolean;
+  pdeathsig?: boolean;
+}
+
+export interface NativeConstants {
+  CLONE_NEWUSER: number;
+  CLONE_NEWPID: number;
+  CLONE_NEWNS: number;
+  CLONE_NEWNET: number;
+  CLONE_NEWUTS: number;
+  CLONE_NEWIPC: number;
+  RLIMIT_NOFILE: number;
+  RLIMIT_NPROC: number;
+  RLIMIT_AS: number;
+  RLIMIT_CORE: number;
+  RLIMIT_CPU: number;
+  RLIMIT_DATA: number;
+  RLIMIT_FSIZE: number;
+  RLIMIT_MEMLOCK: number;
+  RLIMIT_STACK: number;
+  CLK_TCK: number;
+}
+
+export interface NativeAddon {
+  /** Registers the per-environment callbacks (exit: code -1 when killed by `signo`). */
+  init(
+    onExit: (pid: number, code: number, signo: number) => void,
+    onNotify: (id: number, pid: number, message: string) => void,
+    onData: (id: number, chunk: Buffer | null) => void,
+  ): void;
+  /** stdio: fds for 0, 1, 2; -1 = /dev/null. `exec` is resolved against PATH. */
+  spawn(
+    exec: string,
+    argv: string[],
+    envp: string[],
+    cwd: string,
+    stdio: [number, number, number],
+    opts: SpawnOpts,
+  ): { pid: number } | SysError;
+  /** 0, or an errno (ESRCH when the pid is not a live child of ours). */
+  signal(pid: number, signo: number): number;
+  /** A pipe2(O_CLOEXEC) pair [read, write]; sizeBytes > 0 → F_SETPIPE_SZ (best effort). */
+  pipe(sizeBytes: number): [number, number] | SysError;
+  close(fd: number): number;
+  /** fcntl(F_DUPFD_CLOEXEC): a second fd on the same open file. */
+  dup(fd: number): number | SysError;
+  /** Takes ownership of every fd given. Returns a pump id. */
+  pumpStart(sources: number[], sinks: number[], bytesPerSec: number): number | SysError;
+  pumpStop(id: number): void;
+  /** Bytes moved so far, -1 for an unknown id. */
+  pumpBytes(id: number): number;
+  /** Binds a SOCK_DGRAM Unix socket with SO_PASSCRED; messages go to onNotify. */
+  notifyOpen(path: string): number | SysError;
+  notifyClose(id: number): void;
+  /**
+   * Reads a pipe read end in the libuv loop (no JS stream): chunks go to onData, then one
+   * null at EOF. Takes ownership of `fd` on success; on error the caller still owns it.
+   */
+  captureOpen(fd: number): number | SysError;
+  captureClose(id: number): void;
+  probe(): { pidfd: boolean; clone3: boolean };
+  readonly constants: NativeConstants;
+}
+
+export function isSysError(value: unknown): value is SysError {
+  return typeof value === 'object' && value !== null && 'errno' in value && 'syscall' in value;
+}
+
+let loaded: NativeAddon | null = null;
+let loadError: Error | null = null;
+
+/** Where the addon is, seen from this file: the source tree, or dist/ after `npm run build`. */
+const CANDIDATES = [
+  '../../native/build/Release/shipote.node',
+  '../../../native/build/Release/shipote.node',
+];
+
+/** The addon, built by `npm run install` (node-gyp) into native/build/Release. */
+export function loadAddon(): NativeAddon {
+  if (loaded) return loaded;
+  if (loadError) throw loadError;
+  const require = createRequire(import.meta.url);
+  const here = dirname(fileURLToPath(import.meta.url));
+  const found = CANDIDATES.map((c) => join(here, c)).find((p) => existsSync(p));
+  try {
+    loaded = require(found ?? join(here, CANDIDATES[0]!)) as NativeAddon;
+    return loaded;
+  } catch (cause) {
+    loadError = new Error(
+      'shipote native addon not built: run `npm run install` (node-gyp rebuild --directory native)',
+      { cause },
+    );
+    throw loadError;
+  }
+}

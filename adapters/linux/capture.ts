@@ -1,0 +1,37 @@
+/**
+ * Pipe readers run by the addon in the libuv loop (uv_poll + read), cheaper to set up per
+ * spawn than a net.Socket. One dispatcher per process routes chunks to their handler.
+ */
+
+import { isSysError, type NativeAddon } from './addon.js';
+
+export type ChunkHandler = (chunk: Buffer | null) => void;
+
+const handlers = new Map<number, ChunkHandler>();
+
+/** The addon's onData callback. A null chunk is EOF: the handler is dropped after it. */
+export function dispatchCapture(id: number, chunk: Buffer | null): void {
+  const handler = handlers.get(id);
+  if (chunk === null) handlers.delete(id);
+  handler?.(chunk);
+}
+
+export interface Reader {
+  close(): void;
+}
+
+/** Reads `fd` until EOF; `onChunk(null)` once at the end. Closes `fd` if it cannot. */
+export function openReader(native: NativeAddon, fd: number, onChunk: ChunkHandler): Reader {
+  const id = native.captureOpen(fd);
+  if (isSysError(id)) {
+    native.close(fd);
+    queueMicrotask(() => onChunk(null));
+    return { close: () => undefined };
+  }
+  handlers.set(id, onChunk);
+  return {
+    close: () => {
+      if (handlers.delete(id)) native.captureClose(id);
+    },
+  };
+}

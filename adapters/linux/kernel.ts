@@ -1,0 +1,324 @@
+/**
+ * The Kernel port on Linux: the native addon spawns (vfork-style clone + exec with the
+ * envelope applied in the child), exits arrive through pidfds watched by libuv, logs are
+ * captured into bounded rings, groups are wired with kernel pipes and native pumps.
+ */
+
+import { closeSync, constants as fsc, mkdirSync, openSync, statfsSync } from 'node:fs';
+import { constants as osc } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type {
+  GroupRequest,
+  Kernel,
+  KernelEvent,
+  PortError,
+  PortResult,
+  ProcRequest,
+  ProcStats,
+  SignalName,
+  TapInfo,
+} from '../../core/ports.js';
+import { isSysError, loadAddon, type NativeAddon, type SysError } from './addon.js';
+import { dispatchCapture, openReader } from './capture.js';
+import { dirsOf } from './cgroups/handle.js';
+import { spawnOptsFor, withEnv } from './envelope.js';
+import { sysPortError } from './errors.js';
+import { spawnGroupWith } from './group.js';
+import { type LogListener, LogStore, type LogWhich } from './logs.js';
+import { sampleTrees } from './proc-stats.js';
+import type { FlowInfo, TapFlow } from './taps.js';
+
+export type { LogListener, LogWhich } from './logs.js';
+export type { FlowInfo } from './taps.js';
+
+export interface LinuxKernelOptions {
+  /** Directory for notify and flow sockets; created if missing. */
+  runtimeDir: string;
+  /** Per stream ring capacity; default 256 KiB. */
+  logCapacityBytes?: number;
+  /** F_SETPIPE_SZ for the pipes we create; 0/absent = kernel default. */
+  pipeSizeBytes?: number;
+}
+
+export interface LinuxKernel extends Kernel {
+  logs(key: string, which: LogWhich, tailBytes?: number): Uint8Array;
+  logBytes(key: string): { stdout: number; stderr: number };
+  followLogs(key: string, which: LogWhich, listener: LogListener): () => void;
+  flows(): FlowInfo[];
+  /** Stops pumps, closes sockets, SIGKILLs every live child we started. */
+  close(): void;
+}
+
+const CGROUP2_SUPER_MAGIC = 0x63677270;
+const signalNumbers = osc.signals as Record<string, number>;
+const signalNames = new Map<number, string>(
+  Object.entries(signalNumbers).map(([name, n]) => [n, name]),
+);
+
+// One set of addon callbacks per process, dispatched to the kernel that owns the pid.
+const exitOwners = new Map<number, KernelImpl>();
+const notifyOwners = new Map<number, KernelImpl>();
+let addonReady: NativeAddon | null = null;
+
+function addon(): NativeAddon {
+  if (addonReady) return addonReady;
+  const a = loadAddon();
+  a.init(
+    (pid, code, signo) => {
+      const owner = exitOwners.get(pid);
+      exitOwners.delete(pid);
+      owner?.onExit(pid, code, signo);
+    },
+    (id, pid, message) => notifyOwners.get(id)?.onNotify(id, pid, message),
+    dispatchCapture,
+  );
+  addonReady = a;
+  return a;
+}
+
+export function validateProcRequest(req: ProcRequest): string | null {
+  const isStrings = (v: unknown): boolean =>
+    Array.isArray(v) && v.every((s) => typeof s === 'string');
+  if (typeof req.exec !== 'string' || req.exec === '') {
+    return `Expected the \`exec\` option to be a non-empty string, got \`${String(req.exec)}\``;
+  }
+  if (!isStrings(req.argv)) return 'Expected the `argv` option to be an array of strings';
+  if (!isStrings(req.envp)) return 'Expected the `envp` option to be an array of strings';
+  if (typeof req.cwd !== 'string') return 'Expected the `cwd` option to be a string';
+  const r = req.envelope?.rlimits;
+  for (const n of [r?.nofile, r?.nproc]) {
+    if (!Number.isSafeInteger(n) || (n as number) < 0) {
+      return 'Expected the `envelope.rlimits` values to be non-negative integers';
+    }
+  }
+  return null;
+}
+
+export class KernelImpl implements LinuxKernel {
+  readonly native: NativeAddon;
+  readonly logStore: LogStore;
+  private readonly listeners: ((event: KernelEvent) => void)[] = [];
+  private readonly live = new Map<number, string>(); // pid → key
+  private readonly discarded = new Set<number>();
+  private readonly notifyByKey = new Map<string, { id: number; path: string }>();
+  private readonly notifyKeys = new Map<number, string>();
+  private readonly lastPid = new Map<string, number>();
+  readonly groups = new Map<string, { pumps: number[]; taps: TapFlow[]; keys: string[] }>();
+  private readonly identity = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+
+  constructor(readonly opts: Required<LinuxKernelOptions>) {
+    this.native = addon();
+    this.logStore = new LogStore(opts.logCapacityBytes, (fd, onChunk) =>
+      openReader(this.native, fd, onChunk),
+    );
+    mkdirSync(opts.runtimeDir, { recursive: true, mode: 0o700 });
+  }
+
+  nowMs(): number {
+    return Math.floor(performance.now());
+  }
+
+  emit(event: KernelEvent): void {
+    for (const l of this.listeners) l(event);
+  }
+
+  onEvent(listener: (event: KernelEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  onExit(pid: number, code: number, signo: number): void {
+    this.live.delete(pid);
+    if (this.discarded.delete(pid)) return; // part of a group that failed to start
+    const signal = signo > 0 ? (signalNames.get(signo) ?? `SIG${signo}`) : null;
+    this.emit({ type: 'exit', pid, code: signo > 0 ? null : code, signal });
+  }
+
+  onNotify(id: number, pid: number, message: string): void {
+    const key = this.notifyKeys.get(id);
+    if (key === undefined) return;
+    this.emit({ type: 'notify', pid: pid > 0 ? pid : (this.lastPid.get(key) ?? 0), message });
+  }
+
+  invalid(method: string, message: string): PortResult<never> {
+    const error: PortError = {
+      _tag: 'PortError',
+      port: 'Kernel',
+      method,
+      reason: 'InvalidArgument',
+      message,
+    };
+    return { ok: false, error };
+  }
+
+  /** A pipe pair, or a PortError. `sizeBytesMin`: at least this big (pumped pipes). */
+  pipe(method: string, sizeBytesMin = 0): PortResult<[number, number]> {
+    const p = this.native.pipe(Math.max(this.opts.pipeSizeBytes, sizeBytesMin));
+    if (isSysError(p)) return { ok: false, error: sysPortError(this.ctx(method, 'pipe'), p) };
+    return { ok: true, value: p };
+  }
+
+  ctx(method: string, what: string, path?: string) {
+    return path === undefined
+      ? { port: 'Kernel' as const, method, what }
+      : { port: 'Kernel' as const, method, what, path };
+  }
+
+  closeFds(fds: Iterable<number>): void {
+    for (const fd of fds) if (fd >= 0) this.native.close(fd);
+  }
+
+  private notifySocket(key: string, method: string): PortResult<string> {
+    const have = this.notifyByKey.get(key);
+    if (have) return { ok: true, value: have.path };
+    const path = join(this.opts.runtimeDir, `notify-${key.replace(/\//g, '-')}.sock`);
+    const id = this.native.notifyOpen(path);
+    if (isSysError(id)) {
+      return {
+        ok: false,
+        error: sysPortError(this.ctx(method, `notify socket ${path}`, path), id),
+      };
+    }
+    this.notifyByKey.set(key, { id, path });
+    this.notifyKeys.set(id, key);
+    notifyOwners.set(id, this);
+    return { ok: true, value: path };
+  }
+
+  private cgroupDirFd(handle: string | null): number {
+    const dirs = handle === null ? [] : dirsOf(handle);
+    if (dirs.length !== 1) return -1;
+    try {
+      if (statfsSync(dirs[0]!).type !== CGROUP2_SUPER_MAGIC) return -1;
+      return openSync(dirs[0]!, fsc.O_RDONLY | fsc.O_DIRECTORY);
+    } catch {
+      return -1; // the child joins through cgroup.procs instead
+    }
+  }
+
+  /** Starts one process with the given stdio (fds; -1 = /dev/null). */
+  launch(
+    key: string,
+    req: ProcRequest,
+    stdio: [number, number, number],
+    method: string,
+  ): PortResult<{ pid: number }> {
+    let envp = req.envp;
+    if (req.notify) {
+      const sock = this.notifySocket(key, method);
+      if (!sock.ok) return sock;
+      envp = withEnv(envp, 'NOTIFY_SOCKET', sock.value);
+    }
+    const opts = spawnOptsFor(this.native.constants, req.envelope, this.identity);
+    const cgroupFd = this.cgroupDirFd(req.envelope.cgroup);
+    if (cgroupFd >= 0) opts.cgroupFd = cgroupFd;
+    let r: { pid: number } | SysError;
+    try {
+      r = this.native.spawn(req.exec, req.argv, envp, req.cwd, stdio, opts);
+    } finally {
+      if (cgroupFd >= 0) closeSync(cgroupFd);
+    }
+    if (isSysError(r)) {
+      const what = r.syscall === 'execve' ? `exec ${req.exec}` : `spawn ${req.exec}`;
+      return { ok: false, error: sysPortError(this.ctx(method, what, req.exec), r) };
+    }
+    this.live.set(r.pid, key);
+    this.lastPid.set(key, r.pid);
+    exitOwners.set(r.pid, this);
+    return { ok: true, value: r };
+  }
+
+  spawn(key: string, req: ProcRequest): PortResult<{ pid: number }> {
+    const problem = validateProcRequest(req);
+    if (problem) return this.invalid('spawn', problem);
+    const out = this.pipe('spawn');
+    if (!out.ok) return out;
+    const err = this.pipe('spawn');
+    if (!err.ok) {
+      this.closeFds(out.value);
+      return err;
+    }
+    const r = this.launch(key, req, [-1, out.value[1], err.value[1]], 'spawn');
+    this.closeFds([out.value[1], err.value[1]]);
+    if (!r.ok) {
+      this.closeFds([out.value[0], err.value[0]]);
+      return r;
+    }
+    this.logStore.capture(key, 'stdout', out.value[0]);
+    this.logStore.capture(key, 'stderr', err.value[0]);
+    return r;
+  }
+
+  /** Kills pids of a group that failed to start; their exits are not reported. */
+  discard(pids: number[]): void {
+    for (const pid of pids) {
+      this.discarded.add(pid);
+      this.native.signal(pid, signalNumbers.SIGKILL!);
+    }
+  }
+
+  spawnGroup(key: string, req: GroupRequest): PortResult<{ pids: number[]; taps: TapInfo[] }> {
+    return spawnGroupWith(this, key, req);
+  }
+
+  signal(pid: number, signal: SignalName): void {
+    const signo = signalNumbers[signal];
+    if (signo === undefined) return;
+    this.native.signal(pid, signo); // ESRCH (already gone) is not an error
+  }
+
+  sample(pids: number[]): ProcStats {
+    return sampleTrees(pids, this.native.constants.CLK_TCK);
+  }
+
+  release(key: string): void {
+    const group = this.groups.get(key);
+    const keys = group ? [key, ...group.keys] : [key];
+    if (group) {
+      for (const id of group.pumps) this.native.pumpStop(id);
+      for (const t of group.taps) t.close();
+      this.groups.delete(key);
+    }
+    for (const k of keys) {
+      const n = this.notifyByKey.get(k);
+      if (n) {
+        this.native.notifyClose(n.id);
+        notifyOwners.delete(n.id);
+        this.notifyKeys.delete(n.id);
+        this.notifyByKey.delete(k);
+      }
+      this.lastPid.delete(k);
+      this.logStore.release(k);
+    }
+  }
+
+  logs(key: string, which: LogWhich, tailBytes?: number): Uint8Array {
+    return this.logStore.tail(key, which, tailBytes);
+  }
+
+  logBytes(key: string): { stdout: number; stderr: number } {
+    return this.logStore.bytes(key);
+  }
+
+  followLogs(key: string, which: LogWhich, listener: LogListener): () => void {
+    return this.logStore.follow(key, which, listener);
+  }
+
+  flows(): FlowInfo[] {
+    return [...this.groups.values()].flatMap((g) => g.taps.map((t) => t.info()));
+  }
+
+  close(): void {
+    for (const key of [...this.groups.keys(), ...this.notifyByKey.keys()]) this.release(key);
+    for (const pid of this.live.keys()) this.native.signal(pid, signalNumbers.SIGKILL!);
+    this.logStore.close();
+  }
+}
+
+export function createLinuxKernel(opts: LinuxKernelOptions): LinuxKernel {
+  return new KernelImpl({
+    runtimeDir: opts.runtimeDir,
+    logCapacityBytes: opts.logCapacityBytes ?? 256 * 1024,
+    pipeSizeBytes: opts.pipeSizeBytes ?? 0,
+  });
+}

@@ -1,0 +1,87 @@
+/** Shared helpers for the Linux adapter's integration tests (real processes). */
+
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Envelope, KernelEvent, ProcRequest } from '../../../core/ports.js';
+import { createLinuxKernel, type LinuxKernel } from '../kernel.js';
+
+export const noNamespaces = {
+  user: false,
+  pid: false,
+  mount: false,
+  net: false,
+  uts: false,
+  ipc: false,
+  cgroup: false,
+};
+
+export function envelope(over: Partial<Envelope> = {}): Envelope {
+  return { rlimits: { nofile: 0, nproc: 0 }, namespaces: noNamespaces, cgroup: null, ...over };
+}
+
+export function req(exec: string, argv: string[], over: Partial<ProcRequest> = {}): ProcRequest {
+  return { exec, argv, envp: [], cwd: '', envelope: envelope(), notify: false, ...over };
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails at the deadline. */
+export async function pollUntil<T>(
+  check: () => T | undefined,
+  what: string,
+  deadlineMs = 10_000,
+): Promise<T> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const v = check();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export interface Harness {
+  kernel: LinuxKernel;
+  events: KernelEvent[];
+  runtimeDir: string;
+  pids: number[];
+  exitOf(pid: number): Promise<Extract<KernelEvent, { type: 'exit' }>>;
+  text(key: string, which?: 'stdout' | 'stderr' | 'both'): string;
+}
+
+export function harness(logCapacityBytes = 4 * 1024 * 1024): Harness {
+  const runtimeDir = mkdtempSync(join(tmpdir(), 'shipote-linux-'));
+  const kernel = createLinuxKernel({ runtimeDir, logCapacityBytes });
+  const events: KernelEvent[] = [];
+  kernel.onEvent((e) => events.push(e));
+  const h: Harness = {
+    kernel,
+    events,
+    runtimeDir,
+    pids: [],
+    exitOf: (pid) =>
+      pollUntil(
+        () =>
+          events.find((e) => e.type === 'exit' && e.pid === pid) as
+            | Extract<KernelEvent, { type: 'exit' }>
+            | undefined,
+        `exit of ${pid}`,
+      ),
+    text: (key, which = 'stdout') => Buffer.from(kernel.logs(key, which)).toString('utf8'),
+  };
+  return h;
+}
+
+/** Live children of this (test) process, from /proc/self/task/<tid>/children. */
+export function childrenOfSelf(): number[] {
+  const out: number[] = [];
+  const tasks = `/proc/${process.pid}/task`;
+  for (const tid of readdirSync(tasks)) {
+    const text = readFileSync(join(tasks, tid, 'children'), 'utf8');
+    out.push(...text.split(/\s+/).filter(Boolean).map(Number));
+  }
+  return out.filter((pid) => {
+    if (!existsSync(`/proc/${pid}/stat`)) return false;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/\) Z /.test(stat);
+  });
+}

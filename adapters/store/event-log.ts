@@ -1,0 +1,110 @@
+/**
+ * The EventLog port on a size-rotated logfmt file (`events.log` next to the snapshot).
+ * When an append would take the file past `maxBytes`, `events.log.N` files shift up
+ * (`.1` → `.2` …, the oldest past `keep` is deleted) and `events.log` becomes `.1`.
+ * Appends are synchronous `O_APPEND` writes: events are rare and must not be lost to a
+ * crash right after them. A failed append is reported once on stderr, never thrown.
+ */
+
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs';
+import { dirname } from 'node:path';
+import type { EventLog, LifecycleEvent } from '../../core/ports.js';
+import { eventFromLine, formatEvent } from './logfmt.js';
+
+export const eventsMaxBytesDefault = 1024 * 1024;
+export const eventsKeepDefault = 3;
+
+export interface FileEventLogOptions {
+  path: string;
+  /** Rotate before the file would exceed this many bytes. Default 1 MiB. */
+  maxBytes?: number;
+  /** Rotated files kept besides the live one. Default 3. */
+  keep?: number;
+  /** Where failures are reported (once). Default stderr. */
+  warn?: (message: string) => void;
+}
+
+export interface FileEventLog extends EventLog {
+  readonly path: string;
+  /** Events from the rotated files (oldest first) and the live file; newest last. */
+  history(limit?: number): LifecycleEvent[];
+}
+
+export function createFileEventLog(options: FileEventLogOptions): FileEventLog {
+  const { path } = options;
+  const maxBytes = options.maxBytes ?? eventsMaxBytesDefault;
+  const keep = options.keep ?? eventsKeepDefault;
+  const warn = options.warn ?? ((m: string) => process.stderr.write(`shipote: ${m}\n`));
+  let sizeBytes = currentSize(path);
+  let warned = false;
+  return {
+    path,
+    append(event: LifecycleEvent): void {
+      const line = `${formatEvent(event)}\n`;
+      const lineBytes = Buffer.byteLength(line);
+      try {
+        if (sizeBytes > 0 && sizeBytes + lineBytes > maxBytes) {
+          rotate(path, keep);
+          sizeBytes = 0;
+        }
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+        appendFileSync(path, line, { mode: 0o600 });
+        sizeBytes += lineBytes;
+      } catch (cause) {
+        if (!warned) warn(`event log ${path}: ${(cause as Error).message}`);
+        warned = true;
+      }
+    },
+    history: (limit) => readHistory(path, keep, limit),
+  };
+}
+
+function currentSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+export function rotate(path: string, keep: number): void {
+  if (keep <= 0) {
+    unlinkSync(path);
+    return;
+  }
+  const oldest = `${path}.${keep}`;
+  if (existsSync(oldest)) unlinkSync(oldest);
+  for (let n = keep - 1; n >= 1; n -= 1) {
+    const from = `${path}.${n}`;
+    if (existsSync(from)) renameSync(from, `${path}.${n + 1}`);
+  }
+  renameSync(path, `${path}.1`);
+}
+
+function readHistory(path: string, keep: number, limit?: number): LifecycleEvent[] {
+  const files: string[] = [];
+  for (let n = keep; n >= 1; n -= 1) files.push(`${path}.${n}`);
+  files.push(path);
+  const events: LifecycleEvent[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue; // A rotated file that does not exist yet: nothing to read.
+    }
+    for (const line of text.split('\n')) {
+      const event = line ? eventFromLine(line) : null;
+      if (event) events.push(event);
+    }
+  }
+  return limit !== undefined && events.length > limit ? events.slice(-limit) : events;
+}

@@ -1,0 +1,129 @@
+/**
+ * The Store port on a plain file. Writes are atomic and durable: a temp file in the same
+ * directory is written and fsynced, renamed over the snapshot, then the directory is
+ * fsynced so the rename itself survives a power cut. A crash at any point leaves either
+ * the old or the new file whole; a stray temp file is ignored by `read`.
+ */
+
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { PortResult, Store, StoreRead } from '../../core/ports.js';
+import { toPortError } from './errors.js';
+
+export interface FileStore extends Store {
+  readonly path: string;
+}
+
+export interface FileStoreOptions {
+  path: string;
+  /** Wall clock for set-aside names; injectable for tests. */
+  wallMs?: () => number;
+}
+
+export function createFileStore(options: FileStoreOptions): FileStore {
+  const { path } = options;
+  const wallMs = options.wallMs ?? (() => Date.now());
+  let tempSeq = 0;
+  return {
+    path,
+    read: () => readSnapshot(path),
+    write(text: string): PortResult<true> {
+      tempSeq += 1;
+      return writeAtomic(path, text, tempSeq);
+    },
+    setAside(reason: string): PortResult<{ path: string }> {
+      const target = `${path}.${asideTag(reason)}-${stamp(wallMs())}`;
+      try {
+        renameSync(path, target);
+        fsyncDir(dirname(path));
+        return { ok: true, value: { path: target } };
+      } catch (cause) {
+        return { ok: false, error: toPortError('Store', 'setAside', cause) };
+      }
+    },
+  };
+}
+
+function readSnapshot(path: string): StoreRead {
+  try {
+    return { kind: 'text', text: readFileSync(path, 'utf8') };
+  } catch (cause) {
+    if ((cause as { code?: string }).code === 'ENOENT') return { kind: 'empty' };
+    return { kind: 'error', error: toPortError('Store', 'read', cause) };
+  }
+}
+
+/** Temp name in the same directory (rename is only atomic within one file system). */
+export function tempPathFor(path: string, seq: number): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${seq}`);
+}
+
+function writeAtomic(path: string, text: string, seq: number): PortResult<true> {
+  const temp = tempPathFor(path, seq);
+  let fd: number | null = null;
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    fd = openSync(temp, 'w', 0o600);
+    const bytes = Buffer.from(text, 'utf8');
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = null;
+    renameSync(temp, path);
+    fsyncDir(dirname(path));
+    return { ok: true, value: true };
+  } catch (cause) {
+    if (fd !== null) closeQuietly(fd);
+    unlinkQuietly(temp);
+    return { ok: false, error: toPortError('Store', 'write', cause) };
+  }
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Already closed or invalid: nothing left to release.
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // The temp file may never have been created.
+  }
+}
+
+/** `corrupt` and `newer` keep their names; anything else is reduced to a safe tag. */
+function asideTag(reason: string): string {
+  const lower = reason.toLowerCase();
+  if (lower.includes('newer')) return 'newer';
+  if (lower.includes('corrupt')) return 'corrupt';
+  const tag = lower.replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return tag || 'aside';
+}
+
+/** `20261123T110418.123Z`-style, sortable and free of `:` so it is shell-friendly. */
+function stamp(wallMs: number): string {
+  return new Date(wallMs).toISOString().replace(/[-:]/g, '');
+}

@@ -1,0 +1,41 @@
+import { eventLogPathFor, intFromEnv, resolveSocketPath, resolveStatePath } from './paths.js';
+
+describe('resolveStatePath', () => {
+  it.each([
+    [{ XDG_STATE_HOME: '/x', HOME: '/h' }, undefined, '/x/shipote/state.json'],
+    [{ HOME: '/h' }, undefined, '/h/.local/state/shipote/state.json'],
+    [{}, undefined, '/tmp/shipote-state-1000.json'],
+    [{ SHIPOTE_STATE: '/s.json', XDG_STATE_HOME: '/x' }, undefined, '/s.json'],
+    [{ SHIPOTE_STATE: '/s.json' }, '/flag.json', '/flag.json'],
+  ])('falls back in SPEC order for env %j and flag %s', (env, flag, expected) => {
+    expect(resolveStatePath(env, 1000, flag)).toBe(expected);
+  });
+
+  it('puts the event log next to the snapshot', () => {
+    expect(eventLogPathFor('/x/shipote/state.json')).toBe('/x/shipote/events.log');
+  });
+});
+
+describe('resolveSocketPath', () => {
+  it.each([
+    [{ SHIPOTE_SOCKET: '/s.sock', XDG_RUNTIME_DIR: '/run/u' }, undefined, '/s.sock'],
+    [{ XDG_RUNTIME_DIR: '/run/u' }, undefined, '/run/u/shipote/shipote.sock'],
+    [{}, undefined, '/tmp/shipote-0/shipote.sock'],
+    [{ SHIPOTE_SOCKET: '/s.sock' }, '/flag.sock', '/flag.sock'],
+  ])('falls back in BRIEF order for env %j and flag %s', (env, flag, expected) => {
+    expect(resolveSocketPath(env, 0, flag)).toBe(expected);
+  });
+});
+
+describe('intFromEnv', () => {
+  it.each([
+    [undefined, 7],
+    ['', 7],
+    ['12', 12],
+    ['-1', 7],
+    ['1.5', 7],
+    ['lots', 7],
+  ])('reads %j as %i with default 7', (raw, expected) => {
+    expect(intFromEnv({ K: raw }, 'K', 7)).toBe(expected);
+  });
+});

@@ -1,0 +1,46 @@
+/**
+ * Where the daemon keeps its files. Pure functions of the environment so they can be
+ * tested without touching the real one.
+ */
+
+import { dirname, join } from 'node:path';
+
+export interface PathEnv {
+  [name: string]: string | undefined;
+}
+
+/**
+ * SPEC §5: `$XDG_STATE_HOME/shipote/state.json`, then `$HOME/.local/state/shipote/state.json`,
+ * then `/tmp/shipote-state-$UID.json`. `SHIPOTE_STATE` (or `--state`) overrides all three.
+ */
+export function resolveStatePath(env: PathEnv, uid: number, override?: string): string {
+  if (override) return override;
+  if (env.SHIPOTE_STATE) return env.SHIPOTE_STATE;
+  if (env.XDG_STATE_HOME) return join(env.XDG_STATE_HOME, 'shipote', 'state.json');
+  if (env.HOME) return join(env.HOME, '.local', 'state', 'shipote', 'state.json');
+  return `/tmp/shipote-state-${uid}.json`;
+}
+
+/** The lifecycle event log lives next to the snapshot. */
+export function eventLogPathFor(statePath: string): string {
+  return join(dirname(statePath), 'events.log');
+}
+
+/**
+ * BRIEF: `--socket` > `$SHIPOTE_SOCKET` > `$XDG_RUNTIME_DIR/shipote/shipote.sock` >
+ * `/tmp/shipote-$UID/shipote.sock`.
+ */
+export function resolveSocketPath(env: PathEnv, uid: number, override?: string): string {
+  if (override) return override;
+  if (env.SHIPOTE_SOCKET) return env.SHIPOTE_SOCKET;
+  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'shipote', 'shipote.sock');
+  return `/tmp/shipote-${uid}/shipote.sock`;
+}
+
+/** A positive integer from the environment, or the default when absent or malformed. */
+export function intFromEnv(env: PathEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  return Number.isSafeInteger(value) && value > 0 ? value : fallback;
+}

@@ -1,0 +1,41 @@
+/**
+ * `npm run bench [-- --json] [-- --quick]`: the Linux adapter against baselines measured
+ * in the same run (Node child_process, a shell pipe, Node streams). Prints a table with
+ * ratios and the goals; `--json` prints the rows as JSON. Rounds alternate between the adapter
+ * and its baseline; throughput is the best round of each side (the machine is shared).
+ */
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLinuxKernel } from '../adapters/linux/index.js';
+import { type BenchContext, type Row, runAll } from './suites.js';
+import { printTable } from './table.js';
+
+async function main(): Promise<void> {
+  const args = new Set(process.argv.slice(2));
+  const runtimeDir = mkdtempSync(join(tmpdir(), 'shipote-bench-'));
+  const kernel = createLinuxKernel({ runtimeDir, logCapacityBytes: 4096 });
+  const ctx: BenchContext = {
+    kernel,
+    runtimeDir,
+    quick: args.has('--quick'),
+    log: (s) => {
+      if (!args.has('--json')) process.stderr.write(`${s}\n`);
+    },
+  };
+  let rows: Row[];
+  try {
+    rows = await runAll(ctx);
+  } finally {
+    kernel.close();
+    rmSync(runtimeDir, { recursive: true, force: true });
+  }
+  if (args.has('--json')) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  else printTable(rows);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,558 @@
+// shipote addon entry: per-environment state (Napi::Addon), argument checking, exit
+// watching (pidfd in the libuv loop: uv_poll, no thread, no polling loop over children),
+// sd_notify sockets and pump handles.
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <cstring>
+#include <unordered_map>
+
+#include <napi.h>
+
+#include "notify.h"
+#include "shipote.h"
+
+namespace shipote {
+namespace {
+
+const char* const kUsageSpawn = "Usage: spawn(exec, argv, envp, cwd, stdio, opts)";
+
+Napi::Object sysErrorObject(Napi::Env env, const SysError& e) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("errno", Napi::Number::New(env, e.err));
+  o.Set("syscall", Napi::String::New(env, e.syscall));
+  return o;
+}
+
+bool readStrings(Napi::Value v, std::vector<std::string>* out) {
+  if (!v.IsArray()) return false;
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value item = a.Get(i);
+    if (!item.IsString()) return false;
+    out->push_back(item.As<Napi::String>().Utf8Value());
+  }
+  return true;
+}
+
+bool readInts(Napi::Value v, std::vector<int64_t>* out) {
+  if (!v.IsArray()) return false;
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value item = a.Get(i);
+    if (!item.IsNumber()) return false;
+    out->push_back(item.As<Napi::Number>().Int64Value());
+  }
+  return true;
+}
+
+bool optBool(Napi::Object o, const char* key, bool fallback, bool* ok) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsBoolean()) *ok = false;
+  return v.ToBoolean().Value();
+}
+
+int64_t optInt(Napi::Object o, const char* key, int64_t fallback, bool* ok) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsNumber()) {
+    *ok = false;
+    return fallback;
+  }
+  return v.As<Napi::Number>().Int64Value();
+}
+
+std::string optString(Napi::Object o, const char* key, bool* ok) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return "";
+  if (!v.IsString()) *ok = false;
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+}
+
+// opts = { rlimits: [resource, soft, hard, …], nsFlags, newCgroupNs, mountProc, loUp,
+//          uidMap, gidMap, cgroupProcs: string[], cgroupFd, setsid, pdeathsig }
+bool readSpawnOpts(Napi::Object o, SpawnPlan* plan) {
+  bool ok = true;
+  std::vector<int64_t> rl;
+  Napi::Value rlv = o.Get("rlimits");
+  if (!rlv.IsUndefined() && (!readInts(rlv, &rl) || rl.size() % 3 != 0)) return false;
+  for (size_t i = 0; i + 2 < rl.size(); i += 3) {
+    auto limit = [](int64_t v) { return v < 0 ? RLIM_INFINITY : static_cast<rlim_t>(v); };
+    plan->rlimits.push_back({static_cast<int>(rl[i]), limit(rl[i + 1]), limit(rl[i + 2])});
+  }
+  plan->nsFlags = static_cast<int>(optInt(o, "nsFlags", 0, &ok));
+  plan->newCgroupNs = optBool(o, "newCgroupNs", false, &ok);
+  plan->mountProc = optBool(o, "mountProc", false, &ok);
+  plan->loUp = optBool(o, "loUp", false, &ok);
+  plan->uidMap = optString(o, "uidMap", &ok);
+  plan->gidMap = optString(o, "gidMap", &ok);
+  Napi::Value cg = o.Get("cgroupProcs");
+  if (!cg.IsUndefined() && !readStrings(cg, &plan->cgroupProcs)) return false;
+  plan->cgroupFd = static_cast<int>(optInt(o, "cgroupFd", -1, &ok));
+  plan->setsid = optBool(o, "setsid", true, &ok);
+  plan->pdeathsig = optBool(o, "pdeathsig", true, &ok);
+  const int allowed = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET |
+                      CLONE_NEWUTS | CLONE_NEWIPC;
+  if (plan->nsFlags & ~allowed) ok = false;
+  return ok;
+}
+
+void finishPlan(SpawnPlan* plan) {
+  for (std::string& s : plan->argvStore) plan->argv.push_back(&s[0]);
+  plan->argv.push_back(nullptr);
+  for (std::string& s : plan->envpStore) plan->envp.push_back(&s[0]);
+  plan->envp.push_back(nullptr);
+}
+
+}  // namespace
+
+class Addon;
+
+struct ExitWatch {
+  uv_poll_t handle;
+  Addon* addon;
+  pid_t pid;
+  int pidfd;
+};
+
+struct CaptureWatch {
+  uv_poll_t handle;
+  Addon* addon;
+  uint32_t id;
+  int fd;
+};
+
+struct NotifyWatch {
+  uv_poll_t handle;
+  Addon* addon;
+  uint32_t id;
+  int fd;
+};
+
+class Addon : public Napi::Addon<Addon> {
+ public:
+  Addon(Napi::Env env, Napi::Object exports) {
+    env_ = env;
+    napi_get_uv_event_loop(env, &loop_);
+    devNull_ = open("/dev/null", O_RDWR | O_CLOEXEC);
+    DefineAddon(exports,
+                {
+                    InstanceMethod("init", &Addon::JsInit),
+                    InstanceMethod("spawn", &Addon::Spawn),
+                    InstanceMethod("signal", &Addon::Signal),
+                    InstanceMethod("pipe", &Addon::Pipe),
+                    InstanceMethod("close", &Addon::Close),
+                    InstanceMethod("dup", &Addon::Dup),
+                    InstanceMethod("pumpStart", &Addon::PumpStart),
+                    InstanceMethod("pumpStop", &Addon::PumpStop),
+                    InstanceMethod("pumpBytes", &Addon::PumpBytes),
+                    InstanceMethod("notifyOpen", &Addon::NotifyOpen),
+                    InstanceMethod("captureOpen", &Addon::CaptureOpen),
+                    InstanceMethod("captureClose", &Addon::CaptureClose),
+                    InstanceMethod("notifyClose", &Addon::NotifyClose),
+                    InstanceMethod("probe", &Addon::Probe),
+                    InstanceValue("constants", Constants(env), napi_enumerable),
+                });
+  }
+
+  ~Addon() {
+    for (auto& entry : pumps_) pumpStop(entry.second);
+    for (auto& entry : exits_) closeExitWatch(entry.second);
+    for (auto& entry : notifies_) closeNotifyWatch(entry.second);
+    for (auto& entry : captures_) closeCaptureWatch(entry.second);
+    if (devNull_ >= 0) close(devNull_);
+  }
+
+  void onExitReady(ExitWatch* w) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    int rc = waitid(P_PIDFD, static_cast<id_t>(w->pidfd), &info, WEXITED | WNOHANG);
+    if (rc == 0 && info.si_pid == 0) return;  // spurious wakeup: still running
+    pid_t pid = w->pid;
+    int code = -1;
+    int signo = 0;
+    if (rc == 0 && info.si_code == CLD_EXITED) {
+      code = info.si_status;
+    } else if (rc == 0) {
+      signo = info.si_status;  // CLD_KILLED / CLD_DUMPED
+    }
+    exits_.erase(pid);
+    closeExitWatch(w);
+    Napi::HandleScope scope{Napi::Env(env_)};
+    Napi::Env env(env_);
+    call(onExit_, {Napi::Number::New(env, pid), Napi::Number::New(env, code),
+                   Napi::Number::New(env, signo)});
+  }
+
+  // Reads what the pipe holds (bounded per wakeup, to stay fair to the loop) and hands
+  // each chunk to JS; EOF or an error ends the capture with a null chunk.
+  void onCaptureReady(CaptureWatch* w) {
+    static thread_local char buf[64 * 1024];
+    for (int i = 0; i < 16; i++) {
+      ssize_t n = read(w->fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      uint32_t id = w->id;
+      Napi::HandleScope scope{Napi::Env(env_)};
+      if (n <= 0) {
+        captures_.erase(id);
+        closeCaptureWatch(w);
+        call(onData_, {Napi::Number::New(Napi::Env(env_), id), Napi::Env(env_).Null()});
+        return;
+      }
+      Napi::Buffer<char> chunk = Napi::Buffer<char>::Copy(Napi::Env(env_), buf, n);
+      call(onData_, {Napi::Number::New(Napi::Env(env_), id), chunk});
+      if (captures_.count(id) == 0) return;  // closed by the listener
+    }
+  }
+
+  void onNotifyReady(NotifyWatch* w) {
+    for (int i = 0; i < 64; i++) {
+      NotifyMessage m;
+      int rc = notifyRecv(w->fd, &m);
+      if (rc <= 0) return;
+      Napi::HandleScope scope{Napi::Env(env_)};
+      Napi::Env env(env_);
+      call(onNotify_, {Napi::Number::New(env, w->id), Napi::Number::New(env, m.pid),
+                       Napi::String::New(env, m.message)});
+      if (notifies_.count(w->id) == 0) return;  // closed by the listener
+    }
+  }
+
+ private:
+  static Napi::Object Constants(Napi::Env env) {
+    Napi::Object c = Napi::Object::New(env);
+    const std::pair<const char*, int> items[] = {
+        {"CLONE_NEWUSER", CLONE_NEWUSER}, {"CLONE_NEWPID", CLONE_NEWPID},
+        {"CLONE_NEWNS", CLONE_NEWNS},     {"CLONE_NEWNET", CLONE_NEWNET},
+        {"CLONE_NEWUTS", CLONE_NEWUTS},   {"CLONE_NEWIPC", CLONE_NEWIPC},
+        {"RLIMIT_NOFILE", RLIMIT_NOFILE}, {"RLIMIT_NPROC", RLIMIT_NPROC},
+        {"RLIMIT_AS", RLIMIT_AS},         {"RLIMIT_CORE", RLIMIT_CORE},
+        {"RLIMIT_CPU", RLIMIT_CPU},       {"RLIMIT_DATA", RLIMIT_DATA},
+        {"RLIMIT_FSIZE", RLIMIT_FSIZE},   {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+        {"RLIMIT_STACK", RLIMIT_STACK},   {"CLK_TCK", static_cast<int>(sysconf(_SC_CLK_TCK))},
+    };
+    for (const auto& item : items) c.Set(item.first, Napi::Number::New(env, item.second));
+    return c;
+  }
+
+  void call(Napi::FunctionReference& fn, const std::initializer_list<napi_value>& args) {
+    if (fn.IsEmpty()) return;
+    Napi::Env env = Napi::Env(env_);
+    fn.MakeCallback(env.Global(), args);
+    if (env.IsExceptionPending()) {
+      Napi::Error e = env.GetAndClearPendingException();
+      napi_fatal_exception(env, e.Value());
+    }
+  }
+
+  static void closeExitWatch(ExitWatch* w) {
+    uv_poll_stop(&w->handle);
+    close(w->pidfd);
+    uv_close(reinterpret_cast<uv_handle_t*>(&w->handle),
+             [](uv_handle_t* h) { delete reinterpret_cast<ExitWatch*>(h); });
+  }
+
+  static void closeCaptureWatch(CaptureWatch* w) {
+    uv_poll_stop(&w->handle);
+    close(w->fd);
+    uv_close(reinterpret_cast<uv_handle_t*>(&w->handle),
+             [](uv_handle_t* h) { delete reinterpret_cast<CaptureWatch*>(h); });
+  }
+
+  static void closeNotifyWatch(NotifyWatch* w) {
+    uv_poll_stop(&w->handle);
+    close(w->fd);
+    uv_close(reinterpret_cast<uv_handle_t*>(&w->handle),
+             [](uv_handle_t* h) { delete reinterpret_cast<NotifyWatch*>(h); });
+  }
+
+  Napi::Value JsInit(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 3 || !info[0].IsFunction() || !info[1].IsFunction() ||
+        !info[2].IsFunction()) {
+      Napi::TypeError::New(env, "Usage: init(onExit, onNotify, onData)")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    onExit_ = Napi::Persistent(info[0].As<Napi::Function>());
+    onNotify_ = Napi::Persistent(info[1].As<Napi::Function>());
+    onData_ = Napi::Persistent(info[2].As<Napi::Function>());
+    return env.Undefined();
+  }
+
+  bool watchExit(pid_t pid, int pidfd) {
+    ExitWatch* w = new ExitWatch();
+    w->addon = this;
+    w->pid = pid;
+    w->pidfd = pidfd;
+    if (uv_poll_init(loop_, &w->handle, pidfd) != 0) {
+      delete w;
+      return false;
+    }
+    w->handle.data = w;
+    uv_poll_start(&w->handle, UV_READABLE, [](uv_poll_t* h, int, int) {
+      ExitWatch* watch = static_cast<ExitWatch*>(h->data);
+      watch->addon->onExitReady(watch);
+    });
+    exits_[pid] = w;
+    return true;
+  }
+
+  Napi::Value Spawn(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    SpawnPlan plan;
+    std::vector<int64_t> stdio;
+    std::string file;
+    bool ok = info.Length() == 6 && info[0].IsString() && info[3].IsString() &&
+              info[5].IsObject() && readStrings(info[1], &plan.argvStore) &&
+              readStrings(info[2], &plan.envpStore) && readInts(info[4], &stdio) &&
+              stdio.size() == 3;
+    if (ok) ok = readSpawnOpts(info[5].As<Napi::Object>(), &plan);
+    if (!ok) {
+      Napi::TypeError::New(env, kUsageSpawn).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    file = info[0].As<Napi::String>().Utf8Value();
+    plan.cwd = info[3].As<Napi::String>().Utf8Value();
+    for (int i = 0; i < 3; i++) {
+      plan.stdio[i] = stdio[i] < 0 ? devNull_ : static_cast<int>(stdio[i]);
+    }
+    SysError resolved = resolveExec(file, plan.envpStore, &plan.exec);
+    if (resolved.err != 0) return sysErrorObject(env, resolved);
+    plan.argvStore.insert(plan.argvStore.begin(), file);
+    finishPlan(&plan);
+    SpawnResult r = spawnChild(plan);
+    if (r.error.err != 0) return sysErrorObject(env, r.error);
+    if (!watchExit(r.pid, r.pidfd)) {
+      // Cannot watch it: do not leave an unsupervised child behind.
+      syscall(SYS_pidfd_send_signal, r.pidfd, SIGKILL, nullptr, 0);
+      siginfo_t si;
+      waitid(P_PIDFD, static_cast<id_t>(r.pidfd), &si, WEXITED);
+      close(r.pidfd);
+      return sysErrorObject(env, SysError{ENOMEM, "uv_poll_init"});
+    }
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("pid", Napi::Number::New(env, r.pid));
+    return o;
+  }
+
+  Napi::Value Signal(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+      Napi::TypeError::New(env, "Usage: signal(pid, signo)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    pid_t pid = info[0].As<Napi::Number>().Int32Value();
+    int signo = info[1].As<Napi::Number>().Int32Value();
+    auto it = exits_.find(pid);
+    if (it == exits_.end()) return Napi::Number::New(env, ESRCH);  // not ours, or reaped
+    long rc = syscall(SYS_pidfd_send_signal, it->second->pidfd, signo, nullptr, 0);
+    return Napi::Number::New(env, rc == 0 ? 0 : errno);
+  }
+
+  Napi::Value Pipe(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 1 || !info[0].IsNumber()) {
+      Napi::TypeError::New(env, "Usage: pipe(sizeBytes)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0) return sysErrorObject(env, SysError{errno, "pipe2"});
+    int size = info[0].As<Napi::Number>().Int32Value();
+    // Best effort: beyond /proc/sys/fs/pipe-max-size an unprivileged caller gets EPERM.
+    if (size > 0) fcntl(fds[1], F_SETPIPE_SZ, size);
+    Napi::Array a = Napi::Array::New(env, 2);
+    a.Set(0u, Napi::Number::New(env, fds[0]));
+    a.Set(1u, Napi::Number::New(env, fds[1]));
+    return a;
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 1 || !info[0].IsNumber()) {
+      Napi::TypeError::New(env, "Usage: close(fd)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    int fd = info[0].As<Napi::Number>().Int32Value();
+    return Napi::Number::New(env, close(fd) == 0 ? 0 : errno);
+  }
+
+  Napi::Value Dup(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 1 || !info[0].IsNumber()) {
+      Napi::TypeError::New(env, "Usage: dup(fd)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    int fd = fcntl(info[0].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 3);
+    if (fd < 0) return sysErrorObject(env, SysError{errno, "fcntl"});
+    return Napi::Number::New(env, fd);
+  }
+
+  Napi::Value PumpStart(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::vector<int64_t> sources, sinks;
+    if (info.Length() != 3 || !readInts(info[0], &sources) || !readInts(info[1], &sinks) ||
+        !info[2].IsNumber() || sources.empty() || sinks.empty()) {
+      Napi::TypeError::New(env, "Usage: pumpStart(sources, sinks, bytesPerSec)")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    std::vector<int> src(sources.begin(), sources.end());
+    std::vector<int> dst(sinks.begin(), sinks.end());
+    int64_t rate = info[2].As<Napi::Number>().Int64Value();
+    SysError error;
+    Pump* pump = pumpStart(src, dst, rate > 0 ? static_cast<uint64_t>(rate) : 0, &error);
+    if (pump == nullptr) return sysErrorObject(env, error);
+    uint32_t id = ++lastId_;
+    pumps_[id] = pump;
+    return Napi::Number::New(env, id);
+  }
+
+  Napi::Value PumpStop(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 1 || !info[0].IsNumber()) {
+      Napi::TypeError::New(env, "Usage: pumpStop(id)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto it = pumps_.find(info[0].As<Napi::Number>().Uint32Value());
+    if (it != pumps_.end()) {
+      pumpStop(it->second);
+      pumps_.erase(it);
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value PumpBytes(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 1 || !info[0].IsNumber()) {
+      Napi::TypeError::New(env, "Usage: pumpBytes(id)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto it = pumps_.find(info[0].As<Napi::Number>().Uint32Value());
+    if (it == pumps_.end()) return Napi::Number::New(env, -1);
+    return Napi::Number::New(env, static_cast<double>(pumpBytes(it->second)));
+  }
+
+  Napi::Value NotifyOpen(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 1 || !info[0].IsString()) {
+      Napi::TypeError::New(env, "Usage: notifyOpen(path)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    SysError error;
+    int fd = notifyBind(info[0].As<Napi::String>().Utf8Value(), &error);
+    if (fd < 0) return sysErrorObject(env, error);
+    NotifyWatch* w = new NotifyWatch();
+    w->addon = this;
+    w->id = ++lastId_;
+    w->fd = fd;
+    if (uv_poll_init(loop_, &w->handle, fd) != 0) {
+      close(fd);
+      delete w;
+      return sysErrorObject(env, SysError{ENOMEM, "uv_poll_init"});
+    }
+    w->handle.data = w;
+    uv_poll_start(&w->handle, UV_READABLE, [](uv_poll_t* h, int, int) {
+      NotifyWatch* watch = static_cast<NotifyWatch*>(h->data);
+      watch->addon->onNotifyReady(watch);
+    });
+    notifies_[w->id] = w;
+    return Napi::Number::New(env, w->id);
+  }
+
+  Napi::Value NotifyClose(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 1 || !info[0].IsNumber()) {
+      Napi::TypeError::New(env, "Usage: notifyClose(id)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto it = notifies_.find(info[0].As<Napi::Number>().Uint32Value());
+    if (it != notifies_.end()) {
+      closeNotifyWatch(it->second);
+      notifies_.erase(it);
+    }
+    return env.Undefined();
+  }
+
+  // Takes ownership of `fd` (a pipe read end) and reports its bytes through onData.
+  Napi::Value CaptureOpen(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 1 || !info[0].IsNumber()) {
+      Napi::TypeError::New(env, "Usage: captureOpen(fd)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    int fd = info[0].As<Napi::Number>().Int32Value();
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+      return sysErrorObject(env, SysError{errno, "fcntl"});
+    }
+    CaptureWatch* w = new CaptureWatch();
+    w->addon = this;
+    w->id = ++lastId_;
+    w->fd = fd;
+    if (uv_poll_init(loop_, &w->handle, fd) != 0) {
+      delete w;
+      return sysErrorObject(env, SysError{ENOMEM, "uv_poll_init"});
+    }
+    w->handle.data = w;
+    uv_poll_start(&w->handle, UV_READABLE | UV_DISCONNECT, [](uv_poll_t* h, int, int) {
+      CaptureWatch* watch = static_cast<CaptureWatch*>(h->data);
+      watch->addon->onCaptureReady(watch);
+    });
+    captures_[w->id] = w;
+    return Napi::Number::New(env, w->id);
+  }
+
+  Napi::Value CaptureClose(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 1 || !info[0].IsNumber()) {
+      Napi::TypeError::New(env, "Usage: captureClose(id)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto it = captures_.find(info[0].As<Napi::Number>().Uint32Value());
+    if (it != captures_.end()) {
+      closeCaptureWatch(it->second);
+      captures_.erase(it);
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value Probe(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    int fd = static_cast<int>(syscall(SYS_pidfd_open, getpid(), 0));
+    o.Set("pidfd", Napi::Boolean::New(env, fd >= 0));
+    if (fd >= 0) close(fd);
+    // clone3 with a NULL args pointer: EFAULT/EINVAL when present, ENOSYS when not.
+    long rc = syscall(SYS_clone3, nullptr, 0);
+    o.Set("clone3", Napi::Boolean::New(env, rc < 0 && errno != ENOSYS));
+    return o;
+  }
+
+  napi_env env_ = nullptr;
+  uv_loop_t* loop_ = nullptr;
+  int devNull_ = -1;
+  uint32_t lastId_ = 0;
+  Napi::FunctionReference onExit_;
+  Napi::FunctionReference onNotify_;
+  Napi::FunctionReference onData_;
+  std::unordered_map<pid_t, ExitWatch*> exits_;
+  std::unordered_map<uint32_t, NotifyWatch*> notifies_;
+  std::unordered_map<uint32_t, CaptureWatch*> captures_;
+  std::unordered_map<uint32_t, Pump*> pumps_;
+};
+
+}  // namespace shipote
+
+using shipote::Addon;
+NODE_API_ADDON(Addon)

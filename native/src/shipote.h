@@ -1,0 +1,76 @@
+// shipote native addon: shared declarations.
+//
+// The surface is thin and positional (see adapters/linux/addon.ts for the typed view).
+// Errors cross the boundary as plain `{ errno, syscall }` objects; the TypeScript side owns
+// the error classes and the errno → PortReason mapping.
+#pragma once
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace shipote {
+
+// A failure: the errno value and the name of the syscall (or step) that failed.
+struct SysError {
+  int err = 0;
+  const char* syscall = "";
+};
+
+struct RlimitSetting {
+  int resource;
+  rlim_t soft;
+  rlim_t hard;
+};
+
+// Everything the child needs, prepared in the parent before clone so the child does no
+// allocation (it may share the parent's memory: CLONE_VM|CLONE_VFORK).
+struct SpawnPlan {
+  std::string exec;                  // resolved path (PATH lookup done in the parent)
+  std::vector<std::string> argvStore;
+  std::vector<std::string> envpStore;
+  std::vector<char*> argv;           // NULL-terminated views into argvStore
+  std::vector<char*> envp;           // NULL-terminated views into envpStore
+  std::string cwd;                   // "" = inherit
+  int stdio[3] = {-1, -1, -1};       // fds to install as 0, 1, 2 (already resolved)
+  std::vector<RlimitSetting> rlimits;
+  int nsFlags = 0;                   // CLONE_NEW* given to clone (cgroup ns is unshared later)
+  bool newCgroupNs = false;          // unshare(CLONE_NEWCGROUP) after the cgroup join
+  bool mountProc = false;            // with pid+mount ns: mount a fresh /proc
+  bool loUp = false;                 // with net ns: bring `lo` up
+  std::string uidMap;                // with user ns: written by the child to /proc/self/uid_map
+  std::string gidMap;
+  std::vector<std::string> cgroupProcs;  // cgroup.procs / tasks files to write "0" into
+  int cgroupFd = -1;                 // v2 cgroup dir fd for clone3(CLONE_INTO_CGROUP)
+  bool setsid = true;
+  bool pdeathsig = true;
+  pid_t parentPid = 0;
+  int errPipe = -1;                  // write end of the CLOEXEC error pipe
+};
+
+struct SpawnResult {
+  pid_t pid = -1;
+  int pidfd = -1;
+  SysError error;
+};
+
+// Resolves `file` against PATH (from envp, else the daemon's PATH) like execvp would.
+SysError resolveExec(const std::string& file, const std::vector<std::string>& envp,
+                     std::string* out);
+
+// Spawns per the plan; on success the child has exec'd. Exec and setup failures are
+// returned synchronously (the child's errno read from the CLOEXEC pipe), never as an exit.
+SpawnResult spawnChild(SpawnPlan& plan);
+
+// Pump: moves bytes from sources to every sink with tee(2)/splice(2) in its own thread.
+class Pump;
+Pump* pumpStart(std::vector<int> sources, std::vector<int> sinks, uint64_t bytesPerSec,
+                SysError* error);
+void pumpStop(Pump* pump);  // signals, joins, frees; closes the fds it still owns
+uint64_t pumpBytes(const Pump* pump);
+bool pumpDone(const Pump* pump);
+
+}  // namespace shipote

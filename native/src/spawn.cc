@@ -1,0 +1,335 @@
+// Spawning a child with a resource envelope.
+//
+// Primitive: glibc clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD) on a private stack, the same
+// primitive posix_spawn uses: no page-table copy of the (large) Node heap, and the parent
+// resumes only once the child has exec'd or exited. With a v2 cgroup dir fd we use
+// clone3(CLONE_INTO_CGROUP) instead (fork-like, no CLONE_VM: the raw syscall cannot switch
+// stacks), and fall back to the vfork path if the kernel refuses clone3.
+//
+// The child only makes async-signal-safe syscalls and touches no heap (everything is
+// prepared in SpawnPlan). On failure it writes {errno, step} to a CLOEXEC pipe and
+// _exit(127)s; EOF on the pipe in the parent means exec succeeded (libuv process.c).
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <linux/sched.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shipote.h"
+
+namespace shipote {
+namespace {
+
+// Step names reported as `syscall` when the child fails; index = step code.
+enum Step : int {
+  kStepSetgroupsDeny,
+  kStepUidMap,
+  kStepGidMap,
+  kStepSetsid,
+  kStepPrctl,
+  kStepParentGone,
+  kStepDup,
+  kStepSetrlimit,
+  kStepMountPrivate,
+  kStepMountProc,
+  kStepLoUp,
+  kStepCgroupJoin,
+  kStepUnshareCgroup,
+  kStepChdir,
+  kStepCloseRange,
+  kStepSigmask,
+  kStepExecve,
+  kStepCount,
+};
+
+const char* const kStepNames[kStepCount] = {
+    "setgroups", "uid_map", "gid_map", "setsid", "prctl", "getppid", "dup2", "setrlimit",
+    "mount", "mount", "ioctl", "cgroup.procs", "unshare", "chdir", "close_range",
+    "sigprocmask", "execve",
+};
+
+struct ChildReport {
+  int err;
+  int step;
+};
+
+[[noreturn]] void childFail(const SpawnPlan* plan, int step, int err) {
+  ChildReport report{err, step};
+  // A short write to a pipe is atomic (< PIPE_BUF); nothing to do if it fails.
+  ssize_t ignored = write(plan->errPipe, &report, sizeof report);
+  (void)ignored;
+  _exit(127);
+}
+
+bool writeSmallFile(const char* path, const char* data, size_t len) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t n = write(fd, data, len);
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return n == static_cast<ssize_t>(len);
+}
+
+void childUserNamespace(const SpawnPlan* plan) {
+  // The child maps itself (like unshare(1) -r): a single line mapping the daemon's ids to
+  // 0. setgroups must be denied before gid_map may be written without CAP_SETGID outside.
+  if (!writeSmallFile("/proc/self/setgroups", "deny", 4) && errno != ENOENT) {
+    childFail(plan, kStepSetgroupsDeny, errno);
+  }
+  if (!writeSmallFile("/proc/self/uid_map", plan->uidMap.data(), plan->uidMap.size())) {
+    childFail(plan, kStepUidMap, errno);
+  }
+  if (!writeSmallFile("/proc/self/gid_map", plan->gidMap.data(), plan->gidMap.size())) {
+    childFail(plan, kStepGidMap, errno);
+  }
+}
+
+void childStdio(const SpawnPlan* plan) {
+  int fds[3] = {plan->stdio[0], plan->stdio[1], plan->stdio[2]};
+  // Move low fds that would be clobbered by an earlier dup2 out of the way first.
+  for (int i = 0; i < 3; i++) {
+    if (fds[i] < 3 && fds[i] != i) {
+      fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+      if (fds[i] < 0) childFail(plan, kStepDup, errno);
+    }
+  }
+  for (int i = 0; i < 3; i++) {
+    if (fds[i] == i) {
+      if (fcntl(i, F_SETFD, 0) < 0) childFail(plan, kStepDup, errno);
+    } else if (dup2(fds[i], i) < 0) {
+      childFail(plan, kStepDup, errno);
+    }
+  }
+}
+
+void childLoopbackUp(const SpawnPlan* plan) {
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) childFail(plan, kStepLoUp, errno);
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  memcpy(ifr.ifr_name, "lo", 3);
+  if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) childFail(plan, kStepLoUp, errno);
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
+  if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) childFail(plan, kStepLoUp, errno);
+  close(sock);
+}
+
+void childEnvelope(const SpawnPlan* plan) {
+  for (const RlimitSetting& rl : plan->rlimits) {
+    struct rlimit value = {rl.soft, rl.hard};
+    if (setrlimit(rl.resource, &value) < 0) childFail(plan, kStepSetrlimit, errno);
+  }
+  if (plan->nsFlags & CLONE_NEWNS) {
+    // Private propagation first so nothing we mount leaks back to the host.
+    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) {
+      childFail(plan, kStepMountPrivate, errno);
+    }
+    if (plan->mountProc &&
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
+      childFail(plan, kStepMountProc, errno);
+    }
+  }
+  if ((plan->nsFlags & CLONE_NEWNET) && plan->loUp) childLoopbackUp(plan);
+  // Cgroup join before exec (our addition to the libuv order). Writing "0" moves the
+  // writer itself; on v1 every controller hierarchy has its own `tasks` file.
+  for (const std::string& procs : plan->cgroupProcs) {
+    if (!writeSmallFile(procs.c_str(), "0", 1)) childFail(plan, kStepCgroupJoin, errno);
+  }
+  // The cgroup namespace is unshared after the join so its root is the new cgroup.
+  if (plan->newCgroupNs && unshare(CLONE_NEWCGROUP) < 0) {
+    childFail(plan, kStepUnshareCgroup, errno);
+  }
+}
+
+// Child order per STYLE native/3: dispositions, stdio, (ids: none), envelope, close_range,
+// signal mask, execve.
+int childMain(void* arg) {
+  const SpawnPlan* plan = static_cast<const SpawnPlan*>(arg);
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < 32; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    sigaction(sig, &dfl, nullptr);  // EINVAL for reserved numbers is fine
+  }
+  if (plan->nsFlags & CLONE_NEWUSER) childUserNamespace(plan);
+  if (plan->setsid && setsid() < 0) childFail(plan, kStepSetsid, errno);
+  if (plan->pdeathsig) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) childFail(plan, kStepPrctl, errno);
+    // Close the race: the parent may have died before prctl. In a new pid namespace
+    // getppid() is 0 by definition, so the check only applies outside one.
+    if (!(plan->nsFlags & CLONE_NEWPID) && getppid() != plan->parentPid) {
+      childFail(plan, kStepParentGone, ESRCH);
+    }
+  }
+  childStdio(plan);
+  childEnvelope(plan);
+  if (!plan->cwd.empty() && chdir(plan->cwd.c_str()) < 0) childFail(plan, kStepChdir, errno);
+  if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) childFail(plan, kStepCloseRange, errno);
+  sigset_t empty;
+  sigemptyset(&empty);
+  if (sigprocmask(SIG_SETMASK, &empty, nullptr) < 0) childFail(plan, kStepSigmask, errno);
+  execve(plan->exec.c_str(), plan->argv.data(), plan->envp.data());
+  childFail(plan, kStepExecve, errno);
+}
+
+// One stack per spawning thread, reused: with CLONE_VFORK the parent is suspended until
+// the child has exec'd or exited, so the stack is free again when clone returns.
+constexpr size_t kChildStackBytes = 256 * 1024;
+
+void* childStack() {
+  thread_local void* stack = nullptr;
+  if (stack == nullptr) {
+    void* mem = mmap(nullptr, kChildStackBytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (mem == MAP_FAILED) return nullptr;
+    stack = mem;
+  }
+  return static_cast<char*>(stack) + kChildStackBytes;
+}
+
+// Returns the pid (>0), or -errno. Sets *pidfd.
+pid_t cloneVfork(SpawnPlan& plan, int* pidfd) {
+  void* top = childStack();
+  if (top == nullptr) return -ENOMEM;
+  int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD | plan.nsFlags;
+  pid_t pid = clone(childMain, top, flags, &plan, pidfd);
+  return pid < 0 ? -errno : pid;
+}
+
+pid_t cloneIntoCgroup(SpawnPlan& plan, int* pidfd) {
+  struct clone_args args;
+  memset(&args, 0, sizeof args);
+  args.flags = CLONE_PIDFD | CLONE_INTO_CGROUP | static_cast<uint64_t>(plan.nsFlags);
+  args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  args.exit_signal = SIGCHLD;
+  args.cgroup = static_cast<uint64_t>(plan.cgroupFd);
+  long pid = syscall(SYS_clone3, &args, sizeof args);
+  if (pid == 0) childMain(&plan);  // never returns
+  return pid < 0 ? -errno : static_cast<pid_t>(pid);
+}
+
+// Reads the child's report. `wait`: block until EOF (fork-like clone3 path). Without it
+// (CLONE_VFORK path) the parent resumes only once the child is past exec's point of no
+// return or has exited, so a report, if any, is already in the pipe: empty = success.
+bool readChildReport(int fd, ChildReport* report, bool wait) {
+  for (;;) {
+    if (wait) {
+      struct pollfd p = {fd, POLLIN, 0};
+      if (poll(&p, 1, -1) < 0 && errno == EINTR) continue;
+    }
+    ssize_t n = read(fd, report, sizeof *report);
+    if (n < 0 && errno == EINTR) continue;
+    return n == static_cast<ssize_t>(sizeof *report);
+  }
+}
+
+void reapFailed(pid_t pid, int pidfd) {
+  siginfo_t info;
+  for (;;) {
+    int rc = waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED);
+    if (rc == 0 || errno != EINTR) break;
+  }
+  (void)pid;
+}
+
+}  // namespace
+
+SysError resolveExec(const std::string& file, const std::vector<std::string>& envp,
+                     std::string* out) {
+  if (file.empty()) return SysError{ENOENT, "execve"};
+  if (file.find('/') != std::string::npos) {
+    *out = file;
+    return SysError{};
+  }
+  const char* path = nullptr;
+  for (const std::string& kv : envp) {
+    if (kv.compare(0, 5, "PATH=") == 0) path = kv.c_str() + 5;
+  }
+  if (path == nullptr) path = getenv("PATH");
+  if (path == nullptr) path = "/usr/local/bin:/usr/bin:/bin";
+  int firstErr = ENOENT;
+  std::string dirs(path);
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string dir = dirs.substr(start, end - start);
+    std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + file;
+    if (access(candidate.c_str(), X_OK) == 0) {
+      *out = candidate;
+      return SysError{};
+    }
+    if (errno == EACCES) firstErr = EACCES;
+    start = end + 1;
+  }
+  return SysError{firstErr, "execve"};
+}
+
+SpawnResult spawnChild(SpawnPlan& plan) {
+  SpawnResult result;
+  int errPipe[2];
+  if (pipe2(errPipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+    result.error = SysError{errno, "pipe2"};
+    return result;
+  }
+  plan.errPipe = errPipe[1];
+  plan.parentPid = getpid();
+
+  // Block every signal across clone so no handler of the parent runs in the child before
+  // it resets the dispositions.
+  sigset_t all, saved;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &saved);
+  int pidfd = -1;
+  pid_t pid = -ENOSYS;
+  bool forked = false;
+  if (plan.cgroupFd >= 0) {
+    pid = cloneIntoCgroup(plan, &pidfd);
+    forked = pid > 0;
+    // Kernels without clone3/CLONE_INTO_CGROUP: fall back to joining in the child.
+    if (pid == -ENOSYS || pid == -E2BIG || pid == -EINVAL || pid == -EOPNOTSUPP) {
+      pid = cloneVfork(plan, &pidfd);
+    }
+  } else {
+    pid = cloneVfork(plan, &pidfd);
+  }
+  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  close(errPipe[1]);
+  plan.errPipe = -1;
+
+  if (pid < 0) {
+    close(errPipe[0]);
+    result.error = SysError{-pid, "clone"};
+    return result;
+  }
+  ChildReport report{0, 0};
+  bool failed = readChildReport(errPipe[0], &report, forked);
+  close(errPipe[0]);
+  if (failed) {
+    reapFailed(pid, pidfd);
+    close(pidfd);
+    int step = report.step >= 0 && report.step < kStepCount ? report.step : kStepExecve;
+    result.error = SysError{report.err, kStepNames[step]};
+    return result;
+  }
+  result.pid = pid;
+  result.pidfd = pidfd;
+  return result;
+}
+
+}  // namespace shipote
