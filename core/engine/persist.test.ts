@@ -58,7 +58,7 @@ describe('persistence', () => {
 });
 
 describe('write-through', () => {
-  it('rolls back a save, a drop and a workspace stop when the store refuses the write', async () => {
+  it('rolls back a save, a drop and a workspace stop when the store refuses a write', async () => {
     const { f, sup } = setup();
     ok(sup.createWorkspace(wsSpec()));
     const pid = ok(sup.runCommand('w', cmdSpec())).pid;
