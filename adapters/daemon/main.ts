@@ -28,9 +28,12 @@ export interface DaemonOptions {
   statePath?: string | undefined;
 }
 
-/** A host where shipote must not touch cgroups: every write refused, caps say why. */
-function disabledCgroups(reason: string): Cgroups {
-  const unsupported = (method: string) => ({
+/**
+ * A host where shipote must not touch cgroupfs: caps are still read (reading is harmless and
+ * user namespaces / pidfd are real facts), but nothing is delegated and every write is refused.
+ */
+function disabledCgroups(reason: string, readOnly: Cgroups): Cgroups {
+  const refused = (method: string) => ({
     ok: false as const,
     error: {
       _tag: 'PortError' as const,
@@ -41,21 +44,14 @@ function disabledCgroups(reason: string): Cgroups {
     },
   });
   return {
-    caps: () => ({
-      version: 'none',
-      delegated: false,
-      controllers: [],
-      writable: false,
-      userNamespaces: false,
-      pidfd: false,
-      cloneIntoCgroup: false,
-      root: null,
-      reasons: [reason],
-    }),
-    create: () => unsupported('create'),
-    stats: () => unsupported('stats'),
-    kill: () => unsupported('kill'),
-    remove: () => unsupported('remove'),
+    caps: () => {
+      const caps = readOnly.caps();
+      return { ...caps, delegated: false, writable: false, reasons: [reason, ...caps.reasons] };
+    },
+    create: () => refused('create'),
+    stats: () => refused('stats'),
+    kill: () => refused('kill'),
+    remove: () => refused('remove'),
   };
 }
 
@@ -65,11 +61,12 @@ function disabledCgroups(reason: string): Cgroups {
  * shipote owns when it is not the daemon's own cgroup (a delegated container or VM).
  */
 export function chooseCgroups(env: NodeJS.ProcessEnv): Cgroups {
-  if (env.SHIPOTE_CGROUPS === 'off') {
-    return disabledCgroups('cgroups disabled by SHIPOTE_CGROUPS=off');
-  }
   const root = env.SHIPOTE_CGROUP_ROOT;
-  return createLinuxCgroups(root ? { root } : {});
+  const cgroups = createLinuxCgroups(root ? { root } : {});
+  if (env.SHIPOTE_CGROUPS === 'off') {
+    return disabledCgroups('cgroups disabled by SHIPOTE_CGROUPS=off', cgroups);
+  }
+  return cgroups;
 }
 
 export async function runDaemon(options: DaemonOptions): Promise<void> {
