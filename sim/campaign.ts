@@ -1,0 +1,67 @@
+/** Runs many seeds and aggregates what the summary prints. */
+
+import type { CreateSupervisor, SupervisorOptions } from '../core/engine/api.js';
+import { type RunResult, runSeed } from './runner.js';
+
+export interface CampaignOptions {
+  fromSeed: number;
+  count: number;
+  createSupervisor: CreateSupervisor;
+  supervisorOptions?: SupervisorOptions;
+  /** Stop at the first violation (the canary). */
+  stopAtFirst?: boolean;
+  onSeed?: (done: number, summary: CampaignSummary) => void;
+}
+
+export interface CampaignSummary {
+  seeds: number;
+  lifecycles: number;
+  checks: number;
+  steps: number;
+  daemonCrashes: number;
+  simMs: number;
+  wallMs: number;
+  faults: Map<string, number>;
+  coverage: Map<string, number>;
+  failures: RunResult[];
+}
+
+export async function runCampaign(options: CampaignOptions): Promise<CampaignSummary> {
+  const startedMs = Date.now();
+  const summary: CampaignSummary = {
+    seeds: 0,
+    lifecycles: 0,
+    checks: 0,
+    steps: 0,
+    daemonCrashes: 0,
+    simMs: 0,
+    wallMs: 0,
+    faults: new Map(),
+    coverage: new Map(),
+    failures: [],
+  };
+  for (let i = 0; i < options.count; i++) {
+    const result = await runSeed({
+      seed: options.fromSeed + i,
+      createSupervisor: options.createSupervisor,
+      ...(options.supervisorOptions ? { supervisorOptions: options.supervisorOptions } : {}),
+    });
+    summary.seeds += 1;
+    summary.lifecycles += result.lifecycles;
+    summary.checks += result.checks;
+    summary.steps += result.steps;
+    summary.daemonCrashes += result.daemonCrashes;
+    summary.simMs += result.simMs;
+    for (const [kind, n] of result.faults)
+      summary.faults.set(kind, (summary.faults.get(kind) ?? 0) + n);
+    for (const [what, n] of result.coverage) {
+      summary.coverage.set(what, (summary.coverage.get(what) ?? 0) + n);
+    }
+    if (result.violation !== null) summary.failures.push(result);
+    summary.wallMs = Date.now() - startedMs;
+    options.onSeed?.(i + 1, summary);
+    if (options.stopAtFirst && result.violation !== null) break;
+  }
+  summary.wallMs = Date.now() - startedMs;
+  return summary;
+}

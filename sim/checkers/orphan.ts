@@ -1,0 +1,56 @@
+/**
+ * Orphan checker: every live process belongs to the running daemon, and to a command or
+ * pipeline node that daemon lists with that very pid. A process the daemon has lost track
+ * of (spawn reported failed, record evicted, restarted twice) is an orphan. The other way
+ * round, a command the daemon shows alive is alive, or its exit is still in flight: a
+ * ghost whose death was reported is a bookkeeping bug.
+ */
+
+import type { CheckContext, Checker } from './types.js';
+
+export class OrphanChecker implements Checker {
+  readonly name = 'orphan' as const;
+
+  check(ctx: CheckContext): string | null {
+    for (const p of ctx.world.kernel.live) {
+      if (p.rootPid !== p.pid) continue;
+      const what = `pid ${p.pid} (${p.exec}, key ${p.key}, daemon gen${p.gen})`;
+      if (p.gen !== ctx.gen) return `${what} outlived its daemon (now gen${ctx.gen})`;
+      if (!this.known(ctx, p.key, p.pid)) {
+        return `${what} is alive at t=${ctx.nowMs} but no command or pipeline of the daemon has it`;
+      }
+    }
+    return this.ghosts(ctx);
+  }
+
+  private ghosts(ctx: CheckContext): string | null {
+    for (const ws of ctx.sup.listWorkspaces()) {
+      const commands = ctx.sup.listCommands(ws.id);
+      if (!commands.ok) continue;
+      for (const c of commands.value) {
+        if (!c.alive || c.pid === null) continue;
+        const p = ctx.world.kernel.procs.get(c.pid);
+        if (p === undefined || (!p.alive && ctx.world.kernel.reported.has(c.pid))) {
+          return `command ${c.id} is shown alive with pid ${c.pid}, whose exit was reported`;
+        }
+      }
+    }
+    return null;
+  }
+
+  private known(ctx: CheckContext, key: string, pid: number): boolean {
+    const fact = ctx.model.keys.get(key);
+    if (fact?.kind !== 'pipeline') {
+      const wsIds = fact ? [fact.wsId] : ctx.sup.listWorkspaces().map((w) => w.id);
+      for (const wsId of wsIds) {
+        const cmd = ctx.sup.getCommand(wsId, key);
+        if (cmd.ok && cmd.value.pid === pid) return true;
+      }
+    }
+    if (fact?.kind !== 'command') {
+      const pipeline = ctx.sup.getPipeline(key);
+      if (pipeline.ok && pipeline.value.nodes.some((n) => n.pid === pid)) return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,227 @@
+/** Executes one workload operation against the running daemon and records what it acknowledged. */
+
+import type { ApiResult } from '../core/engine/api.js';
+import type { KeyFact, WsFact } from './model.js';
+import {
+  COMMAND_CRASH_LOOP,
+  COMMAND_POLICY,
+  commandSpec,
+  newKeyFact,
+  pipelineSpec,
+  savedSource,
+  workspaceSpec,
+} from './ops.js';
+import type { SeedRun } from './runner.js';
+import { ViolationError } from './runner.js';
+import { pipelineToml } from './toml.js';
+import type { Op } from './workload.js';
+
+type Exec<K extends Op['kind']> = (
+  run: SeedRun,
+  op: Extract<Op, { kind: K }>,
+) => void | Promise<void>;
+
+const pick = <T>(items: readonly T[], index: number): T | undefined =>
+  items.length === 0 ? undefined : items[index % items.length];
+
+const note = (run: SeedRun, what: string, result: ApiResult<unknown>): void => {
+  run.world.trace.add(
+    () => `  → ${what}: ${result.ok ? 'ok' : `${result.error.code}: ${result.error.message}`}`,
+  );
+};
+
+const createWs: Exec<'create-ws'> = (run, op) => {
+  const n =
+    op.reuseLabel === null || run.wsCreated === 0 ? run.wsCreated++ : op.reuseLabel % run.wsCreated;
+  const spec = workspaceSpec(op, n);
+  const ackWrite = run.world.store.writes.length;
+  const createSeq = run.world.kernel.seq;
+  const result = run.sup.createWorkspace(spec);
+  note(run, `create ws${n}`, result);
+  if (!result.ok) return;
+  run.model.addWorkspace({
+    index: run.model.workspaces.length,
+    id: result.value.id,
+    spec,
+    gen: run.gen,
+    createdAtMs: run.world.clock.nowMs(),
+    createSeq,
+    ackWrite,
+    stopAtMs: null,
+    stopGen: null,
+    stopSeq: 0,
+    stopGraceMs: 0,
+    stopDoneAtMs: null,
+  });
+};
+
+const runCommand: Exec<'run'> = (run, op) => {
+  const ws = pick(run.model.workspaces, op.ws);
+  if (ws === undefined) return;
+  const ackWrite = run.world.store.writes.length;
+  const result = run.sup.runCommand(ws.id, commandSpec(op));
+  note(run, `run in ${ws.spec.label}`, result);
+  if (result.ok && !op.behaviour.exec.startsWith('sim:')) {
+    throw new ViolationError('contract', `running missing exec ${op.behaviour.exec} returned ok`);
+  }
+  if (!result.ok) return;
+  run.model.addKey(
+    newKeyFact({
+      key: result.value.id,
+      kind: 'command',
+      wsId: ws.id,
+      supervised: op.restart,
+      watchdogMs: op.watchdogMs,
+      readyNotify: op.notify,
+      policy: COMMAND_POLICY(op.restart),
+      crashLoop: { ...COMMAND_CRASH_LOOP },
+      gen: run.gen,
+      ackWrite,
+    }),
+  );
+};
+
+const runPipeline: Exec<'run-pipeline'> = (run, op) => {
+  const ws = pick(run.model.workspaces, op.ws);
+  if (ws === undefined) return;
+  const spec = pipelineSpec(`p${run.pipelinesRun++}`, ws.id, op.nodes, op.policy);
+  const ackWrite = run.world.store.writes.length;
+  const result = run.sup.runPipeline(spec, { tap: op.tap, source: pipelineToml(spec), vars: {} });
+  note(run, `pipeline ${spec.label} in ${ws.spec.label}`, result);
+  if (result.ok && op.nodes.some((b) => !b.exec.startsWith('sim:'))) {
+    throw new ViolationError('contract', `pipeline ${spec.label} with a missing exec returned ok`);
+  }
+  if (!result.ok) return;
+  run.model.addKey(
+    newKeyFact({
+      key: result.value.id,
+      kind: 'pipeline',
+      wsId: ws.id,
+      supervised: op.policy.supervised,
+      policy: spec.restart,
+      crashLoop: spec.crashLoop,
+      gen: run.gen,
+      ackWrite,
+    }),
+  );
+};
+
+function trackStop(
+  run: SeedRun,
+  what: string,
+  graceMs: number,
+  promise: Promise<ApiResult<{ reaped: number }>>,
+  onDone: (ok: boolean) => void,
+): void {
+  const stop = { what, gen: run.gen, atMs: run.world.clock.nowMs(), graceMs, done: false };
+  run.pendingStops.push(stop);
+  promise.then(
+    (result) => {
+      stop.done = true;
+      note(run, `${what} resolved`, result);
+      onDone(result.ok);
+    },
+    (error: unknown) => {
+      stop.done = true;
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      run.deferred ??= new ViolationError('engine-threw', `${what} rejected: ${message}`);
+    },
+  );
+}
+
+/** Record a stop request; returns an undo for a stop the engine refused. */
+function markStop(run: SeedRun, fact: WsFact | KeyFact, graceMs: number): () => void {
+  if (fact.stopAtMs !== null && fact.stopGen === run.gen) return () => {};
+  fact.stopAtMs = run.world.clock.nowMs();
+  fact.stopGen = run.gen;
+  fact.stopSeq = run.world.kernel.seq;
+  fact.stopGraceMs = graceMs;
+  const seq = fact.stopSeq;
+  return () => {
+    if (fact.stopSeq !== seq || fact.stopDoneAtMs !== null) return;
+    fact.stopAtMs = null;
+    fact.stopGen = null;
+  };
+}
+
+const stopWs: Exec<'stop-ws'> = (run, op) => {
+  const ws = pick(run.model.workspaces, op.ws);
+  if (ws === undefined) return;
+  const gen = run.gen;
+  // A refusal undoes the stop, unless the daemon died inside the call: then the stop may
+  // have reached the disk (crash after the rename) and nothing can be expected of it.
+  const undo = markStop(run, ws, op.graceMs);
+  const promise = run.sup.stopWorkspace(ws.id, op.graceMs);
+  trackStop(run, `stop ${ws.spec.label} grace=${op.graceMs}`, op.graceMs, promise, (ok) => {
+    if (ok) ws.stopDoneAtMs = run.world.clock.nowMs();
+    else if (run.world.isAlive(gen)) undo();
+  });
+};
+
+const stopPipeline: Exec<'stop-pipeline'> = (run, op) => {
+  const fact = pick(run.model.pipelines, op.pipeline);
+  if (fact === undefined) return;
+  const gen = run.gen;
+  const undo = markStop(run, fact, op.graceMs);
+  const promise = run.sup.stopPipeline(fact.key, op.graceMs);
+  trackStop(run, `stop pipeline ${fact.key} grace=${op.graceMs}`, op.graceMs, promise, (ok) => {
+    if (ok) fact.stopDoneAtMs = run.world.clock.nowMs();
+    else if (run.world.isAlive(gen)) undo();
+  });
+};
+
+const savePipeline: Exec<'save-pipeline'> = (run, op) => {
+  const name = `saved${op.name}`;
+  const savedWrite = run.world.store.writes.length;
+  const source = savedSource(op.name, op.nodes);
+  const result = run.sup.savePipeline(name, source);
+  note(run, `save ${name}`, result);
+  const fact = run.model.saved.get(name);
+  if (result.ok) {
+    run.model.saved.set(name, { name, source, savedWrite, droppedWrite: null, uncertain: false });
+  } else if (fact !== undefined && !run.world.isAlive(run.gen)) {
+    fact.uncertain = true; // died mid-write: the new source may or may not be on disk
+  }
+};
+
+const dropPipeline: Exec<'drop-pipeline'> = (run, op) => {
+  const name = `saved${op.name}`;
+  const droppedWrite = run.world.store.writes.length;
+  const result = run.sup.dropSavedPipeline(name);
+  note(run, `drop ${name}`, result);
+  const fact = run.model.saved.get(name);
+  if (fact === undefined) return;
+  if (result.ok) fact.droppedWrite = droppedWrite;
+  else if (!run.world.isAlive(run.gen)) fact.uncertain = true; // the drop may have landed
+};
+
+const restartCmd: Exec<'restart-cmd'> = (run, op) => {
+  const fact = pick(run.model.commands, op.cmd);
+  if (fact === undefined) return;
+  const seq = run.world.kernel.seq;
+  const result = run.sup.restartCommand(fact.wsId, fact.key);
+  note(run, `restart ${fact.key}`, result);
+  fact.operatorRestartSeqs.push(seq);
+};
+
+const EXECUTORS: { [K in Op['kind']]: Exec<K> } = {
+  'create-ws': createWs,
+  run: runCommand,
+  'run-pipeline': runPipeline,
+  'stop-ws': stopWs,
+  'stop-pipeline': stopPipeline,
+  'save-pipeline': savePipeline,
+  'drop-pipeline': dropPipeline,
+  'restart-cmd': restartCmd,
+  crash: (run) => run.restore(),
+  'restart-daemon': (run) => {
+    run.sup.flush();
+    run.sup.close();
+    return run.restore();
+  },
+  advance: (run, op) => run.advance(op.ms),
+};
+
+export function executeOp(run: SeedRun, op: Op): void | Promise<void> {
+  return (EXECUTORS[op.kind] as Exec<Op['kind']>)(run, op);
+}

@@ -1,0 +1,98 @@
+/**
+ * What the runner knows from acknowledged API calls (a call that returned ok): the
+ * oracle the checkers compare the engine and the simulated world against. Deliberately
+ * simpler than the engine: no state machine, only facts with their times.
+ */
+
+import type { CrashLoopPolicy, RestartPolicy, WorkspaceSpec } from '../core/spec/types.js';
+
+export interface WsFact {
+  index: number;
+  id: string;
+  spec: WorkspaceSpec;
+  gen: number;
+  createdAtMs: number;
+  /** Kernel record sequence just before the create call. */
+  createSeq: number;
+  /** store.writes.length when acknowledged: durable once a later write succeeded. */
+  ackWrite: number;
+  stopAtMs: number | null;
+  stopGen: number | null;
+  /** Kernel record sequence when the stop was requested. */
+  stopSeq: number;
+  stopGraceMs: number;
+  /** Set when the stop promise resolved. */
+  stopDoneAtMs: number | null;
+}
+
+export interface KeyFact {
+  key: string;
+  kind: 'command' | 'pipeline';
+  wsId: string;
+  supervised: boolean;
+  /** Commands: the watchdog period (0 = none). */
+  watchdogMs: number;
+  /** Commands: `ready = "notify"` (started at READY=1, not at exec). */
+  readyNotify: boolean;
+  policy: RestartPolicy;
+  crashLoop: CrashLoopPolicy;
+  gen: number;
+  ackWrite: number;
+  /** Pipeline stop requested (operator). */
+  stopAtMs: number | null;
+  stopGen: number | null;
+  stopSeq: number;
+  stopGraceMs: number;
+  stopDoneAtMs: number | null;
+  /** Kernel record sequence at each operator restart request. */
+  operatorRestartSeqs: number[];
+}
+
+export interface SavedFact {
+  name: string;
+  source: string;
+  savedWrite: number;
+  /** The daemon died inside a save or drop of it: its fate on disk is unknown. */
+  uncertain: boolean;
+  droppedWrite: number | null;
+}
+
+export interface StopFact {
+  atMs: number;
+  graceMs: number;
+  seq: number;
+}
+
+export class Model {
+  readonly workspaces: WsFact[] = [];
+  readonly wsById = new Map<string, WsFact>();
+  readonly keys = new Map<string, KeyFact>();
+  /** Commands in acknowledgement order (for `restart-cmd` by index). */
+  readonly commands: KeyFact[] = [];
+  readonly pipelines: KeyFact[] = [];
+  readonly saved = new Map<string, SavedFact>();
+
+  addWorkspace(fact: WsFact): void {
+    this.workspaces.push(fact);
+    this.wsById.set(fact.id, fact);
+  }
+
+  addKey(fact: KeyFact): void {
+    this.keys.set(fact.key, fact);
+    (fact.kind === 'command' ? this.commands : this.pipelines).push(fact);
+  }
+
+  /** The workspace stop that applies to `key` in generation `gen`, if any. */
+  stopOf(key: KeyFact, gen: number): StopFact | null {
+    const ws = this.wsById.get(key.wsId);
+    const stops: StopFact[] = [];
+    if (ws?.stopAtMs != null && ws.stopGen === gen) {
+      stops.push({ atMs: ws.stopAtMs, graceMs: ws.stopGraceMs, seq: ws.stopSeq });
+    }
+    if (key.stopAtMs !== null && key.stopGen === gen) {
+      stops.push({ atMs: key.stopAtMs, graceMs: key.stopGraceMs, seq: key.stopSeq });
+    }
+    if (stops.length === 0) return null;
+    return stops.reduce((a, b) => (a.atMs <= b.atMs ? a : b));
+  }
+}

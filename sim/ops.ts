@@ -1,0 +1,134 @@
+/**
+ * Turns symbolic workload operations into Supervisor API calls and records what was
+ * acknowledged in the model. Specs are built directly (the validated types); pipelines
+ * also carry their TOML source so the engine can relaunch them after a restore.
+ */
+
+import type { Supervisor } from '../core/engine/api.js';
+import type {
+  CommandSpec,
+  PipelineSpec,
+  RestartPolicy,
+  WorkspaceSpec,
+} from '../core/spec/types.js';
+import type { KeyFact, Model } from './model.js';
+import { pipelineToml } from './toml.js';
+import type { Behaviour, Op, PipelinePolicyOp } from './workload.js';
+
+/** SPEC §2/§4 defaults for commands, restated here on purpose (not imported from core). */
+export const COMMAND_POLICY = (supervised: boolean): RestartPolicy => ({
+  restartOnFailure: supervised,
+  backoffMsInitial: 200,
+  backoffMsMax: 30_000,
+  restartMax: 0,
+  resetAfterMs: 10_000,
+});
+export const COMMAND_CRASH_LOOP = { deathsMax: 3, windowMs: 300_000 };
+
+const NO_NAMESPACES = {
+  user: false,
+  pid: false,
+  mount: false,
+  net: false,
+  uts: false,
+  ipc: false,
+  cgroup: false,
+};
+
+export function workspaceSpec(op: Extract<Op, { kind: 'create-ws' }>, n: number): WorkspaceSpec {
+  return {
+    label: `ws${n}`,
+    onExit: 'reap',
+    ttlMs: op.ttlMs,
+    rlimits: { memBytes: op.memBytes, nproc: op.nproc, nofile: 0 },
+    namespaces: { ...NO_NAMESPACES },
+    cgroupPath: op.cgroup ? `shipote/ws${n}` : '',
+    quotaEnforce: { mem: op.enforceMem, nproc: op.enforceNproc },
+  };
+}
+
+export function commandSpec(op: Extract<Op, { kind: 'run' }>): CommandSpec {
+  return {
+    label: '',
+    cwd: '',
+    exec: op.behaviour.exec,
+    argv: [...op.behaviour.argv],
+    envp: [],
+    restartOnFailure: op.restart,
+    ready: op.notify ? 'notify' : 'exec',
+    watchdogMs: op.watchdogMs,
+  };
+}
+
+export function pipelineSpec(
+  label: string,
+  workspace: string,
+  nodes: Behaviour[],
+  policy: PipelinePolicyOp,
+): PipelineSpec {
+  return {
+    label,
+    workspace,
+    discern: {
+      sampleBytes: 64,
+      enrichProducer: true,
+      replayChunks: 32,
+      replayBytes: 0,
+      maxBytesPerSec: 0,
+    },
+    nodes: nodes.map((b, i) => ({
+      label: `n${i}`,
+      payload: { exec: b.exec, argv: [...b.argv], envp: [] },
+    })),
+    edges: nodes.slice(1).map((_, i) => ({
+      from: i,
+      fromOutput: 'stdout' as const,
+      to: i + 1,
+      toInput: 'stdin' as const,
+    })),
+    restart: {
+      restartOnFailure: policy.supervised,
+      backoffMsInitial: policy.backoffMsInitial,
+      backoffMsMax: policy.backoffMsMax,
+      restartMax: policy.restartMax,
+      resetAfterMs: policy.resetAfterMs,
+    },
+    crashLoop: { deathsMax: policy.deathsMax, windowMs: policy.windowMs },
+  };
+}
+
+export function savedSource(n: number, nodes: Behaviour[]): string {
+  const policy: PipelinePolicyOp = {
+    supervised: false,
+    backoffMsInitial: 200,
+    backoffMsMax: 30_000,
+    restartMax: 0,
+    resetAfterMs: 10_000,
+    deathsMax: 3,
+    windowMs: 300_000,
+  };
+  // A saved pipeline names its workspace through a template, filled at run-saved time.
+  const workspaceTemplate = ['$', '{WS}'].join('');
+  return pipelineToml(pipelineSpec(`saved${n}`, workspaceTemplate, nodes, policy));
+}
+
+export function newKeyFact(
+  base: Pick<
+    KeyFact,
+    'key' | 'kind' | 'wsId' | 'supervised' | 'policy' | 'crashLoop' | 'gen' | 'ackWrite'
+  > & { watchdogMs?: number; readyNotify?: boolean },
+): KeyFact {
+  return {
+    watchdogMs: 0,
+    readyNotify: false,
+    ...base,
+    stopAtMs: null,
+    stopGen: null,
+    stopSeq: 0,
+    stopGraceMs: 0,
+    stopDoneAtMs: null,
+    operatorRestartSeqs: [],
+  };
+}
+
+export type { Model, Supervisor };
