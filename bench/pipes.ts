@@ -3,14 +3,12 @@
 import { spawn as cpSpawn } from 'node:child_process';
 import { createLinuxKernel } from '../adapters/linux/index.js';
 import type { GroupRequest } from '../core/ports.js';
+import { describePaired, paired, pairedRow } from './rounds.js';
 import type { BenchContext, Row } from './suites.js';
 import { Exits, proc } from './suites.js';
 
 const GB = 1e9;
 const nowNs = (): bigint => process.hrtime.bigint();
-
-/** Fastest round: on a shared machine the least disturbed one (same rule for both sides). */
-const fastest = (xs: number[]): number => Math.min(...xs);
 
 async function adapterGroup(
   ctx: BenchContext,
@@ -27,6 +25,10 @@ async function adapterGroup(
   return secs;
 }
 
+/**
+ * The baseline a user would run: sh's own pipe (kernel default size, 64 KiB) between the two
+ * children; the span is the same as ours, from spawn to the last exit observed.
+ */
 async function shellPipe(bytes: number): Promise<number> {
   const t0 = nowNs();
   const sh = cpSpawn('/bin/sh', ['-c', `head -c ${bytes} /dev/zero | cat >/dev/null`], {
@@ -59,94 +61,65 @@ const plainGroup = (bytes: number): GroupRequest => ({
   maxBytesPerSec: 0,
 });
 
-/** Plain edge: the adapter's kernel pipe between two children vs a shell pipe. */
+/**
+ * Plain edge: the adapter's bare kernel pipe between two children (no pump, no tap, kernel
+ * default size like the shell's) vs a shell pipe. Info row: the same with 1 MiB pipes
+ * (`pipeSizeBytes`), which the shell cannot set.
+ */
 async function plainEdgeRows(ctx: BenchContext, exits: Exits, rounds: number): Promise<Row[]> {
-  const plainBytes = ctx.quick ? 256 * 2 ** 20 : 2 ** 30;
+  const bytes = ctx.quick ? 256 * 2 ** 20 : 2 ** 30;
+  const rate = (secs: number): number => bytes / secs / GB;
+  const p = await paired(
+    rounds,
+    async () => rate(await adapterGroup(ctx, exits, 'bench-plain', plainGroup(bytes))),
+    async () => rate(await shellPipe(bytes)),
+  );
+  ctx.log(`plain edge GB/s: ${describePaired(p, 2)}`);
   const big = createLinuxKernel({
     runtimeDir: ctx.runtimeDir,
     logCapacityBytes: 4096,
     pipeSizeBytes: 1 << 20,
   });
+  const bigCtx = { ...ctx, kernel: big };
   const bigExits = new Exits(big);
-  const plain: number[] = [];
-  const shell: number[] = [];
-  const bigPlain: number[] = [];
-  // Interleaved rounds: the machine's load drifts; each side gets the same share of it.
-  for (let i = 0; i < rounds * 2 - 1; i++) {
-    plain.push(await adapterGroup(ctx, exits, 'bench-plain', plainGroup(plainBytes)));
-    shell.push(await shellPipe(plainBytes));
-    const bigCtx = { ...ctx, kernel: big };
-    bigPlain.push(await adapterGroup(bigCtx, bigExits, 'bench-plain-1m', plainGroup(plainBytes)));
-  }
-  big.close();
-  const bigGbs = plainBytes / fastest(bigPlain) / GB;
-  const plainGbs = plainBytes / fastest(plain) / GB;
-  const shellGbs = plainBytes / fastest(shell) / GB;
-  ctx.log(
-    `plain edge ${plainGbs.toFixed(2)} GB/s (1 MiB pipes ${bigGbs.toFixed(2)}) ` +
-      `vs shell ${shellGbs.toFixed(2)} GB/s`,
+  const q = await paired(
+    rounds,
+    async () => rate(await adapterGroup(bigCtx, bigExits, 'bench-plain-1m', plainGroup(bytes))),
+    async () => rate(await shellPipe(bytes)),
   );
-  const r1 = plainGbs / shellGbs;
+  big.close();
+  ctx.log(`plain edge, 1 MiB pipes, GB/s: ${describePaired(q, 2)}`);
   return [
-    {
-      metric: 'plain edge (head|cat)',
-      unit: 'GB/s',
-      value: plainGbs,
-      baseline: shellGbs,
-      ratio: r1,
-      goal: '≥ 0.95×',
-      met: r1 >= 0.95,
-    },
-    {
-      metric: 'plain edge, 1 MiB pipe',
-      unit: 'GB/s',
-      value: bigGbs,
-      baseline: shellGbs,
-      ratio: bigGbs / shellGbs,
-      goal: '(info)',
-      met: null,
-    },
+    pairedRow('plain edge (head|cat)', 'GB/s', p, { text: '≥ 0.95×', ratio: 0.95 }),
+    pairedRow('plain edge, 1 MiB pipes', 'GB/s', q, null),
   ];
 }
+
+const fanGroup = (bytes: number): GroupRequest => ({
+  nodes: [head(bytes), devNullCat(), devNullCat()],
+  edges: [
+    { from: 0, fromOutput: 'stdout', to: 1 },
+    { from: 0, fromOutput: 'stdout', to: 2 },
+  ],
+  taps: [],
+  maxBytesPerSec: 0,
+});
 
 /** Fan-out 1→2: the native tee pump vs Node streams piping one stdout to two stdins. */
 async function fanOutRows(ctx: BenchContext, exits: Exits, rounds: number): Promise<Row[]> {
-  const fanBytes = ctx.quick ? 128 * 2 ** 20 : 2 ** 30;
-  const fan: number[] = [];
-  const streams: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    fan.push(
-      await adapterGroup(ctx, exits, 'bench-fan', {
-        nodes: [head(fanBytes), devNullCat(), devNullCat()],
-        edges: [
-          { from: 0, fromOutput: 'stdout', to: 1 },
-          { from: 0, fromOutput: 'stdout', to: 2 },
-        ],
-        taps: [],
-        maxBytesPerSec: 0,
-      }),
-    );
-    streams.push(await nodeFanOut(fanBytes));
-  }
-  const fanGbs = fanBytes / fastest(fan) / GB;
-  const streamGbs = fanBytes / fastest(streams) / GB;
-  ctx.log(`fan-out 1→2 ${fanGbs.toFixed(2)} GB/s vs Node streams ${streamGbs.toFixed(2)} GB/s`);
-  const r2 = fanGbs / streamGbs;
-  return [
-    {
-      metric: 'fan-out 1→2 (tee pump)',
-      unit: 'GB/s',
-      value: fanGbs,
-      baseline: streamGbs,
-      ratio: r2,
-      goal: '≥ 2×',
-      met: r2 >= 2,
-    },
-  ];
+  const bytes = ctx.quick ? 128 * 2 ** 20 : 2 ** 30;
+  const rate = (secs: number): number => bytes / secs / GB;
+  const p = await paired(
+    rounds,
+    async () => rate(await adapterGroup(ctx, exits, 'bench-fan', fanGroup(bytes))),
+    async () => rate(await nodeFanOut(bytes)),
+  );
+  ctx.log(`fan-out 1→2 GB/s: ${describePaired(p, 2)}`);
+  return [pairedRow('fan-out 1→2 (tee pump)', 'GB/s', p, { text: '≥ 2×', ratio: 2 })];
 }
 
 export async function pipeSuite(ctx: BenchContext, exits: Exits): Promise<Row[]> {
-  const rounds = ctx.quick ? 1 : 3;
+  const rounds = ctx.quick ? 3 : 5;
   const plain = await plainEdgeRows(ctx, exits, rounds);
   return [...plain, ...(await fanOutRows(ctx, exits, rounds))];
 }

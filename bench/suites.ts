@@ -4,14 +4,17 @@ import { spawn as cpSpawn, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { LinuxKernel } from '../adapters/linux/index.js';
 import type { KernelEvent, ProcRequest } from '../core/ports.js';
+import { describePaired, paired, pairedRow } from './rounds.js';
 
 export interface Row {
   metric: string;
   unit: string;
   value: number;
   baseline: number | null;
-  /** value / baseline (for latencies: goal / value is not used; ratio stays value/baseline). */
+  /** Median of the per-round ratios value/baseline (rates: higher is better). */
   ratio: number | null;
+  /** The per-round ratios' range and the number of rounds, or another spread note. */
+  spread: string | null;
   goal: string;
   met: boolean | null;
 }
@@ -99,53 +102,33 @@ async function nodeSpawns(n: number, c: number): Promise<number> {
   return n / secsSince(t0);
 }
 
-function spawnRow(label: string, value: number, baseline: number): Row {
-  const ratio = value / baseline;
-  return {
-    metric: label,
-    unit: 'spawn/s',
-    value,
-    baseline,
-    ratio,
-    goal: '≥ 2.5×',
-    met: ratio >= 2.5,
-  };
-}
+const SPAWN_GOAL = { text: '≥ 2.5×', ratio: 2.5 };
 
-/** Best of the rounds: on a shared machine the best round is the least disturbed one. */
-const bestOf = (xs: number[]): number => Math.max(...xs);
-
-/** Alternates adapter and baseline rounds (the machine's load drifts), best of each. */
-async function spawnPair(ctx: BenchContext, n: number, c: number): Promise<[number, number]> {
-  const ours: number[] = [];
-  const theirs: number[] = [];
-  for (let round = 0; round < (ctx.quick ? 1 : 3); round++) {
-    ours.push(await adapterSpawns(ctx, n, c));
-    theirs.push(await nodeSpawns(n, c));
-  }
-  return [bestOf(ours), bestOf(theirs)];
-}
+/** Paired rounds of `n` spawns each at concurrency `c` (see rounds.ts). */
+const spawnPair = (ctx: BenchContext, n: number, c: number) =>
+  paired(
+    ctx.quick ? 3 : 7,
+    () => adapterSpawns(ctx, n, c),
+    () => nodeSpawns(n, c),
+  );
 
 async function spawnSuite(ctx: BenchContext): Promise<Row[]> {
-  const n = ctx.quick ? 300 : 600;
+  const n = ctx.quick ? 200 : 400;
   const rows: Row[] = [];
   await adapterSpawns(ctx, 50, 1); // warm-up
   await nodeSpawns(50, 1);
   for (const c of [1, 8]) {
-    const [value, baseline] = await spawnPair(ctx, n, c);
-    rows.push(spawnRow(`spawn+reap c=${c}`, value, baseline));
-    ctx.log(`spawn c=${c}: ${value.toFixed(0)}/s vs child_process ${baseline.toFixed(0)}/s`);
+    const p = await spawnPair(ctx, n, c);
+    rows.push(pairedRow(`spawn+reap c=${c}`, 'spawn/s', p, SPAWN_GOAL));
+    ctx.log(`spawn c=${c}: ${describePaired(p)}`);
   }
   // The fork cost of child_process grows with the parent's memory; clone(CLONE_VM) does not.
   const before = process.memoryUsage().heapUsed;
   const ballast = Array.from({ length: 350_000 }, (_, i) => ({ i, s: `b${i}`.padEnd(64, 'x') }));
   const heldMb = Math.round((process.memoryUsage().heapUsed - before) / 2 ** 20);
-  const [value, baseline] = await spawnPair(ctx, n, 8);
-  rows.push(spawnRow(`spawn+reap c=8, +${heldMb} MB heap`, value, baseline));
-  ctx.log(
-    `spawn c=8 +${heldMb} MB (${ballast.length} objects): ` +
-      `${value.toFixed(0)}/s vs ${baseline.toFixed(0)}/s`,
-  );
+  const p = await spawnPair(ctx, n, 8);
+  rows.push(pairedRow(`spawn+reap c=8, +${heldMb} MB heap`, 'spawn/s', p, SPAWN_GOAL));
+  ctx.log(`spawn c=8 +${heldMb} MB (${ballast.length} objects): ${describePaired(p)}`);
   return rows;
 }
 
@@ -211,6 +194,7 @@ async function restartSuite(ctx: BenchContext): Promise<Row[]> {
       value: median,
       baseline: null,
       ratio: null,
+      spread: `${lat.length} restarts`,
       goal: '≤ 1 ms',
       met: median <= 1,
     },
@@ -220,6 +204,7 @@ async function restartSuite(ctx: BenchContext): Promise<Row[]> {
       value: p99,
       baseline: null,
       ratio: null,
+      spread: null,
       goal: '—',
       met: null,
     },

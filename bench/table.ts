@@ -11,7 +11,7 @@ function fmt(value: number, unit: string): string {
 
 export function printTable(rows: Row[]): void {
   const table = new Table({
-    head: ['metric', 'unit', 'shipote', 'baseline', 'ratio', 'goal', 'met'],
+    head: ['metric', 'unit', 'shipote', 'baseline', 'ratio', 'spread', 'goal', 'met'],
   });
   for (const r of rows) {
     table.push([
@@ -20,6 +20,7 @@ export function printTable(rows: Row[]): void {
       fmt(r.value, r.unit),
       r.baseline === null ? '—' : fmt(r.baseline, r.unit),
       r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×`,
+      r.spread ?? '—',
       r.goal,
       r.met === null ? '—' : r.met ? 'yes' : 'NO',
     ]);

@@ -33,7 +33,21 @@ export interface SpawnOpts {
   /** A cgroup2 directory fd: clone3(CLONE_INTO_CGROUP). */
   cgroupFd?: number;
   setsid?: boolean;
+  /** setpgid(0, pgid) after setsid: 0 leads a new process group, > 0 joins that group. */
+  pgid?: number;
   pdeathsig?: boolean;
+  /** F_SETPIPE_SZ for the capture pipes spawn creates (stdio `CAPTURE`); 0 = default. */
+  pipeSizeBytes?: number;
+}
+
+/** A stdio value for 1 and 2: spawn makes a pipe and reads it in the loop (a capture id). */
+export const CAPTURE = -2;
+
+export interface Spawned {
+  pid: number;
+  /** Capture ids for stdout and stderr (0: not captured); chunks go to onData. */
+  out: number;
+  err: number;
 }
 
 export interface NativeConstants {
@@ -62,7 +76,10 @@ export interface NativeAddon {
     onNotify: (id: number, pid: number, message: string) => void,
     onData: (id: number, chunk: Buffer | null) => void,
   ): void;
-  /** stdio: fds for 0, 1, 2; -1 = /dev/null. `exec` is resolved against PATH. */
+  /**
+   * stdio: fds for 0, 1, 2; -1 = /dev/null; `CAPTURE` (1 and 2) = a pipe the addon makes
+   * and reads. `exec` is resolved against PATH. Children send no exit signal (pidfd only).
+   */
   spawn(
     exec: string,
     argv: string[],
@@ -70,7 +87,7 @@ export interface NativeAddon {
     cwd: string,
     stdio: [number, number, number],
     opts: SpawnOpts,
-  ): { pid: number } | SysError;
+  ): Spawned | SysError;
   /** 0, or an errno (ESRCH when the pid is not a live child of ours). */
   signal(pid: number, signo: number): number;
   /** A pipe2(O_CLOEXEC) pair [read, write]; sizeBytes > 0 → F_SETPIPE_SZ (best effort). */

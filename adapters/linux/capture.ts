@@ -20,11 +20,9 @@ export interface Reader {
   close(): void;
 }
 
-/** Reads `fd` until EOF; `onChunk(null)` once at the end. Closes `fd` if it cannot. */
-export function openReader(native: NativeAddon, fd: number, onChunk: ChunkHandler): Reader {
-  const id = native.captureOpen(fd);
-  if (isSysError(id)) {
-    native.close(fd);
+/** A capture the addon already runs (id from spawn; 0 = none: `onChunk(null)` at once). */
+export function adoptReader(native: NativeAddon, id: number, onChunk: ChunkHandler): Reader {
+  if (id === 0) {
     queueMicrotask(() => onChunk(null));
     return { close: () => undefined };
   }
@@ -34,4 +32,15 @@ export function openReader(native: NativeAddon, fd: number, onChunk: ChunkHandle
       if (handlers.delete(id)) native.captureClose(id);
     },
   };
+}
+
+/** Reads `fd` until EOF; `onChunk(null)` once at the end. Closes `fd` if it cannot. */
+export function openReader(native: NativeAddon, fd: number, onChunk: ChunkHandler): Reader {
+  const id = native.captureOpen(fd);
+  if (isSysError(id)) {
+    native.close(fd);
+    queueMicrotask(() => onChunk(null));
+    return { close: () => undefined };
+  }
+  return adoptReader(native, id, onChunk);
 }

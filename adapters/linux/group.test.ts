@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { GroupEdge, GroupRequest, GroupTap, KernelEvent } from '../../core/ports.js';
 import { childrenOfSelf, harness, pollUntil, req } from './test/helpers.js';
@@ -87,6 +88,23 @@ describe('spawnGroup wiring', () => {
       }),
     );
     expect(await logOf('fanin/2', expected.length)).toBe(expected);
+  });
+
+  it('runs the nodes in one process group led by node 0, inside our session', async () => {
+    const r = k.spawnGroup(
+      'pgrp',
+      group({ nodes: [sh('exec sleep 5'), sh('exec sleep 5')], edges: [edge(0, 1)] }),
+    );
+    if (!r.ok) throw new Error(r.error.message);
+    // /proc/PID/stat: "pid (comm) state ppid pgrp session …"; comm is `sleep` here.
+    const ids = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ').slice(4, 6);
+    const [leader, follower] = r.value.pids as [number, number];
+    const ourSession = ids(process.pid)[1];
+    expect(ids(leader)).toEqual([String(leader), ourSession]);
+    expect(ids(follower)).toEqual([String(leader), ourSession]);
+    process.kill(-leader, 'SIGKILL'); // the whole graph, as a shell job
+    for (const pid of r.value.pids) expect((await h.exitOf(pid)).signal).toBe('SIGKILL');
+    k.release('pgrp');
   });
 
   it('wires stderr edges and captures unwired outputs under key/node', async () => {

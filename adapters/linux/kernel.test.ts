@@ -1,4 +1,4 @@
-import { chmodSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { hostname, constants as osc } from 'node:os';
 import { join } from 'node:path';
 import { loadAddon } from './addon.js';
@@ -53,6 +53,15 @@ describe('spawn and exec errors', () => {
   });
 });
 
+/** Alive and not a zombie waiting for a reaper. */
+function alive(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 describe('exits and signals', () => {
   it.each([0, 1, 3, 127])('reports exit code %i from the pidfd', async (code) => {
     const r = k.spawn(`exit-${code}`, req('/bin/sh', ['-c', `exit ${code}`]));
@@ -75,6 +84,34 @@ describe('exits and signals', () => {
     expect(e.code).toBeNull();
     expect(e.signal).toBe(name);
     expect(osc.signals[name]).toBe(n);
+  });
+
+  it('raises no SIGCHLD in the parent when a child exits (the pidfd reports it)', async () => {
+    let sigchld = 0;
+    const onChld = (): void => {
+      sigchld++;
+    };
+    process.on('SIGCHLD', onChld);
+    try {
+      const r = k.spawn('quiet', req('/bin/true', []));
+      if (!r.ok) throw new Error(r.error.message);
+      expect((await h.exitOf(r.value.pid)).code).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 50)); // time for a pending signal
+      expect(sigchld).toBe(0);
+    } finally {
+      process.off('SIGCHLD', onChld);
+    }
+  });
+
+  it('signals the whole process group of a command, so what it forked dies with it', async () => {
+    const r = k.spawn('forker', req('/bin/sh', ['-c', 'sleep 30 & echo $!; wait']));
+    if (!r.ok) throw new Error(r.error.message);
+    const text = (): string => new TextDecoder().decode(k.logs('forker', 'stdout'));
+    const child = Number(await pollUntil(() => text().trim() || undefined, 'the child pid'));
+    expect(alive(child)).toBe(true);
+    k.signal(r.value.pid, 'SIGTERM');
+    expect((await h.exitOf(r.value.pid)).signal).toBe('SIGTERM');
+    await pollUntil(() => (alive(child) ? undefined : true), 'the forked child to die');
   });
 
   it('ignores a signal to a process that is already gone', async () => {

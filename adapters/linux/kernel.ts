@@ -1,7 +1,9 @@
 /**
  * The Kernel port on Linux: the native addon spawns (vfork-style clone + exec with the
- * envelope applied in the child), exits arrive through pidfds watched by libuv, logs are
- * captured into bounded rings, groups are wired with kernel pipes and native pumps.
+ * envelope applied in the child), exits arrive through pidfds watched by libuv (children
+ * raise no SIGCHLD), logs are captured into bounded rings (spawn's capture pipes are made
+ * and read by the addon: no fd crosses into JS), groups are wired with kernel pipes and
+ * native pumps.
  */
 
 import { closeSync, constants as fsc, mkdirSync, openSync, statfsSync } from 'node:fs';
@@ -19,8 +21,15 @@ import type {
   SignalName,
   TapInfo,
 } from '../../core/ports.js';
-import { isSysError, loadAddon, type NativeAddon, type SysError } from './addon.js';
-import { dispatchCapture, openReader } from './capture.js';
+import {
+  CAPTURE,
+  isSysError,
+  loadAddon,
+  type NativeAddon,
+  type Spawned,
+  type SysError,
+} from './addon.js';
+import { adoptReader, dispatchCapture } from './capture.js';
 import { dirsOf } from './cgroups/handle.js';
 import { spawnOptsFor, withEnv } from './envelope.js';
 import { sysPortError } from './errors.js';
@@ -109,9 +118,7 @@ export class KernelImpl implements LinuxKernel {
 
   constructor(readonly opts: Required<LinuxKernelOptions>) {
     this.native = addon();
-    this.logStore = new LogStore(opts.logCapacityBytes, (fd, onChunk) =>
-      openReader(this.native, fd, onChunk),
-    );
+    this.logStore = new LogStore(opts.logCapacityBytes);
     mkdirSync(opts.runtimeDir, { recursive: true, mode: 0o700 });
   }
 
@@ -196,13 +203,17 @@ export class KernelImpl implements LinuxKernel {
     }
   }
 
-  /** Starts one process with the given stdio (fds; -1 = /dev/null). */
+  /**
+   * Starts one process with the given stdio (fds; -1 = /dev/null; `CAPTURE` = a pipe the
+   * addon reads). `pgid` (group nodes): no session of its own, this process group instead.
+   */
   launch(
     key: string,
     req: ProcRequest,
     stdio: [number, number, number],
     method: string,
-  ): PortResult<{ pid: number }> {
+    pgid?: number,
+  ): PortResult<Spawned> {
     let envp = req.envp;
     if (req.notify) {
       const sock = this.notifySocket(key, method);
@@ -210,9 +221,14 @@ export class KernelImpl implements LinuxKernel {
       envp = withEnv(envp, 'NOTIFY_SOCKET', sock.value);
     }
     const opts = spawnOptsFor(this.native.constants, req.envelope, this.identity);
-    const cgroupFd = this.cgroupDirFd(req.envelope.cgroup);
+    if (pgid !== undefined) {
+      opts.setsid = false;
+      opts.pgid = pgid;
+    }
+    if (this.opts.pipeSizeBytes > 0) opts.pipeSizeBytes = this.opts.pipeSizeBytes;
+    const cgroupFd = req.envelope.cgroup === null ? -1 : this.cgroupDirFd(req.envelope.cgroup);
     if (cgroupFd >= 0) opts.cgroupFd = cgroupFd;
-    let r: { pid: number } | SysError;
+    let r: Spawned | SysError;
     try {
       r = this.native.spawn(req.exec, req.argv, envp, req.cwd, stdio, opts);
     } finally {
@@ -231,22 +247,13 @@ export class KernelImpl implements LinuxKernel {
   spawn(key: string, req: ProcRequest): PortResult<{ pid: number }> {
     const problem = validateProcRequest(req);
     if (problem) return this.invalid('spawn', problem);
-    const out = this.pipe('spawn');
-    if (!out.ok) return out;
-    const err = this.pipe('spawn');
-    if (!err.ok) {
-      this.closeFds(out.value);
-      return err;
-    }
-    const r = this.launch(key, req, [-1, out.value[1], err.value[1]], 'spawn');
-    this.closeFds([out.value[1], err.value[1]]);
-    if (!r.ok) {
-      this.closeFds([out.value[0], err.value[0]]);
-      return r;
-    }
-    this.logStore.capture(key, 'stdout', out.value[0]);
-    this.logStore.capture(key, 'stderr', err.value[0]);
-    return r;
+    // The addon makes and reads the capture pipes: one call, no fds through JS.
+    const r = this.launch(key, req, [-1, CAPTURE, CAPTURE], 'spawn');
+    if (!r.ok) return r;
+    const { pid, out, err } = r.value;
+    this.logStore.capture(key, 'stdout', (onChunk) => adoptReader(this.native, out, onChunk));
+    this.logStore.capture(key, 'stderr', (onChunk) => adoptReader(this.native, err, onChunk));
+    return { ok: true, value: { pid } };
   }
 
   /** Kills pids of a group that failed to start; their exits are not reported. */

@@ -8,7 +8,8 @@
 import { ByteRing } from '../../core/flow/index.js';
 import type { ChunkHandler, Reader } from './capture.js';
 
-export type OpenReader = (fd: number, onChunk: ChunkHandler) => Reader;
+/** Starts reading a capture (a pipe fd, or one the addon already runs). */
+export type StartReader = (onChunk: ChunkHandler) => Reader;
 
 import type { OutputName } from '../../core/spec/types.js';
 
@@ -30,7 +31,6 @@ export class LogStore {
 
   constructor(
     private readonly capacityBytes: number,
-    private readonly openReader: OpenReader,
     private readonly releasedKeysMax = 64,
   ) {}
 
@@ -61,10 +61,10 @@ export class LogStore {
     }
   }
 
-  /** Reads `fd` (a pipe read end we own) into the key's `stream` ring. */
-  capture(key: string, stream: OutputName, fd: number): void {
+  /** Reads a capture into the key's `stream` ring until EOF. */
+  capture(key: string, stream: OutputName, start: StartReader): void {
     const e = this.entry(key);
-    const reader = this.openReader(fd, (chunk) => {
+    const reader = start((chunk) => {
       if (chunk) this.push(key, stream, chunk);
       else e.open.delete(reader);
     });

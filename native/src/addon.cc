@@ -24,6 +24,8 @@ namespace shipote {
 namespace {
 
 const char* const kUsageSpawn = "Usage: spawn(exec, argv, envp, cwd, stdio, opts)";
+// A stdio value: a pipe the addon creates and captures (see Addon::Spawn).
+constexpr int64_t kCapture = -2;
 
 Napi::Object sysErrorObject(Napi::Env env, const SysError& e) {
   Napi::Object o = Napi::Object::New(env);
@@ -99,6 +101,7 @@ bool readSpawnOpts(Napi::Object o, SpawnPlan* plan) {
   if (!cg.IsUndefined() && !readStrings(cg, &plan->cgroupProcs)) return false;
   plan->cgroupFd = static_cast<int>(optInt(o, "cgroupFd", -1, &ok));
   plan->setsid = optBool(o, "setsid", true, &ok);
+  plan->pgid = static_cast<int>(optInt(o, "pgid", -1, &ok));
   plan->pdeathsig = optBool(o, "pdeathsig", true, &ok);
   const int allowed = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET |
                       CLONE_NEWUTS | CLONE_NEWIPC;
@@ -169,13 +172,18 @@ class Addon : public Napi::Addon<Addon> {
     for (auto& entry : exits_) closeExitWatch(entry.second);
     for (auto& entry : notifies_) closeNotifyWatch(entry.second);
     for (auto& entry : captures_) closeCaptureWatch(entry.second);
+    if (eofCheck_ != nullptr) {
+      uv_close(reinterpret_cast<uv_handle_t*>(eofCheck_),
+               [](uv_handle_t* h) { delete reinterpret_cast<uv_check_t*>(h); });
+    }
     if (devNull_ >= 0) close(devNull_);
   }
 
   void onExitReady(ExitWatch* w) {
     siginfo_t info;
     memset(&info, 0, sizeof info);
-    int rc = waitid(P_PIDFD, static_cast<id_t>(w->pidfd), &info, WEXITED | WNOHANG);
+    // __WALL: our children send no exit signal (see spawn.cc).
+    int rc = waitid(P_PIDFD, static_cast<id_t>(w->pidfd), &info, WEXITED | WNOHANG | __WALL);
     if (rc == 0 && info.si_pid == 0) return;  // spurious wakeup: still running
     pid_t pid = w->pid;
     int code = -1;
@@ -206,13 +214,38 @@ class Addon : public Napi::Addon<Addon> {
       if (n <= 0) {
         captures_.erase(id);
         closeCaptureWatch(w);
-        call(onData_, {Napi::Number::New(Napi::Env(env_), id), Napi::Env(env_).Null()});
+        deferEof(id);
         return;
       }
       Napi::Buffer<char> chunk = Napi::Buffer<char>::Copy(Napi::Env(env_), buf, n);
       call(onData_, {Napi::Number::New(Napi::Env(env_), id), chunk});
       if (captures_.count(id) == 0) return;  // closed by the listener
     }
+  }
+
+  // A child's exit closes its capture pipes just before its pidfd turns readable, so one
+  // loop wakeup usually sees both. The EOFs are delivered after the poll phase (uv_check),
+  // which puts the exit first: a restart does not wait behind two EOF callbacks.
+  void deferEof(uint32_t id) {
+    if (eofCheck_ == nullptr) {
+      eofCheck_ = new uv_check_t();
+      uv_check_init(loop_, eofCheck_);
+      eofCheck_->data = this;
+    }
+    if (pendingEofs_.empty()) {
+      // Active only while EOFs wait: a stopped handle does not keep the loop alive.
+      uv_check_start(eofCheck_, [](uv_check_t* h) { static_cast<Addon*>(h->data)->flushEofs(); });
+    }
+    pendingEofs_.push_back(id);
+  }
+
+  void flushEofs() {
+    std::vector<uint32_t> ids;
+    ids.swap(pendingEofs_);
+    uv_check_stop(eofCheck_);
+    Napi::Env env(env_);
+    Napi::HandleScope scope{env};
+    for (uint32_t id : ids) call(onData_, {Napi::Number::New(env, id), env.Null()});
   }
 
   void onNotifyReady(NotifyWatch* w) {
@@ -308,41 +341,76 @@ class Addon : public Napi::Addon<Addon> {
     return true;
   }
 
+  // stdio: fd, -1 (/dev/null) or, for 1 and 2, kCapture: a pipe we create and read in the
+  // loop (its capture id comes back as `out`/`err`). Returns false (errno set) if a pipe
+  // cannot be made; `r`/`w` hold the ends made so far.
+  bool stdioPlan(const std::vector<int64_t>& stdio, int pipeBytes, SpawnPlan* plan, int r[3],
+                 int w[3]) {
+    for (int i = 0; i < 3; i++) {
+      if (stdio[i] == kCapture && i > 0) {
+        int fds[2];
+        if (pipe2(fds, O_CLOEXEC) < 0) return false;
+        if (pipeBytes > 0) fcntl(fds[1], F_SETPIPE_SZ, pipeBytes);  // best effort
+        r[i] = fds[0];
+        w[i] = fds[1];
+        plan->stdio[i] = fds[1];
+      } else {
+        plan->stdio[i] = stdio[i] < 0 ? devNull_ : static_cast<int>(stdio[i]);
+      }
+    }
+    return true;
+  }
+
   Napi::Value Spawn(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     SpawnPlan plan;
     std::vector<int64_t> stdio;
-    std::string file;
     bool ok = info.Length() == 6 && info[0].IsString() && info[3].IsString() &&
               info[5].IsObject() && readStrings(info[1], &plan.argvStore) &&
               readStrings(info[2], &plan.envpStore) && readInts(info[4], &stdio) &&
               stdio.size() == 3;
     if (ok) ok = readSpawnOpts(info[5].As<Napi::Object>(), &plan);
+    int pipeBytes = ok ? static_cast<int>(optInt(info[5].As<Napi::Object>(), "pipeSizeBytes",
+                                                 0, &ok))
+                       : 0;
     if (!ok) {
       Napi::TypeError::New(env, kUsageSpawn).ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    file = info[0].As<Napi::String>().Utf8Value();
+    std::string file = info[0].As<Napi::String>().Utf8Value();
     plan.cwd = info[3].As<Napi::String>().Utf8Value();
-    for (int i = 0; i < 3; i++) {
-      plan.stdio[i] = stdio[i] < 0 ? devNull_ : static_cast<int>(stdio[i]);
-    }
     SysError resolved = resolveExec(file, plan.envpStore, &plan.exec);
     if (resolved.err != 0) return sysErrorObject(env, resolved);
     plan.argvStore.insert(plan.argvStore.begin(), file);
     finishPlan(&plan);
-    SpawnResult r = spawnChild(plan);
-    if (r.error.err != 0) return sysErrorObject(env, r.error);
-    if (!watchExit(r.pid, r.pidfd)) {
+    int r[3] = {-1, -1, -1}, w[3] = {-1, -1, -1};
+    SysError failure;
+    if (!stdioPlan(stdio, pipeBytes, &plan, r, w)) failure = SysError{errno, "pipe2"};
+    SpawnResult child;
+    if (failure.err == 0) child = spawnChild(plan);
+    for (int fd : w) {
+      if (fd >= 0) close(fd);  // the child holds its own copies
+    }
+    if (failure.err == 0) failure = child.error;
+    if (failure.err == 0 && !watchExit(child.pid, child.pidfd)) {
       // Cannot watch it: do not leave an unsupervised child behind.
-      syscall(SYS_pidfd_send_signal, r.pidfd, SIGKILL, nullptr, 0);
+      syscall(SYS_pidfd_send_signal, child.pidfd, SIGKILL, nullptr, 0);
       siginfo_t si;
-      waitid(P_PIDFD, static_cast<id_t>(r.pidfd), &si, WEXITED);
-      close(r.pidfd);
-      return sysErrorObject(env, SysError{ENOMEM, "uv_poll_init"});
+      waitid(P_PIDFD, static_cast<id_t>(child.pidfd), &si, WEXITED | __WALL);
+      close(child.pidfd);
+      failure = SysError{ENOMEM, "uv_poll_init"};
+    }
+    if (failure.err != 0) {
+      for (int fd : r) {
+        if (fd >= 0) close(fd);
+      }
+      return sysErrorObject(env, failure);
     }
     Napi::Object o = Napi::Object::New(env);
-    o.Set("pid", Napi::Number::New(env, r.pid));
+    o.Set("pid", Napi::Number::New(env, child.pid));
+    // A capture that cannot be watched is lost (id 0: the caller sees no capture).
+    o.Set("out", Napi::Number::New(env, adoptCapture(r[1])));
+    o.Set("err", Napi::Number::New(env, adoptCapture(r[2])));
     return o;
   }
 
@@ -356,6 +424,10 @@ class Addon : public Napi::Addon<Addon> {
     int signo = info[1].As<Napi::Number>().Int32Value();
     auto it = exits_.find(pid);
     if (it == exits_.end()) return Napi::Number::New(env, ESRCH);  // not ours, or reaped
+    // A leader of its own process group (a lone command, or node 0 of a pipeline) is
+    // signalled with its whole group, so what it forked goes with it. No pid-reuse race:
+    // the leader is not reaped yet (we hold its entry), so its pid still names this group.
+    if (getpgid(pid) == pid && kill(-pid, signo) == 0) return Napi::Number::New(env, 0);
     long rc = syscall(SYS_pidfd_send_signal, it->second->pidfd, signo, nullptr, 0);
     return Napi::Number::New(env, rc == 0 ? 0 : errno);
   }
@@ -485,24 +557,18 @@ class Addon : public Napi::Addon<Addon> {
   }
 
   // Takes ownership of `fd` (a pipe read end) and reports its bytes through onData.
-  Napi::Value CaptureOpen(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (info.Length() != 1 || !info[0].IsNumber()) {
-      Napi::TypeError::New(env, "Usage: captureOpen(fd)").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    int fd = info[0].As<Napi::Number>().Int32Value();
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-      return sysErrorObject(env, SysError{errno, "fcntl"});
-    }
+  // Returns the capture id, or 0 (errno set; the fd is still the caller's).
+  uint32_t startCapture(int fd) {
     CaptureWatch* w = new CaptureWatch();
     w->addon = this;
     w->id = ++lastId_;
     w->fd = fd;
-    if (uv_poll_init(loop_, &w->handle, fd) != 0) {
+    // uv_poll_init also puts the fd in non-blocking mode (the reads rely on it).
+    int rc = uv_poll_init(loop_, &w->handle, fd);
+    if (rc != 0) {
       delete w;
-      return sysErrorObject(env, SysError{ENOMEM, "uv_poll_init"});
+      errno = -rc;
+      return 0;
     }
     w->handle.data = w;
     uv_poll_start(&w->handle, UV_READABLE | UV_DISCONNECT, [](uv_poll_t* h, int, int) {
@@ -510,7 +576,26 @@ class Addon : public Napi::Addon<Addon> {
       watch->addon->onCaptureReady(watch);
     });
     captures_[w->id] = w;
-    return Napi::Number::New(env, w->id);
+    return w->id;
+  }
+
+  // startCapture for a read end we made; on failure it is closed (its bytes are lost).
+  uint32_t adoptCapture(int fd) {
+    if (fd < 0) return 0;
+    uint32_t id = startCapture(fd);
+    if (id == 0) close(fd);
+    return id;
+  }
+
+  Napi::Value CaptureOpen(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 1 || !info[0].IsNumber()) {
+      Napi::TypeError::New(env, "Usage: captureOpen(fd)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    uint32_t id = startCapture(info[0].As<Napi::Number>().Int32Value());
+    if (id == 0) return sysErrorObject(env, SysError{errno, "captureOpen"});
+    return Napi::Number::New(env, id);
   }
 
   Napi::Value CaptureClose(const Napi::CallbackInfo& info) {
@@ -550,6 +635,8 @@ class Addon : public Napi::Addon<Addon> {
   std::unordered_map<uint32_t, NotifyWatch*> notifies_;
   std::unordered_map<uint32_t, CaptureWatch*> captures_;
   std::unordered_map<uint32_t, Pump*> pumps_;
+  uv_check_t* eofCheck_ = nullptr;     // delivers pendingEofs_ after the poll phase
+  std::vector<uint32_t> pendingEofs_;
 };
 
 }  // namespace shipote

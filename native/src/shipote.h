@@ -46,9 +46,14 @@ struct SpawnPlan {
   std::vector<std::string> cgroupProcs;  // cgroup.procs / tasks files to write "0" into
   int cgroupFd = -1;                 // v2 cgroup dir fd for clone3(CLONE_INTO_CGROUP)
   bool setsid = true;
+  int pgid = -1;                     // -1: leave; 0: lead a new process group; >0: join it
   bool pdeathsig = true;
   pid_t parentPid = 0;
-  int errPipe = -1;                  // write end of the CLOEXEC error pipe
+  int errPipe = -1;                  // write end of the CLOEXEC error pipe (fork-like path)
+  // The child's failure report on the CLONE_VM path: it shares our memory and we resume
+  // only once it has exec'd or exited, so it writes here instead of through a pipe.
+  int reportErr = 0;
+  int reportStep = -1;
 };
 
 struct SpawnResult {

@@ -2,13 +2,19 @@
 //
 // Primitive: glibc clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD) on a private stack, the same
 // primitive posix_spawn uses: no page-table copy of the (large) Node heap, and the parent
-// resumes only once the child has exec'd or exited. With a v2 cgroup dir fd we use
+// resumes only once the child has exec'd or exited (so its failure report is written into
+// the shared SpawnPlan: no error pipe on this path). With a v2 cgroup dir fd we use
 // clone3(CLONE_INTO_CGROUP) instead (fork-like, no CLONE_VM: the raw syscall cannot switch
 // stacks), and fall back to the vfork path if the kernel refuses clone3.
 //
 // The child only makes async-signal-safe syscalls and touches no heap (everything is
-// prepared in SpawnPlan). On failure it writes {errno, step} to a CLOEXEC pipe and
-// _exit(127)s; EOF on the pipe in the parent means exec succeeded (libuv process.c).
+// prepared in SpawnPlan). On failure it reports {errno, step} and _exit(127)s: through the
+// shared plan (CLONE_VM), else through a CLOEXEC pipe where EOF means exec succeeded
+// (libuv process.c).
+//
+// Children send no signal when they exit (exit_signal 0): the parent learns of exits from
+// pidfds only, so no SIGCHLD handler of the runtime wakes up for our children, and they are
+// never auto-reaped behind our back. Reaping them takes __WALL.
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +47,7 @@ enum Step : int {
   kStepSetsid,
   kStepPrctl,
   kStepParentGone,
+  kStepSetpgid,
   kStepDup,
   kStepSetrlimit,
   kStepMountPrivate,
@@ -56,7 +63,8 @@ enum Step : int {
 };
 
 const char* const kStepNames[kStepCount] = {
-    "setgroups", "uid_map", "gid_map", "setsid", "prctl", "getppid", "dup2", "setrlimit",
+    "setgroups", "uid_map", "gid_map", "setsid", "prctl", "getppid", "setpgid", "dup2",
+    "setrlimit",
     "mount", "mount", "ioctl", "cgroup.procs", "unshare", "chdir", "close_range",
     "sigprocmask", "execve",
 };
@@ -67,6 +75,13 @@ struct ChildReport {
 };
 
 [[noreturn]] void childFail(const SpawnPlan* plan, int step, int err) {
+  if (plan->errPipe < 0) {
+    // CLONE_VM: the plan is the parent's memory, read once we have exited.
+    SpawnPlan* shared = const_cast<SpawnPlan*>(plan);
+    shared->reportErr = err;
+    shared->reportStep = step;
+    _exit(127);
+  }
   ChildReport report{err, step};
   // A short write to a pipe is atomic (< PIPE_BUF); nothing to do if it fails.
   ssize_t ignored = write(plan->errPipe, &report, sizeof report);
@@ -168,6 +183,7 @@ int childMain(void* arg) {
   }
   if (plan->nsFlags & CLONE_NEWUSER) childUserNamespace(plan);
   if (plan->setsid && setsid() < 0) childFail(plan, kStepSetsid, errno);
+  if (plan->pgid >= 0 && setpgid(0, plan->pgid) < 0) childFail(plan, kStepSetpgid, errno);
   if (plan->pdeathsig) {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) childFail(plan, kStepPrctl, errno);
     // Close the race: the parent may have died before prctl. In a new pid namespace
@@ -206,7 +222,7 @@ void* childStack() {
 pid_t cloneVfork(SpawnPlan& plan, int* pidfd) {
   void* top = childStack();
   if (top == nullptr) return -ENOMEM;
-  int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD | plan.nsFlags;
+  int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | plan.nsFlags;  // exit signal: none
   pid_t pid = clone(childMain, top, flags, &plan, pidfd);
   return pid < 0 ? -errno : pid;
 }
@@ -216,22 +232,19 @@ pid_t cloneIntoCgroup(SpawnPlan& plan, int* pidfd) {
   memset(&args, 0, sizeof args);
   args.flags = CLONE_PIDFD | CLONE_INTO_CGROUP | static_cast<uint64_t>(plan.nsFlags);
   args.pidfd = reinterpret_cast<uint64_t>(pidfd);
-  args.exit_signal = SIGCHLD;
+  args.exit_signal = 0;  // exits are seen through the pidfd only
   args.cgroup = static_cast<uint64_t>(plan.cgroupFd);
   long pid = syscall(SYS_clone3, &args, sizeof args);
   if (pid == 0) childMain(&plan);  // never returns
   return pid < 0 ? -errno : static_cast<pid_t>(pid);
 }
 
-// Reads the child's report. `wait`: block until EOF (fork-like clone3 path). Without it
-// (CLONE_VFORK path) the parent resumes only once the child is past exec's point of no
-// return or has exited, so a report, if any, is already in the pipe: empty = success.
-bool readChildReport(int fd, ChildReport* report, bool wait) {
+// Reads the child's report on the fork-like clone3 path: blocks until a report or EOF
+// (exec succeeded).
+bool readChildReport(int fd, ChildReport* report) {
   for (;;) {
-    if (wait) {
-      struct pollfd p = {fd, POLLIN, 0};
-      if (poll(&p, 1, -1) < 0 && errno == EINTR) continue;
-    }
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, -1) < 0 && errno == EINTR) continue;
     ssize_t n = read(fd, report, sizeof *report);
     if (n < 0 && errno == EINTR) continue;
     return n == static_cast<ssize_t>(sizeof *report);
@@ -241,7 +254,7 @@ bool readChildReport(int fd, ChildReport* report, bool wait) {
 void reapFailed(pid_t pid, int pidfd) {
   siginfo_t info;
   for (;;) {
-    int rc = waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED);
+    int rc = waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | __WALL);
     if (rc == 0 || errno != EINTR) break;
   }
   (void)pid;
@@ -280,46 +293,57 @@ SysError resolveExec(const std::string& file, const std::vector<std::string>& en
   return SysError{firstErr, "execve"};
 }
 
+// Clones with every signal blocked (no handler of the parent may run in the child before
+// it resets the dispositions). Returns the pid or -errno; `*forked`: the fork-like path.
+pid_t cloneChild(SpawnPlan& plan, int* pidfd, bool* forked) {
+  sigset_t all, saved;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &saved);
+  pid_t pid = -ENOSYS;
+  *forked = false;
+  if (plan.cgroupFd >= 0) {
+    pid = cloneIntoCgroup(plan, pidfd);
+    *forked = pid > 0;
+  }
+  // No cgroup fd, or a kernel without clone3/CLONE_INTO_CGROUP: join in the child instead.
+  if (plan.cgroupFd < 0 || pid == -ENOSYS || pid == -E2BIG || pid == -EINVAL ||
+      pid == -EOPNOTSUPP) {
+    int errPipe = plan.errPipe;
+    plan.errPipe = -1;  // CLONE_VM: the report goes into the plan
+    pid = cloneVfork(plan, pidfd);
+    plan.errPipe = errPipe;
+  }
+  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  return pid;
+}
+
 SpawnResult spawnChild(SpawnPlan& plan) {
   SpawnResult result;
-  int errPipe[2];
-  if (pipe2(errPipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+  int errPipe[2] = {-1, -1};
+  // Only the fork-like clone3 path needs a pipe for the child's report.
+  if (plan.cgroupFd >= 0 && pipe2(errPipe, O_CLOEXEC | O_NONBLOCK) < 0) {
     result.error = SysError{errno, "pipe2"};
     return result;
   }
   plan.errPipe = errPipe[1];
   plan.parentPid = getpid();
-
-  // Block every signal across clone so no handler of the parent runs in the child before
-  // it resets the dispositions.
-  sigset_t all, saved;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &saved);
+  plan.reportErr = 0;
+  plan.reportStep = -1;
   int pidfd = -1;
-  pid_t pid = -ENOSYS;
   bool forked = false;
-  if (plan.cgroupFd >= 0) {
-    pid = cloneIntoCgroup(plan, &pidfd);
-    forked = pid > 0;
-    // Kernels without clone3/CLONE_INTO_CGROUP: fall back to joining in the child.
-    if (pid == -ENOSYS || pid == -E2BIG || pid == -EINVAL || pid == -EOPNOTSUPP) {
-      pid = cloneVfork(plan, &pidfd);
-    }
-  } else {
-    pid = cloneVfork(plan, &pidfd);
-  }
-  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
-  close(errPipe[1]);
+  pid_t pid = cloneChild(plan, &pidfd, &forked);
+  if (errPipe[1] >= 0) close(errPipe[1]);
   plan.errPipe = -1;
 
   if (pid < 0) {
-    close(errPipe[0]);
+    if (errPipe[0] >= 0) close(errPipe[0]);
     result.error = SysError{-pid, "clone"};
     return result;
   }
-  ChildReport report{0, 0};
-  bool failed = readChildReport(errPipe[0], &report, forked);
-  close(errPipe[0]);
+  ChildReport report{plan.reportErr, plan.reportStep};
+  bool failed = plan.reportStep >= 0;
+  if (forked) failed = readChildReport(errPipe[0], &report);
+  if (errPipe[0] >= 0) close(errPipe[0]);
   if (failed) {
     reapFailed(pid, pidfd);
     close(pidfd);
