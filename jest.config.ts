@@ -19,6 +19,8 @@ const common = {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform,
   testEnvironment: 'node',
+  // Build caches of the e2e suites hold copies of package.json.
+  modulePathIgnorePatterns: ['<rootDir>/.e2e-work/', '<rootDir>/dist/'],
 } satisfies Config;
 
 const config: Config = {

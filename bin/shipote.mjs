@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The `shipote` command: runs the compiled CLI (`npm run build` produces dist/).
-// `shipote daemon` goes straight to the daemon entry, without loading the CLI.
-import { existsSync } from 'node:fs';
+// `shipote daemon` goes straight to the daemon entry, without loading the CLI, and prefers
+// the one-file bundle (bin/bundle-daemon.mjs) when it is not older than the compiled entry.
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -14,6 +15,17 @@ if (!existsSync(entry)) {
   process.stderr.write(`shipote: ${entry} is missing; run \`npm run build\` in ${root} first\n`);
   process.exit(69);
 }
-const module = await import(pathToFileURL(entry).href);
+
+/** The daemon bundle, if built since the last compile (tsc rewrites every entry). */
+function freshBundle() {
+  const bundle = join(dirname(entry), 'daemon.bundle.mjs');
+  try {
+    return statSync(bundle).mtimeMs >= statSync(entry).mtimeMs ? bundle : null;
+  } catch {
+    return null;
+  }
+}
+
+const module = await import(pathToFileURL((isDaemon && freshBundle()) || entry).href);
 if (isDaemon) await module.daemonMain(process.argv.slice(3));
 else await module.main();

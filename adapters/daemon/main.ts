@@ -89,8 +89,11 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     { clock, kernel, cgroups, store, eventLog, ids },
     {
       cores: availableParallelism(),
-      // Stats and quota sampling while anything is alive; nothing ticks when all is idle.
+      // The quota tick, only for workspaces with an enforced limit (log/kill).
       sampleEveryMs: intFromEnv(env, 'SHIPOTE_SAMPLE_EVERY_MS', 1000),
+      // Stats history for every other live workspace (plus on demand); nothing alive,
+      // nothing ticks. See core/engine/stats.ts.
+      statsEveryMs: intFromEnv(env, 'SHIPOTE_STATS_EVERY_MS', 10_000),
     },
   );
   const appendEvent = (event: LifecycleEvent) => eventLog.append(event);

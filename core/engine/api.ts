@@ -202,8 +202,16 @@ export interface Supervisor {
 }
 
 export interface SupervisorOptions {
-  /** Quota enforcement and stats sampling period while anything is alive. Default 1000. */
+  /**
+   * The quota tick: a live workspace with an enforced limit (quota_enforce log or kill) is
+   * sampled this often. Also the freshness of on-demand samples. Default 1000.
+   */
   sampleEveryMs?: number;
+  /**
+   * Stats-history cadence for every other live workspace (no tick at all when nothing is
+   * alive); `stats` and `quota` also sample on demand. Default: sampleEveryMs.
+   */
+  statsEveryMs?: number;
   /** Snapshot write delay after a change (coalescing). Default 200. */
   saveDelayMs?: number;
   /** Dead command records kept per workspace. Default 64. */

@@ -158,7 +158,8 @@ export function onCommandExited(
 function noteKilled(d: Draft, ws: WorkspaceRec, cmdId: string): void {
   d.put('workspaces', { ...ws, lastKilledCmd: cmdId });
   if (ws.envelope.cgroup) {
-    d.emit({ type: 'sample', wsId: ws.id, pids: [], cgroup: ws.envelope.cgroup });
+    const cgroup = ws.envelope.cgroup;
+    d.emit({ type: 'sample', wsId: ws.id, pids: [], cgroup, atMs: d.nowMs });
   }
 }
 

@@ -97,12 +97,12 @@ export class Draft {
     this.effects.push({ type: 'write-snapshot', sync: true });
   }
 
-  /** Derived data changed: save after saveDelayMs. */
-  markDirty(): void {
+  /** Derived data changed: save after `delayMs` (saveDelayMs), or sooner if already due. */
+  markDirty(delayMs = this.state.options.saveDelayMs): void {
     if (!this.state.dirty) this.state = { ...this.state, dirty: true };
-    if (!this.state.timers.has('save')) {
-      this.armTimer('save', this.nowMs + this.state.options.saveDelayMs);
-    }
+    const atMs = this.nowMs + delayMs;
+    const armedAtMs = this.state.timers.get('save');
+    if (armedAtMs === undefined || armedAtMs > atMs) this.armTimer('save', atMs);
   }
 
   refuse(error: ApiError): void {

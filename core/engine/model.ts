@@ -153,7 +153,10 @@ export interface EngineState {
 }
 
 export interface EngineOptions {
+  /** The quota tick: workspaces with an enforced limit (log/kill) are sampled this often. */
   sampleEveryMs: number;
+  /** The stats-history cadence for every other live workspace; default sampleEveryMs. */
+  statsEveryMs?: number;
   saveDelayMs: number;
   deadCommandsMax: number;
   cores: number;
@@ -193,7 +196,10 @@ export type EngineEvent =
   | { type: 'group-spawn-failed'; pipelineId: string; error: PortError }
   | { type: 'process-exited'; pid: number; code: number | null; signal: string | null }
   | { type: 'timer-fired'; key: string }
-  | { type: 'stats-sampled'; wsId: string; sample: SampleResult; wallMs: number }
+  /** `atMs`: when the sample was asked for (the effect's), the time the usage is of. */
+  | { type: 'stats-sampled'; wsId: string; sample: SampleResult; wallMs: number; atMs: number }
+  /** `stats` or `quota` asked: sample now unless the last sample is recent enough. */
+  | { type: 'stats-requested'; wsId: string }
   | { type: 'notify'; pid: number; message: string }
   | { type: 'pipeline-run'; id: string; nodeIds: string[]; spec: PipelineSpec; run: PipelineRun }
   | { type: 'pipeline-stop'; id: string; graceMs: number }
@@ -230,7 +236,7 @@ export type Effect =
   | { type: 'cgroup-create'; wsId: string; relPath: string; limits: CgroupLimits }
   | { type: 'cgroup-kill'; handle: string }
   | { type: 'cgroup-remove'; handle: string }
-  | { type: 'sample'; wsId: string; pids: number[]; cgroup: string | null }
+  | { type: 'sample'; wsId: string; pids: number[]; cgroup: string | null; atMs: number }
   /** sync: write-through, a failure aborts the step (state rolled back, call fails). */
   | { type: 'write-snapshot'; sync: boolean }
   | { type: 'append-event'; ev: string; fields: Record<string, string | number | boolean> }

@@ -1,26 +1,130 @@
-/** Sampling, stats history, quota evaluation and enforcement, OOM reporting. */
+/**
+ * Sampling, stats history, quota evaluation and enforcement, OOM reporting.
+ *
+ * When to sample (one `sample` timer, armed for the earliest workspace due, never while
+ * nothing is alive, so an idle daemon has no periodic wakeup):
+ * - the quota tick: a live workspace with an enforced limit (action log or kill, with or
+ *   without a cgroup: `needsQuotaTick`) is sampled every `sampleEveryMs`, so a breach is
+ *   acted on within one tick;
+ * - the stats history: every other live workspace is sampled every `statsEveryMs` (the
+ *   daemon uses 10 s), and on demand when `stats` or `quota` is asked and its last sample
+ *   is older than `sampleEveryMs`. The history (sparklines) grows from both, at most one
+ *   point per `sampleEveryMs`. A cgroup's OOM kills are sampled on the SIGKILL they cause.
+ * - a sample only dirties derived data: with a slow history cadence the snapshot takes it
+ *   within about a minute, written by a tick (one wakeup for both), else `saveDelayMs`
+ *   later.
+ */
 
+import { needsQuotaTick } from '../policy/index.js';
 import type { StatsSample } from './api.js';
 import type { Draft } from './draft.js';
 import { anythingAlive, livePids } from './live.js';
-import { type EngineEvent, STATS_HISTORY_MAX, type Usage, type WorkspaceRec } from './model.js';
+import {
+  type Effect,
+  type EngineEvent,
+  type EngineOptions,
+  type EngineState,
+  STATS_HISTORY_MAX,
+  type Usage,
+  type WorkspaceRec,
+} from './model.js';
 import { onWorkspaceStop } from './workspace.js';
 
 type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 
-/** Keep one sample timer armed while any process is alive. */
+const statsEveryMsOf = (o: EngineOptions): number => o.statsEveryMs ?? o.sampleEveryMs;
+
+/** Is this workspace on the quota tick (rather than the slower stats cadence)? */
+export function onQuotaTick(ws: WorkspaceRec): boolean {
+  const { rlimits, quotaEnforce } = ws.spec;
+  const limits = { memBytes: rlimits.memBytes, nproc: rlimits.nproc };
+  return needsQuotaTick(limits, quotaEnforce);
+}
+
+/** When a live workspace is next due, `sampledAtMs` overriding its last sample time. */
+function dueAtMs(state: EngineState, ws: WorkspaceRec, nowMs: number, sampledAtMs?: number) {
+  const { sampleEveryMs } = state.options;
+  const soonest = nowMs + sampleEveryMs;
+  if (onQuotaTick(ws)) return soonest;
+  const lastMs = sampledAtMs ?? ws.usage?.atMs ?? nowMs;
+  return Math.max(soonest, lastMs + statsEveryMsOf(state.options));
+}
+
+/** The earliest due time over live workspaces; null when nothing is alive. */
+function nextSampleAtMs(d: Draft, sampledNow: ReadonlySet<string>): number | null {
+  if (!anythingAlive(d.state)) return null;
+  let next: number | null = null;
+  for (const ws of d.state.workspaces.values()) {
+    if (livePids(d.state, ws.id).length === 0) continue;
+    const sampledAtMs = sampledNow.has(ws.id) ? d.nowMs : undefined;
+    const atMs = dueAtMs(d.state, ws, d.nowMs, sampledAtMs);
+    if (next === null || atMs < next) next = atMs;
+  }
+  return next;
+}
+
+/** Something started: make sure the sample timer fires by the time anything is due. */
 export function ensureSampling(d: Draft): void {
-  if (d.state.timers.has('sample') || !anythingAlive(d.state)) return;
-  d.armTimer('sample', d.nowMs + d.state.options.sampleEveryMs);
+  const atMs = nextSampleAtMs(d, new Set());
+  const armedAtMs = d.state.timers.get('sample');
+  if (atMs === null || (armedAtMs !== undefined && armedAtMs <= atMs)) return;
+  d.armTimer('sample', atMs);
+}
+
+function isDue(d: Draft, ws: WorkspaceRec): boolean {
+  if (onQuotaTick(ws) || !ws.usage) return true;
+  return d.nowMs - ws.usage.atMs >= statsEveryMsOf(d.state.options);
 }
 
 export function onSampleTimer(d: Draft): void {
+  if (slowCadence(d.state.options)) saveRidingAlong(d);
+  const due: Extract<Effect, { type: 'sample' }>[] = [];
   for (const ws of d.state.workspaces.values()) {
     const pids = livePids(d.state, ws.id);
-    if (pids.length === 0) continue;
-    d.emit({ type: 'sample', wsId: ws.id, pids, cgroup: ws.envelope.cgroup });
+    if (pids.length === 0 || !isDue(d, ws)) continue;
+    due.push({ type: 'sample', wsId: ws.id, pids, cgroup: ws.envelope.cgroup, atMs: d.nowMs });
   }
-  ensureSampling(d);
+  // The timer just fired: arm it for the next due workspace (every quota-tick workspace
+  // was sampled now; an on-demand sample since only makes the next firing find less due).
+  // Armed before the samples are read, so the real timer is timed from the wakeup.
+  const atMs = nextSampleAtMs(d, new Set(due.map((e) => e.wsId)));
+  if (atMs !== null) d.armTimer('sample', atMs);
+  for (const effect of due) d.emit(effect);
+}
+
+/** A save due before the next tick is written by this tick: one wakeup, not two. */
+function saveRidingAlong(d: Draft): void {
+  const saveAtMs = d.state.timers.get('save');
+  if (!d.state.dirty || saveAtMs === undefined) return;
+  if (saveAtMs - d.nowMs > statsEveryMsOf(d.state.options)) return;
+  d.cancelTimer('save');
+  d.state = { ...d.state, dirty: false };
+  d.emit({ type: 'write-snapshot', sync: false });
+}
+
+/** `stats`/`quota` asked: a fresh sample unless the last one is under one tick old. */
+export function onStatsRequested(d: Draft, e: Ev<'stats-requested'>): void {
+  const ws = d.state.workspaces.get(e.wsId);
+  if (!ws) return;
+  const pids = livePids(d.state, ws.id);
+  if (pids.length === 0) return;
+  if (ws.usage && d.nowMs - ws.usage.atMs < d.state.options.sampleEveryMs) return;
+  d.emit({ type: 'sample', wsId: ws.id, pids, cgroup: ws.envelope.cgroup, atMs: d.nowMs });
+}
+
+const slowCadence = (o: EngineOptions): boolean => statsEveryMsOf(o) > o.sampleEveryMs;
+
+/** With a slow cadence, stats-only changes are saved about once a minute (see below). */
+export const STATS_SAVE_EVERY_MS_SLOW = 60_000;
+
+/**
+ * Stats-only dirt: with a slow history cadence, saved at most about once a minute by the
+ * tick before it is due (a durable write costs fsync waits; a crash loses at most that
+ * minute of history, a graceful stop none), else after saveDelayMs.
+ */
+function statsSaveDelayMs(o: EngineOptions): number {
+  if (!slowCadence(o)) return o.saveDelayMs;
+  return Math.max(o.saveDelayMs, STATS_SAVE_EVERY_MS_SLOW, statsEveryMsOf(o) + 1);
 }
 
 /** Integer per-mille of one core: µs of CPU per ms of wall time (1000 = one core). */
@@ -40,20 +144,21 @@ export function onStatsSampled(d: Draft, e: Ev<'stats-sampled'>): void {
     memBytes: s.memBytes,
     nprocAlive: s.alive,
     cpuUs: s.cpuUs,
-    atMs: d.nowMs,
+    atMs: e.atMs,
   };
   const point: StatsSample = {
     wallMs: e.wallMs,
     rssBytes: s.memBytes,
     cpuUs: s.cpuUs,
-    cpuPermille: cpuPermille(ws.usage, s.cpuUs, d.nowMs),
+    cpuPermille: cpuPermille(ws.usage, s.cpuUs, e.atMs),
   };
   const history = [...ws.history, point].slice(-STATS_HISTORY_MAX);
   const rssPeakBytes = Math.max(ws.rssPeakBytes, s.memPeakBytes, s.memBytes);
   const next: WorkspaceRec = { ...ws, usage, history, historySource: s.source, rssPeakBytes };
   d.put('workspaces', next);
   if (s.source === 'cgroup' && s.oomKills > ws.oomKills) reportOom(d, next, s.oomKills);
-  d.markDirty();
+  // Timed from the request, so a slow-cadence save lands on the next tick's instant.
+  d.markDirty(Math.max(0, e.atMs + statsSaveDelayMs(d.state.options) - d.nowMs));
   if (ws.state === 'running' && livePids(d.state, ws.id).length > 0) enforceQuota(d, ws.id);
 }
 

@@ -37,7 +37,7 @@ import {
   onPipelineRun,
   onPipelineStop,
 } from './pipeline.js';
-import { onSampleTimer, onStatsSampled } from './stats.js';
+import { onSampleTimer, onStatsRequested, onStatsSampled } from './stats.js';
 import {
   onCgroupCreated,
   onCgroupFailed,
@@ -85,6 +85,7 @@ const HANDLERS: Handlers = {
   'process-exited': onProcessExited,
   'timer-fired': onTimerFired,
   'stats-sampled': onStatsSampled,
+  'stats-requested': onStatsRequested,
   notify: onNotify,
   'pipeline-run': onPipelineRun,
   'pipeline-stop': onPipelineStop,

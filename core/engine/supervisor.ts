@@ -52,6 +52,7 @@ export const createSupervisor: CreateSupervisor = (ports, options = {}) =>
 function engineOptions(options: SupervisorOptions): EngineOptions {
   return {
     sampleEveryMs: options.sampleEveryMs ?? 1000,
+    statsEveryMs: options.statsEveryMs ?? options.sampleEveryMs ?? 1000,
     saveDelayMs: options.saveDelayMs ?? 200,
     deadCommandsMax: options.deadCommandsMax ?? 64,
     cores: options.cores ?? 1,
@@ -232,6 +233,7 @@ class Shell implements Supervisor {
   }
 
   private runSample(effect: Extract<Effect, { type: 'sample' }>): void {
+    const { wsId, atMs } = effect;
     const wallMs = this.ports.clock.wallMs();
     if (effect.cgroup) {
       const r = this.ports.cgroups.stats(effect.cgroup);
@@ -245,7 +247,7 @@ class Shell implements Supervisor {
           cpuUs: s.cpuUs,
           oomKills: s.oomKills,
         };
-        this.enqueue({ type: 'stats-sampled', wsId: effect.wsId, sample, wallMs });
+        this.enqueue({ type: 'stats-sampled', wsId, sample, wallMs, atMs });
         return;
       }
     }
@@ -259,7 +261,7 @@ class Shell implements Supervisor {
       cpuUs: s.cpuUs,
       oomKills: 0,
     };
-    this.enqueue({ type: 'stats-sampled', wsId: effect.wsId, sample, wallMs });
+    this.enqueue({ type: 'stats-sampled', wsId, sample, wallMs, atMs });
   }
 
   private armTimer(key: string, atMs: number): void {
@@ -459,15 +461,23 @@ class Shell implements Supervisor {
   }
 
   quota(ref: string): ApiResult<QuotaView> {
-    const ws = this.wsOf(ref);
+    const ws = this.sampledNow(ref);
     if (!ws) return { ok: false, error: notFound(`no workspace "${ref}"`) };
     return { ok: true, value: quotaView(this.state, ws, this.policy) };
   }
 
   stats(ref: string): ApiResult<StatsView> {
-    const ws = this.wsOf(ref);
+    const ws = this.sampledNow(ref);
     if (!ws) return { ok: false, error: notFound(`no workspace "${ref}"`) };
     return { ok: true, value: statsView(this.state, ws, this.ports.clock.wallMs()) };
+  }
+
+  /** The workspace after an on-demand sample (the history cadence may be slow). */
+  private sampledNow(ref: string): WorkspaceRec | null {
+    const ws = this.wsOf(ref);
+    if (!ws) return null;
+    this.apply({ type: 'stats-requested', wsId: ws.id });
+    return this.state.workspaces.get(ws.id) ?? null;
   }
 
   runCommand(ref: string, spec: CommandSpec): ApiResult<CommandView> {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { evaluateQuota, formatMiB } from './quota.js';
+import { evaluateQuota, formatMiB, needsQuotaTick } from './quota.js';
 
 const MiB = 1024 * 1024;
 
@@ -76,5 +76,18 @@ describe('evaluateQuota', () => {
       kinds: ['memory'],
       action: 'log',
     });
+  });
+});
+
+describe('needsQuotaTick', () => {
+  const none = { mem: 'none', nproc: 'none' } as const;
+  it.each([
+    ['no limits', { memBytes: 0, nproc: 0 }, { mem: 'kill', nproc: 'kill' }, false],
+    ['limits nobody enforces', { memBytes: MiB, nproc: 2 }, none, false],
+    ['a memory limit logged', { memBytes: MiB, nproc: 0 }, { ...none, mem: 'log' }, true],
+    ['an nproc limit killed', { memBytes: 0, nproc: 2 }, { ...none, nproc: 'kill' }, true],
+    ['an action without its limit', { memBytes: 0, nproc: 2 }, { ...none, mem: 'kill' }, false],
+  ] as const)('decides whether %s need the quota tick (%s)', (_what, limits, enforce, expected) => {
+    expect(needsQuotaTick(limits, enforce)).toBe(expected);
   });
 });

@@ -65,3 +65,15 @@ export function evaluateQuota(
   }
   return { breaches, kinds, action };
 }
+
+/**
+ * Does enforcing these limits need the periodic quota tick? Only a limit that is set and
+ * whose action is `log` or `kill`. A cgroup does not exempt a workspace: `kill` promises a
+ * stop within one tick of a breach, and the kernel's own enforcement can lag the usage
+ * (the simulator's quota invariant holds the engine to it either way).
+ */
+export function needsQuotaTick(limits: QuotaLimits, enforce: QuotaEnforce): boolean {
+  const mem = limits.memBytes > 0 && enforce.mem !== 'none';
+  const nproc = limits.nproc > 0 && enforce.nproc !== 'none';
+  return mem || nproc;
+}
