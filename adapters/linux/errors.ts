@@ -1,35 +1,9 @@
 /** errno → PortReason in one place, and the one PortError shape of the Linux adapter. */
 
 import { constants } from 'node:os';
+import { reasonForErrnoName } from '../../core/errno.js';
 import type { PortError, PortName, PortReason } from '../../core/ports.js';
 import type { SysError } from './addon.js';
-
-const reasonByName: Record<string, PortReason> = {
-  ENOENT: 'NotFound',
-  ESRCH: 'NotFound',
-  ENOTDIR: 'NotFound',
-  EACCES: 'PermissionDenied',
-  EPERM: 'PermissionDenied',
-  EROFS: 'PermissionDenied',
-  EBUSY: 'Busy',
-  EAGAIN: 'Busy',
-  ETXTBSY: 'Busy',
-  EEXIST: 'Exists',
-  ENOTEMPTY: 'Busy',
-  EINVAL: 'InvalidArgument',
-  E2BIG: 'InvalidArgument',
-  ENOEXEC: 'InvalidArgument',
-  EISDIR: 'InvalidArgument',
-  ENAMETOOLONG: 'InvalidArgument',
-  ENOMEM: 'LimitExceeded',
-  EMFILE: 'LimitExceeded',
-  ENFILE: 'LimitExceeded',
-  ENOSPC: 'LimitExceeded',
-  EDQUOT: 'LimitExceeded',
-  ENOSYS: 'Unsupported',
-  ENOTSUP: 'Unsupported',
-  EOPNOTSUPP: 'Unsupported',
-};
 
 const nameByErrno = new Map<number, string>(
   Object.entries(constants.errno).map(([name, value]) => [value, name]),
@@ -40,7 +14,7 @@ export function errnoName(errno: number): string {
 }
 
 export function reasonOf(errno: number): PortReason {
-  return reasonByName[errnoName(errno)] ?? 'Unknown';
+  return reasonForErrnoName(errnoName(errno));
 }
 
 /** Short description of an errno, like strerror. */
@@ -104,7 +78,7 @@ interface NodeErrnoLike {
 export function nodePortError(ctx: ErrorContext, cause: unknown): PortError {
   const e = (cause ?? {}) as NodeErrnoLike;
   const errno = typeof e.errno === 'number' ? Math.abs(e.errno) : undefined;
-  const reason = e.code ? (reasonByName[e.code] ?? 'Unknown') : 'Unknown';
+  const reason = reasonForErrnoName(e.code);
   const error: PortError = {
     _tag: 'PortError',
     port: ctx.port,

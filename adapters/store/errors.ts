@@ -1,28 +1,7 @@
 /** errno → PortError for the file adapters (one error shape for every port). */
 
+import { reasonForErrnoName } from '../../core/errno.js';
 import type { PortError, PortName, PortReason } from '../../core/ports.js';
-
-const reasonByCode: Record<string, PortReason> = {
-  ENOENT: 'NotFound',
-  ESRCH: 'NotFound',
-  EACCES: 'PermissionDenied',
-  EPERM: 'PermissionDenied',
-  EROFS: 'PermissionDenied',
-  EBUSY: 'Busy',
-  EAGAIN: 'Busy',
-  EEXIST: 'Exists',
-  EINVAL: 'InvalidArgument',
-  EISDIR: 'InvalidArgument',
-  ENOTDIR: 'InvalidArgument',
-  ENOMEM: 'LimitExceeded',
-  EMFILE: 'LimitExceeded',
-  ENFILE: 'LimitExceeded',
-  ENOSPC: 'LimitExceeded',
-  EDQUOT: 'LimitExceeded',
-  ENOSYS: 'Unsupported',
-  ENOTSUP: 'Unsupported',
-  EOPNOTSUPP: 'Unsupported',
-};
 
 interface NodeErrnoLike {
   code?: string;
@@ -34,7 +13,7 @@ interface NodeErrnoLike {
 
 export function toPortError(port: PortName, method: string, cause: unknown): PortError {
   const e = (cause ?? {}) as NodeErrnoLike;
-  const reason: PortReason = (e.code && reasonByCode[e.code]) || 'Unknown';
+  const reason: PortReason = reasonForErrnoName(e.code);
   const error: PortError = {
     _tag: 'PortError',
     port,
