@@ -36,6 +36,7 @@ const createWs: Exec<'create-ws'> = (run, op) => {
   const spec = workspaceSpec(op, n);
   const ackWrite = run.world.store.writes.length;
   const createSeq = run.world.kernel.seq;
+  const cgroupCreatesBefore = run.world.cgroups.created.length;
   const result = run.sup.createWorkspace(spec);
   note(run, `create ws${n}`, result);
   if (!result.ok) return;
@@ -46,6 +47,7 @@ const createWs: Exec<'create-ws'> = (run, op) => {
     gen: run.gen,
     createdAtMs: run.world.clock.nowMs(),
     createSeq,
+    cgroupCreatesBefore,
     ackWrite,
     stopAtMs: null,
     stopGen: null,

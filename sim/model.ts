@@ -14,6 +14,8 @@ export interface WsFact {
   createdAtMs: number;
   /** Kernel record sequence just before the create call. */
   createSeq: number;
+  /** Length of the cgroup create log just before the create call: later entries are its. */
+  cgroupCreatesBefore: number;
   /** store.writes.length when acknowledged: durable once a later write succeeded. */
   ackWrite: number;
   stopAtMs: number | null;

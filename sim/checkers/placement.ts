@@ -17,12 +17,13 @@ export class PlacementChecker implements Checker {
       const ws = fact === undefined ? undefined : ctx.model.wsById.get(fact.wsId);
       if (ws === undefined || ws.spec.cgroupPath === '') continue;
       // Creates for this workspace: same path (labels, hence paths, can be reused once a
-      // workspace is gone), by this daemon, after the workspace was created.
-      const sinceSeq = ws.gen === s.gen ? ws.createSeq : 0;
-      const created = ctx.world.cgroups.created.filter(
-        (c) =>
-          c.gen === s.gen && c.relPath === ws.spec.cgroupPath && c.seq >= sinceSeq && c.seq < s.seq,
-      );
+      // workspace is gone), by this daemon, after the workspace was created (by position in
+      // the create log: the kernel's sequence only moves on spawns, so a reused label's old
+      // create can share the new workspace's sequence number).
+      const since = ws.gen === s.gen ? ws.cgroupCreatesBefore : 0;
+      const created = ctx.world.cgroups.created
+        .slice(since)
+        .filter((c) => c.gen === s.gen && c.relPath === ws.spec.cgroupPath && c.seq < s.seq);
       const handle = created[created.length - 1]?.handle;
       if (handle === undefined) continue;
       ctx.cover('cgroup placements');
