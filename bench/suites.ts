@@ -4,6 +4,7 @@ import { spawn as cpSpawn, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { LinuxKernel } from '../adapters/linux/index.js';
 import type { KernelEvent, ProcRequest } from '../core/ports.js';
+import { noNamespaces } from '../core/spec/defaults.js';
 import { describePaired, paired, pairedRow } from './rounds.js';
 
 export interface Row {
@@ -29,21 +30,12 @@ export interface BenchContext {
 const nowNs = (): bigint => process.hrtime.bigint();
 const secsSince = (t0: bigint): number => Number(nowNs() - t0) / 1e9;
 
-const noNs = {
-  user: false,
-  pid: false,
-  mount: false,
-  net: false,
-  uts: false,
-  ipc: false,
-  cgroup: false,
-};
 const proc = (exec: string, argv: string[]): ProcRequest => ({
   exec,
   argv,
   envp: [],
   cwd: '',
-  envelope: { rlimits: { nofile: 0, nproc: 0 }, namespaces: noNs, cgroup: null },
+  envelope: { rlimits: { nofile: 0, nproc: 0 }, namespaces: noNamespaces(), cgroup: null },
   notify: false,
 });
 

@@ -1,4 +1,5 @@
 import type { ProcRequest } from '../core/ports.js';
+import { noNamespaces } from '../core/spec/defaults.js';
 import { SimWorld } from './world.js';
 
 /** A seed whose drawn caps say the cgroup is delegated (found by trying). */
@@ -18,15 +19,7 @@ const inCgroup = (exec: string, argv: string[], cgroup: string): ProcRequest => 
   notify: false,
   envelope: {
     rlimits: { nofile: 0, nproc: 0 },
-    namespaces: {
-      user: false,
-      pid: false,
-      mount: false,
-      net: false,
-      uts: false,
-      ipc: false,
-      cgroup: false,
-    },
+    namespaces: noNamespaces(),
     cgroup,
   },
 });

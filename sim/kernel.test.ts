@@ -1,4 +1,5 @@
 import type { KernelEvent, ProcRequest } from '../core/ports.js';
+import { noNamespaces } from '../core/spec/defaults.js';
 import { SimWorld } from './world.js';
 
 const request = (exec: string, argv: string[] = [], notify = false): ProcRequest => ({
@@ -9,15 +10,7 @@ const request = (exec: string, argv: string[] = [], notify = false): ProcRequest
   notify,
   envelope: {
     rlimits: { nofile: 0, nproc: 0 },
-    namespaces: {
-      user: false,
-      pid: false,
-      mount: false,
-      net: false,
-      uts: false,
-      ipc: false,
-      cgroup: false,
-    },
+    namespaces: noNamespaces(),
     cgroup: null,
   },
 });

@@ -5,6 +5,7 @@
  */
 
 import type { Supervisor } from '../core/engine/api.js';
+import { noNamespaces } from '../core/spec/defaults.js';
 import type {
   CommandSpec,
   PipelineSpec,
@@ -25,23 +26,13 @@ export const COMMAND_POLICY = (supervised: boolean): RestartPolicy => ({
 });
 export const COMMAND_CRASH_LOOP = { deathsMax: 3, windowMs: 300_000 };
 
-const NO_NAMESPACES = {
-  user: false,
-  pid: false,
-  mount: false,
-  net: false,
-  uts: false,
-  ipc: false,
-  cgroup: false,
-};
-
 export function workspaceSpec(op: Extract<Op, { kind: 'create-ws' }>, n: number): WorkspaceSpec {
   return {
     label: `ws${n}`,
     onExit: 'reap',
     ttlMs: op.ttlMs,
     rlimits: { memBytes: op.memBytes, nproc: op.nproc, nofile: 0 },
-    namespaces: { ...NO_NAMESPACES },
+    namespaces: noNamespaces(),
     cgroupPath: op.cgroup ? `shipote/ws${n}` : '',
     quotaEnforce: { mem: op.enforceMem, nproc: op.enforceNproc },
   };

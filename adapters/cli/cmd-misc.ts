@@ -5,7 +5,7 @@ import type { HealthView } from '../../core/engine/api.js';
 import type { LifecycleEvent } from '../../core/ports.js';
 import type { DoctorView } from '../control/types.js';
 import { formatEvent } from '../store/logfmt.js';
-import { type Io, intFlag, makeCtx } from './context.js';
+import { addViewCommand, type Io, intFlag, makeCtx } from './context.js';
 import { humanDuration, keyValues } from './format.js';
 
 function flatPairs(obj: Record<string, unknown>): [string, string][] {
@@ -33,36 +33,31 @@ export function sseParser(onData: (json: string) => void): (chunk: Buffer) => vo
 }
 
 export function addMiscCommands(program: Command, io: Io): void {
-  program
-    .command('caps')
-    .description('cgroup version, delegation, user namespaces, pidfd')
-    .option('--json', 'print CgroupCaps')
-    .action(async (_o, cmd: Command) => {
-      const ctx = makeCtx(cmd, io);
-      const caps = await ctx.api.get<Record<string, unknown>>('/v1/caps');
-      if (ctx.json) return ctx.printJson(caps);
-      ctx.print(keyValues(flatPairs(caps)));
-    });
-  program
-    .command('health')
-    .description('alive workspaces, commands, pipelines, flows')
-    .option('--json', 'print HealthView')
-    .action(async (_o, cmd: Command) => {
-      const ctx = makeCtx(cmd, io);
-      const h = await ctx.api.get<HealthView>('/v1/health');
-      if (ctx.json) return ctx.printJson(h);
-      ctx.print(keyValues(flatPairs({ ...h })));
-    });
-  program
-    .command('doctor')
-    .description('caps, reachability, snapshot health, recent failures and their fixes')
-    .option('--json', 'print DoctorView')
-    .action(async (_o, cmd: Command) => {
-      const ctx = makeCtx(cmd, io);
-      const d = await ctx.api.get<DoctorView>('/v1/doctor');
-      if (ctx.json) return ctx.printJson(d);
-      printDoctor((l) => ctx.print(l), d);
-    });
+  const caps = {
+    name: 'caps',
+    description: 'cgroup version, delegation, user namespaces, pidfd',
+    json: 'print CgroupCaps',
+    path: '/v1/caps',
+  };
+  addViewCommand<Record<string, unknown>>(program, io, caps, (ctx, c) =>
+    ctx.print(keyValues(flatPairs(c))),
+  );
+  const health = {
+    name: 'health',
+    description: 'alive workspaces, commands, pipelines, flows',
+    json: 'print HealthView',
+    path: '/v1/health',
+  };
+  addViewCommand<HealthView>(program, io, health, (ctx, h) =>
+    ctx.print(keyValues(flatPairs({ ...h }))),
+  );
+  const doctor = {
+    name: 'doctor',
+    description: 'caps, reachability, snapshot health, recent failures and their fixes',
+    json: 'print DoctorView',
+    path: '/v1/doctor',
+  };
+  addViewCommand<DoctorView>(program, io, doctor, (ctx, d) => printDoctor((l) => ctx.print(l), d));
   program
     .command('events')
     .description('lifecycle events (logfmt); -f follows new ones')

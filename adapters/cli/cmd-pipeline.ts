@@ -8,7 +8,15 @@ import type { FlowView } from '../control/types.js';
 import { enc } from './api.js';
 import { readSpecFile } from './cmd-workspace.js';
 import { paintState } from './colors.js';
-import { type Ctx, collectPair, type Io, intFlag, makeCtx, pairsToRecord } from './context.js';
+import {
+  addViewCommand,
+  type Ctx,
+  collectPair,
+  type Io,
+  intFlag,
+  makeCtx,
+  pairsToRecord,
+} from './context.js';
 import { CliError, exitFailed, exitNotFound } from './errors.js';
 import { confidence, humanBytes, table } from './format.js';
 
@@ -195,25 +203,24 @@ export function tailFlow(socketPath: string, io: Io): Promise<void> {
 
 export function addFlowCommands(program: Command, io: Io): void {
   const flow = program.command('flow').description('flow sockets of tapped edges');
-  flow
-    .command('list')
-    .description('sockets with bytes total and bytes/s')
-    .option('--json', 'print FlowView[]')
-    .action(async (_o, cmd: Command) => {
-      const ctx = makeCtx(cmd, io);
-      const flows = await ctx.api.get<FlowView[]>('/v1/flows');
-      if (ctx.json) return ctx.printJson(flows);
-      if (flows.length === 0) return ctx.print('no flows');
-      const rows = flows.map((f) => [
-        f.socketPath,
-        f.key,
-        f.edgeIndex,
-        humanBytes(f.bytesTotal),
-        `${humanBytes(f.bytesPerSec)}/s`,
-        f.readers ?? '-',
-      ]);
-      ctx.print(table(['SOCKET', 'PIPELINE', 'EDGE', 'BYTES', 'RATE', 'READERS'], rows));
-    });
+  const list = {
+    name: 'list',
+    description: 'sockets with bytes total and bytes/s',
+    json: 'print FlowView[]',
+    path: '/v1/flows',
+  };
+  addViewCommand<FlowView[]>(flow, io, list, (ctx, flows) => {
+    if (flows.length === 0) return ctx.print('no flows');
+    const rows = flows.map((f) => [
+      f.socketPath,
+      f.key,
+      f.edgeIndex,
+      humanBytes(f.bytesTotal),
+      `${humanBytes(f.bytesPerSec)}/s`,
+      f.readers ?? '-',
+    ]);
+    ctx.print(table(['SOCKET', 'PIPELINE', 'EDGE', 'BYTES', 'RATE', 'READERS'], rows));
+  });
   flow
     .command('tail <socket>')
     .description('copy the bytes of a flow socket to stdout')

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import type { QuotaView, StatsView, WorkspaceView } from '../../core/engine/api.js';
 import { enc } from './api.js';
 import { paintState } from './colors.js';
-import { type Ctx, type Io, intFlag, makeCtx } from './context.js';
+import { addViewCommand, type Ctx, type Io, intFlag, makeCtx } from './context.js';
 import { CliError, exitFailed } from './errors.js';
 import { humanBytes, humanDuration, keyValues, sparkline, table } from './format.js';
 
@@ -36,15 +36,13 @@ export function addWorkspaceCommands(program: Command, io: Io): void {
       ctx.print(made.id);
       for (const w of made.warnings) io.err(`warning: ${w}\n`);
     });
-  ws.command('list')
-    .description('id, label, state, commands, uptime')
-    .option('--json', 'print WorkspaceView[]')
-    .action(async (_o, cmd: Command) => {
-      const ctx = makeCtx(cmd, io);
-      const list = await ctx.api.get<WorkspaceView[]>('/v1/workspaces');
-      if (ctx.json) return ctx.printJson(list);
-      printWorkspaces(ctx, list);
-    });
+  const list = {
+    name: 'list',
+    description: 'id, label, state, commands, uptime',
+    json: 'print WorkspaceView[]',
+    path: '/v1/workspaces',
+  };
+  addViewCommand<WorkspaceView[]>(ws, io, list, printWorkspaces);
   ws.command('stop <ws>')
     .description('SIGTERM every live process, SIGKILL after the grace period')
     .option('--grace <ms>', 'grace period in ms (0 = SIGKILL at once)', '1000')

@@ -46,6 +46,25 @@ export function makeCtx(cmd: Command, io: Io): Ctx {
   };
 }
 
+/** A read command without arguments: GET `path`; `--json` prints the view, else `render` it. */
+export function addViewCommand<T>(
+  parent: Command,
+  io: Io,
+  def: { name: string; description: string; json: string; path: string },
+  render: (ctx: Ctx, view: T) => void,
+): void {
+  parent
+    .command(def.name)
+    .description(def.description)
+    .option('--json', def.json)
+    .action(async (_o, cmd: Command) => {
+      const ctx = makeCtx(cmd, io);
+      const view = await ctx.api.get<T>(def.path);
+      if (ctx.json) return ctx.printJson(view);
+      render(ctx, view);
+    });
+}
+
 /** `K=V` pairs from repeated `--var`/`--env` flags. */
 export function collectPair(value: string, previous: string[] = []): string[] {
   return [...previous, value];

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFakeSupervisor, type FakeSupervisor } from '../control/fake-supervisor.js';
+import { ECHO_CAT_PIPELINE_TOML, STRICT_WORKSPACE_TOML } from '../control/fixtures.js';
 import { type ControlServer, serveControl } from '../control/server.js';
 import { coreSpecParsers } from '../control/specs.js';
 import type { Io } from './context.js';
@@ -62,16 +63,19 @@ function specFile(name: string, text: string): string {
   return path;
 }
 
-const strict = 'label = "strict"\n[soma.rlimits]\nnproc = 2\n';
-
 describe('shipote CLI against a fake supervisor', () => {
   it('creates a workspace and prints its id, warnings on stderr', async () => {
-    const r = await cli('workspace', 'create', specFile('ws.toml', strict));
+    const r = await cli('workspace', 'create', specFile('ws.toml', STRICT_WORKSPACE_TOML));
     expect(r).toEqual({ code: 0, out: 'WS0001\n', err: 'warning: cgroup not delegated\n' });
   });
 
   it('prints {id, warnings} with --json', async () => {
-    const r = await cli('workspace', 'create', specFile('ws.toml', strict), '--json');
+    const r = await cli(
+      'workspace',
+      'create',
+      specFile('ws.toml', STRICT_WORKSPACE_TOML),
+      '--json',
+    );
     expect(JSON.parse(r.out)).toEqual({ id: 'WS0001', warnings: ['cgroup not delegated'] });
   });
 
@@ -109,7 +113,7 @@ describe('shipote CLI against a fake supervisor', () => {
   });
 
   it('exits 4 on a conflict', async () => {
-    const file = specFile('ws.toml', strict);
+    const file = specFile('ws.toml', STRICT_WORKSPACE_TOML);
     await cli('workspace', 'create', file);
     const r = await cli('workspace', 'create', file);
     expect(r.code).toBe(4);
@@ -131,7 +135,7 @@ describe('shipote CLI against a fake supervisor', () => {
   });
 
   it('runs a command, resolving the exec from PATH, and lists it', async () => {
-    await cli('workspace', 'create', specFile('ws.toml', strict));
+    await cli('workspace', 'create', specFile('ws.toml', STRICT_WORKSPACE_TOML));
     const run = await cli('run', 'strict', '--label', 'nap', '--json', '--', 'sleep', '10');
     expect(run.code).toBe(0);
     const view = JSON.parse(run.out);
@@ -143,37 +147,21 @@ describe('shipote CLI against a fake supervisor', () => {
   });
 
   it('reports a spawn failure with the exec message and exit 1', async () => {
-    await cli('workspace', 'create', specFile('ws.toml', strict));
+    await cli('workspace', 'create', specFile('ws.toml', STRICT_WORKSPACE_TOML));
     const r = await cli('run', 'strict', '--', '/nope');
     expect(r).toMatchObject({ code: 1, err: 'shipote: exec /nope: No such file or directory\n' });
   });
 
   it('prints logs bytes as they are', async () => {
-    await cli('workspace', 'create', specFile('ws.toml', strict));
+    await cli('workspace', 'create', specFile('ws.toml', STRICT_WORKSPACE_TOML));
     await cli('run', 'strict', '--label', 'hi', '--', '/bin/echo', 'hello');
     const r = await cli('logs', 'strict', 'hi', '--stdout');
     expect(r).toEqual({ code: 0, out: 'hello\n', err: '' });
   });
 
   it('prints verdict lines named after the edge with --tap', async () => {
-    await cli('workspace', 'create', specFile('ws.toml', strict));
-    const pipeline = specFile(
-      'p.toml',
-      `label = "echo-cat"
-workspace = "\${WS}"
-[[nodes]]
-label = "producer"
-payload.Native = { exec = "/bin/echo", argv = ['{"hello": 1}'], envp = [] }
-[[nodes]]
-label = "consumer"
-payload.Native = { exec = "/bin/cat", argv = [], envp = [] }
-[[edges]]
-from = 0
-from_output = "stdout"
-to = 1
-to_input = "stdin"
-`,
-    );
+    await cli('workspace', 'create', specFile('ws.toml', STRICT_WORKSPACE_TOML));
+    const pipeline = specFile('p.toml', ECHO_CAT_PIPELINE_TOML);
     const r = await cli('pipeline', 'run', pipeline, '--tap', '--var', 'WS=strict');
     expect(r.code).toBe(0);
     expect(r.out).toContain('producer.stdout->consumer ty=json mime=application/json conf=0.95\n');
@@ -185,14 +173,14 @@ to_input = "stdin"
   });
 
   it('shows stats with sparklines', async () => {
-    await cli('workspace', 'create', specFile('ws.toml', strict));
+    await cli('workspace', 'create', specFile('ws.toml', STRICT_WORKSPACE_TOML));
     const r = await cli('workspace', 'stats', 'strict', '--history');
     expect(r.out).toContain('rss  ▁▃▆█  1.00 MiB … 4.00 MiB\n');
     expect(r.out).toContain('cpu  ▁▃▆█  10.0% … 40.0%\n');
   });
 
   it('shows quota breaches in the SPEC wording', async () => {
-    await cli('workspace', 'create', specFile('ws.toml', strict));
+    await cli('workspace', 'create', specFile('ws.toml', STRICT_WORKSPACE_TOML));
     const r = await cli('workspace', 'quota', 'strict');
     expect(r.out).toContain('breach: memory: 12.00 MiB > 10.00 MiB limit\n');
     expect(r.out).toContain('breach: nproc: 3 alive > 2 limit\n');

@@ -4,25 +4,10 @@ import { join } from 'node:path';
 import type { LifecycleEvent } from '../../core/ports.js';
 import { requestJson, requestStream, UnreachableError } from './client.js';
 import { createFakeSupervisor, type FakeSupervisor } from './fake-supervisor.js';
+import { ECHO_CAT_PIPELINE_TOML, STRICT_WORKSPACE_TOML } from './fixtures.js';
 import { type ControlServer, serveControl } from './server.js';
 import { coreSpecParsers } from './specs.js';
 import type { ControlDeps, LogWhich } from './types.js';
-
-const workspaceToml = 'label = "strict"\n[soma.rlimits]\nnproc = 2\n';
-const pipelineToml = `label = "echo-cat"
-workspace = "\${WS}"
-[[nodes]]
-label = "producer"
-payload.Native = { exec = "/bin/echo", argv = ['{"hello": 1}'], envp = [] }
-[[nodes]]
-label = "consumer"
-payload.Native = { exec = "/bin/cat", argv = [], envp = [] }
-[[edges]]
-from = 0
-from_output = "stdout"
-to = 1
-to_input = "stdin"
-`;
 
 interface FakeLogs {
   bytes: Map<string, string>;
@@ -94,7 +79,7 @@ describe('control server', () => {
   });
 
   it('creates a workspace from TOML and finds it by label', async () => {
-    const created = await call('POST', '/v1/workspaces', { toml: workspaceToml });
+    const created = await call('POST', '/v1/workspaces', { toml: STRICT_WORKSPACE_TOML });
     expect(created.status).toBe(200);
     expect(created.body.id).toEqual(expect.any(String));
     const got = await call('GET', '/v1/workspaces/strict');
@@ -128,9 +113,9 @@ describe('control server', () => {
   });
 
   it('maps a duplicate label to 409 conflict', async () => {
-    await call('POST', '/v1/workspaces', { toml: workspaceToml });
+    await call('POST', '/v1/workspaces', { toml: STRICT_WORKSPACE_TOML });
     const again = await call<{ error: { code: string } }>('POST', '/v1/workspaces', {
-      toml: workspaceToml,
+      toml: STRICT_WORKSPACE_TOML,
     });
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('conflict');
@@ -151,7 +136,7 @@ describe('control server', () => {
     [{ graceMs: -1 }, 'graceMs: expected a non-negative integer'],
     [{ graceMs: 'x' }, 'graceMs: expected a non-negative integer'],
   ])('rejects stop with %j', async (body, message) => {
-    await call('POST', '/v1/workspaces', { toml: workspaceToml });
+    await call('POST', '/v1/workspaces', { toml: STRICT_WORKSPACE_TOML });
     const reply = await call<{ error: { message: string; field: string } }>(
       'POST',
       '/v1/workspaces/strict/stop',
@@ -162,7 +147,7 @@ describe('control server', () => {
   });
 
   it('runs a command, maps spawn failure to 500 with the exec message', async () => {
-    await call('POST', '/v1/workspaces', { toml: workspaceToml });
+    await call('POST', '/v1/workspaces', { toml: STRICT_WORKSPACE_TOML });
     const ok = await call('POST', '/v1/workspaces/strict/commands', {
       exec: '/bin/sleep',
       argv: ['10'],
@@ -181,7 +166,7 @@ describe('control server', () => {
   });
 
   it('rejects a command with an unknown field', async () => {
-    await call('POST', '/v1/workspaces', { toml: workspaceToml });
+    await call('POST', '/v1/workspaces', { toml: STRICT_WORKSPACE_TOML });
     const bad = await call<{ error: { field: string } }>('POST', '/v1/workspaces/strict/commands', {
       exec: '/bin/true',
       restart: true,
@@ -191,7 +176,7 @@ describe('control server', () => {
   });
 
   it('returns logs with which and tail, and rejects a bad which', async () => {
-    await call('POST', '/v1/workspaces', { toml: workspaceToml });
+    await call('POST', '/v1/workspaces', { toml: STRICT_WORKSPACE_TOML });
     const run = await call('POST', '/v1/workspaces/strict/commands', { exec: '/bin/echo' });
     logs.bytes.set(String(run.body.id), 'hello world');
     const base = `/v1/workspaces/strict/commands/${run.body.id}/logs`;
@@ -203,7 +188,7 @@ describe('control server', () => {
   });
 
   it('follows logs until the command ends', async () => {
-    await call('POST', '/v1/workspaces', { toml: workspaceToml });
+    await call('POST', '/v1/workspaces', { toml: STRICT_WORKSPACE_TOML });
     const run = await call('POST', '/v1/workspaces/strict/commands', { exec: '/bin/echo' });
     const id = String(run.body.id);
     const chunks: string[] = [];
@@ -223,9 +208,9 @@ describe('control server', () => {
   });
 
   it('runs a pipeline with vars and tap, lists and stops it', async () => {
-    await call('POST', '/v1/workspaces', { toml: workspaceToml });
+    await call('POST', '/v1/workspaces', { toml: STRICT_WORKSPACE_TOML });
     const run = await call('POST', '/v1/pipelines', {
-      source: pipelineToml,
+      source: ECHO_CAT_PIPELINE_TOML,
       vars: { WS: 'strict' },
       tap: true,
     });
@@ -238,7 +223,7 @@ describe('control server', () => {
   });
 
   it('refuses a pipeline with a bad edge, listing the issue', async () => {
-    const broken = pipelineToml.replace('to = 1', 'to = 7');
+    const broken = ECHO_CAT_PIPELINE_TOML.replace('to = 1', 'to = 7');
     const run = await call<{ error: { message: string } }>('POST', '/v1/pipelines', {
       source: broken,
       vars: { WS: 'strict' },
@@ -248,9 +233,9 @@ describe('control server', () => {
   });
 
   it('saves, lists, runs and drops a saved pipeline', async () => {
-    await call('POST', '/v1/workspaces', { toml: workspaceToml });
-    const saved = await call('PUT', '/v1/saved-pipelines/ec', { source: pipelineToml });
-    expect(saved.body).toMatchObject({ name: 'ec', source: pipelineToml });
+    await call('POST', '/v1/workspaces', { toml: STRICT_WORKSPACE_TOML });
+    const saved = await call('PUT', '/v1/saved-pipelines/ec', { source: ECHO_CAT_PIPELINE_TOML });
+    expect(saved.body).toMatchObject({ name: 'ec', source: ECHO_CAT_PIPELINE_TOML });
     expect((await call<unknown[]>('GET', '/v1/saved-pipelines')).body).toHaveLength(1);
     const run = await call('POST', '/v1/saved-pipelines/ec/run', { vars: { WS: 'strict' } });
     expect(run.body).toMatchObject({ label: 'echo-cat' });
@@ -282,7 +267,7 @@ describe('control server', () => {
   });
 
   it('renders Prometheus metrics', async () => {
-    await call('POST', '/v1/workspaces', { toml: workspaceToml });
+    await call('POST', '/v1/workspaces', { toml: STRICT_WORKSPACE_TOML });
     const reply = await call('GET', '/metrics');
     expect(reply.body).toContain('# TYPE shipote_workspaces gauge\nshipote_workspaces 1\n');
     expect(reply.body).toContain(

@@ -2,29 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kernel, LifecycleEvent, SignalName } from '../../core/ports.js';
+import { workspaceSpec } from '../../core/spec/defaults.js';
 import { requestJson } from '../control/client.js';
 import { createFakeSupervisor } from '../control/fake-supervisor.js';
 import { coreSpecParsers } from '../control/specs.js';
 import { livePids, startDaemon } from './compose.js';
 import type { Notifier } from './notify.js';
 
-const workspace = {
-  label: 'w',
-  onExit: 'reap' as const,
-  ttlMs: 0,
-  rlimits: { memBytes: 0, nproc: 0, nofile: 0 },
-  namespaces: {
-    user: false,
-    pid: false,
-    mount: false,
-    net: false,
-    uts: false,
-    ipc: false,
-    cgroup: false,
-  },
-  cgroupPath: '',
-  quotaEnforce: { mem: 'none' as const, nproc: 'none' as const },
-};
+const workspace = workspaceSpec({ label: 'w' });
 
 const command = {
   exec: '/bin/sleep',

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { withJsonFlag } from '../cli/argv.js';
 import { socketAnswers } from '../control/server.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -150,11 +151,7 @@ export class Harness {
   }
 
   async json<T = unknown>(args: string[]): Promise<T> {
-    const dashes = args.indexOf('--');
-    const withJson =
-      dashes < 0
-        ? [...args, '--json']
-        : [...args.slice(0, dashes), '--json', ...args.slice(dashes)];
+    const withJson = withJsonFlag(args);
     const r = await this.cli(withJson);
     if (r.code !== 0) throw new Error(`shipote ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
     return JSON.parse(r.stdout) as T;

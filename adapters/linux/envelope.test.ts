@@ -47,7 +47,7 @@ describe('spawnOptsFor', () => {
   });
 
   it('maps the daemon ids to 0 in a user namespace', () => {
-    const o = spawnOptsFor(c, envelope({ namespaces: { ...noNamespaces, user: true } }), id);
+    const o = spawnOptsFor(c, envelope({ namespaces: { ...noNamespaces(), user: true } }), id);
     expect(o).toMatchObject({
       nsFlags: c.CLONE_NEWUSER,
       uidMap: '0 1000 1\n',
@@ -56,10 +56,10 @@ describe('spawnOptsFor', () => {
   });
 
   it('mounts a fresh /proc only with both pid and mount namespaces', () => {
-    const pidOnly = spawnOptsFor(c, envelope({ namespaces: { ...noNamespaces, pid: true } }), id);
+    const pidOnly = spawnOptsFor(c, envelope({ namespaces: { ...noNamespaces(), pid: true } }), id);
     const both = spawnOptsFor(
       c,
-      envelope({ namespaces: { ...noNamespaces, pid: true, mount: true } }),
+      envelope({ namespaces: { ...noNamespaces(), pid: true, mount: true } }),
       id,
     );
     expect(pidOnly.mountProc).toBe(false);
@@ -69,7 +69,7 @@ describe('spawnOptsFor', () => {
   it('brings lo up in a net namespace and unshares the cgroup namespace after joining', () => {
     const o = spawnOptsFor(
       c,
-      envelope({ namespaces: { ...noNamespaces, net: true, cgroup: true } }),
+      envelope({ namespaces: { ...noNamespaces(), net: true, cgroup: true } }),
       id,
     );
     expect(o).toMatchObject({ nsFlags: c.CLONE_NEWNET, loUp: true, newCgroupNs: true });

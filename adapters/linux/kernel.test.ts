@@ -1,6 +1,7 @@
 import { chmodSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { hostname, constants as osc } from 'node:os';
 import { join } from 'node:path';
+import type { Namespaces } from '../../core/spec/types.js';
 import { loadAddon } from './addon.js';
 import { childrenOfSelf, envelope, harness, noNamespaces, pollUntil, req } from './test/helpers.js';
 
@@ -189,15 +190,15 @@ describe('envelope', () => {
     if (!r.ok) expect(r.error).toMatchObject({ syscall: 'setrlimit' });
   });
 
-  const probe = (ns: Partial<typeof noNamespaces>): string => {
+  const probe = (ns: Partial<Namespaces>): string => {
     const r = k.spawn(
       'probe',
-      req('/bin/true', [], { envelope: envelope({ namespaces: { ...noNamespaces, ...ns } }) }),
+      req('/bin/true', [], { envelope: envelope({ namespaces: { ...noNamespaces(), ...ns } }) }),
     );
     return r.ok ? '' : r.error.message;
   };
 
-  const cases: [string, Partial<typeof noNamespaces>, string, (out: string) => void][] = [
+  const cases: [string, Partial<Namespaces>, string, (out: string) => void][] = [
     ['is pid 1 in a pid namespace', { pid: true }, 'echo $$', (o) => expect(o).toBe('1\n')],
     [
       'sees only its own processes with pid + mount namespaces',
@@ -237,7 +238,9 @@ describe('envelope', () => {
   for (const [title, ns, script, check] of cases) {
     const why = probe(ns);
     (why ? it.skip : it)(`${title}${why ? ` (skipped: ${why})` : ''}`, async () => {
-      check(await run(`ns-${title}`, script, envelope({ namespaces: { ...noNamespaces, ...ns } })));
+      check(
+        await run(`ns-${title}`, script, envelope({ namespaces: { ...noNamespaces(), ...ns } })),
+      );
     });
   }
 });

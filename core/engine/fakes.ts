@@ -24,6 +24,7 @@ import type {
   StoreRead,
   TimerHandle,
 } from '../ports.js';
+import { pipelinePolicies, workspaceSpec } from '../spec/defaults.js';
 import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../spec/types.js';
 import type { Supervisor } from './api.js';
 import { createSupervisor } from './supervisor.js';
@@ -262,24 +263,7 @@ export function fakes(store: FakeStore = new FakeStore()): Fakes {
 // ── spec builders and a started supervisor, for tests ──
 
 export function wsSpec(over: Partial<WorkspaceSpec> = {}): WorkspaceSpec {
-  return {
-    label: 'w',
-    onExit: 'reap',
-    ttlMs: 0,
-    rlimits: { memBytes: 0, nproc: 0, nofile: 0 },
-    namespaces: {
-      user: false,
-      pid: false,
-      mount: false,
-      net: false,
-      uts: false,
-      ipc: false,
-      cgroup: false,
-    },
-    cgroupPath: '',
-    quotaEnforce: { mem: 'none', nproc: 'none' },
-    ...over,
-  };
+  return workspaceSpec({ label: 'w', ...over });
 }
 
 export function cmdSpec(over: Partial<CommandSpec> = {}): CommandSpec {
@@ -297,29 +281,18 @@ export function cmdSpec(over: Partial<CommandSpec> = {}): CommandSpec {
 }
 
 export function pipeSpec(over: Partial<PipelineSpec> = {}): PipelineSpec {
+  const policies = pipelinePolicies();
   return {
     label: 'p',
     workspace: 'w',
-    discern: {
-      sampleBytes: 4096,
-      enrichProducer: true,
-      replayChunks: 32,
-      replayBytes: 0,
-      maxBytesPerSec: 0,
-    },
+    discern: { ...policies.discern, enrichProducer: true },
     nodes: [
       { label: 'producer', payload: { exec: '/bin/echo', argv: ['{"a":1}'], envp: [] } },
       { label: 'consumer', payload: { exec: '/bin/cat', argv: [], envp: [] } },
     ],
     edges: [{ from: 0, fromOutput: 'stdout', to: 1, toInput: 'stdin' }],
-    restart: {
-      restartOnFailure: false,
-      backoffMsInitial: 200,
-      backoffMsMax: 30000,
-      restartMax: 0,
-      resetAfterMs: 10000,
-    },
-    crashLoop: { deathsMax: 3, windowMs: 300000 },
+    restart: policies.restart,
+    crashLoop: policies.crashLoop,
     ...over,
   };
 }

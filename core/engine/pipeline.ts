@@ -8,7 +8,7 @@ import { isLiveIntent, pipelinePids } from './live.js';
 import type { EngineEvent, NodeRec, PipelineRec } from './model.js';
 import { exitStatus } from './signals.js';
 import { ensureSampling } from './stats.js';
-import { killWorkspace, noteWorkspaceDeath, shortenGrace } from './workspace.js';
+import { killWorkspace, noteWorkspaceDeath, refusedGrace, shortenGrace } from './workspace.js';
 
 type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 
@@ -242,11 +242,7 @@ export function onPipelineStop(d: Draft, e: Ev<'pipeline-stop'>): void {
     d.refuse({ code: 'not_found', message: `no pipeline "${e.id}"` });
     return;
   }
-  if (!Number.isInteger(e.graceMs) || e.graceMs < 0) {
-    const message = `grace must be a non-negative integer of ms, got ${e.graceMs}`;
-    d.refuse({ code: 'invalid', field: 'grace', message });
-    return;
-  }
+  if (refusedGrace(d, e.graceMs)) return;
   if (p.stop) {
     const ws = workspaceOf(d.state, p.wsId);
     if (ws.state === 'stopping') {

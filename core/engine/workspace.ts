@@ -118,11 +118,7 @@ export function onWorkspaceStop(d: Draft, e: Ev<'workspace-stop'>): void {
     d.refuse({ code: 'not_found', message: `no workspace "${e.ref}"` });
     return;
   }
-  if (!Number.isInteger(e.graceMs) || e.graceMs < 0) {
-    const message = `grace must be a non-negative integer of ms, got ${e.graceMs}`;
-    d.refuse({ code: 'invalid', field: 'grace', message });
-    return;
-  }
+  if (refusedGrace(d, e.graceMs)) return;
   if (ws.state === 'stopping') {
     shortenGrace(d, `stop-grace:${ws.id}`, e.graceMs, () => killWorkspace(d, ws.id));
     return;
@@ -159,6 +155,14 @@ export function onWorkspaceStop(d: Draft, e: Ev<'workspace-stop'>): void {
 }
 
 /** A second stop with a shorter grace brings the SIGKILL forward; a longer one changes nothing. */
+/** Refuses a grace that is not a non-negative integer of ms; true when it did. */
+export function refusedGrace(d: Draft, graceMs: number): boolean {
+  if (Number.isInteger(graceMs) && graceMs >= 0) return false;
+  const message = `grace must be a non-negative integer of ms, got ${graceMs}`;
+  d.refuse({ code: 'invalid', field: 'grace', message });
+  return true;
+}
+
 export function shortenGrace(d: Draft, key: string, graceMs: number, kill: () => void): void {
   const armedAtMs = d.state.timers.get(key);
   if (armedAtMs === undefined) return; // already killed (or nothing left to wait for)

@@ -1,24 +1,10 @@
 /** Hand-written snapshot files of every version, as an older shipote would have left them. */
 
+import { SPEC_WORKSPACE_VALUE } from '../spec/fixtures.js';
 import type { PipelineSpec, WorkspaceSpec } from '../spec/types.js';
 
-export const WORKSPACE_SPEC: WorkspaceSpec = {
-  label: 'strict',
-  onExit: 'reap',
-  ttlMs: 30000,
-  rlimits: { memBytes: 5242880, nproc: 2, nofile: 64 },
-  namespaces: {
-    user: true,
-    pid: true,
-    mount: true,
-    net: false,
-    uts: false,
-    ipc: false,
-    cgroup: false,
-  },
-  cgroupPath: 'shipote/bounded',
-  quotaEnforce: { mem: 'kill', nproc: 'kill' },
-};
+/** The SPEC.md workspace example, as an older shipote stored it. */
+export const WORKSPACE_SPEC: WorkspaceSpec = SPEC_WORKSPACE_VALUE;
 
 export const PIPELINE_SPEC: PipelineSpec = {
   label: 'echo-cat',

@@ -1,5 +1,7 @@
 /** The TOML examples of SPEC.md, verbatim (`<WS>` kept), shared by the spec tests. */
 
+import type { WorkspaceSpec } from './types.js';
+
 export const SPEC_WORKSPACE_TOML = `label = "strict"            # required, non-empty
 on_exit = "reap"            # what happens to commands when the workspace stops
 ttl = 30000                 # optional, ms: auto-stop after this long
@@ -21,6 +23,28 @@ path = "shipote/bounded"    # relative to the daemon's own cgroup; "" = none
 mem = "kill"                # none | log | kill (case-insensitive)
 nproc = "kill"
 `;
+
+/**
+ * What SPEC_WORKSPACE_TOML means, written out by hand (never derived from the parser): the
+ * parser test's expectation, and the workspace the snapshot fixtures store.
+ */
+export const SPEC_WORKSPACE_VALUE: WorkspaceSpec = {
+  label: 'strict',
+  onExit: 'reap',
+  ttlMs: 30000,
+  rlimits: { memBytes: 5242880, nproc: 2, nofile: 64 },
+  namespaces: {
+    user: true,
+    pid: true,
+    mount: true,
+    net: false,
+    uts: false,
+    ipc: false,
+    cgroup: false,
+  },
+  cgroupPath: 'shipote/bounded',
+  quotaEnforce: { mem: 'kill', nproc: 'kill' },
+};
 
 export const SPEC_PIPELINE_TOML = `label = "echo-cat"
 workspace = "<WS>"                      # id or label of an existing workspace

@@ -2,6 +2,7 @@
 
 export { checkCgroupPath } from './cgroup.js';
 export { validateCommandSpec } from './command.js';
+export { noNamespaces, pipelinePolicies, workspaceSpec } from './defaults.js';
 export { describeValue, formatIssues } from './issues.js';
 export { parsePipelineToml, parseToml, parseWorkspaceToml } from './parse.js';
 export { PIPELINE_DEFAULTS, validatePipelineSpec } from './pipeline.js';

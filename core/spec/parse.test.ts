@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: placeholders are under test
 import fc from 'fast-check';
-import { SPEC_PIPELINE_TOML, SPEC_WORKSPACE_TOML } from './fixtures.js';
+import { SPEC_PIPELINE_TOML, SPEC_WORKSPACE_TOML, SPEC_WORKSPACE_VALUE } from './fixtures.js';
 import { parsePipelineToml, parseWorkspaceToml } from './parse.js';
 import type { SpecResult } from './types.js';
 
@@ -13,23 +13,7 @@ describe('parseWorkspaceToml', () => {
   it('parses the SPEC.md workspace example as written', () => {
     expect(parseWorkspaceToml(SPEC_WORKSPACE_TOML)).toEqual({
       ok: true,
-      value: {
-        label: 'strict',
-        onExit: 'reap',
-        ttlMs: 30000,
-        rlimits: { memBytes: 5242880, nproc: 2, nofile: 64 },
-        namespaces: {
-          user: true,
-          pid: true,
-          mount: true,
-          net: false,
-          uts: false,
-          ipc: false,
-          cgroup: false,
-        },
-        cgroupPath: 'shipote/bounded',
-        quotaEnforce: { mem: 'kill', nproc: 'kill' },
-      },
+      value: SPEC_WORKSPACE_VALUE,
     });
   });
 

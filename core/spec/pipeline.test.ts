@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { pipelinePolicies } from './defaults.js';
 import { validatePipelineSpec } from './pipeline.js';
 
 const native = (exec: string) => ({ Native: { exec, argv: [], envp: [] } });
@@ -166,6 +167,14 @@ describe('validatePipelineSpec', () => {
       },
       { deathsMax: 5, windowMs: 60000 },
     ]);
+  });
+
+  it('fills the policy tables the shared defaults builder gives when the TOML sets none', () => {
+    const result = validatePipelineSpec(pipeline(2, [edge(0, 1)]));
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const { discern, restart, crashLoop } = result.value;
+    expect({ discern, restart, crashLoop }).toEqual(pipelinePolicies());
   });
 
   it('defaults from_output to stdout and to_input to stdin', () => {

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { noNamespaces, workspaceSpec } from './defaults.js';
 import { validateWorkspaceSpec } from './workspace.js';
 
 const minimal = { label: 'w' };
@@ -75,6 +76,12 @@ describe('validateWorkspaceSpec', () => {
         quotaEnforce: { mem: 'none', nproc: 'none' },
       },
     });
+  });
+
+  it('agrees with the shared defaults builders that fakes and the simulator use', () => {
+    expect(validateWorkspaceSpec(minimal)).toEqual({ ok: true, value: workspaceSpec(minimal) });
+    expect(workspaceSpec(minimal).namespaces).toEqual(noNamespaces());
+    expect(workspaceSpec(minimal).namespaces).not.toBe(workspaceSpec(minimal).namespaces);
   });
 
   it.each([

@@ -1,6 +1,7 @@
 /** Validation of the workspace TOML (SPEC.md §1), snake_case in, `WorkspaceSpec` out. */
 
 import { checkCgroupPath } from './cgroup.js';
+import { workspaceSpec } from './defaults.js';
 import {
   newReader,
   type Obj,
@@ -21,20 +22,24 @@ const NAMESPACE_KEYS = ['user', 'pid', 'mount', 'net', 'uts', 'ipc', 'cgroup'] a
 const CGROUP_KEYS = ['path'] as const;
 const ENFORCE_KEYS = ['mem', 'nproc'] as const;
 const ENFORCE_ACTIONS: readonly EnforceAction[] = ['none', 'log', 'kill'];
+/** The fallback of every key (the label has none: it is required). */
+const D = workspaceSpec({ label: '' });
 
 export function validateWorkspaceSpec(raw: unknown): SpecResult<WorkspaceSpec> {
   const r = newReader();
   const root = readTable(r, raw, '', ROOT_KEYS);
   if (root === null) return { ok: false, issues: r.issues };
   const label = readString(r, root, 'label', '', { nonEmpty: true });
-  const onExit = readEnum(r, root, 'on_exit', '', ['reap', 'wait'] as const, { fallback: 'reap' });
-  const ttlMs = readInt(r, root, 'ttl', '', 0);
+  const onExit = readEnum(r, root, 'on_exit', '', ['reap', 'wait'] as const, {
+    fallback: D.onExit,
+  });
+  const ttlMs = readInt(r, root, 'ttl', '', D.ttlMs);
   const soma = readSubTable(r, root, 'soma', '', SOMA_KEYS);
   const rl = readSubTable(r, soma, 'rlimits', 'soma', RLIMIT_KEYS);
   const ns = readSubTable(r, soma, 'namespaces', 'soma', NAMESPACE_KEYS);
   const cg = readSubTable(r, soma, 'cgroup', 'soma', CGROUP_KEYS);
   const enforce = readSubTable(r, root, 'quota_enforce', '', ENFORCE_KEYS);
-  const cgroupPath = readString(r, cg, 'path', 'soma.cgroup', { fallback: '' });
+  const cgroupPath = readString(r, cg, 'path', 'soma.cgroup', { fallback: D.cgroupPath });
   const cgroupIssue = checkCgroupPath(cgroupPath);
   if (cgroupIssue !== null) r.issues.push(cgroupIssue);
   const spec: WorkspaceSpec = {
@@ -42,9 +47,9 @@ export function validateWorkspaceSpec(raw: unknown): SpecResult<WorkspaceSpec> {
     onExit,
     ttlMs,
     rlimits: {
-      memBytes: readInt(r, rl, 'mem_bytes', 'soma.rlimits', 0),
-      nproc: readInt(r, rl, 'nproc', 'soma.rlimits', 0),
-      nofile: readInt(r, rl, 'nofile', 'soma.rlimits', 0),
+      memBytes: readInt(r, rl, 'mem_bytes', 'soma.rlimits', D.rlimits.memBytes),
+      nproc: readInt(r, rl, 'nproc', 'soma.rlimits', D.rlimits.nproc),
+      nofile: readInt(r, rl, 'nofile', 'soma.rlimits', D.rlimits.nofile),
     },
     namespaces: readNamespaces(r, ns),
     cgroupPath,
@@ -59,7 +64,7 @@ export function validateWorkspaceSpec(raw: unknown): SpecResult<WorkspaceSpec> {
 
 function readEnforce(r: Reader, enforce: Obj, key: 'mem' | 'nproc'): EnforceAction {
   return readEnum(r, enforce, key, 'quota_enforce', ENFORCE_ACTIONS, {
-    fallback: 'none',
+    fallback: D.quotaEnforce[key],
     caseless: true,
   });
 }
@@ -67,12 +72,12 @@ function readEnforce(r: Reader, enforce: Obj, key: 'mem' | 'nproc'): EnforceActi
 function readNamespaces(r: Reader, ns: Obj): Namespaces {
   const path = 'soma.namespaces';
   return {
-    user: readBool(r, ns, 'user', path, false),
-    pid: readBool(r, ns, 'pid', path, false),
-    mount: readBool(r, ns, 'mount', path, false),
-    net: readBool(r, ns, 'net', path, false),
-    uts: readBool(r, ns, 'uts', path, false),
-    ipc: readBool(r, ns, 'ipc', path, false),
-    cgroup: readBool(r, ns, 'cgroup', path, false),
+    user: readBool(r, ns, 'user', path, D.namespaces.user),
+    pid: readBool(r, ns, 'pid', path, D.namespaces.pid),
+    mount: readBool(r, ns, 'mount', path, D.namespaces.mount),
+    net: readBool(r, ns, 'net', path, D.namespaces.net),
+    uts: readBool(r, ns, 'uts', path, D.namespaces.uts),
+    ipc: readBool(r, ns, 'ipc', path, D.namespaces.ipc),
+    cgroup: readBool(r, ns, 'cgroup', path, D.namespaces.cgroup),
   };
 }

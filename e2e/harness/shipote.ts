@@ -6,6 +6,7 @@
  * and a dead one shows up as exit 69 instead of being silently replaced.
  */
 
+import { withJsonFlag } from '../../adapters/cli/argv.js';
 import type { CommandView, PipelineView, WorkspaceView } from '../../core/engine/api.js';
 import type { E2eContainer } from './container.js';
 import { srcInContainer } from './env.js';
@@ -69,11 +70,7 @@ export class Shipote {
 
   /** `shipote ARGS… --json` (before any `--`), parsed; throws unless it exits 0. */
   async json<T>(args: string[]): Promise<T> {
-    const dashes = args.indexOf('--');
-    const withJson =
-      dashes < 0
-        ? [...args, '--json']
-        : [...args.slice(0, dashes), '--json', ...args.slice(dashes)];
+    const withJson = withJsonFlag(args);
     const r = await this.cli(withJson);
     if (r.exitCode !== 0) throw this.failure(withJson, r);
     try {

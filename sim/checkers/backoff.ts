@@ -7,10 +7,9 @@
 
 import { isFailedIncarnation, type RestartObservation } from '../timeline.js';
 import type { CheckContext, Checker } from './types.js';
-import { operatorRestartBetween } from './types.js';
+import { firstRestartViolation, operatorRestartBetween, resetAfterMsOf } from './types.js';
 
 const START_MS_MIN_INTERVAL = 100;
-const RESET_AFTER_MS_DEFAULT = 10_000;
 
 /**
  * Possible next delays per key (`gen/key`). A set, because the 100 ms start throttle can
@@ -23,11 +22,7 @@ export class BackoffChecker implements Checker {
   private readonly next = new Map<string, Expect>();
 
   check(ctx: CheckContext): string | null {
-    for (const obs of ctx.restarts) {
-      const message = this.observe(ctx, obs);
-      if (message !== null) return message;
-    }
-    return null;
+    return firstRestartViolation(ctx, (obs) => this.observe(ctx, obs));
   }
 
   private observe(ctx: CheckContext, obs: RestartObservation): string | null {
@@ -43,7 +38,7 @@ export class BackoffChecker implements Checker {
     if (!isFailedIncarnation(prev) || prev.endMs === null || !fact.supervised) return null;
     const endMs = prev.endMs;
     const runMs = endMs - prev.startMs;
-    const resetAfterMs = p.resetAfterMs > 0 ? p.resetAfterMs : RESET_AFTER_MS_DEFAULT;
+    const resetAfterMs = resetAfterMsOf(p);
     const fresh =
       obs.gen === fact.gen ? [p.backoffMsInitial] : schedule(p.backoffMsInitial, p.backoffMsMax);
     const known = this.next.get(id) ?? new Set(fresh);

@@ -7,9 +7,7 @@
 
 import { isFailedIncarnation, type RestartObservation } from '../timeline.js';
 import type { CheckContext, Checker } from './types.js';
-import { operatorRestartBetween } from './types.js';
-
-const RESET_AFTER_MS_DEFAULT = 10_000;
+import { firstRestartViolation, operatorRestartBetween, resetAfterMsOf } from './types.js';
 
 interface Tally {
   restarts: number;
@@ -21,11 +19,7 @@ export class RestartLimitChecker implements Checker {
   private readonly tallies = new Map<string, Tally>();
 
   check(ctx: CheckContext): string | null {
-    for (const obs of ctx.restarts) {
-      const message = this.observe(ctx, obs);
-      if (message !== null) return message;
-    }
-    return null;
+    return firstRestartViolation(ctx, (obs) => this.observe(ctx, obs));
   }
 
   private observe(ctx: CheckContext, obs: RestartObservation): string | null {
@@ -41,9 +35,7 @@ export class RestartLimitChecker implements Checker {
       return null;
     }
     if (!isFailedIncarnation(prev) || prev.endMs === null) return null;
-    const resetAfterMs =
-      fact.policy.resetAfterMs > 0 ? fact.policy.resetAfterMs : RESET_AFTER_MS_DEFAULT;
-    if (prev.endMs - prev.startMs >= resetAfterMs) tally.restarts = 0;
+    if (prev.endMs - prev.startMs >= resetAfterMsOf(fact.policy)) tally.restarts = 0;
     const { restartMax } = fact.policy;
     if (restartMax > 0 && tally.restarts >= restartMax) {
       return (

@@ -64,3 +64,22 @@ export function operatorRestartBetween(
 ): boolean {
   return fact?.operatorRestartSeqs.some((seq) => seq >= fromSeq && seq < toSeq) ?? false;
 }
+
+/** The first violation `observe` finds among the restarts revealed since the previous check. */
+export function firstRestartViolation(
+  ctx: CheckContext,
+  observe: (obs: RestartObservation) => string | null,
+): string | null {
+  for (const obs of ctx.restarts) {
+    const message = observe(obs);
+    if (message !== null) return message;
+  }
+  return null;
+}
+
+const RESET_AFTER_MS_DEFAULT = 10_000;
+
+/** How long a run must last to clear the restart tally: reset_after, 0 meaning 10 s. */
+export function resetAfterMsOf(policy: { resetAfterMs: number }): number {
+  return policy.resetAfterMs > 0 ? policy.resetAfterMs : RESET_AFTER_MS_DEFAULT;
+}

@@ -4,20 +4,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Envelope, KernelEvent, ProcRequest } from '../../../core/ports.js';
+import { noNamespaces } from '../../../core/spec/defaults.js';
 import { createLinuxKernel, type LinuxKernel } from '../kernel.js';
 
-export const noNamespaces = {
-  user: false,
-  pid: false,
-  mount: false,
-  net: false,
-  uts: false,
-  ipc: false,
-  cgroup: false,
-};
+export { noNamespaces };
 
 export function envelope(over: Partial<Envelope> = {}): Envelope {
-  return { rlimits: { nofile: 0, nproc: 0 }, namespaces: noNamespaces, cgroup: null, ...over };
+  return { rlimits: { nofile: 0, nproc: 0 }, namespaces: noNamespaces(), cgroup: null, ...over };
 }
 
 export function req(exec: string, argv: string[], over: Partial<ProcRequest> = {}): ProcRequest {
