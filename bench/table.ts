@@ -12,6 +12,8 @@ function fmt(value: number, unit: string): string {
 export function printTable(rows: Row[]): void {
   const table = new Table({
     head: ['metric', 'unit', 'shipote', 'baseline', 'ratio', 'spread', 'goal', 'met'],
+    // Colour only on a terminal, and never under NO_COLOR (as the CLI does).
+    ...(process.stdout.isTTY && !process.env.NO_COLOR ? {} : { style: { head: [], border: [] } }),
   });
   for (const r of rows) {
     table.push([
