@@ -9,7 +9,7 @@ const k = h.kernel;
 const childrenBefore = new Set(childrenOfSelf());
 
 afterAll(async () => {
-  k.close();
+  h.close();
   const ours = (): number[] => childrenOfSelf().filter((pid) => !childrenBefore.has(pid));
   await pollUntil(() => (ours().length === 0 ? true : undefined), 'no children left');
 }, 20_000);

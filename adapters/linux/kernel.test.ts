@@ -11,7 +11,7 @@ const k = h.kernel;
 const childrenBefore = new Set(childrenOfSelf()); // e.g. jest's esbuild service
 
 afterAll(async () => {
-  k.close();
+  h.close();
   const ours = (): number[] => childrenOfSelf().filter((pid) => !childrenBefore.has(pid));
   await pollUntil(() => (ours().length === 0 ? true : undefined), 'no children left');
 }, 20_000);

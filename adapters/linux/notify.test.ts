@@ -7,7 +7,7 @@ import { harness, pollUntil, req } from './test/helpers.js';
 const h = harness();
 const k = h.kernel;
 
-afterAll(() => k.close());
+afterAll(() => h.close());
 
 const notifyTool = (() => {
   try {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLinuxCgroups, invalidPath } from './index.js';
@@ -59,6 +59,7 @@ describe('layout', () => {
 
 describe('create, stats, kill and remove on a fake v2 tree', () => {
   const root = mkdtempSync(join(tmpdir(), 'shipote-fakecg-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
   const mountinfo = `31 23 0:27 / ${root} rw - cgroup2 cgroup2 rw\n`;
   writeFileSync(join(root, 'cgroup.controllers'), 'cpu memory pids\n');
   writeFileSync(join(root, 'cgroup.subtree_control'), '');

@@ -1,6 +1,6 @@
 /** Shared helpers for the Linux adapter's integration tests (real processes). */
 
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Envelope, KernelEvent, ProcRequest } from '../../../core/ports.js';
@@ -39,6 +39,8 @@ export interface Harness {
   pids: number[];
   exitOf(pid: number): Promise<Extract<KernelEvent, { type: 'exit' }>>;
   text(key: string, which?: 'stdout' | 'stderr' | 'both'): string;
+  /** Close the kernel and remove its runtime dir (sockets): tests leave nothing in /tmp. */
+  close(): void;
 }
 
 export function harness(logCapacityBytes = 4 * 1024 * 1024): Harness {
@@ -60,6 +62,10 @@ export function harness(logCapacityBytes = 4 * 1024 * 1024): Harness {
         `exit of ${pid}`,
       ),
     text: (key, which = 'stdout') => Buffer.from(kernel.logs(key, which)).toString('utf8'),
+    close: () => {
+      kernel.close();
+      rmSync(runtimeDir, { recursive: true, force: true });
+    },
   };
   return h;
 }
