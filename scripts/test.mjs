@@ -67,9 +67,12 @@ async function main() {
   for (const stage of STAGES.filter((s) => !only || only.includes(s.name))) {
     process.stdout.write(`\n=== stage ${stage.name}: ${stage.cmd}\n`);
     const { code, out, seconds } = await run(stage);
-    const ok = stage.expectFail ? code !== 0 : code === 0;
-    if (stage.counts) {
-      const c = parseCounts(out);
+    const c = stage.counts ? parseCounts(out) : null;
+    // A counting stage that exits 0 but reports no count ran no test: that is a failure.
+    const silent = c !== null && !c.found;
+    const ok = (stage.expectFail ? code !== 0 : code === 0) && !silent;
+    if (silent) process.stdout.write(`stage ${stage.name} printed no test count\n`);
+    if (c !== null) {
       total.passed += c.passed;
       total.failed += c.failed + (!ok && c.failed === 0 ? 1 : 0);
       total.skipped += c.skipped;
