@@ -3,8 +3,8 @@
 import { spawn as cpSpawn, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { LinuxKernel } from '../adapters/linux/index.js';
+import { noNamespaces } from '../core/manifest/defaults.js';
 import type { KernelEvent, ProcRequest } from '../core/ports.js';
-import { noNamespaces } from '../core/spec/defaults.js';
 import { describePaired, paired, pairedRow } from './rounds.js';
 
 export interface Row {

@@ -6,7 +6,7 @@
  * failure: those are values (`PortError`). A throw is a bug.
  */
 
-import type { Namespaces, OutputName } from './spec/types.js';
+import type { Namespaces, OutputName } from './manifest/types.js';
 
 /** Closed set of failure reasons, mapped from errno by adapters (ENOENT→NotFound, …). */
 export type PortReason =

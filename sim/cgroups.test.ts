@@ -1,5 +1,5 @@
+import { noNamespaces } from '../core/manifest/defaults.js';
 import type { ProcRequest } from '../core/ports.js';
-import { noNamespaces } from '../core/spec/defaults.js';
 import { SimWorld } from './world.js';
 
 /** A seed whose drawn caps say the cgroup is delegated (found by trying). */

@@ -5,7 +5,7 @@
  * Fault model:
  * - Capabilities drawn from the seed: v2 delegated (memory + pids), v1, or none; when not
  *   delegated `create` is refused (PermissionDenied) and the engine must fall back to
- *   accounting from /proc with a warning. Survivable by design (SPEC §1 degradations).
+ *   accounting from /proc with a warning. Survivable by design (contract §1 degradations).
  * - `cgroup-create-fail`: mkdir fails with EBUSY. Survivable: the workspace runs without
  *   a cgroup, like the non-delegated case.
  * - Kernel enforcement, not a fault but a hazard for the engine: memory over the limit

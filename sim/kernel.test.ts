@@ -1,5 +1,5 @@
+import { noNamespaces } from '../core/manifest/defaults.js';
 import type { KernelEvent, ProcRequest } from '../core/ports.js';
-import { noNamespaces } from '../core/spec/defaults.js';
 import { SimWorld } from './world.js';
 
 const request = (exec: string, argv: string[] = [], notify = false): ProcRequest => ({

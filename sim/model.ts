@@ -4,7 +4,7 @@
  * simpler than the engine: no state machine, only facts with their times.
  */
 
-import type { CrashLoopPolicy, RestartPolicy, WorkspaceSpec } from '../core/spec/types.js';
+import type { CrashLoopPolicy, RestartPolicy, WorkspaceSpec } from '../core/manifest/types.js';
 
 export interface WsFact {
   index: number;

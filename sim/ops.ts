@@ -5,18 +5,18 @@
  */
 
 import type { Supervisor } from '../core/engine/api.js';
-import { noNamespaces } from '../core/spec/defaults.js';
+import { noNamespaces } from '../core/manifest/defaults.js';
 import type {
   CommandSpec,
   PipelineSpec,
   RestartPolicy,
   WorkspaceSpec,
-} from '../core/spec/types.js';
+} from '../core/manifest/types.js';
 import type { KeyFact, Model } from './model.js';
 import { pipelineToml } from './toml.js';
 import type { Behaviour, Op, PipelinePolicyOp } from './workload.js';
 
-/** SPEC §2/§4 defaults for commands, restated here on purpose (not imported from core). */
+/** contract §2/§4 defaults for commands, restated here on purpose (not imported from core). */
 export const COMMAND_POLICY = (supervised: boolean): RestartPolicy => ({
   restartOnFailure: supervised,
   backoffMsInitial: 200,

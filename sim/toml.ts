@@ -1,6 +1,6 @@
-/** Renders a simulated pipeline as the TOML of SPEC §3, for save and for relaunch on restore. */
+/** Renders a simulated pipeline as contract §3 TOML, for save and for relaunch on restore. */
 
-import type { PipelineSpec } from '../core/spec/types.js';
+import type { PipelineSpec } from '../core/manifest/types.js';
 
 const q = (s: string): string => JSON.stringify(s);
 

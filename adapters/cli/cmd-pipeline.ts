@@ -3,7 +3,7 @@
 import { connect } from 'node:net';
 import type { Command } from 'commander';
 import type { PipelineView, SavedPipelineView } from '../../core/engine/api.js';
-import { parsePipelineToml } from '../../core/spec/index.js';
+import { parsePipelineToml } from '../../core/manifest/index.js';
 import type { FlowView } from '../control/types.js';
 import { enc } from './api.js';
 import { readSpecFile } from './cmd-workspace.js';

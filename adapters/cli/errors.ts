@@ -1,4 +1,4 @@
-/** Exit codes scripts can trust (BRIEF), and the one error type the CLI throws. */
+/** Exit codes scripts can trust (docs/CONTRACT.md), and the one error type the CLI throws. */
 
 export const exitOk = 0;
 export const exitFailed = 1;

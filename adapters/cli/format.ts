@@ -4,7 +4,7 @@ import Table from 'cli-table3';
 
 const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
-/** `512 B`, `12.00 MiB` (two decimals past bytes, binary units like the SPEC's breaches). */
+/** `512 B`, `12.00 MiB` (two decimals past bytes, binary units like the contract's breaches). */
 export function humanBytes(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 1024) return `${Math.max(0, Math.round(bytes))} B`;
   let value = bytes;
@@ -49,7 +49,7 @@ export function confidence(permille: number): string {
   return (permille / 1000).toFixed(2);
 }
 
-/** Exit status as the SPEC's `commands` shows it: code, or 128+signal. */
+/** Exit status as the contract's `commands` shows it: code, or 128+signal. */
 export function exitText(exit: { status: number; signal: string | null } | null): string {
   if (exit === null) return '-';
   return exit.signal ? `${exit.status} (${exit.signal})` : String(exit.status);

@@ -179,7 +179,7 @@ describe('shipote CLI against a fake supervisor', () => {
     expect(r.out).toContain('cpu  ▁▃▆█  10.0% … 40.0%\n');
   });
 
-  it('shows quota breaches in the SPEC wording', async () => {
+  it('shows quota breaches in the contract wording', async () => {
     await cli('workspace', 'create', specFile('ws.toml', STRICT_WORKSPACE_TOML));
     const r = await cli('workspace', 'quota', 'strict');
     expect(r.out).toContain('breach: memory: 12.00 MiB > 10.00 MiB limit\n');

@@ -1,5 +1,5 @@
 /**
- * The `shipote` command. `runCli(argv, io)` returns the exit code (BRIEF: 0 ok, 1 failed,
+ * The `shipote` command. `runCli(argv, io)` returns the exit code (contract: 0 ok, 1 failed,
  * 2 usage, 3 not found, 4 conflict, 69 daemon unreachable); errors are one clear line on
  * stderr, spec errors list every issue.
  */

@@ -12,8 +12,8 @@ import type {
   Supervisor,
   WorkspaceView,
 } from '../../core/engine/api.js';
+import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../../core/manifest/types.js';
 import type { LifecycleEvent } from '../../core/ports.js';
-import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../../core/spec/types.js';
 
 export interface FakeSupervisor extends Supervisor {
   finish(commandId: string, code: number): void;

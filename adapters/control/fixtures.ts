@@ -3,7 +3,7 @@
 /** A workspace labelled "strict" with a process limit. */
 export const STRICT_WORKSPACE_TOML = 'label = "strict"\n[soma.rlimits]\nnproc = 2\n';
 
-/** The SPEC.md echo → cat pipeline, its workspace the `${WS}` variable, no discern table. */
+/** The the contract echo → cat pipeline, its workspace the `${WS}` variable, no discern table. */
 export const ECHO_CAT_PIPELINE_TOML = `label = "echo-cat"
 workspace = "\${WS}"
 [[nodes]]

@@ -2,7 +2,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiError, ApiErrorCode, ApiResult } from '../../core/engine/api.js';
-import type { SpecIssue } from '../../core/spec/types.js';
+import type { SpecIssue } from '../../core/manifest/types.js';
 
 export const bodyBytesMax = 1024 * 1024;
 

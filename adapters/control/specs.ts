@@ -1,4 +1,4 @@
-/** The real spec parsers (core/spec) in the shape the control server takes. */
+/** The real spec parsers (core/manifest) in the shape the control server takes. */
 
 import {
   formatIssues,
@@ -6,7 +6,7 @@ import {
   parseWorkspaceToml,
   validateCommandSpec,
   validateWorkspaceSpec,
-} from '../../core/spec/index.js';
+} from '../../core/manifest/index.js';
 import type { SpecParsers } from './types.js';
 
 export const coreSpecParsers: SpecParsers = {

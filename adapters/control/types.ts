@@ -1,18 +1,18 @@
 /**
  * What the control server needs from the daemon besides the Supervisor: spec parsing
- * (core/spec), captured logs and flows (the linux adapter), caps and history. Each is a
+ * (core/manifest), captured logs and flows (the linux adapter), caps and history. Each is a
  * small function so tests can hand in fakes and the daemon can hand in the real ones.
  */
 
 import type { ApiError, RestoreReport, Supervisor } from '../../core/engine/api.js';
-import type { LifecycleEvent } from '../../core/ports.js';
 import type {
   CommandSpec,
   PipelineSpec,
   SpecIssue,
   SpecResult,
   WorkspaceSpec,
-} from '../../core/spec/types.js';
+} from '../../core/manifest/types.js';
+import type { LifecycleEvent } from '../../core/ports.js';
 
 export type LogWhich = 'stdout' | 'stderr' | 'both';
 

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { workspaceSpec } from '../../core/manifest/defaults.js';
 import type { Kernel, LifecycleEvent, SignalName } from '../../core/ports.js';
-import { workspaceSpec } from '../../core/spec/defaults.js';
 import { requestJson } from '../control/client.js';
 import { createFakeSupervisor } from '../control/fake-supervisor.js';
 import { coreSpecParsers } from '../control/specs.js';

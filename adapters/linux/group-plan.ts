@@ -5,8 +5,8 @@
  * edges), tapped edges, and every edge when a rate limit is set.
  */
 
+import type { OutputName } from '../../core/manifest/types.js';
 import type { GroupEdge, GroupTap } from '../../core/ports.js';
-import type { OutputName } from '../../core/spec/types.js';
 
 export interface OutputPlan {
   node: number;

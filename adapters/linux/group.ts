@@ -8,8 +8,8 @@
  */
 
 import { join } from 'node:path';
+import type { OutputName } from '../../core/manifest/types.js';
 import type { GroupRequest, PortResult, TapInfo } from '../../core/ports.js';
-import type { OutputName } from '../../core/spec/types.js';
 import { isSysError } from './addon.js';
 import { openReader } from './capture.js';
 import { sysPortError } from './errors.js';

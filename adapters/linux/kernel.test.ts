@@ -1,7 +1,7 @@
 import { chmodSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { hostname, constants as osc } from 'node:os';
 import { join } from 'node:path';
-import type { Namespaces } from '../../core/spec/types.js';
+import type { Namespaces } from '../../core/manifest/types.js';
 import { loadAddon } from './addon.js';
 import { childrenOfSelf, envelope, harness, noNamespaces, pollUntil, req } from './test/helpers.js';
 

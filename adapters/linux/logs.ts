@@ -11,7 +11,7 @@ import type { ChunkHandler, Reader } from './capture.js';
 /** Starts reading a capture (a pipe fd, or one the addon already runs). */
 export type StartReader = (onChunk: ChunkHandler) => Reader;
 
-import type { OutputName } from '../../core/spec/types.js';
+import type { OutputName } from '../../core/manifest/types.js';
 
 export type LogWhich = OutputName | 'both';
 export type LogListener = (chunk: Uint8Array, stream: OutputName) => void;

@@ -7,7 +7,7 @@ describe('resolveStatePath', () => {
     [{}, undefined, '/tmp/shipote-state-1000.json'],
     [{ SHIPOTE_STATE: '/s.json', XDG_STATE_HOME: '/x' }, undefined, '/s.json'],
     [{ SHIPOTE_STATE: '/s.json' }, '/flag.json', '/flag.json'],
-  ])('falls back in SPEC order for env %j and flag %s', (env, flag, expected) => {
+  ])('falls back in the contract order for env %j and flag %s', (env, flag, expected) => {
     expect(resolveStatePath(env, 1000, flag)).toBe(expected);
   });
 
@@ -22,7 +22,7 @@ describe('resolveSocketPath', () => {
     [{ XDG_RUNTIME_DIR: '/run/u' }, undefined, '/run/u/shipote/shipote.sock'],
     [{}, undefined, '/tmp/shipote-0/shipote.sock'],
     [{ SHIPOTE_SOCKET: '/s.sock' }, '/flag.sock', '/flag.sock'],
-  ])('falls back in BRIEF order for env %j and flag %s', (env, flag, expected) => {
+  ])('falls back in the contract order for env %j and flag %s', (env, flag, expected) => {
     expect(resolveSocketPath(env, 0, flag)).toBe(expected);
   });
 });

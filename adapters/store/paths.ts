@@ -10,7 +10,7 @@ export interface PathEnv {
 }
 
 /**
- * SPEC §5: `$XDG_STATE_HOME/shipote/state.json`, then `$HOME/.local/state/shipote/state.json`,
+ * contract §5: `$XDG_STATE_HOME/shipote/state.json`, then `$HOME/.local/state/shipote/state.json`,
  * then `/tmp/shipote-state-$UID.json`. `SHIPOTE_STATE` (or `--state`) overrides all three.
  */
 export function resolveStatePath(env: PathEnv, uid: number, override?: string): string {
@@ -27,7 +27,7 @@ export function eventLogPathFor(statePath: string): string {
 }
 
 /**
- * BRIEF: `--socket` > `$SHIPOTE_SOCKET` > `$XDG_RUNTIME_DIR/shipote/shipote.sock` >
+ * docs/CONTRACT.md: `--socket` > `$SHIPOTE_SOCKET` > `$XDG_RUNTIME_DIR/shipote/shipote.sock` >
  * `/tmp/shipote-$UID/shipote.sock`.
  */
 export function resolveSocketPath(env: PathEnv, uid: number, override?: string): string {

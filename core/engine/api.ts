@@ -8,9 +8,9 @@
  * References (`ref`) are a workspace id or its unique label.
  */
 
+import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
 import type { Policy } from '../policy/index.js';
 import type { LifecycleEvent, Ports } from '../ports.js';
-import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../spec/types.js';
 
 export type ApiErrorCode =
   | 'not_found' // no such workspace/command/pipeline/saved pipeline
@@ -76,7 +76,7 @@ export interface QuotaView {
   workspaceId: string;
   limits: { memBytes: number; nproc: number; nofile: number };
   usage: { memBytes: number; nprocAlive: number };
-  /** Exact SPEC wording: `memory: 12.00 MiB > 10.00 MiB limit`, `nproc: 3 alive > 2 limit`. */
+  /** Contract wording: `memory: 12.00 MiB > 10.00 MiB limit`, `nproc: 3 alive > 2 limit`. */
   breaches: string[];
   enforce: { mem: string; nproc: string };
   source: 'cgroup' | 'proc';

@@ -1,5 +1,6 @@
 /** Command handlers: run, spawn results, exit → restart decision, timers, notify. */
 
+import type { RestartPolicy } from '../manifest/types.js';
 import {
   defaultCrashLoopPolicy,
   defaultRestartPolicy,
@@ -7,7 +8,6 @@ import {
   GIVE_UP_MESSAGE,
 } from '../policy/index.js';
 import type { ProcRequest } from '../ports.js';
-import type { RestartPolicy } from '../spec/types.js';
 import type { CommandState, ExitStatus } from './api.js';
 import { commandOf, type Draft, resolveCommand, resolveWorkspace, workspaceOf } from './draft.js';
 import type { CommandRec, EngineEvent, WorkspaceRec } from './model.js';
@@ -108,7 +108,7 @@ export function onSpawned(d: Draft, e: Ev<'spawned'>): void {
     restarts: cmd.restarts,
   };
   d.event('run', fields);
-  // SPEC §4: no WATCHDOG=1 within watchdog_ms of the start → killed. The clock runs from
+  // contract §4: no WATCHDOG=1 within watchdog_ms of the start → killed. The clock runs from
   // exec (not from READY=1), so a start-up that hangs before READY=1 is caught too.
   armWatchdog(d, cmd.id);
   ensureSampling(d);

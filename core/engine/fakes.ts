@@ -4,6 +4,8 @@
  * a store that can be told to fail. Pure: no real time, no real processes.
  */
 
+import { pipelinePolicies, workspaceSpec } from '../manifest/defaults.js';
+import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
 import type {
   CgroupCaps,
   CgroupStats,
@@ -24,8 +26,6 @@ import type {
   StoreRead,
   TimerHandle,
 } from '../ports.js';
-import { pipelinePolicies, workspaceSpec } from '../spec/defaults.js';
-import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../spec/types.js';
 import type { Supervisor } from './api.js';
 import { createSupervisor } from './supervisor.js';
 

@@ -4,6 +4,7 @@
  * a failed write-through is rolled back by keeping it.
  */
 
+import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
 import type { Tally } from '../policy/index.js';
 import type {
   CgroupCaps,
@@ -16,7 +17,6 @@ import type {
   TapInfo,
 } from '../ports.js';
 import type { PersistedLivePipeline, Snapshot } from '../snapshot/index.js';
-import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../spec/types.js';
 import type {
   ApiError,
   CommandState,

@@ -6,11 +6,11 @@
  */
 
 import { discern } from '../flow/index.js';
+import { formatIssues, parsePipelineToml } from '../manifest/index.js';
+import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
 import { defaultPolicy, type Policy } from '../policy/index.js';
 import type { KernelEvent, LifecycleEvent, PortError, Ports, TimerHandle } from '../ports.js';
 import { decodeSnapshot, encodeSnapshot } from '../snapshot/index.js';
-import { formatIssues, parsePipelineToml } from '../spec/index.js';
-import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../spec/types.js';
 import type {
   ApiError,
   ApiResult,

@@ -1,8 +1,8 @@
 /** Workspace handlers: create, stop (TERM → grace → KILL), TTL, cgroup results. */
 
+import { checkCgroupPath } from '../manifest/index.js';
+import type { WorkspaceSpec } from '../manifest/types.js';
 import type { CgroupCaps, Envelope } from '../ports.js';
-import { checkCgroupPath } from '../spec/index.js';
-import type { WorkspaceSpec } from '../spec/types.js';
 import { evictDead } from './command.js';
 import { type Draft, resolveWorkspace, workspaceOf } from './draft.js';
 import { commandsOf, livePids, pipelinesOf } from './live.js';

@@ -3,7 +3,7 @@
  * Pure integer arithmetic; the tally is the only memory between incarnations.
  */
 
-import type { RestartPolicy } from '../spec/types.js';
+import type { RestartPolicy } from '../manifest/types.js';
 
 export const BACKOFF_MS_INITIAL = 200;
 export const BACKOFF_MS_MAX = 30_000;

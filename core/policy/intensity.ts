@@ -3,7 +3,7 @@
  * deaths within `windowMs` trips the crash-loop guard. Time is a parameter.
  */
 
-import type { CrashLoopPolicy } from '../spec/types.js';
+import type { CrashLoopPolicy } from '../manifest/types.js';
 
 export const CRASH_LOOP_DEATHS_MAX = 3;
 export const CRASH_LOOP_WINDOW_MS = 300_000;

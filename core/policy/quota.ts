@@ -1,9 +1,9 @@
 /**
- * Quota evaluation and breach wording (SPEC §1): `memory: 12.00 MiB > 10.00 MiB limit`,
+ * Quota evaluation and breach wording (contract §1): `memory: 12.00 MiB > 10.00 MiB limit`,
  * `nproc: 3 alive > 2 limit`. A 0 limit is no limit; `kill` wins over `log`.
  */
 
-import type { EnforceAction } from '../spec/types.js';
+import type { EnforceAction } from '../manifest/types.js';
 
 export interface QuotaLimits {
   memBytes: number;

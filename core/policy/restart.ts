@@ -3,7 +3,7 @@
  * supervision; a death during an operator stop is never restarted.
  */
 
-import type { RestartPolicy } from '../spec/types.js';
+import type { RestartPolicy } from '../manifest/types.js';
 import { nextBackoffMs, type Tally, tallyAfterRun } from './backoff.js';
 import { permanentFailure } from './permafail.js';
 

@@ -4,7 +4,7 @@
  * never leaves this module's callers in core/snapshot.
  */
 
-import { describeValue } from '../spec/issues.js';
+import { describeValue } from '../manifest/issues.js';
 
 export class Corrupt extends Error {
   override readonly name = 'Corrupt';

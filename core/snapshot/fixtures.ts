@@ -1,9 +1,9 @@
 /** Hand-written snapshot files of every version, as an older shipote would have left them. */
 
-import { SPEC_WORKSPACE_VALUE } from '../spec/fixtures.js';
-import type { PipelineSpec, WorkspaceSpec } from '../spec/types.js';
+import { SPEC_WORKSPACE_VALUE } from '../manifest/fixtures.js';
+import type { PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
 
-/** The SPEC.md workspace example, as an older shipote stored it. */
+/** The the contract workspace example, as an older shipote stored it. */
 export const WORKSPACE_SPEC: WorkspaceSpec = SPEC_WORKSPACE_VALUE;
 
 export const PIPELINE_SPEC: PipelineSpec = {

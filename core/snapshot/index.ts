@@ -1,4 +1,4 @@
-/** Versioned snapshot of declared intent (SPEC.md §5): types, codec, migration. */
+/** Versioned snapshot of declared intent (contract §5): types, codec, migration. */
 
 export { canonicalJson, decodeSnapshot, encodeSnapshot, migrate, packOlder } from './codec.js';
 export {

@@ -3,15 +3,15 @@
  * that matter on restore: a safe cgroup path and a sound pipeline graph.
  */
 
-import { checkCgroupPath } from '../spec/cgroup.js';
-import { checkGraph } from '../spec/graph.js';
+import { checkCgroupPath } from '../manifest/cgroup.js';
+import { checkGraph } from '../manifest/graph.js';
 import type {
   EnforceAction,
   PipelineEdge,
   PipelineNode,
   PipelineSpec,
   WorkspaceSpec,
-} from '../spec/types.js';
+} from '../manifest/types.js';
 import { arr, bool, Corrupt, int, join, obj, oneOf, str, strItem } from './check.js';
 
 const ENFORCE: readonly EnforceAction[] = ['none', 'log', 'kill'];

@@ -1,7 +1,7 @@
-/** The persisted state: declared intent the daemon restores after a restart (SPEC.md §5). */
+/** The persisted state: declared intent the daemon restores after a restart (contract §5). */
 
 import type { StatsSample } from '../engine/api.js';
-import type { PipelineSpec, WorkspaceSpec } from '../spec/types.js';
+import type { PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
 
 export const SNAPSHOT_VERSION = 4;
 

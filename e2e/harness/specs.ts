@@ -1,4 +1,4 @@
-/** TOML specs (SPEC.md §1, §3) built from a few fields, so each test states only what matters. */
+/** TOML specs (contract §1, §3) built from a few fields, so each test states only what matters. */
 
 export interface WorkspaceFields {
   label: string;

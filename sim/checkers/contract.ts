@@ -1,6 +1,6 @@
 /**
  * Contract checker: the engine uses the ports as documented (`Kernel.release(key)` only
- * once nothing of that key is alive) and keeps its promises on memory (SPEC §2: records
+ * once nothing of that key is alive) and keeps its promises on memory (contract §2: records
  * of dead commands are bounded per workspace by `deadCommandsMax`; labels are unique; a
  * missing exec is an immediate error, checked where the call is made).
  */
@@ -23,7 +23,7 @@ export class ContractChecker implements Checker {
     return this.bounded(ctx) ?? this.uniqueLabels(ctx);
   }
 
-  /** SPEC §1: a workspace is addressed by id or by its unique label. */
+  /** contract §1: a workspace is addressed by id or by its unique label. */
   private uniqueLabels(ctx: CheckContext): string | null {
     const seen = new Map<string, string>();
     for (const ws of ctx.sup.listWorkspaces()) {

@@ -3,8 +3,8 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { noNamespaces } from '../../../core/manifest/defaults.js';
 import type { Envelope, KernelEvent, ProcRequest } from '../../../core/ports.js';
-import { noNamespaces } from '../../../core/spec/defaults.js';
 import { createLinuxKernel, type LinuxKernel } from '../kernel.js';
 
 export { noNamespaces };

@@ -173,7 +173,7 @@ export function dumpDaemonLog(lastLines = 40) {
   for (const line of lines) emit(`# daemon.log: ${line}`);
 }
 
-/** Write a workspace spec (SPEC §1) to /tmp and return its path. */
+/** Write a workspace spec (contract §1) to /tmp and return its path. */
 export function writeSpec(label, { memBytes = 0, nproc = 0, cgroup, enforce = 'log' }) {
   const text = [
     `label = "${label}"`,

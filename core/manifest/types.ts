@@ -1,5 +1,5 @@
 /**
- * Validated, normalised specs: what the TOML of SPEC.md §1 and §3 becomes after
+ * Validated, normalised specs: what the TOML of contract §1 and §3 becomes after
  * `parseWorkspaceToml` / `parsePipelineToml`. Every duration is integer milliseconds
  * and every size integer bytes; 0 means "no limit" / "none" unless said otherwise.
  */

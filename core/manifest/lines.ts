@@ -2,7 +2,7 @@
  * Best-effort source lines for issue paths. Scans the TOML text line by line, tracking
  * the current table header (`[soma.rlimits]`, the n-th `[[nodes]]`), and returns the
  * line whose key path is the longest prefix of the issue path. Not a TOML parser: it only
- * has to be right for the ordinary layouts of SPEC.md, and says nothing when unsure.
+ * has to be right for the ordinary layouts of the contract, and says nothing when unsure.
  */
 
 type Segment = string | number;

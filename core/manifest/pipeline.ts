@@ -1,4 +1,4 @@
-/** Validation of the pipeline TOML (SPEC.md §3), snake_case in, `PipelineSpec` out. */
+/** Validation of the pipeline TOML (contract §3), snake_case in, `PipelineSpec` out. */
 
 import { checkGraph } from './graph.js';
 import { joinPath } from './issues.js';

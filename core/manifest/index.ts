@@ -1,4 +1,4 @@
-/** Spec parsing and validation (SPEC.md §1, §3): TOML or JSON in, validated specs out. */
+/** Spec parsing and validation (contract §1, §3): TOML or JSON in, validated specs out. */
 
 export { checkCgroupPath } from './cgroup.js';
 export { validateCommandSpec } from './command.js';

@@ -1,4 +1,4 @@
-/** The TOML examples of SPEC.md, verbatim (`<WS>` kept), shared by the spec tests. */
+/** The TOML examples of the contract, verbatim (`<WS>` kept), shared by the spec tests. */
 
 import type { WorkspaceSpec } from './types.js';
 

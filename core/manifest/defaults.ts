@@ -1,5 +1,5 @@
 /**
- * The defaults of SPEC.md §1 and §3, as whole values: what a workspace with only a label, and
+ * The defaults of contract §1 and §3, as whole values: what a workspace with only a label, and
  * the policy tables of a pipeline that sets none, validate to. The workspace validator reads its
  * fallbacks from here; tests, fakes, the simulator and the bench build their specs from here;
  * the spec tests check both agree with the validators.
@@ -8,7 +8,7 @@
 import { PIPELINE_DEFAULTS as P } from './pipeline.js';
 import type { Namespaces, PipelineSpec, WorkspaceSpec } from './types.js';
 
-/** Every namespace off (SPEC.md §1: "all default false"); a fresh object on each call. */
+/** Every namespace off (contract §1: "all default false"); a fresh object on each call. */
 export function noNamespaces(): Namespaces {
   return {
     user: false,
@@ -38,7 +38,7 @@ export function workspaceSpec(
   };
 }
 
-/** The policy tables of a pipeline whose TOML sets none of them (SPEC.md §3). */
+/** The policy tables of a pipeline whose TOML sets none of them (contract §3). */
 export function pipelinePolicies(): Pick<PipelineSpec, 'discern' | 'restart' | 'crashLoop'> {
   return {
     discern: {

@@ -10,7 +10,7 @@ function issuesOf<T>(result: SpecResult<T>) {
 }
 
 describe('parseWorkspaceToml', () => {
-  it('parses the SPEC.md workspace example as written', () => {
+  it('parses the the contract workspace example as written', () => {
     expect(parseWorkspaceToml(SPEC_WORKSPACE_TOML)).toEqual({
       ok: true,
       value: SPEC_WORKSPACE_VALUE,
@@ -61,7 +61,7 @@ describe('parseWorkspaceToml', () => {
 });
 
 describe('parsePipelineToml', () => {
-  it('parses the SPEC.md pipeline example as written, filling the defaults', () => {
+  it('parses the the contract pipeline example as written, filling the defaults', () => {
     expect(parsePipelineToml(SPEC_PIPELINE_TOML)).toEqual({
       ok: true,
       value: {

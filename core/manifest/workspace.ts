@@ -1,4 +1,4 @@
-/** Validation of the workspace TOML (SPEC.md §1), snake_case in, `WorkspaceSpec` out. */
+/** Validation of the workspace TOML (contract §1), snake_case in, `WorkspaceSpec` out. */
 
 import { checkCgroupPath } from './cgroup.js';
 import { workspaceSpec } from './defaults.js';
