@@ -109,6 +109,7 @@ export function onCommandRun(d: Draft, e: Ev<'command-run'>): void {
 }
 
 function spawnCommand(d: Draft, cmd: CommandRec): void {
+  if (d.state.shutdown) throw new Error(`spawnCommand: ${cmd.id} during the daemon's shutdown`);
   const ws = workspaceOf(d.state, cmd.wsId);
   const req: ProcRequest = {
     exec: cmd.spec.exec,

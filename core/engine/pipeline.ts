@@ -150,6 +150,7 @@ export function groupRequest(d: Draft, p: PipelineRec): GroupRequest {
 
 function spawnPipeline(d: Draft, p: PipelineRec, origin: 'caller' | 'later'): void {
   if (pipelinePids(p).length !== 0) throw new Error(`spawnPipeline: ${p.id} has live nodes`);
+  if (d.state.shutdown) throw new Error(`spawnPipeline: ${p.id} during the daemon's shutdown`);
   const phase: PipelinePhase = { kind: 'spawning', origin };
   d.put('pipelines', { ...p, phase, lastStartMs: d.nowMs, verdicts: [], taps: [] });
   d.emit({ type: 'spawn-group', pipelineId: p.id, key: p.id, req: groupRequest(d, p) });

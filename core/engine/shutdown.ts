@@ -1,7 +1,7 @@
 /**
  * The daemon's own stop: every child gets SIGTERM, SIGKILL after the grace; the shutdown
  * settles when nothing is left (or, if something survives SIGKILL, `KILL_WAIT_MS` later).
- * Nothing restarts meanwhile: every command and pipeline is quiesced. The intent on disk
+ * Nothing restarts meanwhile (backoffs are cancelled, deaths are final). The intent on disk
  * is not changed by it (the shell flushed before and writes nothing after).
  */
 
@@ -19,8 +19,17 @@ export function onDaemonShutdown(d: Draft, e: Extract<EngineEvent, { type: 'daem
   d.state = { ...d.state, shutdown };
   const pids = [...d.state.pids.keys()];
   d.event('daemon-shutdown', { grace_ms: e.graceMs, alive: pids.length });
-  for (const id of d.state.commands.keys()) d.raise({ type: 'command-quiesce', cmdId: id });
-  for (const id of d.state.pipelines.keys()) d.raise({ type: 'pipeline-quiesce', id });
+  // What waits in backoff never starts again; what is alive keeps its watchdog, and its
+  // death is final (the restart decision sees `shutdown`).
+  // An operator restart in progress (stopping, then respawn) ends instead.
+  for (const cmd of d.state.commands.values()) {
+    const kind = cmd.phase.kind;
+    if (kind === 'backoff' || kind === 'stopping')
+      d.raise({ type: 'command-quiesce', cmdId: cmd.id });
+  }
+  for (const p of d.state.pipelines.values()) {
+    if (p.phase.kind === 'backoff') d.raise({ type: 'pipeline-quiesce', id: p.id });
+  }
   if (pids.length === 0) {
     settle(d);
     return;

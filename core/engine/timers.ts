@@ -27,8 +27,6 @@ export type TimerKey =
   /** The deferred snapshot write. */
   | { kind: 'save' };
 
-export type TimerKind = TimerKey['kind'];
-
 const SEP = ':';
 
 export function encodeTimer(key: TimerKey): string {
