@@ -76,6 +76,7 @@ export function createFakeSupervisor(): FakeSupervisor {
     start: () => report,
     flush: () => {},
     close: () => {},
+    shutdown: async () => ({ ok: true, value: { reaped: 0 } }),
     onEvent(listener) {
       s.listeners.add(listener);
       return () => s.listeners.delete(listener);

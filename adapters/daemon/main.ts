@@ -99,7 +99,6 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const appendEvent = (event: LifecycleEvent) => eventLog.append(event);
   const daemon = await startDaemon({
     supervisor,
-    kernel,
     notifier: createNotifier({ env, pid: process.pid }),
     control: {
       specs: coreSpecParsers,
