@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { workspaceSpec } from '../../core/manifest/defaults.js';
 import type { Kernel, LifecycleEvent, SignalName } from '../../core/ports.js';
+import { simEngine } from '../../testing/engine.js';
 import { requestJson } from '../control/client.js';
-import { createFakeSupervisor } from '../control/fake-supervisor.js';
 import { coreSpecParsers } from '../control/specs.js';
 import { livePids, startDaemon } from './compose.js';
 import type { Notifier } from './notify.js';
@@ -30,22 +30,24 @@ describe('startDaemon', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('serves after restore, says READY; on shutdown says STOPPING, flushes, signals', async () => {
-    const sup = createFakeSupervisor();
+    const engine = simEngine({ start: false }); // startDaemon restores
+    const stopPump = engine.pump();
+    const sup = engine.sup;
     const calls: string[] = [];
-    const flush = sup.flush;
+    const flush = sup.flush.bind(sup);
     sup.flush = () => {
       calls.push('flush');
       flush();
     };
     const signals: [number, SignalName][] = [];
-    const kernel = {
+    // The simulator's kernel: `sleep` dies of SIGTERM, like a well-behaved process.
+    const kernel: Kernel = {
+      ...engine.ports.kernel,
       signal: (pid: number, signal: SignalName) => {
         signals.push([pid, signal]);
-        // The fake command dies on SIGTERM, like a well-behaved process.
-        const cmds = sup.listCommands('w');
-        if (cmds.ok) for (const c of cmds.value) if (c.pid === pid) sup.finish(c.id, 143);
+        engine.ports.kernel.signal(pid, signal);
       },
-    } as unknown as Kernel;
+    };
     const notifier: Notifier = {
       active: true,
       send: async (m) => void calls.push(`notify ${m.split('\n')[0]}`),
@@ -84,5 +86,7 @@ describe('startDaemon', () => {
     expect(signals).toEqual([[pid, 'SIGTERM']]);
     expect(events.map((e) => e.ev)).toEqual(['daemon-start', 'daemon-stop']);
     await expect(requestJson(socketPath, 'GET', '/v1/health')).rejects.toThrow(/not reachable/);
+    expect(livePids(sup)).toEqual([]);
+    stopPump();
   });
 });
