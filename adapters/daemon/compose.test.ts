@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fakes } from '../../core/engine/fakes.js';
-import { createSupervisor } from '../../core/engine/supervisor.js';
 import { workspaceSpec } from '../../core/manifest/defaults.js';
 import type { LifecycleEvent } from '../../core/ports.js';
+import { simEngine } from '../../testing/engine.js';
 import { requestJson } from '../control/client.js';
 import { coreSpecParsers } from '../control/specs.js';
 import { startDaemon } from './compose.js';
@@ -31,9 +30,9 @@ describe('startDaemon', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('serves after restore, says READY; on shutdown says STOPPING, flushes, signals', async () => {
-    // The real engine over in-memory ports; the fake kernel's processes die on SIGTERM.
-    const f = fakes();
-    const sup = createSupervisor(f.ports);
+    const engine = simEngine({ start: false }); // startDaemon restores
+    const stopPump = engine.pump();
+    const sup = engine.sup;
     const calls: string[] = [];
     const flush = sup.flush.bind(sup);
     sup.flush = () => {
@@ -74,10 +73,11 @@ describe('startDaemon', () => {
     expect(pid).toEqual(expect.any(Number));
     await Promise.all([daemon.shutdown('SIGTERM'), daemon.shutdown('again')]);
     expect(calls).toEqual(['notify READY=1', 'notify STOPPING=1', 'watchdog stopped', 'flush']);
-    expect(f.kernel.signals).toEqual([{ pid, signal: 'SIGTERM' }]);
-    expect(f.kernel.alive.size).toBe(0);
-    expect(f.eventLog.named('daemon-shutdown')).toHaveLength(1);
+    // The simulator's `sleep` dies of SIGTERM: the engine's shutdown ended it.
+    expect([...engine.kernel.live].map((p) => p.pid)).toEqual([]);
+    expect(engine.eventLog.events.filter((e) => e.ev === 'daemon-shutdown')).toHaveLength(1);
     expect(events.map((e) => e.ev)).toEqual(['daemon-start', 'daemon-stop']);
     await expect(requestJson(socketPath, 'GET', '/v1/health')).rejects.toThrow(/not reachable/);
+    stopPump();
   });
 });

@@ -1,4 +1,4 @@
-import { caps, cmdSpec, ok, pipeSpec, setup, wsSpec } from './fakes.js';
+import { caps, cmdSpec, ok, pipeSpec, setup, wsSpec } from '../../testing/fakes.js';
 import { CGROUP_RETRY_MS, CGROUP_TRIES_MAX } from './step.js';
 
 describe('daemon shutdown', () => {

@@ -4,10 +4,10 @@
  * below are written out by hand, independent of the tables they check.
  */
 
+import { caps, cmdSpec, pipeSpec, wsSpec } from '../../testing/fakes.js';
 import { defaultPolicy } from '../policy/index.js';
 import { type CommandInput, deliverCommand } from './command.js';
 import { Draft } from './draft.js';
-import { caps, cmdSpec, pipeSpec, wsSpec } from './fakes.js';
 import type {
   CommandPhase,
   CommandRec,
