@@ -759,8 +759,9 @@ class Addon : public Napi::Addon<Addon> {
     Napi::Array out = Napi::Array::New(env, trace.size());
     for (size_t i = 0; i + 1 < trace.size(); i += 2) {
       Grant g = bucket.take(static_cast<uint64_t>(trace[i + 1]), trace[i]);
-      out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(g.grantedBytes)));
-      out.Set(static_cast<uint32_t>(i + 1), Napi::Number::New(env, static_cast<double>(g.waitMs)));
+      auto at = static_cast<uint32_t>(i);
+      out.Set(at, Napi::Number::New(env, static_cast<double>(g.grantedBytes)));
+      out.Set(at + 1, Napi::Number::New(env, static_cast<double>(g.waitMs)));
     }
     return out;
   }
