@@ -11,7 +11,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
-import type { PipelineView } from '../../core/engine/api.js';
+import type { CommandView, PipelineView } from '../../core/engine/api.js';
 import { readPidStat, scanProcs } from '../linux/trees.js';
 import { Harness, harnessSkipReason, waitFor } from './harness.js';
 
@@ -133,5 +133,38 @@ maybe(`process trees cannot escape, cgroups off${why ? ` (skipped: ${why})` : ''
     expect(alive(child)).toBe(true);
     await h.startDaemon();
     await waitFor("the consumer's child to end", () => !alive(child));
+  });
+
+  it('an orphan re-parents to the daemon, is ended with its command and reaped', async () => {
+    const daemonPid = h.daemon?.pid ?? 0;
+    const gate = join(h.dir, 'gate');
+    const script = `(setsid sleep 1000 &); while [ ! -e ${gate} ]; do sleep 0.05; done; exit 3`;
+    const run = await h.json<{ pid: number }>([
+      'run',
+      'w',
+      '--label',
+      'leaver',
+      '--',
+      '/bin/sh',
+      '-c',
+      script,
+    ]);
+    // Its parent (the subshell) is gone: the subreaper, not init, is its parent now.
+    const orphan = await findOne(
+      'the orphan',
+      (p) => p.ppid === daemonPid && p.sid === p.pid && p.pid !== run.pid,
+    );
+    strays.push(orphan);
+    writeFileSync(gate, '');
+    const done = await waitFor('the command to exit', async () => {
+      const list = await h.json<CommandView[]>(['commands', 'w']);
+      return list.find((c) => c.label === 'leaver' && c.exit !== null);
+    });
+    expect(done.exit?.code).toBe(3); // the pidfd watcher kept its exit: not reaped for it
+    // Ended, and reaped by the daemon: not even a zombie is left in /proc.
+    await waitFor('the orphan to be gone from /proc', () => {
+      const now = readPidStat(orphan.pid);
+      return now === null || now.startTicks !== orphan.startTicks;
+    });
   });
 });

@@ -153,6 +153,7 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
 
   onExit(pid: number, code: number, signo: number, errno = 0): void {
     this.live.delete(pid);
+    this.trees.exited(pid);
     if (this.discarded.delete(pid)) return; // part of a group that failed to start
     if (errno > 0) {
       // waitid failed: the process is gone, how it ended is not known. Not an exit code.

@@ -73,7 +73,8 @@ export function readText(path: string): string | null {
   }
 }
 
-function childrenOf(pid: number): number[] {
+/** The children of `pid` (every thread's `children` file). */
+export function childrenOf(pid: number): number[] {
   let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);

@@ -10,12 +10,18 @@
  *  - strays: processes below those pids that left the groups (setsid), and orphans
  *    re-parented to the daemon (child subreaper) whose scope marker names the root.
  * The /proc snapshot is taken once per loop turn (a stop of 200 services scans once).
+ *
+ * When the last tracked process of a root exits, what it left behind is ended too (TERM,
+ * then KILL after a grace), as a service manager ends a service's remaining processes.
+ * With the daemon a child subreaper, every such process is one of our children or below
+ * one, so the check costs a read of our own `children` files unless something is left.
  */
 
 import { randomBytes } from 'node:crypto';
 import type { NativeAddon } from './addon.js';
 import { withEnv } from './envelope.js';
 import type { Ledger } from './ledger.js';
+import { childrenOf } from './proc-stats.js';
 import {
   type GroupRecord,
   groupMembers,
@@ -32,6 +38,17 @@ interface Root {
   pids: Set<number>;
   groups: GroupRecord[];
 }
+
+/** A process named by pid and start time. */
+interface Named {
+  pid: number;
+  startTicks: number;
+}
+
+const SIGTERM = 15;
+const SIGKILL = 9;
+/** How long leftovers of an ended command or pipeline get between TERM and KILL. */
+const LEFTOVER_GRACE_MS = 1000;
 
 export class ProcessTrees {
   readonly tag: string;
@@ -89,11 +106,35 @@ export class ProcessTrees {
     return true;
   }
 
+  /** A tracked pid exited: once the last of its root is gone, the root's leftovers end. */
+  exited(pid: number): void {
+    const root = this.rootOfPid.get(pid);
+    const r = root === undefined ? undefined : this.roots.get(root);
+    if (root === undefined || !r || [...r.pids].some((p) => this.isLive(p))) return;
+    const want = `${this.tag}:${root}`;
+    const orphans = childrenOf(process.pid).filter((c) => {
+      if (this.isLive(c)) return false;
+      const stat = readPidStat(c);
+      return stat !== null && stat.state !== 'Z' && this.scopeOfProc(stat) === want;
+    });
+    if (orphans.length === 0) return; // nothing was left behind
+    const victims = this.signalRoot(root, SIGTERM, () => true);
+    const timer = setTimeout(() => {
+      for (const v of victims) {
+        const now = readPidStat(v.pid);
+        if (now && now.startTicks === v.startTicks && now.state !== 'Z') {
+          killQuietly(v.pid, SIGKILL);
+        }
+      }
+    }, LEFTOVER_GRACE_MS);
+    timer.unref();
+  }
+
   /** The engine released `root`: whatever of it still runs (not tracked) is killed. */
   release(root: string): void {
     const r = this.roots.get(root);
     if (!r) return;
-    this.signalRoot(root, 9, (pid) => !this.isLive(pid));
+    this.signalRoot(root, SIGKILL, (pid) => !this.isLive(pid));
     for (const pid of r.pids) this.rootOfPid.delete(pid);
     this.roots.delete(root);
     this.ledger?.forget((g) => g.key === root);
@@ -102,7 +143,7 @@ export class ProcessTrees {
   /** Shutdown: every tree is killed and the ledger emptied. */
   close(): void {
     for (const root of [...this.roots.keys()]) {
-      this.signalRoot(root, 9, () => true);
+      this.signalRoot(root, SIGKILL, () => true);
       this.roots.delete(root);
     }
     this.rootOfPid.clear();
@@ -110,26 +151,42 @@ export class ProcessTrees {
     this.ledger?.flush();
   }
 
-  private signalRoot(root: string, signo: number, may: (pid: number) => boolean): void {
+  /** Signals everything of `root` that `may` allows; returns what it signalled. */
+  private signalRoot(root: string, signo: number, may: (pid: number) => boolean): Named[] {
     const r = this.roots.get(root);
-    if (!r) return;
+    if (!r) return [];
     const table = this.snapshot();
-    const done = new Set<number>();
+    const done = new Map<number, Named>();
     for (const g of r.groups) {
       const members = groupMembers(table, g);
       if (members.length === 0 || !members.every((m) => may(m.pid))) continue;
       killQuietly(-g.pgid, signo);
-      for (const m of members) done.add(m.pid);
+      for (const m of members) done.set(m.pid, m);
     }
     for (const pid of r.pids) {
+      const p = table.get(pid);
       if (!done.has(pid) && this.isLive(pid) && may(pid)) {
         this.native.signal(pid, signo);
-        done.add(pid);
+        done.set(pid, { pid, startTicks: p?.startTicks ?? 0 });
       }
     }
     for (const p of this.strays(root, r, table)) {
-      if (!done.has(p.pid) && may(p.pid) && p.state !== 'Z') killQuietly(p.pid, signo);
+      if (!done.has(p.pid) && may(p.pid) && p.state !== 'Z') {
+        killQuietly(p.pid, signo);
+        done.set(p.pid, p);
+      }
     }
+    return [...done.values()];
+  }
+
+  private scopeOfProc(p: Named): string | null {
+    const id = `${p.pid}:${p.startTicks}`;
+    let scope = this.scopes.get(id);
+    if (scope === undefined) {
+      scope = scopeOf(p.pid);
+      this.scopes.set(id, scope);
+    }
+    return scope;
   }
 
   /** Processes below the root's live pids and its orphans (subreaper children). */
@@ -139,13 +196,7 @@ export class ProcessTrees {
     const tops = [...r.pids].filter((pid) => this.isLive(pid));
     for (const p of table.values()) {
       if (p.ppid !== self || this.isLive(p.pid) || p.state === 'Z') continue;
-      const id = `${p.pid}:${p.startTicks}`;
-      let scope = this.scopes.get(id);
-      if (scope === undefined) {
-        scope = scopeOf(p.pid);
-        this.scopes.set(id, scope);
-      }
-      if (scope === want) tops.push(p.pid);
+      if (this.scopeOfProc(p) === want) tops.push(p.pid);
     }
     return subtree(table, tops);
   }
