@@ -129,7 +129,7 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
     this.runtimeDir = opts.runtimeDir;
     mkdirSync(opts.runtimeDir, { recursive: true, mode: 0o700 });
     const ledger = opts.ledger ? new Ledger(opts.ledger.path, opts.ledger.tag) : null;
-    this.trees = new ProcessTrees(this.native, ledger, (pid) => this.live.has(pid));
+    this.trees = new ProcessTrees(this.native, ledger, (pid) => this.live.has(pid), opts.subreaper);
     if (opts.subreaper) {
       const errno = this.native.becomeSubreaper();
       if (errno !== 0) {

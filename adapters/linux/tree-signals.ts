@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import type { NativeAddon } from './addon.js';
 import { withEnv } from './envelope.js';
 import type { Ledger } from './ledger.js';
-import { childrenOf } from './proc-stats.js';
+import { childrenOf, type PidStat } from './proc-stats.js';
 import {
   type GroupRecord,
   groupMembers,
@@ -59,11 +59,21 @@ export class ProcessTrees {
   private readonly sentThisTurn = new Set<string>();
   /** Scope markers of orphans, by `${pid}:${startTicks}` (read once per process). */
   private readonly scopes = new Map<string, string | null>();
+  /** Group leaders started this turn: their start time is read once the turn ends. */
+  private readonly leaders: { root: string; pid: number }[] = [];
+  /** Roots whose last process exited this turn, with the groups that incarnation had. */
+  private readonly ended: { root: string; groups: GroupRecord[] }[] = [];
+  private flushScheduled = false;
 
+  /**
+   * `adopts`: the daemon is the child subreaper, so what a dead process leaves behind
+   * re-parents to us (without it, to init: out of reach, nothing to look for).
+   */
   constructor(
     private readonly native: Pick<NativeAddon, 'signal'>,
     private readonly ledger: Ledger | null,
     private readonly isLive: (pid: number) => boolean,
+    private readonly adopts: boolean,
   ) {
     this.tag = ledger?.tag ?? randomBytes(8).toString('hex');
   }
@@ -84,11 +94,31 @@ export class ProcessTrees {
     r.pids.add(pid);
     this.rootOfPid.set(pid, root);
     if (!leads) return;
-    const stat = readPidStat(pid);
-    if (!stat) return; // already gone: nothing to record
-    const group = { pgid: pid, startTicks: stat.startTicks };
-    r.groups.push(group);
-    this.ledger?.record({ ...group, key: root });
+    // Off the spawn path: recorded at the end of the turn (the child cannot be reaped
+    // before then: its exit is only read in a later poll phase).
+    this.leaders.push({ root, pid });
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.recordLeaders();
+      this.endLeftovers();
+    });
+  }
+
+  private recordLeaders(): void {
+    for (const { root, pid } of this.leaders.splice(0)) {
+      const r = this.roots.get(root);
+      const stat = r ? readPidStat(pid) : null;
+      if (!r || !stat) continue; // released, or already gone: nothing to record
+      const group = { pgid: pid, startTicks: stat.startTicks };
+      r.groups.push(group);
+      this.ledger?.record({ ...group, key: root });
+    }
   }
 
   /**
@@ -108,26 +138,48 @@ export class ProcessTrees {
 
   /** A tracked pid exited: once the last of its root is gone, the root's leftovers end. */
   exited(pid: number): void {
+    if (!this.adopts) return;
     const root = this.rootOfPid.get(pid);
     const r = root === undefined ? undefined : this.roots.get(root);
     if (root === undefined || !r || [...r.pids].some((p) => this.isLive(p))) return;
-    const want = `${this.tag}:${root}`;
-    const orphans = childrenOf(process.pid).filter((c) => {
-      if (this.isLive(c)) return false;
-      const stat = readPidStat(c);
-      return stat !== null && stat.state !== 'Z' && this.scopeOfProc(stat) === want;
-    });
-    if (orphans.length === 0) return; // nothing was left behind
-    const victims = this.signalRoot(root, SIGTERM, () => true);
-    const timer = setTimeout(() => {
-      for (const v of victims) {
-        const now = readPidStat(v.pid);
-        if (now && now.startTicks === v.startTicks && now.state !== 'Z') {
-          killQuietly(v.pid, SIGKILL);
-        }
+    // Checked at the end of the turn, off the exit→restart path; the groups are this
+    // incarnation's, so a restart made meanwhile is not touched.
+    this.ended.push({ root, groups: [...r.groups] });
+    this.scheduleFlush();
+  }
+
+  /**
+   * Leftovers of the roots that ended this turn: orphans re-parented to us that carry the
+   * root's marker, their subtrees, and what remains in the ended incarnation's groups.
+   * TERM now, KILL after the grace (each named by pid and start time).
+   */
+  private endLeftovers(): void {
+    if (this.ended.length === 0) return;
+    const ours = childrenOf(process.pid)
+      .filter((c) => !this.isLive(c))
+      .map((c) => readPidStat(c))
+      .filter((p): p is PidStat => p !== null && p.state !== 'Z');
+    for (const { root, groups } of this.ended.splice(0)) {
+      const want = `${this.tag}:${root}`;
+      const orphans = ours.filter((p) => this.scopeOfProc(p) === want).map((p) => p.pid);
+      if (orphans.length === 0) continue; // nothing was left behind
+      const table = this.snapshot();
+      const victims = new Map<number, Named>();
+      for (const g of groups) for (const m of groupMembers(table, g)) victims.set(m.pid, m);
+      for (const p of subtree(table, orphans)) victims.set(p.pid, p);
+      for (const v of victims.values()) {
+        if (!this.isLive(v.pid)) killQuietly(v.pid, SIGTERM);
       }
-    }, LEFTOVER_GRACE_MS);
-    timer.unref();
+      const timer = setTimeout(() => {
+        for (const v of victims.values()) {
+          const now = readPidStat(v.pid);
+          if (now && now.startTicks === v.startTicks && now.state !== 'Z' && !this.isLive(v.pid)) {
+            killQuietly(v.pid, SIGKILL);
+          }
+        }
+      }, LEFTOVER_GRACE_MS);
+      timer.unref();
+    }
   }
 
   /** The engine released `root`: whatever of it still runs (not tracked) is killed. */
@@ -153,6 +205,7 @@ export class ProcessTrees {
 
   /** Signals everything of `root` that `may` allows; returns what it signalled. */
   private signalRoot(root: string, signo: number, may: (pid: number) => boolean): Named[] {
+    this.recordLeaders(); // groups started this turn are signalled too
     const r = this.roots.get(root);
     if (!r) return [];
     const table = this.snapshot();
@@ -201,7 +254,12 @@ export class ProcessTrees {
     return subtree(table, tops);
   }
 
-  /** Drops the exited pids and emptied groups of a previous incarnation of `root`. */
+  /**
+   * Drops the exited pids and emptied groups of a previous incarnation of `root`. A group
+   * is empty when kill(-pgid, 0) finds no member (one syscall, no /proc scan: a restart
+   * stays cheap). A group id that was reused keeps its record a while longer; that is
+   * harmless, signalling checks the start time.
+   */
   private forgetDead(root: string, r: Root): void {
     for (const pid of r.pids) {
       if (!this.isLive(pid)) {
@@ -209,9 +267,7 @@ export class ProcessTrees {
         this.rootOfPid.delete(pid);
       }
     }
-    if (r.groups.length === 0) return;
-    const table = this.snapshot();
-    const empty = r.groups.filter((g) => groupMembers(table, g).length === 0);
+    const empty = r.groups.filter((g) => !killQuietly(-g.pgid, 0));
     if (empty.length === 0) return;
     r.groups = r.groups.filter((g) => !empty.includes(g));
     this.ledger?.forget((g) => g.key === root && empty.some((e) => e.pgid === g.pgid));
