@@ -135,7 +135,7 @@ maybe(`process trees cannot escape, cgroups off${why ? ` (skipped: ${why})` : ''
     await waitFor("the consumer's child to end", () => !alive(child));
   });
 
-  it('an orphan re-parents to the daemon, is ended with its command and reaped', async () => {
+  it('an orphan (re-parented to the daemon) ends with its workspace, not its command', async () => {
     const daemonPid = h.daemon?.pid ?? 0;
     const gate = join(h.dir, 'gate');
     const script = `(setsid sleep 1000 &); while [ ! -e ${gate} ]; do sleep 0.05; done; exit 3`;
@@ -161,6 +161,9 @@ maybe(`process trees cannot escape, cgroups off${why ? ` (skipped: ${why})` : ''
       return list.find((c) => c.label === 'leaver' && c.exit !== null);
     });
     expect(done.exit?.code).toBe(3); // the pidfd watcher kept its exit: not reaped for it
+    // Like a grandchild in the workspace's cgroup, it lives until the workspace stops.
+    expect(alive(orphan)).toBe(true);
+    await h.json(['workspace', 'stop', 'w']);
     // Ended, and reaped by the daemon: not even a zombie is left in /proc.
     await waitFor('the orphan to be gone from /proc', () => {
       const now = readPidStat(orphan.pid);

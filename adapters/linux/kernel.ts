@@ -129,7 +129,7 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
     this.runtimeDir = opts.runtimeDir;
     mkdirSync(opts.runtimeDir, { recursive: true, mode: 0o700 });
     const ledger = opts.ledger ? new Ledger(opts.ledger.path, opts.ledger.tag) : null;
-    this.trees = new ProcessTrees(this.native, ledger, (pid) => this.live.has(pid), opts.subreaper);
+    this.trees = new ProcessTrees(this.native, ledger, (pid) => this.live.has(pid));
     if (opts.subreaper) {
       const errno = this.native.becomeSubreaper();
       if (errno !== 0) {
@@ -153,7 +153,6 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
 
   onExit(pid: number, code: number, signo: number, errno = 0): void {
     this.live.delete(pid);
-    this.trees.exited(pid);
     if (this.discarded.delete(pid)) return; // part of a group that failed to start
     if (errno > 0) {
       // waitid failed: the process is gone, how it ended is not known. Not an exit code.

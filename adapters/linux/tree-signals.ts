@@ -11,17 +11,15 @@
  *    re-parented to the daemon (child subreaper) whose scope marker names the root.
  * The /proc snapshot is taken once per loop turn (a stop of 200 services scans once).
  *
- * When the last tracked process of a root exits, what it left behind is ended too (TERM,
- * then KILL after a grace), as a service manager ends a service's remaining processes.
- * With the daemon a child subreaper, every such process is one of our children or below
- * one, so the check costs a read of our own `children` files unless something is left.
+ * What a root leaves behind after its processes exited (a daemonized grandchild) lives on,
+ * as it would in the workspace's cgroup, until the root is released (its workspace
+ * stopped, or the pipeline restarted): release kills it, as cgroup.kill would.
  */
 
 import { randomBytes } from 'node:crypto';
 import type { NativeAddon } from './addon.js';
 import { withEnv } from './envelope.js';
 import type { Ledger } from './ledger.js';
-import { childrenOf, type PidStat } from './proc-stats.js';
 import {
   type GroupRecord,
   groupMembers,
@@ -45,10 +43,7 @@ interface Named {
   startTicks: number;
 }
 
-const SIGTERM = 15;
 const SIGKILL = 9;
-/** How long leftovers of an ended command or pipeline get between TERM and KILL. */
-const LEFTOVER_GRACE_MS = 1000;
 
 export class ProcessTrees {
   readonly tag: string;
@@ -61,19 +56,12 @@ export class ProcessTrees {
   private readonly scopes = new Map<string, string | null>();
   /** Group leaders started this turn: their start time is read once the turn ends. */
   private readonly leaders: { root: string; pid: number }[] = [];
-  /** Roots whose last process exited this turn, with the groups that incarnation had. */
-  private readonly ended: { root: string; groups: GroupRecord[] }[] = [];
   private flushScheduled = false;
 
-  /**
-   * `adopts`: the daemon is the child subreaper, so what a dead process leaves behind
-   * re-parents to us (without it, to init: out of reach, nothing to look for).
-   */
   constructor(
     private readonly native: Pick<NativeAddon, 'signal'>,
     private readonly ledger: Ledger | null,
     private readonly isLive: (pid: number) => boolean,
-    private readonly adopts: boolean,
   ) {
     this.tag = ledger?.tag ?? randomBytes(8).toString('hex');
   }
@@ -106,7 +94,6 @@ export class ProcessTrees {
     setImmediate(() => {
       this.flushScheduled = false;
       this.recordLeaders();
-      this.endLeftovers();
     });
   }
 
@@ -134,52 +121,6 @@ export class ProcessTrees {
     this.sentThisTurn.add(turn);
     this.signalRoot(root, signo, () => true);
     return true;
-  }
-
-  /** A tracked pid exited: once the last of its root is gone, the root's leftovers end. */
-  exited(pid: number): void {
-    if (!this.adopts) return;
-    const root = this.rootOfPid.get(pid);
-    const r = root === undefined ? undefined : this.roots.get(root);
-    if (root === undefined || !r || [...r.pids].some((p) => this.isLive(p))) return;
-    // Checked at the end of the turn, off the exit→restart path; the groups are this
-    // incarnation's, so a restart made meanwhile is not touched.
-    this.ended.push({ root, groups: [...r.groups] });
-    this.scheduleFlush();
-  }
-
-  /**
-   * Leftovers of the roots that ended this turn: orphans re-parented to us that carry the
-   * root's marker, their subtrees, and what remains in the ended incarnation's groups.
-   * TERM now, KILL after the grace (each named by pid and start time).
-   */
-  private endLeftovers(): void {
-    if (this.ended.length === 0) return;
-    const ours = childrenOf(process.pid)
-      .filter((c) => !this.isLive(c))
-      .map((c) => readPidStat(c))
-      .filter((p): p is PidStat => p !== null && p.state !== 'Z');
-    for (const { root, groups } of this.ended.splice(0)) {
-      const want = `${this.tag}:${root}`;
-      const orphans = ours.filter((p) => this.scopeOfProc(p) === want).map((p) => p.pid);
-      if (orphans.length === 0) continue; // nothing was left behind
-      const table = this.snapshot();
-      const victims = new Map<number, Named>();
-      for (const g of groups) for (const m of groupMembers(table, g)) victims.set(m.pid, m);
-      for (const p of subtree(table, orphans)) victims.set(p.pid, p);
-      for (const v of victims.values()) {
-        if (!this.isLive(v.pid)) killQuietly(v.pid, SIGTERM);
-      }
-      const timer = setTimeout(() => {
-        for (const v of victims.values()) {
-          const now = readPidStat(v.pid);
-          if (now && now.startTicks === v.startTicks && now.state !== 'Z' && !this.isLive(v.pid)) {
-            killQuietly(v.pid, SIGKILL);
-          }
-        }
-      }, LEFTOVER_GRACE_MS);
-      timer.unref();
-    }
   }
 
   /** The engine released `root`: whatever of it still runs (not tracked) is killed. */
