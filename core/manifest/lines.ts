@@ -68,19 +68,32 @@ function scanKeys(text: string): LineKey[] {
   return out;
 }
 
-function isPrefix(prefix: Segment[], of: Segment[]): boolean {
-  if (prefix.length === 0 || prefix.length > of.length) return false;
-  return prefix.every((segment, index) => segment === of[index]);
+/** JSON of a key path: numbers and strings stay apart (`[0]` is not `"0"`). */
+function keyOf(segments: Segment[]): string {
+  return JSON.stringify(segments);
+}
+
+/**
+ * Scans `text` once and answers every path from an index: O(text + depth) per lookup, so a
+ * spec with thousands of issues costs one scan (a rescan per issue was quadratic).
+ */
+export function lineLocator(text: string): (path: string) => number | undefined {
+  const firstLine = new Map<string, number>();
+  for (const key of scanKeys(text)) {
+    const k = keyOf(key.segments);
+    if (key.segments.length > 0 && !firstLine.has(k)) firstLine.set(k, key.line);
+  }
+  return (path) => {
+    const target = pathSegments(path);
+    for (let n = target.length; n >= 1; n--) {
+      const line = firstLine.get(keyOf(target.slice(0, n)));
+      if (line !== undefined) return line;
+    }
+    return undefined;
+  };
 }
 
 /** 1-based line of the key that `path` names (or its nearest enclosing key), if found. */
 export function findLine(text: string, path: string): number | undefined {
-  const target = pathSegments(path);
-  if (target.length === 0) return undefined;
-  let best: LineKey | undefined;
-  for (const key of scanKeys(text)) {
-    if (!isPrefix(key.segments, target)) continue;
-    if (best === undefined || key.segments.length > best.segments.length) best = key;
-  }
-  return best?.line;
+  return lineLocator(text)(path);
 }
