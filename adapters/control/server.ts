@@ -9,7 +9,14 @@ import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
-import { HttpError, sendError, sendJson } from './http-util.js';
+import {
+  type ConnectionGuard,
+  type ConnectionLimits,
+  connectionLimitsDefault,
+  guardConnections,
+} from './connections.js';
+import { HttpError, invalid, sendError, sendJson } from './http-util.js';
+import { startLoopDelayMonitor } from './metrics.js';
 import { Router } from './router.js';
 import { addMiscRoutes } from './routes-misc.js';
 import { addPipelineRoutes } from './routes-pipelines.js';
@@ -18,12 +25,17 @@ import type { ControlDeps } from './types.js';
 
 export interface ControlServer {
   readonly socketPath: string;
+  /** Open connections and evictions (the cap of docs/CONTRACT.md §6). */
+  readonly connections: ConnectionGuard;
   /** Stop accepting, end open streams (follows, SSE), remove the socket file. */
   close(): Promise<void>;
 }
 
-/** Node checks request timeouts on an interval; push it out so an idle daemon sleeps. */
-const connectionsCheckingIntervalMs = 2 ** 31 - 1;
+/**
+ * Node checks header and request timeouts on this interval (it only runs while connections
+ * are open). 2^31-1 here once turned the checks off: connections never timed out.
+ */
+const connectionsCheckingIntervalMs = 1000;
 
 export function buildRouter(): Router {
   const router = new Router();
@@ -38,7 +50,7 @@ export function createControlHandler(deps: ControlDeps) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
       const url = new URL(req.url ?? '/', 'http://shipote');
-      const match = router.match(req.method ?? 'GET', url.pathname);
+      const match = matchRoute(router, req.method ?? 'GET', url.pathname);
       if (!match.found) throw routeError(req.method ?? 'GET', url.pathname, match.allowed);
       const ctx = { req, res, params: match.params, query: url.searchParams, deps };
       const value = await match.handler(ctx);
@@ -48,6 +60,16 @@ export function createControlHandler(deps: ControlDeps) {
       else res.destroy(error as Error);
     }
   };
+}
+
+/** A malformed `%`-escape in a path parameter is the client's error: 400, not 500. */
+function matchRoute(router: Router, method: string, path: string) {
+  try {
+    return router.match(method, path);
+  } catch (error) {
+    if (!(error instanceof URIError)) throw error;
+    throw invalid(`path ${JSON.stringify(path.slice(0, 200))}: malformed %-escape`, 'path');
+  }
 }
 
 function routeError(method: string, path: string, allowed: string[]): HttpError {
@@ -72,7 +94,12 @@ export function socketAnswers(socketPath: string): Promise<boolean> {
   });
 }
 
-export async function serveControl(deps: ControlDeps, socketPath: string): Promise<ControlServer> {
+export async function serveControl(
+  deps: ControlDeps,
+  socketPath: string,
+  limitsOver: Partial<ConnectionLimits> = {},
+): Promise<ControlServer> {
+  const limits = { ...connectionLimitsDefault, ...limitsOver };
   mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
   if (await socketAnswers(socketPath)) {
     throw new Error(`another daemon is already serving ${socketPath}`);
@@ -83,11 +110,18 @@ export async function serveControl(deps: ControlDeps, socketPath: string): Promi
     // Absent: nothing to clean.
   }
   const handler = createControlHandler(deps);
-  const server = createServer({ connectionsCheckingInterval: connectionsCheckingIntervalMs });
+  const server = createServer({
+    connectionsCheckingInterval: Math.min(connectionsCheckingIntervalMs, limits.headersTimeoutMs),
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.idleTimeoutMs,
+  });
+  const connections = guardConnections(server, limits);
   server.on('request', (req, res) => void handler(req, res));
+  startLoopDelayMonitor();
   await listen(server, socketPath);
   chmodSync(socketPath, 0o600);
-  return { socketPath, close: () => closeServer(server, socketPath) };
+  return { socketPath, connections, close: () => closeServer(server, socketPath) };
 }
 
 function listen(server: Server, socketPath: string): Promise<void> {

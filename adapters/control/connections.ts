@@ -1,0 +1,92 @@
+/**
+ * Connection limits for the control socket (docs/CONTRACT.md §6). Every connection is
+ * counted; at most `connectionsMax` are kept. A new connection past the cap evicts the
+ * oldest one that has no request in flight (an idle or slow-header client), so a flood of
+ * idle connections can neither exhaust the daemon's fds nor lock out `health`; when every
+ * kept connection is busy, the new one is closed at once. A connection with no request in
+ * flight is closed after `idleTimeoutMs`; a streaming reply (log follow, SSE) is exempt.
+ */
+
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+export interface ConnectionLimits {
+  /** Connections kept open at once (streams included). */
+  connectionsMax: number;
+  /** A connection with no request in flight is closed after this long. */
+  idleTimeoutMs: number;
+  /** Time allowed for a request's headers to arrive. */
+  headersTimeoutMs: number;
+  /** Time allowed for a whole request (headers and body) to arrive. */
+  requestTimeoutMs: number;
+}
+
+export const connectionLimitsDefault: ConnectionLimits = {
+  connectionsMax: 256,
+  idleTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+};
+
+interface ConnState {
+  /** Requests received and not yet answered. */
+  inFlight: number;
+}
+
+export interface ConnectionGuard {
+  /** Connections open now. */
+  count(): number;
+  /** Connections closed because of the cap, since start. */
+  evictedTotal(): number;
+}
+
+const streamingSockets = new WeakSet<Socket>();
+
+/** A streaming reply (follow, SSE): no idle timeout for its connection; still counted. */
+export function markStreaming(res: ServerResponse): void {
+  const sock = res.socket;
+  if (sock === null) return;
+  streamingSockets.add(sock);
+  sock.setTimeout(0);
+}
+
+export function guardConnections(server: Server, limits: ConnectionLimits): ConnectionGuard {
+  const conns = new Map<Socket, ConnState>();
+  let evicted = 0;
+  const idle = (sock: Socket) => sock.setTimeout(limits.idleTimeoutMs);
+  server.on('connection', (sock: Socket) => {
+    if (conns.size >= limits.connectionsMax && !evictOldestIdle(conns)) {
+      evicted += 1;
+      sock.destroy();
+      return;
+    }
+    if (conns.size >= limits.connectionsMax) evicted += 1;
+    conns.set(sock, { inFlight: 0 });
+    sock.once('close', () => conns.delete(sock));
+    sock.on('timeout', () => sock.destroy());
+    idle(sock);
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const sock = req.socket;
+    const state = conns.get(sock);
+    if (state === undefined) return;
+    state.inFlight += 1;
+    sock.setTimeout(0);
+    res.once('close', () => {
+      state.inFlight -= 1;
+      if (state.inFlight === 0 && !sock.destroyed) idle(sock);
+    });
+  });
+  return { count: () => conns.size, evictedTotal: () => evicted };
+}
+
+/** Closes the oldest connection with no request in flight; false when there is none. */
+function evictOldestIdle(conns: Map<Socket, ConnState>): boolean {
+  for (const [sock, state] of conns) {
+    if (state.inFlight > 0 || streamingSockets.has(sock)) continue;
+    conns.delete(sock);
+    sock.destroy();
+    return true;
+  }
+  return false;
+}
