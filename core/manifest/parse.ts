@@ -46,8 +46,9 @@ function parseWith<T>(
 
 /** The text limit is checked before the TOML parser sees a byte of it. */
 export function specSizeIssue(text: string): SpecIssue | null {
-  if (text.length <= LIMITS.specCharsMax) return null;
-  const message = `spec is ${text.length} characters; the limit is ${LIMITS.specCharsMax} (specCharsMax)`;
+  const max = LIMITS.specCharsMax;
+  if (text.length <= max) return null;
+  const message = `spec is ${text.length} characters; the limit is ${max} (specCharsMax)`;
   return { path: '(toml)', message };
 }
 
