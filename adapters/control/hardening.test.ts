@@ -3,7 +3,7 @@
  * bodies, idle and excess connections, bad labels. Each case was an adversarial finding.
  */
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -177,5 +177,44 @@ describe('control server hardening', () => {
     );
     expect(reply.status).toBe(400);
     expect(reply.body.error.field).toBe('name');
+  });
+});
+
+/** A server that should not have started is stopped again, so the test cannot hang. */
+async function serveAndClose(path: string): Promise<void> {
+  const extra = await serveControl(deps(sup), path);
+  await extra.close();
+}
+
+describe('socket directory and socket ownership', () => {
+  it('refuses to serve in a world-writable directory, saying how to fix it', async () => {
+    const open = join(dir, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    await expect(serveAndClose(join(open, 's.sock'))).rejects.toThrow(
+      `socket directory ${open} has mode 0777 (writable by others); expected 0700`,
+    );
+  });
+
+  it('refuses to serve in a directory owned by another uid', async () => {
+    const theirs = join(dir, 'theirs');
+    mkdirSync(theirs, { mode: 0o700 });
+    chownSync(theirs, 4242, 4242);
+    await expect(serveAndClose(join(theirs, 's.sock'))).rejects.toThrow(
+      /socket directory .* is owned by uid 4242/,
+    );
+  });
+
+  it('makes the client refuse a socket reached through a symbolic link', async () => {
+    const link = join(dir, 'link.sock');
+    symlinkSync(socket, link);
+    await expect(requestJson(link, 'GET', '/v1/health')).rejects.toThrow(`${link} is not a socket`);
+  });
+
+  it('makes the client refuse a socket owned by another uid before sending', async () => {
+    chownSync(socket, 4242, 4242);
+    await expect(requestJson(socket, 'GET', '/v1/health')).rejects.toThrow(
+      /is owned by uid 4242, not by you/,
+    );
   });
 });

@@ -1,14 +1,15 @@
 /**
- * The control API: HTTP/1.1 + JSON on a Unix socket. Access control: the socket is
- * chmod 0600 right after listen and its directory is created 0700, so only the daemon's
- * uid can connect. Node exposes no SO_PEERCRED, so peers are not checked one by one;
+ * The control API: HTTP/1.1 + JSON on a Unix socket. Access control: the socket is bound
+ * under umask 077 (0600 from the start) in a directory that must be the daemon's own and
+ * 0700 (adapters/store/private-dir.ts), so only the daemon's uid can connect. Node exposes no SO_PEERCRED, so peers are not checked one by one;
  * the file modes are the whole of the check.
  */
 
-import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
+import { ensurePrivateDir } from '../store/private-dir.js';
 import {
   type ConnectionGuard,
   type ConnectionLimits,
@@ -100,7 +101,7 @@ export async function serveControl(
   limitsOver: Partial<ConnectionLimits> = {},
 ): Promise<ControlServer> {
   const limits = { ...connectionLimitsDefault, ...limitsOver };
-  mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dirname(socketPath), 'socket directory', 'SHIPOTE_SOCKET (or --socket)');
   if (await socketAnswers(socketPath)) {
     throw new Error(`another daemon is already serving ${socketPath}`);
   }
@@ -119,7 +120,13 @@ export async function serveControl(
   const connections = guardConnections(server, limits);
   server.on('request', (req, res) => void handler(req, res));
   startLoopDelayMonitor();
-  await listen(server, socketPath);
+  // Bound under umask 077: the socket is 0600 from its first instant, not after a chmod.
+  const umaskBefore = process.umask(0o077);
+  try {
+    await listen(server, socketPath);
+  } finally {
+    process.umask(umaskBefore);
+  }
   chmodSync(socketPath, 0o600);
   return { socketPath, connections, close: () => closeServer(server, socketPath) };
 }
