@@ -1,8 +1,8 @@
 /**
  * The control API: HTTP/1.1 + JSON on a Unix socket. Access control: the socket is bound
  * under umask 077 (0600 from the start) in a directory that must be the daemon's own and
- * 0700 (adapters/store/private-dir.ts), so only the daemon's uid can connect. Node exposes no SO_PEERCRED, so peers are not checked one by one;
- * the file modes are the whole of the check.
+ * 0700 (adapters/store/private-dir.ts), so only the daemon's uid can connect. Node exposes
+ * no SO_PEERCRED, so peers are not checked one by one; the file modes are the whole check.
  */
 
 import { chmodSync, unlinkSync } from 'node:fs';
