@@ -63,12 +63,25 @@ const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
  * `\u202e`), so a label cannot move the cursor, retitle the window or reorder the line.
  */
 export function escapeControl(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => {
-    const code = c.charCodeAt(0);
-    if (named[c] !== undefined) return named[c];
-    if (code <= 0xff) return `\\x${code.toString(16).padStart(2, '0')}`;
-    return `\\u${code.toString(16)}`;
-  });
+  let out = '';
+  for (const c of text) {
+    const code = c.codePointAt(0) ?? 0;
+    if (!isControl(code)) out += c;
+    else if (named[c] !== undefined) out += named[c];
+    else if (code <= 0xff) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    else out += `\\u${code.toString(16)}`;
+  }
+  return out;
+}
+
+/** C0, DEL, C1, and the bidi embedding/override/isolate characters. */
+export function isControl(code: number): boolean {
+  return (
+    code <= 0x1f ||
+    (code >= 0x7f && code <= 0x9f) ||
+    (code >= 0x202a && code <= 0x202e) ||
+    (code >= 0x2066 && code <= 0x2069)
+  );
 }
 
 /** A borderless table (kubectl style): columns padded, header first. */
