@@ -7,8 +7,12 @@
  * flight is closed after `idleTimeoutMs`; a streaming reply (log follow, SSE) is exempt.
  */
 
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+
+/** After an unparseable request is answered, what the client still sends is read this long. */
+const clientErrorGraceMs = 1000;
 
 export interface ConnectionLimits {
   /** Connections kept open at once (streams included). */
@@ -77,7 +81,37 @@ export function guardConnections(server: Server, limits: ConnectionLimits): Conn
       if (state.inFlight === 0 && !sock.destroyed) idle(sock);
     });
   });
+  server.on('clientError', answerClientError);
   return { count: () => conns.size, evictedTotal: () => evicted };
+}
+
+/**
+ * A request Node cannot parse (headers too large, malformed, too slow): answer with the
+ * status, then read away what the client is still sending for a moment before closing, so
+ * it gets the reply instead of EPIPE. A slow client is cut off after the grace.
+ */
+const answered = new WeakSet<Duplex>();
+
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (answered.has(socket)) return; // The parser keeps failing on what follows: one reply.
+  answered.add(socket);
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? 431
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? 408
+        : 400;
+  // No FIN yet: a client still writing its body would get EPIPE before reading the reply.
+  socket.write(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
+  );
+  socket.once('end', () => socket.end());
+  socket.resume();
+  setTimeout(() => socket.destroy(), clientErrorGraceMs).unref();
 }
 
 /** Closes the oldest connection with no request in flight; false when there is none. */

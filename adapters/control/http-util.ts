@@ -77,6 +77,21 @@ export async function readJsonBody(req: IncomingMessage): Promise<Record<string,
   return parsed as Record<string, unknown>;
 }
 
+/**
+ * Reads and drops whatever is left of a request body, so a reply is never written (and the
+ * connection closed) while the client is still sending: it would see EPIPE, not the reply.
+ * The server's request timeout bounds how long this can take.
+ */
+export function drainBody(req: IncomingMessage): Promise<void> {
+  if (req.complete || req.readableEnded || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    req.once('end', resolve);
+    req.once('close', resolve);
+    req.once('error', () => resolve());
+    req.resume();
+  });
+}
+
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {
   const body = `${JSON.stringify(value)}\n`;
   res.writeHead(status, {

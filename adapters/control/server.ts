@@ -16,7 +16,7 @@ import {
   connectionLimitsDefault,
   guardConnections,
 } from './connections.js';
-import { HttpError, invalid, sendError, sendJson } from './http-util.js';
+import { drainBody, HttpError, invalid, sendError, sendJson } from './http-util.js';
 import { startLoopDelayMonitor } from './metrics.js';
 import { Router } from './router.js';
 import { addMiscRoutes } from './routes-misc.js';
@@ -46,19 +46,30 @@ export function buildRouter(): Router {
   return router;
 }
 
+/** Methods whose routes never read a body: it is read away before the route runs. */
+const bodylessMethods = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
+
 export function createControlHandler(deps: ControlDeps) {
   const router = buildRouter();
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
+      if (bodylessMethods.has(req.method ?? 'GET')) await drainBody(req);
       const url = new URL(req.url ?? '/', 'http://shipote');
       const match = matchRoute(router, req.method ?? 'GET', url.pathname);
       if (!match.found) throw routeError(req.method ?? 'GET', url.pathname, match.allowed);
       const ctx = { req, res, params: match.params, query: url.searchParams, deps };
       const value = await match.handler(ctx);
-      if (value !== undefined && !res.headersSent) sendJson(res, 200, value);
+      if (value !== undefined && !res.headersSent) {
+        await drainBody(req);
+        sendJson(res, 200, value);
+      }
     } catch (error) {
-      if (!res.headersSent) sendError(res, error);
-      else res.destroy(error as Error);
+      if (res.headersSent) {
+        res.destroy(error as Error);
+        return;
+      }
+      await drainBody(req);
+      sendError(res, error);
     }
   };
 }
