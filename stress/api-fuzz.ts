@@ -75,7 +75,8 @@ export async function apiFuzz(o: StressOptions): Promise<Outcome> {
       const a = await call(d.socket, method, path, sent);
       if (a.status !== 0 && !a.body.includes('"internal"')) answered += 1;
       else if (notes.length < 5) {
-        const what = `${method} ${path.slice(0, 60)} (path ${path.length} chars, body ${sent?.length ?? 0} bytes)`;
+        const sizes = `path ${path.length} chars, body ${sent?.length ?? 0} bytes`;
+        const what = `${method} ${path.slice(0, 60)} (${sizes})`;
         notes.push(`${what}: ${a.status} ${a.error ?? a.body.slice(0, 200)}`);
       }
       if (i % 25 === 0 && !(await healthy(d.socket))) healthMissed += 1;

@@ -4,6 +4,7 @@
  * batches, and the daemon's peak RSS must stay under twice its idle RSS.
  */
 
+import { performance } from 'node:perf_hooks';
 import {
   loopDelayMaxMs,
   newDir,
@@ -107,14 +108,18 @@ export async function specFuzz(o: StressOptions): Promise<Outcome> {
     const pick = rng(o.seed);
     let answered = 0;
     let healthMissed = 0;
+    let slowest = { ms: 0, what: '' };
     for (let i = 0; i < total; i++) {
       const pipeline = i % 4 !== 3;
       let text = pipeline ? BASE_PIPELINE : BASE_WORKSPACE;
       const rounds = 1 + pick(3);
       for (let k = 0; k < rounds; k++) text = mutations[pick(mutations.length)]!(text, pick);
+      const sentAt = performance.now();
       const a = pipeline
         ? await callJson(d.socket, 'POST', '/v1/pipelines', { source: text })
         : await callJson(d.socket, 'POST', '/v1/workspaces', { toml: text });
+      const tookMs = Math.round(performance.now() - sentAt);
+      if (tookMs > slowest.ms) slowest = { ms: tookMs, what: `#${i} ${text.length} chars` };
       if (a.status !== 0 && !a.body.includes('"internal"')) answered += 1;
       else if (notes.length < 5)
         notes.push(`spec #${i}: ${a.status} ${a.error ?? a.body.slice(0, 200)}`);
@@ -130,7 +135,8 @@ export async function specFuzz(o: StressOptions): Promise<Outcome> {
     if (ratio >= 2) notes.push(`peak RSS ${ratio.toFixed(2)}x idle (goal < 2x)`);
     const ok = !d.crashed && answered === total && healthMissed === 0 && ratio < 2;
     const figures =
-      `requests answered ${answered}/${total}, max event-loop delay ${delayMs} ms, ` +
+      `requests answered ${answered}/${total}, slowest ${slowest.ms} ms (${slowest.what}), ` +
+      `max event-loop delay ${delayMs} ms, ` +
       `peak RSS ${mib(peak)} vs idle ${mib(idle)} (${ratio.toFixed(2)}x)`;
     return { attack: 'spec-fuzz', ok, figures, notes };
   } finally {

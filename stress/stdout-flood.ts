@@ -52,7 +52,7 @@ export async function stdoutFlood(o: StressOptions): Promise<Outcome> {
     if (ratio >= 2) notes.push(`peak RSS ${ratio.toFixed(2)}x idle (goal < 2x)`);
     const ok = !d.crashed && answered === asked && ratio < 2 && run.status === 200;
     const figures =
-      `health answered ${answered}/${asked}, captured ${logBytes} bytes kept, max event-loop ` +
+      `health answered ${answered}/${asked}, captured ${logBytes} bytes, max event-loop ` +
       `delay ${delayMs} ms, peak RSS ${mib(peak)} vs idle ${mib(idle)} (${ratio.toFixed(2)}x)`;
     return { attack: 'stdout-flood', ok, figures, notes };
   } finally {

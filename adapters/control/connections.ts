@@ -9,6 +9,7 @@
 
 import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 
 /** After an unparseable request is answered, what the client still sends is read this long. */
@@ -26,7 +27,7 @@ export interface ConnectionLimits {
 }
 
 export const connectionLimitsDefault: ConnectionLimits = {
-  connectionsMax: 256,
+  connectionsMax: 1024,
   idleTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
@@ -35,7 +36,15 @@ export const connectionLimitsDefault: ConnectionLimits = {
 interface ConnState {
   /** Requests received and not yet answered. */
   inFlight: number;
+  acceptedAtMs: number;
 }
+
+/**
+ * A connection that has said nothing for this long is a better eviction victim than a
+ * newer one: a real client sends its request right after connecting, but its first bytes
+ * may be read only after a burst of other accepts.
+ */
+const quietAfterMs = 100;
 
 export interface ConnectionGuard {
   /** Connections open now. */
@@ -65,7 +74,7 @@ export function guardConnections(server: Server, limits: ConnectionLimits): Conn
       return;
     }
     if (conns.size >= limits.connectionsMax) evicted += 1;
-    conns.set(sock, { inFlight: 0 });
+    conns.set(sock, { inFlight: 0, acceptedAtMs: performance.now() });
     sock.once('close', () => conns.delete(sock));
     sock.on('timeout', () => sock.destroy());
     idle(sock);
@@ -114,13 +123,23 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   setTimeout(() => socket.destroy(), clientErrorGraceMs).unref();
 }
 
-/** Closes the oldest connection with no request in flight; false when there is none. */
+/**
+ * Closes one connection with no request in flight: the oldest that has not sent a byte in
+ * `quietAfterMs`, else the oldest idle one. False when every connection is busy.
+ */
 function evictOldestIdle(conns: Map<Socket, ConnState>): boolean {
+  const quietBefore = performance.now() - quietAfterMs;
+  let fallback: Socket | null = null;
   for (const [sock, state] of conns) {
     if (state.inFlight > 0 || streamingSockets.has(sock)) continue;
-    conns.delete(sock);
-    sock.destroy();
-    return true;
+    if (sock.bytesRead === 0 && state.acceptedAtMs <= quietBefore) {
+      fallback = sock;
+      break;
+    }
+    fallback ??= sock;
   }
-  return false;
+  if (fallback === null) return false;
+  conns.delete(fallback);
+  fallback.destroy();
+  return true;
 }

@@ -47,8 +47,9 @@ function scanKeys(text: string): LineKey[] {
   let header: Segment[] = [];
   text.split(/\r?\n/).forEach((raw, index) => {
     const line = index + 1;
-    const arrayHeader = /^\s*\[\[([^\]]+)\]\]\s*(#.*)?$/.exec(raw);
-    const tableHeader = /^\s*\[([^\]]+)\]\s*(#.*)?$/.exec(raw);
+    const bracket = raw.trimStart().startsWith('[');
+    const arrayHeader = bracket ? /^\s*\[\[([^\]]+)\]\]\s*(#.*)?$/.exec(raw) : null;
+    const tableHeader = bracket ? /^\s*\[([^\]]+)\]\s*(#.*)?$/.exec(raw) : null;
     if (arrayHeader !== null) {
       const keys = splitDottedKey(arrayHeader[1]!) ?? [];
       const name = keys.join('.');
@@ -68,9 +69,11 @@ function scanKeys(text: string): LineKey[] {
   return out;
 }
 
-/** JSON of a key path: numbers and strings stay apart (`[0]` is not `"0"`). */
+/** One string per key path; numbers and strings stay apart (`[0]` is not `."0"`). */
 function keyOf(segments: Segment[]): string {
-  return JSON.stringify(segments);
+  let key = '';
+  for (const s of segments) key += typeof s === 'number' ? `[${s}]` : `.${JSON.stringify(s)}`;
+  return key;
 }
 
 /**
@@ -85,8 +88,14 @@ export function lineLocator(text: string): (path: string) => number | undefined 
   }
   return (path) => {
     const target = pathSegments(path);
-    for (let n = target.length; n >= 1; n--) {
-      const line = firstLine.get(keyOf(target.slice(0, n)));
+    const prefixes: string[] = [];
+    let key = '';
+    for (const s of target) {
+      key += keyOf([s]);
+      prefixes.push(key);
+    }
+    for (let n = prefixes.length - 1; n >= 0; n--) {
+      const line = firstLine.get(prefixes[n]!);
       if (line !== undefined) return line;
     }
     return undefined;
