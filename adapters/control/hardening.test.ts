@@ -218,3 +218,39 @@ describe('socket directory and socket ownership', () => {
     );
   });
 });
+
+describe('doctor and restore', () => {
+  it('lists each snapshot entry that restore set aside, with where the file went', async () => {
+    const extraDir = join(dir, 'd2');
+    const report = {
+      outcome: 'restored' as const,
+      fromVersion: 4,
+      workspaces: 1,
+      savedPipelines: 0,
+      relaunchedPipelines: 0,
+      message: 'restored 1 workspaces',
+      skipped: [{ path: 'workspaces[1]', message: 'workspaces[1].spec.label: expected a string' }],
+      skippedAsidePath: '/state/state.json.partial-1',
+    };
+    const extra = await serveControl(
+      { ...deps(sup), restoreReport: () => report },
+      join(extraDir, 's.sock'),
+    );
+    try {
+      const reply = await requestJson<{ findings: { what: string; fix: string }[] }>(
+        join(extraDir, 's.sock'),
+        'GET',
+        '/v1/doctor',
+      );
+      expect(reply.body.findings).toContainEqual({
+        what:
+          'snapshot entry workspaces[1] was set aside: ' +
+          'workspaces[1].spec.label: expected a string',
+        fix: 'inspect /state/state.json.partial-1 (every other entry was restored)',
+        wallMs: 0,
+      });
+    } finally {
+      await extra.close();
+    }
+  });
+});

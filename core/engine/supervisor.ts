@@ -351,9 +351,13 @@ class Shell implements Supervisor {
     if (read.kind === 'error') return this.setAside(`unreadable: ${read.error.message}`);
     const decoded = decodeSnapshot(read.text);
     if (!decoded.ok) return this.setAside(`${decoded.reason}: ${decoded.message}`);
-    const { snapshot, fromVersion } = decoded;
+    const { snapshot, fromVersion, skipped } = decoded;
+    const aside = skipped.length > 0 ? this.setAsideEntries(skipped) : null;
+    if (aside?.blocked) return aside.blocked;
     const wallMs = this.ports.clock.wallMs();
     this.apply({ type: 'snapshot-restored', snapshot, wallMs });
+    // The file with the bad entries went aside: write the valid part back at once.
+    if (aside !== null) this.writeLater();
     for (const pipeline of snapshot.livePipelines) {
       const nodeIds = pipeline.spec.nodes.map(() => this.ports.ids.next());
       this.apply({ type: 'pipeline-relaunch', pipeline, nodeIds });
@@ -363,9 +367,11 @@ class Shell implements Supervisor {
     ).length;
     const workspaces = snapshot.workspaces.length;
     const savedPipelines = snapshot.savedPipelines.length;
+    const skippedText =
+      aside === null ? '' : `; ${skipped.length} invalid entries set aside in ${aside.path}`;
     const message =
       `restored ${workspaces} workspaces, ${savedPipelines} saved pipelines, ` +
-      `relaunched ${relaunchedPipelines} pipelines (snapshot v${fromVersion})`;
+      `relaunched ${relaunchedPipelines} pipelines (snapshot v${fromVersion})${skippedText}`;
     return {
       outcome: 'restored',
       fromVersion,
@@ -373,7 +379,20 @@ class Shell implements Supervisor {
       savedPipelines,
       relaunchedPipelines,
       message,
+      ...(aside === null ? {} : { skipped, skippedAsidePath: aside.path }),
     };
+  }
+
+  /** Keeps the file holding bad entries (moved aside whole) before the valid part is saved. */
+  private setAsideEntries(skipped: { path: string; message: string }[]): {
+    path: string;
+    blocked?: RestoreReport;
+  } {
+    const first = skipped[0]?.path ?? '';
+    this.append('snapshot-entries-skipped', { count: skipped.length, first });
+    const moved = this.ports.store.setAside(`partial: ${skipped.length} invalid entries`);
+    if (moved.ok) return { path: moved.value.path };
+    return { path: '', blocked: this.setAside(`partial, and ${moved.error.message}`) };
   }
 
   private setAside(why: string): RestoreReport {
