@@ -17,7 +17,7 @@ import {
   startDaemon,
   stopDaemon,
 } from './daemon.js';
-import { healthy } from './http.js';
+import { call } from './http.js';
 import { mib, type Outcome, type StressOptions } from './report.js';
 
 const holderEntry = fileURLToPath(new URL('./holder.ts', import.meta.url));
@@ -80,10 +80,13 @@ export async function connFlood(o: StressOptions): Promise<Outcome> {
     let healthAnswered = 0;
     let fdPeak = fdCount(d.child.pid);
     let checking = true;
+    const healthErrors: string[] = [];
     const checker = (async () => {
       while (checking) {
         healthAsked += 1;
-        if (await healthy(d.socket, 5000)) healthAnswered += 1;
+        const a = await call(d.socket, 'GET', '/v1/health', undefined, 5000);
+        if (a.status === 200) healthAnswered += 1;
+        else if (healthErrors.length < 3) healthErrors.push(`${a.status} ${a.error ?? ''}`);
         fdPeak = Math.max(fdPeak, fdCount(d.child.pid));
         await sleep(200);
       }
@@ -103,7 +106,7 @@ export async function connFlood(o: StressOptions): Promise<Outcome> {
     const delayMs = await loopDelayMaxMs(d.socket);
     if (d.crashed) notes.push(`daemon crashed: ${d.crashed}`);
     const missed = healthAsked - healthAnswered;
-    if (missed > 0) notes.push(`${missed} health checks unanswered`);
+    if (missed > 0) notes.push(`${missed} health checks unanswered: ${healthErrors.join('; ')}`);
     const ok = !d.crashed && missed === 0 && opened >= total;
     if (opened < total) notes.push(`only ${opened} of ${total} connections were opened`);
     const figures =

@@ -10,6 +10,8 @@ import { connect, type Socket } from 'node:net';
 const [socket = '', countText = '0', slowText = '0'] = process.argv.slice(2);
 const count = Number(countText);
 const slow = Number(slowText);
+/** A closed connection is opened again after this long (connection churn on top). */
+const reopenAfterMs = 1000;
 let opened = 0;
 let errors = 0;
 let stopping = false;
@@ -39,7 +41,7 @@ function open(onDone: () => void, slowloris: boolean): void {
     live.delete(sock);
     settle();
     // Re-open what the daemon closed, after a pause: the flood goes on.
-    if (!stopping) setTimeout(() => open(() => undefined, slowloris), 200);
+    if (!stopping) setTimeout(() => open(() => undefined, slowloris), reopenAfterMs);
   });
 }
 

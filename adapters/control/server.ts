@@ -37,6 +37,7 @@ export interface ControlServer {
  * are open). 2^31-1 here once turned the checks off: connections never timed out.
  */
 const connectionsCheckingIntervalMs = 1000;
+const listenBacklog = 4096;
 
 export function buildRouter(): Router {
   const router = new Router();
@@ -145,7 +146,8 @@ export async function serveControl(
 function listen(server: Server, socketPath: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(socketPath, () => {
+    // A deep accept queue absorbs connection bursts (the kernel caps it at somaxconn).
+    server.listen({ path: socketPath, backlog: listenBacklog }, () => {
       server.off('error', reject);
       resolve();
     });
