@@ -16,7 +16,7 @@ import { printTable } from './table.js';
 async function main(): Promise<void> {
   const args = new Set(process.argv.slice(2));
   const runtimeDir = mkdtempSync(join(tmpdir(), 'shipote-bench-'));
-  const kernel = createLinuxKernel({ runtimeDir, logCapacityBytes: 4096 });
+  const kernel = createLinuxKernel({ runtimeDir });
   const ctx: BenchContext = {
     kernel,
     runtimeDir,

@@ -4,30 +4,21 @@ import { join } from 'node:path';
 import type { LifecycleEvent } from '../../core/ports.js';
 import { requestJson, requestStream, UnreachableError } from './client.js';
 import { createFakeSupervisor, type FakeSupervisor } from './fake-supervisor.js';
-import { ECHO_CAT_PIPELINE_TOML, STRICT_WORKSPACE_TOML } from './fixtures.js';
+import { ECHO_CAT_PIPELINE_TOML, STRICT_WORKSPACE_TOML, textLogSource } from './fixtures.js';
 import { type ControlServer, serveControl } from './server.js';
 import { coreSpecParsers } from './specs.js';
-import type { ControlDeps, LogWhich } from './types.js';
+import type { ControlDeps } from './types.js';
 
 interface FakeLogs {
   bytes: Map<string, string>;
-  listeners: Set<(chunk: Uint8Array) => void>;
+  listeners: Set<() => void>;
 }
 
 function fakeDeps(sup: FakeSupervisor, logs: FakeLogs, history: LifecycleEvent[]): ControlDeps {
   return {
     supervisor: sup,
     specs: coreSpecParsers,
-    logs: {
-      read(key: string, which: LogWhich, tailBytes?: number) {
-        const text = `${which}:${logs.bytes.get(key) ?? ''}`;
-        return Buffer.from(tailBytes === undefined ? text : text.slice(-tailBytes));
-      },
-      follow(_key, _which, listener) {
-        logs.listeners.add(listener);
-        return () => logs.listeners.delete(listener);
-      },
-    },
+    logs: textLogSource(logs.bytes, logs.listeners),
     flows: () => [
       { socketPath: '/t/0', key: 'PL1', edgeIndex: 0, bytesTotal: 42, bytesPerSec: 7, readers: 1 },
     ],
@@ -198,7 +189,8 @@ describe('control server', () => {
       (c) => {
         chunks.push(c.toString());
         if (chunks.length === 1) {
-          for (const l of logs.listeners) l(Buffer.from('more'));
+          logs.bytes.set(id, 'more');
+          for (const l of logs.listeners) l();
           sup.finish(id, 0);
         }
       },

@@ -5,6 +5,7 @@ import { workspaceSpec } from '../../core/manifest/defaults.js';
 import type { Kernel, LifecycleEvent, SignalName } from '../../core/ports.js';
 import { requestJson } from '../control/client.js';
 import { createFakeSupervisor } from '../control/fake-supervisor.js';
+import { textLogSource } from '../control/fixtures.js';
 import { coreSpecParsers } from '../control/specs.js';
 import { livePids, startDaemon } from './compose.js';
 import type { Notifier } from './notify.js';
@@ -59,7 +60,7 @@ describe('startDaemon', () => {
       notifier,
       control: {
         specs: coreSpecParsers,
-        logs: { read: () => new Uint8Array(0), follow: () => () => {} },
+        logs: textLogSource(new Map(), new Set()),
         flows: () => [],
         caps: () => ({}),
         history: () => [],

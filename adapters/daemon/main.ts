@@ -10,11 +10,14 @@ import { createSupervisor } from '../../core/engine/supervisor.js';
 import type { Cgroups, LifecycleEvent } from '../../core/ports.js';
 import { coreSpecParsers } from '../control/specs.js';
 import { createLinuxCgroups, createLinuxKernel } from '../linux/index.js';
+import { logLimitsDefault } from '../linux/logs.js';
+import { createDiskLogSource, recordOwners } from '../logstore/source.js';
 import { createFileEventLog } from '../store/event-log.js';
 import { createFileStore } from '../store/file-store.js';
 import {
   eventLogPathFor,
   intFromEnv,
+  logDirFor,
   resolveSocketPath,
   resolveStatePath,
 } from '../store/paths.js';
@@ -69,6 +72,18 @@ export function chooseCgroups(env: NodeJS.ProcessEnv): Cgroups {
   return cgroups;
 }
 
+/** The Linux kernel adapter: sockets next to the control socket, logs next to the state. */
+function kernelFor(env: NodeJS.ProcessEnv, socketPath: string, logRoot: string) {
+  return createLinuxKernel({
+    runtimeDir: join(dirname(socketPath), 'sockets'),
+    logDir: logRoot,
+    logLimits: {
+      maxBytes: intFromEnv(env, 'SHIPOTE_LOG_MAX_BYTES', logLimitsDefault.maxBytes),
+      keep: intFromEnv(env, 'SHIPOTE_LOG_KEEP', logLimitsDefault.keep),
+    },
+  });
+}
+
 export async function runDaemon(options: DaemonOptions): Promise<void> {
   const env = process.env;
   const uid = process.getuid?.() ?? 0;
@@ -82,7 +97,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     maxBytes: intFromEnv(env, 'SHIPOTE_EVENTS_MAX_BYTES', 1024 * 1024),
     keep: intFromEnv(env, 'SHIPOTE_EVENTS_KEEP', 3),
   });
-  const kernel = createLinuxKernel({ runtimeDir: join(dirname(socketPath), 'sockets') });
+  const kernel = kernelFor(env, socketPath, logDirFor(statePath));
   const cgroups = chooseCgroups(env);
   const ids = createUlidIds();
   const supervisor = createSupervisor(
@@ -97,20 +112,22 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     },
   );
   const appendEvent = (event: LifecycleEvent) => eventLog.append(event);
+  recordOwners(supervisor, logDirFor(statePath));
   const daemon = await startDaemon({
     supervisor,
     kernel,
     notifier: createNotifier({ env, pid: process.pid }),
     control: {
       specs: coreSpecParsers,
-      logs: {
-        read: (key, which, tailBytes) => kernel.logs(key, which, tailBytes),
-        follow: (key, which, listener) => kernel.followLogs(key, which, listener),
+      logs: createDiskLogSource({
+        root: logDirFor(statePath),
+        follow: (key, listener) => kernel.followLogs(key, listener),
         bytes: (key) => {
           const b = kernel.logBytes(key);
           return b.stdout + b.stderr;
         },
-      },
+      }),
+      wallMs: clock.wallMs,
       flows: () => kernel.flows(),
       caps: () => cgroups.caps(),
       history: (limit) => eventLog.history(limit),

@@ -183,7 +183,7 @@ function finish(
   for (const [id, p] of w.captured) {
     const [node, output] = id.split('.') as [string, OutputName];
     w.owned.delete(p[0]);
-    k.logStore.capture(`${key}/${node}`, output, (onChunk) => openReader(k.native, p[0], onChunk));
+    k.logStore.captureFd(`${key}/${node}`, output, p[0]);
     if (!keys.includes(`${key}/${node}`)) keys.push(`${key}/${node}`);
   }
   const taps: TapFlow[] = [];
