@@ -11,7 +11,7 @@ import type { Cgroups, LifecycleEvent } from '../../core/ports.js';
 import { coreSpecParsers } from '../control/specs.js';
 import { createLinuxCgroups, createLinuxKernel } from '../linux/index.js';
 import { logLimitsDefault } from '../linux/logs.js';
-import { createDiskLogSource, recordOwners } from '../logstore/source.js';
+import { wireLogStore } from '../logstore/daemon.js';
 import { createFileEventLog } from '../store/event-log.js';
 import { createFileStore } from '../store/file-store.js';
 import {
@@ -112,21 +112,23 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     },
   );
   const appendEvent = (event: LifecycleEvent) => eventLog.append(event);
-  recordOwners(supervisor, logDirFor(statePath));
+  const logs = wireLogStore({
+    env,
+    statePath,
+    logRoot: logDirFor(statePath),
+    socketDir: join(dirname(socketPath), 'sockets'),
+    supervisor,
+    kernel,
+    wallMs: clock.wallMs,
+    appendEvent,
+  });
   const daemon = await startDaemon({
     supervisor,
     kernel,
     notifier: createNotifier({ env, pid: process.pid }),
     control: {
       specs: coreSpecParsers,
-      logs: createDiskLogSource({
-        root: logDirFor(statePath),
-        follow: (key, listener) => kernel.followLogs(key, listener),
-        bytes: (key) => {
-          const b = kernel.logBytes(key);
-          return b.stdout + b.stderr;
-        },
-      }),
+      logs: logs.source,
       wallMs: clock.wallMs,
       flows: () => kernel.flows(),
       caps: () => cgroups.caps(),
@@ -142,6 +144,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     wallMs: clock.wallMs,
     closeKernel: () => kernel.close(),
   });
+  logs.startTicks();
   const onSignal = (signal: NodeJS.Signals) => {
     void daemon.shutdown(signal).then(() => process.exit(0));
   };

@@ -44,6 +44,9 @@ function decode(buf: Buffer, at: number): IndexRecord {
   };
 }
 
+/** Bytes read from log and index files (a check that tail reads stay near the end). */
+export const readStats = { bytes: 0 };
+
 function readAt(path: string, position: number, length: number): Buffer {
   const fd = openSync(path, 'r');
   try {
@@ -54,6 +57,7 @@ function readAt(path: string, position: number, length: number): Buffer {
       if (n === 0) break;
       got += n;
     }
+    readStats.bytes += got;
     return got === length ? buf : buf.subarray(0, got);
   } finally {
     closeSync(fd);
