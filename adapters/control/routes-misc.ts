@@ -64,6 +64,7 @@ function events(ctx: Ctx): undefined {
 export const sseBacklogBytesMax = 1024 * 1024;
 
 function droppedEvent(wallMs: number, backlogBytes: number): LifecycleEvent {
-  const message = `events: dropped: the reader is ${backlogBytes} bytes behind (max ${sseBacklogBytesMax})`;
+  const message =
+    `events: dropped: the reader is ${backlogBytes} bytes behind ` + `(max ${sseBacklogBytesMax})`;
   return { wallMs, ev: 'follow-dropped', fields: { backlog_bytes: backlogBytes, message } };
 }

@@ -72,6 +72,14 @@ export function chooseCgroups(env: NodeJS.ProcessEnv): Cgroups {
   return cgroups;
 }
 
+function eventLogFor(env: NodeJS.ProcessEnv, statePath: string) {
+  return createFileEventLog({
+    path: eventLogPathFor(statePath),
+    maxBytes: intFromEnv(env, 'SHIPOTE_EVENTS_MAX_BYTES', 1024 * 1024),
+    keep: intFromEnv(env, 'SHIPOTE_EVENTS_KEEP', 3),
+  });
+}
+
 /** The Linux kernel adapter: sockets next to the control socket, logs next to the state. */
 function kernelFor(env: NodeJS.ProcessEnv, socketPath: string, logRoot: string) {
   return createLinuxKernel({
@@ -92,11 +100,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const log = (line: string) => process.stderr.write(`shipote daemon: ${line}\n`);
   const clock = createSystemClock();
   const store = createFileStore({ path: statePath });
-  const eventLog = createFileEventLog({
-    path: eventLogPathFor(statePath),
-    maxBytes: intFromEnv(env, 'SHIPOTE_EVENTS_MAX_BYTES', 1024 * 1024),
-    keep: intFromEnv(env, 'SHIPOTE_EVENTS_KEEP', 3),
-  });
+  const eventLog = eventLogFor(env, statePath);
   const kernel = kernelFor(env, socketPath, logDirFor(statePath));
   const cgroups = chooseCgroups(env);
   const ids = createUlidIds();
@@ -112,16 +116,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     },
   );
   const appendEvent = (event: LifecycleEvent) => eventLog.append(event);
-  const logs = wireLogStore({
-    env,
-    statePath,
-    logRoot: logDirFor(statePath),
-    socketDir: join(dirname(socketPath), 'sockets'),
-    supervisor,
-    kernel,
-    wallMs: clock.wallMs,
-    appendEvent,
-  });
+  const logs = wireLogStore({ env, statePath, socketPath, supervisor, kernel, clock, appendEvent });
   const daemon = await startDaemon({
     supervisor,
     kernel,

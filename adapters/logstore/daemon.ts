@@ -4,11 +4,13 @@
  * the gated retention tick. `SHIPOTE_KEEP_DAYS` (default 30, 0 = keep everything).
  */
 
+import { dirname, join } from 'node:path';
 import type { Supervisor } from '../../core/engine/api.js';
 import type { LifecycleEvent } from '../../core/ports.js';
 import { isFinished } from '../control/logs.js';
 import type { LogSource } from '../control/types.js';
 import type { LinuxKernel } from '../linux/kernel.js';
+import { logDirFor } from '../store/paths.js';
 import { keepDaysDefault } from './retention.js';
 import { createDiskLogSource, recordOwners } from './source.js';
 import { type SweepOptions, startRetention, sweepAtStart } from './sweep.js';
@@ -16,11 +18,11 @@ import { type SweepOptions, startRetention, sweepAtStart } from './sweep.js';
 export interface LogStoreWiring {
   env: NodeJS.ProcessEnv;
   statePath: string;
-  logRoot: string;
-  socketDir: string;
+  /** The control socket: flow sockets are in `sockets/` beside it. */
+  socketPath: string;
   supervisor: Supervisor;
   kernel: LinuxKernel;
-  wallMs(): number;
+  clock: { wallMs(): number };
   appendEvent(event: LifecycleEvent): void;
 }
 
@@ -46,19 +48,20 @@ export function keepDaysFrom(env: NodeJS.ProcessEnv): number {
 
 /** Call before the supervisor restores (the start sweep removes every flow socket). */
 export function wireLogStore(w: LogStoreWiring): { source: LogSource; startTicks(): () => void } {
+  const logRoot = logDirFor(w.statePath);
   const sweep: SweepOptions = {
     statePath: w.statePath,
-    logRoot: w.logRoot,
-    socketDir: w.socketDir,
+    logRoot,
+    socketDir: join(dirname(w.socketPath), 'sockets'),
     keepDays: keepDaysFrom(w.env),
     liveKeys: () => liveLogKeys(w.supervisor),
-    wallMs: w.wallMs,
+    wallMs: () => w.clock.wallMs(),
     event: w.appendEvent,
   };
   sweepAtStart(sweep);
-  recordOwners(w.supervisor, w.logRoot);
+  recordOwners(w.supervisor, logRoot);
   const source = createDiskLogSource({
-    root: w.logRoot,
+    root: logRoot,
     follow: (key, listener) => w.kernel.followLogs(key, listener),
     bytes: (key) => {
       const b = w.kernel.logBytes(key);
