@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { createSupervisor } from '../../core/engine/supervisor.js';
 import type { Cgroups, LifecycleEvent } from '../../core/ports.js';
 import { coreSpecParsers } from '../control/specs.js';
+import { bufferBytesDefault } from '../linux/budget.js';
 import { createLinuxCgroups, createLinuxKernel } from '../linux/index.js';
 import { logLimitsDefault } from '../linux/logs.js';
 import { wireLogStore } from '../logstore/daemon.js';
@@ -89,6 +90,7 @@ function kernelFor(env: NodeJS.ProcessEnv, socketPath: string, logRoot: string) 
       maxBytes: intFromEnv(env, 'SHIPOTE_LOG_MAX_BYTES', logLimitsDefault.maxBytes),
       keep: intFromEnv(env, 'SHIPOTE_LOG_KEEP', logLimitsDefault.keep),
     },
+    bufferBytes: intFromEnv(env, 'SHIPOTE_BUFFER_BYTES', bufferBytesDefault),
   });
 }
 

@@ -197,6 +197,7 @@ function finish(
       join(k.opts.runtimeDir, name),
       (e) => k.emit(e),
       () => k.nowMs(),
+      k.budget,
     );
     w.owned.delete(p[0]);
     flow.read(p[0], (fd, onChunk) => openReader(k.native, fd, onChunk));

@@ -31,6 +31,7 @@ import {
   type Spawned,
   type SysError,
 } from './addon.js';
+import { ByteBudget, bufferBytesDefault } from './budget.js';
 import { dispatchCapture } from './capture.js';
 import { dirsOf } from './cgroups/handle.js';
 import { spawnOptsFor, withEnv } from './envelope.js';
@@ -56,6 +57,8 @@ export interface LinuxKernelOptions {
   logDir?: string;
   /** Rotation of the log files (daemon-wide defaults). */
   logLimits?: LogLimits;
+  /** The daemon-wide budget for flow replay buffers and reader backlogs; default 64 MiB. */
+  bufferBytes?: number;
   /** F_SETPIPE_SZ for the pipes we create; 0/absent = kernel default. */
   pipeSizeBytes?: number;
 }
@@ -121,6 +124,7 @@ export function validateProcRequest(req: ProcRequest): string | null {
 export class KernelImpl implements LinuxKernel {
   readonly native: NativeAddon;
   readonly logStore: LogStore;
+  readonly budget: ByteBudget;
   private readonly listeners: ((event: KernelEvent) => void)[] = [];
   private readonly live = new Map<number, string>(); // pid → key
   private readonly discarded = new Set<number>();
@@ -133,6 +137,7 @@ export class KernelImpl implements LinuxKernel {
   constructor(readonly opts: Required<LinuxKernelOptions>) {
     this.native = addon();
     this.logStore = new LogStore(this.native, opts.logDir, opts.logLimits);
+    this.budget = new ByteBudget(opts.bufferBytes);
     mkdirSync(opts.runtimeDir, { recursive: true, mode: 0o700 });
   }
 
@@ -354,6 +359,7 @@ export function createLinuxKernel(opts: LinuxKernelOptions): LinuxKernel {
     runtimeDir: opts.runtimeDir,
     logDir: opts.logDir ?? join(opts.runtimeDir, 'logs'),
     logLimits: opts.logLimits ?? logLimitsDefault,
+    bufferBytes: opts.bufferBytes ?? bufferBytesDefault,
     pipeSizeBytes: opts.pipeSizeBytes ?? 0,
   });
 }
