@@ -33,7 +33,7 @@ function flowWith(budget: ByteBudget): { flow: TapFlow; push: ChunkHandler } {
 }
 
 describe('flow readers and replay under the byte budget', () => {
-  it('drops a stalled reader and caps the replay: the flow never holds more than the budget', async () => {
+  it('drops a stalled reader and caps the replay: never more than the budget', async () => {
     const budget = new ByteBudget(4 * 1024 * 1024);
     const { flow, push } = flowWith(budget);
     const stalled: Socket = connect(join(dir, 'flow.sock'));
