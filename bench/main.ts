@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLinuxKernel } from '../adapters/linux/index.js';
+import { captureSuite } from './capture.js';
 import { type BenchContext, type Row, runAll } from './suites.js';
 import { printTable } from './table.js';
 
@@ -27,7 +28,8 @@ async function main(): Promise<void> {
   };
   let rows: Row[];
   try {
-    rows = await runAll(ctx);
+    // `--capture`: only the capture-to-disk suite (bench/capture.ts); it is in the full run too.
+    rows = args.has('--capture') ? await captureSuite(ctx) : await runAll(ctx);
   } finally {
     kernel.close();
     rmSync(runtimeDir, { recursive: true, force: true });
