@@ -31,7 +31,10 @@ const config: Config = {
       ...common,
       displayName: 'adapters',
       testMatch: ['<rootDir>/adapters/**/*.test.ts', '<rootDir>/scripts/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '\\.pack\\.test\\.ts$'],
     },
+    // `npm pack` + a global install into a temp prefix: its own stage (slow, uses npm).
+    { ...common, displayName: 'pack', testMatch: ['<rootDir>/adapters/**/*.pack.test.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/e2e/**/*.test.ts'] },
   ],
 };

@@ -14,10 +14,12 @@ import { addWorkspaceCommands } from './cmd-workspace.js';
 import { colorWanted } from './colors.js';
 import type { Io } from './context.js';
 import { CliError, exitFailed, exitOk, exitUsage } from './errors.js';
+import { packageVersion } from './version.js';
 
 export function buildProgram(io: Io): Command {
   const program = new Command('shipote')
     .description('Linux process supervisor: workspaces, supervised commands, pipelines')
+    .version(packageVersion(), '-V, --version', 'print the shipote version')
     .option('--socket <path>', 'control socket (default $SHIPOTE_SOCKET, then the runtime dir)')
     .showHelpAfterError()
     .exitOverride()
