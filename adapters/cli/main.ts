@@ -10,6 +10,8 @@ import { Command, CommanderError } from 'commander';
 import { addCommandCommands } from './cmd-commands.js';
 import { addMiscCommands } from './cmd-misc.js';
 import { addFlowCommands, addPipelineCommands } from './cmd-pipeline.js';
+import { addTopCommand } from './cmd-top.js';
+import { addViewsCommands } from './cmd-views.js';
 import { addWorkspaceCommands } from './cmd-workspace.js';
 import { colorWanted } from './colors.js';
 import type { Io } from './context.js';
@@ -46,6 +48,8 @@ export function buildProgram(io: Io): Command {
   addPipelineCommands(program, io);
   addFlowCommands(program, io);
   addMiscCommands(program, io);
+  addViewsCommands(program, io);
+  addTopCommand(program, io);
   return program;
 }
 

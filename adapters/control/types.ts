@@ -12,7 +12,7 @@ import type {
   SpecResult,
   WorkspaceSpec,
 } from '../../core/manifest/types.js';
-import type { LifecycleEvent } from '../../core/ports.js';
+import type { LifecycleEvent, ProcStats } from '../../core/ports.js';
 
 export type LogWhich = 'stdout' | 'stderr' | 'both';
 
@@ -75,6 +75,8 @@ export interface ControlDeps {
   restoreReport(): RestoreReport | null;
   /** Monotonic ms, for uptime. */
   nowMs(): number;
+  /** RSS and CPU of the process trees under `pids` (GET /v1/ps); absent in fakes. */
+  sample?(pids: number[]): ProcStats;
   startedAtMs: number;
 }
 

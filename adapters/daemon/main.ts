@@ -113,6 +113,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       },
       flows: () => kernel.flows(),
       caps: () => cgroups.caps(),
+      sample: (pids) => kernel.sample(pids),
       history: (limit) => eventLog.history(limit),
       statePath,
       socketPath,
