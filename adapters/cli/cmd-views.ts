@@ -6,6 +6,7 @@ import type { ProcNode } from '../control/proc-tree.js';
 import type { PsRow, PsView } from '../control/routes-ps.js';
 import { enc } from './api.js';
 import { paintState } from './colors.js';
+import { completionScript } from './completion.js';
 import { type Ctx, type Io, makeCtx } from './context.js';
 import { humanBytes, humanDuration, keyValues, table } from './format.js';
 
@@ -138,4 +139,18 @@ async function lastLines(ctx: Ctx, ws: string, cmd: string, n: number): Promise<
   );
   const text = Buffer.concat(chunks).toString('utf8').replace(/\n$/, '');
   return text === '' ? [] : text.split('\n').slice(-n);
+}
+
+export function addCompletionCommand(program: Command, io: Io): void {
+  program
+    .command('completion <shell>')
+    .description('print a completion script for bash, zsh or fish')
+    .addHelpText(
+      'after',
+      '\nbash: source <(shipote completion bash)\nzsh:  source <(shipote completion zsh)' +
+        '\nfish: shipote completion fish | source',
+    )
+    .action((shell: string) => {
+      io.out(completionScript(program, shell));
+    });
 }

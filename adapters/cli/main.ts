@@ -11,7 +11,7 @@ import { addCommandCommands } from './cmd-commands.js';
 import { addMiscCommands } from './cmd-misc.js';
 import { addFlowCommands, addPipelineCommands } from './cmd-pipeline.js';
 import { addTopCommand } from './cmd-top.js';
-import { addViewsCommands } from './cmd-views.js';
+import { addCompletionCommand, addViewsCommands } from './cmd-views.js';
 import { addWorkspaceCommands } from './cmd-workspace.js';
 import { colorWanted } from './colors.js';
 import type { Io } from './context.js';
@@ -50,6 +50,7 @@ export function buildProgram(io: Io): Command {
   addMiscCommands(program, io);
   addViewsCommands(program, io);
   addTopCommand(program, io);
+  addCompletionCommand(program, io);
   return program;
 }
 
