@@ -57,7 +57,9 @@ describe('completion', () => {
     const path = script('bash');
     const complete = (words: string[]) => {
       const arr = words.map((w) => `'${w}'`).join(' ');
-      const body = `source ${path}; COMP_WORDS=(${arr}); COMP_CWORD=${words.length - 1}; _shipote; printf '%s\\n' "\${COMPREPLY[@]}"`;
+      const body =
+        `source ${path}; COMP_WORDS=(${arr}); COMP_CWORD=${words.length - 1}; _shipote; ` +
+        `printf '%s\\n' "\${COMPREPLY[@]}"`;
       return lines(execFileSync('bash', ['-c', body]).toString());
     };
     expect(complete(['shipote', 'zz'])).toEqual(['zz-probe']);
@@ -70,7 +72,8 @@ describe('completion', () => {
     const complete = (words: string[], prefix: string) => {
       const arr = words.map((w) => `'${w}'`).join(' ');
       const body = `compdef() { :; }; source ${path}; compadd() { shift; print -l -- "$@"; };
-        _files() { print FILES; }; words=(${arr}); CURRENT=${words.length}; PREFIX='${prefix}'; _shipote`;
+        _files() { print FILES; }; words=(${arr}); CURRENT=${words.length};
+        PREFIX='${prefix}'; _shipote`;
       return lines(execFileSync('zsh', ['-c', body]).toString());
     };
     expect(complete(['shipote', 'flow', ''], '')).toEqual(['list', 'tail']);
