@@ -246,9 +246,28 @@ describe('control server', () => {
   it('streams event history as server-sent events', async () => {
     const reply = await call('GET', '/v1/events?history=1');
     expect(reply.body).toBe(
-      'event: restart\ndata: {"wallMs":2,"ev":"restart","fields":' +
+      'id: 2-0\nevent: restart\ndata: {"wallMs":2,"ev":"restart","fields":' +
         '{"ws":"W","cmd":"C","backoff_ms":400}}\n\n',
     );
+  });
+
+  it('resumes after Last-Event-ID, and ids go on with the live events', async () => {
+    const first = (await call<string>('GET', '/v1/events?history=5')).body;
+    expect([...first.matchAll(/^id: (.*)$/gm)].map((m) => m[1])).toEqual(['1-0', '2-0']);
+    const seen: string[] = [];
+    const headers = { 'last-event-id': '1-0' };
+    const done = requestStream(socket, '/v1/events?follow=1', (c) => seen.push(c.toString()), {
+      headers,
+    });
+    await waitFor(() => seen.join('').includes('id: 2-0'));
+    history.push({ wallMs: 2, ev: 'again', fields: {} });
+    sup.emit({ wallMs: 2, ev: 'again', fields: {} });
+    await waitFor(() => seen.join('').includes('"ev":"again"'));
+    await server.close();
+    await done.catch(() => undefined);
+    const ids = [...seen.join('').matchAll(/^id: (.*)$/gm)].map((m) => m[1]);
+    expect(ids).toEqual(['2-0', '2-1']);
+    history.pop();
   });
 
   it('streams new events with follow=1', async () => {

@@ -12,6 +12,7 @@ import { dirname } from 'node:path';
 import { HttpError, sendError, sendJson } from './http-util.js';
 import { Router } from './router.js';
 import { addMiscRoutes } from './routes-misc.js';
+import { addOpenApiRoutes } from './routes-openapi.js';
 import { addPipelineRoutes } from './routes-pipelines.js';
 import { addPsRoutes } from './routes-ps.js';
 import { addWorkspaceRoutes } from './routes-workspaces.js';
@@ -32,6 +33,7 @@ export function buildRouter(): Router {
   addPipelineRoutes(router);
   addMiscRoutes(router);
   addPsRoutes(router);
+  addOpenApiRoutes(router);
   return router;
 }
 
