@@ -89,7 +89,9 @@ maybe(`the OpenAPI description against a real daemon${why ? ` (skipped: ${why})`
       described: true,
     });
     if (mediaType === 'application/json') {
-      const pointer = `api#/paths/${template.replace(/~/g, '~0').replace(/\//g, '~1')}/${method.toLowerCase()}/responses/${key}/content/application~1json/schema`;
+      const escaped = template.replace(/~/g, '~0').replace(/\//g, '~1');
+      const where = `${method.toLowerCase()}/responses/${key}/content/application~1json/schema`;
+      const pointer = `api#/paths/${escaped}/${where}`;
       const validate = ajv.getSchema(pointer);
       if (!validate) throw new Error(`no schema at ${pointer}`);
       const value = JSON.parse(r.text);
@@ -136,6 +138,7 @@ maybe(`the OpenAPI description against a real daemon${why ? ` (skipped: ${why})`
     await check('GET', `${cmd}/logs`, '/v1/workspaces/api/commands/c/logs');
     await check('POST', `${cmd}/restart`, '/v1/workspaces/api/commands/c/restart');
     const source =
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a pipeline template variable
       'label = "pl"\nworkspace = "${WS}"\n[[nodes]]\nlabel = "a"\n' +
       'payload.Native = { exec = "/bin/sh", argv = ["-c", "echo 1; exec sleep 60"], envp = [] }\n' +
       '[[nodes]]\nlabel = "b"\npayload.Native = { exec = "/bin/cat", argv = [], envp = [] }\n' +
