@@ -289,9 +289,7 @@ describe('control server', () => {
     await call('POST', '/v1/workspaces', { toml: STRICT_WORKSPACE_TOML });
     const reply = await call('GET', '/metrics');
     expect(reply.body).toContain('# TYPE shipote_workspaces gauge\nshipote_workspaces 1\n');
-    expect(reply.body).toContain(
-      'shipote_flow_bytes_total{pipeline="PL1",edge="0",socket="/t/0"} 42',
-    );
+    expect(reply.body).toContain('shipote_flow_bytes_total{pipeline="unknown",edge="0"} 42');
   });
 
   it('reports doctor findings with the command that fixes them', async () => {

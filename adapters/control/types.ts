@@ -13,6 +13,7 @@ import type {
   WorkspaceSpec,
 } from '../../core/manifest/types.js';
 import type { LifecycleEvent, ProcStats } from '../../core/ports.js';
+import type { ProcessStats } from './metrics.js';
 
 export type LogWhich = 'stdout' | 'stderr' | 'both';
 
@@ -77,6 +78,8 @@ export interface ControlDeps {
   nowMs(): number;
   /** RSS and CPU of the process trees under `pids` (GET /v1/ps); absent in fakes. */
   sample?(pids: number[]): ProcStats;
+  /** The daemon's own process metrics (/metrics); absent in fakes. */
+  processStats?(): ProcessStats;
   startedAtMs: number;
 }
 

@@ -22,6 +22,7 @@ import { createSystemClock } from './clock.js';
 import { startDaemon } from './compose.js';
 import { createUlidIds } from './ids.js';
 import { createNotifier } from './notify.js';
+import { selfStats } from './self-stats.js';
 
 export interface DaemonOptions {
   socketPath?: string | undefined;
@@ -114,6 +115,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       flows: () => kernel.flows(),
       caps: () => cgroups.caps(),
       sample: (pids) => kernel.sample(pids),
+      processStats: () => selfStats(clock.wallMs()),
       history: (limit) => eventLog.history(limit),
       statePath,
       socketPath,
