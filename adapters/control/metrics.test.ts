@@ -30,7 +30,8 @@ maybe(`/metrics of a real daemon${why ? ` (skipped: ${why})` : ''}`, () => {
     await post('/v1/workspaces/met/commands', sleeper);
     const source =
       'label = "pipe"\nworkspace = "met"\n[[nodes]]\nlabel = "a"\n' +
-      'payload.Native = { exec = "/bin/sh", argv = ["-c", "echo hi; exec sleep 60"], envp = [] }\n' +
+      'payload.Native = { exec = "/bin/sh", argv = ["-c", "echo hi; exec sleep 60"], ' +
+      'envp = [] }\n' +
       '[[nodes]]\nlabel = "b"\npayload.Native = { exec = "/bin/cat", argv = [], envp = [] }\n' +
       '[[edges]]\nfrom = 0\nfrom_output = "stdout"\nto = 1\nto_input = "stdin"\n';
     await post('/v1/pipelines', { source, tap: true });
