@@ -21,6 +21,14 @@
       "cflags": ["-O2", "-fstack-protector-strong", "-fPIC", "-Wall", "-Wextra"],
       "cflags_cc": ["-std=c++17", "-O2", "-fstack-protector-strong", "-fPIC", "-Wall", "-Wextra"],
       "ldflags": ["-Wl,-z,relro,-z,now", "-pthread"]
+    },
+    {
+      "target_name": "shipote_reaper",
+      "sources": ["src/reaper.cc"],
+      "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
+      "cflags": ["-O2", "-fstack-protector-strong", "-fPIC", "-Wall", "-Wextra"],
+      "cflags_cc": ["-std=c++17", "-O2", "-fstack-protector-strong", "-fPIC", "-Wall", "-Wextra"],
+      "ldflags": ["-Wl,-z,relro,-z,now"]
     }
   ]
 }

@@ -27,6 +27,8 @@ import { selfStats } from './self-stats.js';
 export interface DaemonOptions {
   socketPath?: string | undefined;
   statePath?: string | undefined;
+  /** Run as a container's init (`--init`, `--apply FILE`): see init.ts. */
+  init?: { graceMs: number; applyFile?: string | undefined } | undefined;
 }
 
 /**
@@ -70,6 +72,14 @@ export function chooseCgroups(env: NodeJS.ProcessEnv): Cgroups {
   return cgroups;
 }
 
+function eventLogFor(env: NodeJS.ProcessEnv, statePath: string) {
+  return createFileEventLog({
+    path: eventLogPathFor(statePath),
+    maxBytes: intFromEnv(env, 'SHIPOTE_EVENTS_MAX_BYTES', 1024 * 1024),
+    keep: intFromEnv(env, 'SHIPOTE_EVENTS_KEEP', 3),
+  });
+}
+
 export async function runDaemon(options: DaemonOptions): Promise<void> {
   const env = process.env;
   const uid = process.getuid?.() ?? 0;
@@ -78,11 +88,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const log = (line: string) => process.stderr.write(`shipote daemon: ${line}\n`);
   const clock = createSystemClock();
   const store = createFileStore({ path: statePath });
-  const eventLog = createFileEventLog({
-    path: eventLogPathFor(statePath),
-    maxBytes: intFromEnv(env, 'SHIPOTE_EVENTS_MAX_BYTES', 1024 * 1024),
-    keep: intFromEnv(env, 'SHIPOTE_EVENTS_KEEP', 3),
-  });
+  const eventLog = eventLogFor(env, statePath);
   const kernel = createLinuxKernel({ runtimeDir: join(dirname(socketPath), 'sockets') });
   const cgroups = chooseCgroups(env);
   const ids = createUlidIds();
@@ -128,9 +134,11 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     wallMs: clock.wallMs,
     closeKernel: () => kernel.close(),
   });
-  const onSignal = (signal: NodeJS.Signals) => {
-    void daemon.shutdown(signal).then(() => process.exit(0));
-  };
+  const onSignal = options.init
+    ? await initMode(options.init, supervisor, log, (reason) => daemon.shutdown(reason))
+    : (signal: NodeJS.Signals) => {
+        void daemon.shutdown(signal).then(() => process.exit(0));
+      };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   process.on('uncaughtException', (error) => {
@@ -139,4 +147,42 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     supervisor.flush();
     process.exit(1);
   });
+}
+
+/**
+ * `--init`/`--apply`: reap orphans from now on, apply the file, and on SIGTERM stop every
+ * workspace within the grace, then exit 0 if that stop was clean, 1 if not.
+ */
+async function initMode(
+  init: NonNullable<DaemonOptions['init']>,
+  supervisor: ReturnType<typeof createSupervisor>,
+  log: (line: string) => void,
+  shutdown: (reason: string) => Promise<void>,
+): Promise<(signal: NodeJS.Signals) => void> {
+  const { applyFileAtStart } = await import('./apply-hook.js');
+  const { startReaping, stopEverything } = await import('./init.js');
+  const reaping = startReaping(log);
+  log(`init: pid ${process.pid}, reaping orphans, grace ${init.graceMs} ms on SIGTERM`);
+  if (init.applyFile) {
+    try {
+      await applyFileAtStart(init.applyFile, { supervisor, log });
+    } catch (error) {
+      log(`init: ${(error as Error).message}`);
+      await shutdown('apply failed');
+      process.exit(1);
+    }
+  }
+  return (signal) => {
+    void (async () => {
+      log(`init: ${signal}: stopping every workspace within ${init.graceMs} ms`);
+      const outcome = await stopEverything(supervisor, init.graceMs);
+      await shutdown(signal);
+      reaping.reapNow();
+      reaping.stop();
+      const how = outcome.clean ? 'clean' : `not clean: killed ${outcome.killed.join(', ')}`;
+      const counts = `${outcome.reaped} processes stopped, ${reaping.reapedTotal} orphans reaped`;
+      log(`init: stop ${how}; ${counts}`);
+      process.exit(outcome.clean ? 0 : 1);
+    })();
+  };
 }
