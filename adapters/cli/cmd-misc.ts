@@ -6,6 +6,7 @@ import type { LifecycleEvent } from '../../core/ports.js';
 import type { DoctorView } from '../control/types.js';
 import { formatEvent } from '../store/logfmt.js';
 import { addViewCommand, type Io, intFlag, makeCtx } from './context.js';
+import { CliError, exitFailed } from './errors.js';
 import { humanDuration, keyValues } from './format.js';
 
 function flatPairs(obj: Record<string, unknown>): [string, string][] {
@@ -54,8 +55,18 @@ export function addMiscCommands(program: Command, io: Io): void {
   const doctor = {
     name: 'doctor',
     description: 'caps, reachability, snapshot health, recent failures and their fixes',
-    json: 'print DoctorView',
+    json: 'print the diagnosis as JSON',
     path: '/v1/doctor',
+    // Scripts and CI can use it: a listed problem makes the exit status 1.
+    check: (d: DoctorView) => {
+      const problems = d.findings.length + (d.snapshot.ok ? 0 : 1);
+      if (problems > 0) {
+        throw new CliError(
+          exitFailed,
+          `doctor: ${problems} problem${problems > 1 ? 's' : ''} found`,
+        );
+      }
+    },
   };
   addViewCommand<DoctorView>(program, io, doctor, (ctx, d) => printDoctor((l) => ctx.print(l), d));
   program

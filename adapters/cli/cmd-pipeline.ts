@@ -205,11 +205,16 @@ export function addFlowCommands(program: Command, io: Io): void {
   const flow = program.command('flow').description('flow sockets of tapped edges');
   const list = {
     name: 'list',
-    description: 'sockets with bytes total and bytes/s',
-    json: 'print FlowView[]',
+    description: 'flow sockets: a table on a terminal, else one socket path per line',
+    json: 'print the flows as JSON',
     path: '/v1/flows',
   };
   addViewCommand<FlowView[]>(flow, io, list, (ctx, flows) => {
+    // Like ls: a script (`flow list | grep shipote-flow`) gets bare paths.
+    if (!ctx.io.tty) {
+      for (const f of flows) ctx.print(f.socketPath);
+      return;
+    }
     if (flows.length === 0) return ctx.print('no flows');
     const rows = flows.map((f) => [
       f.socketPath,

@@ -15,7 +15,7 @@ import { addCompletionCommand, addViewsCommands } from './cmd-views.js';
 import { addWorkspaceCommands } from './cmd-workspace.js';
 import { colorWanted } from './colors.js';
 import type { Io } from './context.js';
-import { CliError, exitFailed, exitOk, exitUsage } from './errors.js';
+import { CliError, exitFailed, exitOk, exitUsage, templateHints } from './errors.js';
 import { packageVersion } from './version.js';
 
 export function buildProgram(io: Io): Command {
@@ -70,6 +70,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     if (error instanceof CliError) {
       io.err(`shipote: ${error.message}\n`);
       for (const d of error.details) io.err(`  ${d}\n`);
+      for (const h of templateHints([error.message, ...error.details])) io.err(`${h}\n`);
       return error.exitCode;
     }
     io.err(`shipote: ${(error as Error).message ?? String(error)}\n`);
@@ -88,6 +89,7 @@ export function processIo(): Io {
     env: process.env,
     uid: process.getuid?.() ?? 0,
     color: colorWanted(process.env, process.stdout.isTTY === true),
+    tty: process.stdout.isTTY === true,
   };
 }
 

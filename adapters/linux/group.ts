@@ -190,7 +190,7 @@ function finish(
   for (const t of req.taps) {
     const p = w.tapPipes.get(t.edgeIndex);
     if (!p) continue;
-    const name = `flow-${key.replace(/\//g, '-')}-${t.edgeIndex}.sock`;
+    const name = `shipote-flow-${key.replace(/\//g, '-')}-${t.edgeIndex}.sock`;
     const flow = new TapFlow(
       key,
       t,
