@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveSocketPath } from '../store/paths.js';
+import { parseDaemonArgs } from './entry.js';
 import { binPath, repoRoot } from './harness.js';
 
 const units = {
@@ -80,5 +81,30 @@ describe('systemd units', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the Kubernetes example', () => {
+  const pod = readFileSync(join(repoRoot, 'examples', 'k8s', 'pod.yaml'), 'utf8');
+  /** The `command: [...]` flow sequences (JSON-compatible) of the manifest. */
+  const commands = [...pod.matchAll(/command: (\[.*\])$/gm)].map(
+    (m) => JSON.parse(m[1] ?? '[]') as string[],
+  );
+
+  it('runs shipote daemon --apply as pid 1, with probes on shipote health', () => {
+    const [main, ...probes] = commands;
+    expect(main?.slice(0, 2)).toEqual(['shipote', 'daemon']);
+    expect(parseDaemonArgs(main?.slice(2) ?? [])).toMatchObject({
+      ok: true,
+      init: true,
+      applyFile: '/etc/shipote/apply.toml',
+    });
+    expect(probes).toEqual([
+      ['shipote', 'health'],
+      ['shipote', 'health'],
+    ]);
+    const graceS = Number(/terminationGracePeriodSeconds: (\d+)/.exec(pod)?.[1]);
+    const graceMs = Number(main?.[main.indexOf('--grace') + 1]);
+    expect(graceS * 1000).toBeGreaterThan(graceMs);
   });
 });
