@@ -37,7 +37,7 @@ export function addMiscCommands(program: Command, io: Io): void {
   const caps = {
     name: 'caps',
     description: 'cgroup version, delegation, user namespaces, pidfd',
-    json: 'print CgroupCaps',
+    json: 'print the capabilities as JSON',
     path: '/v1/caps',
   };
   addViewCommand<Record<string, unknown>>(program, io, caps, (ctx, c) =>
@@ -46,7 +46,7 @@ export function addMiscCommands(program: Command, io: Io): void {
   const health = {
     name: 'health',
     description: 'alive workspaces, commands, pipelines, flows',
-    json: 'print HealthView',
+    json: 'print the counts as JSON',
     path: '/v1/health',
   };
   addViewCommand<HealthView>(program, io, health, (ctx, h) =>
@@ -74,7 +74,7 @@ export function addMiscCommands(program: Command, io: Io): void {
     .description('lifecycle events (logfmt); -f follows new ones')
     .option('-f, --follow', 'keep printing new events')
     .option('--history <n>', 'past events to print first', '100')
-    .option('--json', 'one JSON LifecycleEvent per line')
+    .option('--json', 'one event as JSON per line')
     .action(async (o: { follow?: boolean; history: string }, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const q = new URLSearchParams({ history: String(intFlag(o.history, '--history')) });

@@ -18,6 +18,13 @@ import type { Io } from './context.js';
 import { CliError, exitFailed, exitOk, exitUsage, templateHints } from './errors.js';
 import { packageVersion } from './version.js';
 
+interface DaemonFlags {
+  state?: string;
+  init?: boolean;
+  apply?: string;
+  grace?: string;
+}
+
 export function buildProgram(io: Io): Command {
   const program = new Command('shipote')
     .description('Linux process supervisor: workspaces, supervised commands, pipelines')
@@ -33,13 +40,19 @@ export function buildProgram(io: Io): Command {
     .command('daemon')
     .description('run the daemon in the foreground')
     .option('--state <file>', 'snapshot file (default $SHIPOTE_STATE, then XDG state dir)')
-    .action(async (o: { state?: string }, cmd: Command) => {
+    .option('--init', "be a container's init: reap orphans, stop gracefully on SIGTERM")
+    .option('--apply <file>', 'apply this file at start (implies --init)')
+    .option('--grace <ms>', 'with --init: how long services get after SIGTERM (default 8000)')
+    .action(async (o: DaemonFlags, cmd: Command) => {
       // bin/shipote.mjs skips the CLI for `daemon`; this path serves `tsx adapters/cli/main.ts`.
       const { daemonMain } = await import('../daemon/entry.js');
       const g = cmd.optsWithGlobals() as { socket?: string };
       const argv = [
         ...(g.socket ? ['--socket', g.socket] : []),
         ...(o.state ? ['--state', o.state] : []),
+        ...(o.init ? ['--init'] : []),
+        ...(o.apply ? ['--apply', o.apply] : []),
+        ...(o.grace ? ['--grace', o.grace] : []),
       ];
       await daemonMain(argv);
     });
