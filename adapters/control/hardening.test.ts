@@ -254,3 +254,65 @@ describe('doctor and restore', () => {
     }
   });
 });
+
+describe('metrics counters and gauges', () => {
+  function sample(text: string, name: string): number {
+    const m = new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\d+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : Number.NaN;
+  }
+
+  it('never lets shipote_restarts_total go down when a workspace goes away', async () => {
+    let gone = false;
+    const view = {
+      ...sup,
+      listWorkspaces: () => (gone ? [] : sup.listWorkspaces()),
+    };
+    const extraDir = join(dir, 'd3');
+    const extra = await serveControl({ ...deps(view), supervisor: view }, join(extraDir, 's.sock'));
+    try {
+      await requestJson(join(extraDir, 's.sock'), 'POST', '/v1/workspaces', {
+        toml: 'label = "w"\n',
+      });
+      const run = await requestJson<{ id: string }>(
+        join(extraDir, 's.sock'),
+        'POST',
+        '/v1/workspaces/w/commands',
+        { exec: '/bin/true' },
+      );
+      sup.restartCommand('w', run.body.id);
+      sup.emit({ wallMs: 1, ev: 'restart', fields: { cmd: run.body.id } });
+      const name = 'shipote_restarts_total{kind="command"}';
+      const before = await requestJson<string>(join(extraDir, 's.sock'), 'GET', '/metrics');
+      expect(sample(before.body, name)).toBe(1);
+      gone = true;
+      sup.emit({ wallMs: 2, ev: 'workspace-stop', fields: {} });
+      const after = await requestJson<string>(join(extraDir, 's.sock'), 'GET', '/metrics');
+      expect(sample(after.body, name)).toBe(1);
+    } finally {
+      await extra.close();
+    }
+  });
+
+  it('reports the same pipeline and flow counts as health', async () => {
+    const withFlow = {
+      ...deps(sup),
+      flows: () => [
+        { socketPath: '/t/0', key: 'OLD', edgeIndex: 0, bytesTotal: 1, bytesPerSec: 0 },
+      ],
+    };
+    const extraDir = join(dir, 'd4');
+    const extra = await serveControl(withFlow, join(extraDir, 's.sock'));
+    try {
+      const health = await requestJson<{ pipelines: number; flows: number }>(
+        join(extraDir, 's.sock'),
+        'GET',
+        '/v1/health',
+      );
+      const metrics = await requestJson<string>(join(extraDir, 's.sock'), 'GET', '/metrics');
+      expect(sample(metrics.body, 'shipote_pipelines')).toBe(health.body.pipelines);
+      expect(sample(metrics.body, 'shipote_flows')).toBe(health.body.flows);
+    } finally {
+      await extra.close();
+    }
+  });
+});

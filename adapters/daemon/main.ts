@@ -118,6 +118,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       caps: () => cgroups.caps(),
       history: (limit) => eventLog.history(limit),
       statePath,
+      countersPath: join(dirname(statePath), 'counters.json'),
       socketPath,
       nowMs: clock.nowMs,
       startedAtMs: clock.nowMs(),
