@@ -17,7 +17,7 @@ import {
   startDaemon,
   stopDaemon,
 } from './daemon.js';
-import { call } from './http.js';
+import { health } from './http.js';
 import { mib, type Outcome, type StressOptions } from './report.js';
 
 const holderEntry = fileURLToPath(new URL('./holder.ts', import.meta.url));
@@ -84,7 +84,7 @@ export async function connFlood(o: StressOptions): Promise<Outcome> {
     const checker = (async () => {
       while (checking) {
         healthAsked += 1;
-        const a = await call(d.socket, 'GET', '/v1/health', undefined, 5000);
+        const a = await health(d.socket, 5000);
         if (a.status === 200) healthAnswered += 1;
         else if (healthErrors.length < 3) healthErrors.push(`${a.status} ${a.error ?? ''}`);
         fdPeak = Math.max(fdPeak, fdCount(d.child.pid));

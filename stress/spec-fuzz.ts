@@ -72,7 +72,8 @@ const mutations: Mutation[] = [
   (t, p) => {
     const lines = t.split('\n');
     const i = p(lines.length);
-    const copies = Array.from({ length: 1 + p(3000) }, () => lines[i]);
+    const bound = Math.floor(4_000_000 / ((lines[i]?.length ?? 0) + 1));
+    const copies = Array.from({ length: Math.min(1 + p(3000), bound) }, () => lines[i]);
     return [...lines.slice(0, i), ...copies, ...lines.slice(i)].join('\n');
   },
   // many nodes (the 5,000-node pipelines of the adversarial run)

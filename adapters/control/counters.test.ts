@@ -19,7 +19,10 @@ function stub(state: { cmds: Record<string, number>; pipes: Record<string, numbe
       return () => listeners.delete(l);
     },
   } as unknown as Supervisor;
-  return { sup, emit: () => listeners.forEach((l) => l()) };
+  const emit = () => {
+    for (const l of listeners) l();
+  };
+  return { sup, emit };
 }
 
 let dir: string;

@@ -70,14 +70,18 @@ export function chooseCgroups(env: NodeJS.ProcessEnv): Cgroups {
   return cgroups;
 }
 
+/** The snapshot, its temp files, the event log and counters live here: ours alone. */
+function ensureStateDir(statePath: string): void {
+  ensurePrivateDir(dirname(statePath), 'state directory', 'SHIPOTE_STATE (or --state)');
+}
+
 export async function runDaemon(options: DaemonOptions): Promise<void> {
   const env = process.env;
   const uid = process.getuid?.() ?? 0;
   const socketPath = resolveSocketPath(env, uid, options.socketPath);
   const statePath = resolveStatePath(env, uid, options.statePath);
   const log = (line: string) => process.stderr.write(`shipote daemon: ${line}\n`);
-  // The snapshot, its temp files and the event log live in this directory: ours alone.
-  ensurePrivateDir(dirname(statePath), 'state directory', 'SHIPOTE_STATE (or --state)');
+  ensureStateDir(statePath);
   const clock = createSystemClock();
   const store = createFileStore({ path: statePath });
   const eventLog = createFileEventLog({
