@@ -316,3 +316,37 @@ describe('metrics counters and gauges', () => {
     }
   });
 });
+
+describe('replies reach clients that are still sending', () => {
+  it('answers a GET that carries a large body after reading it, not with EPIPE', async () => {
+    const reply = await sendRaw('GET', '/v1/health', 512 * 1024);
+    expect(reply.status).toBe(200);
+  });
+
+  it('answers headers too large with 431 while the client still sends its body', async () => {
+    const reply = await sendRaw('PUT', `/v1/saved-pipelines/${'a'.repeat(20_000)}`, 1024 * 1024);
+    expect(reply.status).toBe(431);
+  });
+});
+
+/** Sends the body in slow chunks, so the server could reply (and close) before the end. */
+function sendRaw(method: string, path: string, bytes: number): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: socket, method, path, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+    });
+    req.on('error', reject);
+    req.setHeader('content-length', bytes);
+    const chunk = Buffer.alloc(32 * 1024, 0x7b);
+    const writeFrom = (sent: number): void => {
+      if (sent >= bytes) {
+        req.end();
+        return;
+      }
+      const n = Math.min(chunk.length, bytes - sent);
+      req.write(chunk.subarray(0, n), () => setTimeout(() => writeFrom(sent + n), 2));
+    };
+    writeFrom(0);
+  });
+}
