@@ -114,3 +114,14 @@ describe('spec limits (docs/CONTRACT.md §1, §3)', () => {
     expect(result.issues.map((i) => i.path)).toEqual(['label', 'nodes[0].label']);
   });
 });
+
+describe('documented limits', () => {
+  it('match the constants, row by row (docs/CLI.md, Limits)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const doc = readFileSync(new URL('../../docs/CLI.md', import.meta.url), 'utf8');
+    for (const [name, value] of Object.entries(LIMITS)) {
+      const row = doc.split('\n').find((line) => line.startsWith(`| \`${name}\``));
+      expect(row?.split('|')[2]?.trim()).toBe(String(value));
+    }
+  });
+});
