@@ -18,7 +18,7 @@ import {
   resolveSocketPath,
   resolveStatePath,
 } from '../store/paths.js';
-import { ensurePrivateDir } from '../store/private-dir.js';
+import { ensureStateDir } from '../store/private-dir.js';
 import { createSystemClock } from './clock.js';
 import { startDaemon } from './compose.js';
 import { createUlidIds } from './ids.js';
@@ -70,18 +70,13 @@ export function chooseCgroups(env: NodeJS.ProcessEnv): Cgroups {
   return cgroups;
 }
 
-/** The snapshot, its temp files, the event log and counters live here: ours alone. */
-function ensureStateDir(statePath: string): void {
-  ensurePrivateDir(dirname(statePath), 'state directory', 'SHIPOTE_STATE (or --state)');
-}
-
 export async function runDaemon(options: DaemonOptions): Promise<void> {
   const env = process.env;
   const uid = process.getuid?.() ?? 0;
   const socketPath = resolveSocketPath(env, uid, options.socketPath);
   const statePath = resolveStatePath(env, uid, options.statePath);
   const log = (line: string) => process.stderr.write(`shipote daemon: ${line}\n`);
-  ensureStateDir(statePath);
+  ensureStateDir(dirname(statePath)); // snapshot, temp files, event log, counters
   const clock = createSystemClock();
   const store = createFileStore({ path: statePath });
   const eventLog = createFileEventLog({
