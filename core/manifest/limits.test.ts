@@ -125,3 +125,34 @@ describe('documented limits', () => {
     }
   });
 });
+
+describe('template expansion budget', () => {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a placeholder under test
+  it('refuses a spec whose ${VAR} expansion would exceed the limit, naming it', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a placeholder under test
+    const placeholders = '${A}'.repeat(1000);
+    const text =
+      'label = "p"\nworkspace = "W"\n[[nodes]]\nlabel = "a"\n' +
+      `payload = { Native = { exec = "/bin/echo", argv = ["${placeholders}"] } }\n`;
+    const result = parsePipelineToml(text, { A: 'x'.repeat(10_000) });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues).toEqual([
+      {
+        path: '(vars)',
+        message:
+          `expanding \${VAR} templates would exceed ${LIMITS.expandedCharsMax} characters ` +
+          '(expandedCharsMax)',
+      },
+    ]);
+  });
+
+  it('still expands within the budget', () => {
+    const text =
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a placeholder under test
+      'label = "p"\nworkspace = "${W}"\n[[nodes]]\nlabel = "a"\n' +
+      'payload = { Native = { exec = "/bin/cat" } }\n';
+    const result = parsePipelineToml(text, { W: 'w'.repeat(1000) });
+    expect(result.ok && result.value.workspace).toBe('w'.repeat(1000));
+  });
+});

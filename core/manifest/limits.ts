@@ -13,6 +13,8 @@ export const LIMITS = {
   edgesMax: 1024,
   /** Characters of a label (workspace, command, pipeline, node, saved pipeline name). */
   labelCharsMax: 63,
+  /** Characters of all string values of a spec after `${VAR}` expansion. */
+  expandedCharsMax: 262_144,
   /** Bytes of one request body. */
   bodyBytesMax: 1024 * 1024,
 } as const;
