@@ -112,6 +112,23 @@ describe('control server hardening', () => {
     await pollUntil(() => (idle.closed() ? true : undefined), 'the idle connection to close', 3000);
   });
 
+  it('closes a connection that trickles its headers past the headers timeout', async () => {
+    const slow = await idleConnection();
+    slow.sock.write('GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+    const drip = setInterval(() => {
+      if (!slow.closed()) slow.sock.write('a');
+    }, 50);
+    try {
+      await pollUntil(
+        () => (slow.closed() ? true : undefined),
+        'the slow connection to close',
+        3000,
+      );
+    } finally {
+      clearInterval(drip);
+    }
+  });
+
   it('keeps at most connectionsMax connections and still answers health', async () => {
     const idle: { sock: Socket; closed: () => boolean }[] = [];
     for (let i = 0; i < limits.connectionsMax * 3; i++) idle.push(await idleConnection());
