@@ -8,6 +8,7 @@ import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LIMITS } from '../../core/manifest/limits.js';
 import { pollUntil } from '../linux/test/helpers.js';
 import { requestJson, requestStream } from './client.js';
 import { createFakeSupervisor, type FakeSupervisor } from './fake-supervisor.js';
@@ -367,3 +368,46 @@ function sendRaw(method: string, path: string, bytes: number): Promise<{ status:
     writeFrom(0);
   });
 }
+
+describe('state size limits', () => {
+  it('refuses a saved pipeline that would take the saved sources past the limit', async () => {
+    const body = (n: number) => ({
+      source:
+        `# ${'p'.repeat(60_000)}\nlabel = "p${n}"\nworkspace = "w"\n[[nodes]]\nlabel = "a"\n` +
+        'payload = { Native = { exec = "/bin/cat" } }\n',
+    });
+    const perSave = body(0).source.length;
+    const fits = Math.floor(LIMITS.savedCharsMax / perSave);
+    for (let n = 0; n < fits; n++) {
+      const ok = await requestJson(socket, 'PUT', `/v1/saved-pipelines/s${n}`, body(n));
+      expect(ok.status).toBe(200);
+    }
+    const reply = await requestJson<{ error: { message: string } }>(
+      socket,
+      'PUT',
+      '/v1/saved-pipelines/one-more',
+      body(fits),
+    );
+    expect(reply.status).toBe(413);
+    expect(reply.body.error.message).toContain('(savedCharsMax)');
+    // Replacing a saved pipeline by one of the same size still fits.
+    expect((await requestJson(socket, 'PUT', '/v1/saved-pipelines/s0', body(0))).status).toBe(200);
+  });
+
+  it('refuses a workspace past workspacesMax, naming the limit', async () => {
+    for (let n = 0; n < LIMITS.workspacesMax; n++) {
+      const made = await requestJson(socket, 'POST', '/v1/workspaces', {
+        toml: `label = "w${n}"\n`,
+      });
+      expect(made.status).toBe(200);
+    }
+    const reply = await requestJson<{ error: { message: string } }>(
+      socket,
+      'POST',
+      '/v1/workspaces',
+      { toml: 'label = "over"\n' },
+    );
+    expect(reply.status).toBe(413);
+    expect(reply.body.error.message).toContain('(workspacesMax)');
+  });
+});
