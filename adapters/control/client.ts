@@ -51,7 +51,11 @@ export function checkSocketOwner(socketPath: string, uid = process.getuid?.() ??
   }
 }
 
-function open(
+/** A full accept queue (connect EAGAIN on a Unix socket) is retried this often, this far apart. */
+const busyRetries = 50;
+const busyRetryMs = 20;
+
+async function open(
   socketPath: string,
   method: string,
   path: string,
@@ -59,6 +63,24 @@ function open(
   extraHeaders: Record<string, string> = {},
 ): Promise<IncomingMessage> {
   checkSocketOwner(socketPath);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await openOnce(socketPath, method, path, body, extraHeaders);
+    } catch (error) {
+      const busy = (error as NodeJS.ErrnoException).code === 'EAGAIN';
+      if (!busy || attempt >= busyRetries) throw error;
+      await new Promise((r) => setTimeout(r, busyRetryMs));
+    }
+  }
+}
+
+function openOnce(
+  socketPath: string,
+  method: string,
+  path: string,
+  body: unknown,
+  extraHeaders: Record<string, string>,
+): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string | number> = { ...extraHeaders };
