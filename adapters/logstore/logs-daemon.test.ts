@@ -52,7 +52,9 @@ maybe(`log store against a real daemon${why ? ` (skipped: ${why})` : ''}`, () =>
 
   const bytesOf = async (path: string): Promise<Buffer> => {
     const parts: Buffer[] = [];
-    const r = await requestStream(h.socketPath, path, (c) => parts.push(c));
+    const r = await requestStream(h.socketPath, path, (c) => {
+      parts.push(c);
+    });
     if (r.status !== 200) throw new Error(`${path}: ${r.status} ${r.errorText}`);
     return Buffer.concat(parts);
   };
