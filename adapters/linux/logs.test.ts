@@ -1,5 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { KernelEvent } from '../../core/ports.js';
+import { createLinuxKernel } from './kernel.js';
 import { harness, pollUntil, req } from './test/helpers.js';
 
 const h = harness();
@@ -33,5 +36,26 @@ describe('the log store on the capture path', () => {
     k.release('gone');
     expect(h.text('gone')).toBe('bye\n');
     expect(k.logBytes('gone')).toEqual({ stdout: 4, stderr: 0 });
+  });
+});
+
+describe('a log directory that cannot be written', () => {
+  it('drains the output: the command is neither blocked nor killed by SIGPIPE', async () => {
+    const runtimeDir = mkdtempSync(join(tmpdir(), 'shipote-logs-'));
+    const kernel = createLinuxKernel({ runtimeDir, logDir: '/dev/null/logs' });
+    const exits: KernelEvent[] = [];
+    kernel.onEvent((e) => exits.push(e));
+    try {
+      const r = kernel.spawn('nowhere', req('/bin/sh', ['-c', 'seq 1 200000; echo done >&2']));
+      if (!r.ok) throw new Error(r.error.message);
+      const exit = await pollUntil(
+        () => exits.find((e) => e.type === 'exit' && e.pid === r.value.pid),
+        'the exit',
+      );
+      expect(exit).toMatchObject({ code: 0, signal: null });
+    } finally {
+      kernel.close();
+      rmSync(runtimeDir, { recursive: true, force: true });
+    }
   });
 });

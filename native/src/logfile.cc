@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -47,6 +48,17 @@ int64_t wallMsNow() {
 
 std::string nth(const std::string& path, uint32_t n) {
   return n == 0 ? path : path + "." + std::to_string(n);
+}
+
+// Unlinking a file whose pages are still being written back can wait for the writeback:
+// the oldest file is renamed aside at once and unlinked by a short-lived thread, so the
+// capture never stalls on it.
+void discard(const std::string& path) {
+  static std::atomic<uint64_t> seq{0};
+  std::string aside = path + ".deleting-" + std::to_string(getpid()) + "-" +
+                      std::to_string(seq.fetch_add(1, std::memory_order_relaxed));
+  if (rename(path.c_str(), aside.c_str()) != 0) return;  // absent
+  std::thread([aside] { unlink(aside.c_str()); }).detach();
 }
 }  // namespace
 
@@ -119,8 +131,8 @@ struct Sink {
     close(file);
     close(index);
     file = index = -1;
-    unlink(logPath(keep - 1).c_str());
-    unlink(indexPath(keep - 1).c_str());
+    discard(logPath(keep - 1));
+    discard(indexPath(keep - 1));
     for (uint32_t n = keep - 1; n >= 1; n--) {
       rename(logPath(n - 1).c_str(), logPath(n).c_str());
       rename(indexPath(n - 1).c_str(), indexPath(n).c_str());
@@ -196,7 +208,10 @@ class LogWriter {
       sink->maxBytes = std::max<uint64_t>(maxBytes, 1);
       sink->keep = std::max<uint32_t>(keep, 1);
       sink->serial = ++lastSerial_;
-      if (!sink->open(error, 0)) return 0;
+      // Files that cannot be opened (a full or read-only disk): the bytes are drained and
+      // dropped, so the child is not blocked or killed by SIGPIPE for want of a log.
+      SysError ignored;
+      if (!sink->open(&ignored, 0)) sink->broken = true;
       input->sink = sink;
       sinks_[base] = sink;
     }
