@@ -62,8 +62,10 @@ maybe(`log store against a real daemon${why ? ` (skipped: ${why})` : ''}`, () =>
   const logDir = (id: string): string => join(h.dir, 'state', 'logs', id);
 
   it('keeps logs readable after the workspace stops and after a daemon kill -9', async () => {
-    await run('keeper', 'echo one; echo two >&2; echo three');
+    const keeper = await run('keeper', 'echo one; echo two >&2; echo three');
     await exited('keeper');
+    const meta = JSON.parse(readFileSync(join(logDir(keeper.id), 'meta.json'), 'utf8'));
+    expect(meta).toMatchObject({ key: keeper.id, label: 'keeper', wsLabel: 'lg' });
     await h.cli(['workspace', 'stop', 'lg', '--grace', '0']);
     const before = await h.cli(['logs', 'lg', 'keeper', '--stdout']);
     expect(before).toEqual({ code: 0, stdout: 'one\nthree\n', stderr: '' });
