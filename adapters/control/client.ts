@@ -124,15 +124,20 @@ export async function requestJson<T = unknown>(
 export async function requestStream(
   socketPath: string,
   path: string,
-  onChunk: (chunk: Buffer) => void,
+  onChunk: (chunk: Buffer) => undefined | Promise<void> | void,
   options: { headers?: Record<string, string> } = {},
 ): Promise<{ status: number; errorText: string }> {
   const res = await open(socketPath, 'GET', path, undefined, options.headers);
   const status = res.statusCode ?? 0;
   const errorChunks: Buffer[] = [];
   for await (const chunk of res) {
-    if (status >= 200 && status < 300) onChunk(chunk as Buffer);
-    else errorChunks.push(chunk as Buffer);
+    if (status < 200 || status >= 300) {
+      errorChunks.push(chunk as Buffer);
+      continue;
+    }
+    // A slow consumer (stdout into a stalled pipe) stops the reading: the daemon pauses.
+    const busy = onChunk(chunk as Buffer);
+    if (busy) await busy;
   }
   return { status, errorText: Buffer.concat(errorChunks).toString('utf8') };
 }
