@@ -1,4 +1,4 @@
-import { createFakeSupervisor } from './fake-supervisor.js';
+import { simEngine } from '../../testing/engine.js';
 import { resolveLogTarget, resolveWorkspaceLogs } from './logs.js';
 import type { KnownLog } from './types.js';
 
@@ -9,7 +9,7 @@ const known: KnownLog[] = [
 ];
 
 describe('logs the supervisor no longer knows (an earlier daemon, a dropped record)', () => {
-  const sup = createFakeSupervisor();
+  const sup = simEngine().sup;
 
   it('finds the newest log on disk by workspace label or id and command label or id', () => {
     expect(resolveLogTarget(sup, 'gone', 'web', () => known).key).toBe('OLD2');
@@ -18,7 +18,9 @@ describe('logs the supervisor no longer knows (an earlier daemon, a dropped reco
   });
 
   it('still answers not found when neither the supervisor nor the disk knows it', () => {
-    expect(() => resolveLogTarget(sup, 'gone', 'cache', () => known)).toThrow(/not found/);
+    expect(() => resolveLogTarget(sup, 'gone', 'cache', () => known)).toThrow(
+      /no workspace "gone"/,
+    );
   });
 
   it('merges a forgotten workspace from its logs on disk, each key once, labelled', () => {
@@ -28,6 +30,8 @@ describe('logs the supervisor no longer knows (an earlier daemon, a dropped reco
       ['OLD2', 'web'],
       ['OLD3', 'db'],
     ]);
-    expect(() => resolveWorkspaceLogs(sup, 'nowhere', () => known)).toThrow(/not found/);
+    expect(() => resolveWorkspaceLogs(sup, 'nowhere', () => known)).toThrow(
+      /no workspace "nowhere"/,
+    );
   });
 });

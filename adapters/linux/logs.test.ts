@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KernelEvent } from '../../core/ports.js';
+import { harness, pollUntil, req } from '../../testing/linux.js';
 import { createLinuxKernel } from './kernel.js';
-import { harness, pollUntil, req } from './test/helpers.js';
 
 const h = harness();
 const k = h.kernel;
