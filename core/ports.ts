@@ -72,6 +72,14 @@ export interface ProcRequest {
   envelope: Envelope;
   /** Give the child a NOTIFY_SOCKET (sd_notify); messages come back as `notify` events. */
   notify: boolean;
+  /**
+   * The watchdog period in µs (0 = none): the adapter sets WATCHDOG_USEC to it and
+   * WATCHDOG_PID to the child's pid, as systemd does, so sd_watchdog_enabled() works.
+   */
+  watchdogUs: number;
+  /** User and group names (or numeric ids) to run as; absent or '' = the daemon's. */
+  user?: string;
+  group?: string;
 }
 
 export interface GroupEdge {

@@ -5,7 +5,7 @@
  */
 
 import type { Supervisor } from '../core/engine/api.js';
-import { noNamespaces } from '../core/manifest/defaults.js';
+import { commandSpec as defaultCommandSpec, noNamespaces } from '../core/manifest/defaults.js';
 import type {
   CommandSpec,
   PipelineSpec,
@@ -39,16 +39,13 @@ export function workspaceSpec(op: Extract<Op, { kind: 'create-ws' }>, n: number)
 }
 
 export function commandSpec(op: Extract<Op, { kind: 'run' }>): CommandSpec {
-  return {
-    label: '',
-    cwd: '',
+  return defaultCommandSpec({
     exec: op.behaviour.exec,
     argv: [...op.behaviour.argv],
-    envp: [],
     restartOnFailure: op.restart,
     ready: op.notify ? 'notify' : 'exec',
     watchdogMs: op.watchdogMs,
-  };
+  });
 }
 
 export function pipelineSpec(

@@ -205,11 +205,13 @@ function commandMethods(s: FakeState) {
       })),
     getCommand: (ref: string, cmd: string) =>
       s.withCmd(ref, cmd, (c) => ({ ok: true as const, value: c })),
-    restartCommand: (ref: string, cmd: string) =>
+    restartCommand: async (ref: string, cmd: string) =>
       s.withCmd(ref, cmd, (c) => {
         Object.assign(c, { alive: true, state: 'running', restarts: c.restarts + 1 });
         return { ok: true as const, value: c };
       }),
+    stopCommand: async () => ({ ok: true as const, value: { reaped: 0 } }),
+    removeCommand: async () => ({ ok: true as const, value: true as const }),
   };
 }
 
@@ -254,6 +256,11 @@ function pipelineMethods(s: FakeState) {
     getPipeline: (id: string): ApiResult<PipelineView> => {
       const p = s.pipelines.get(id);
       return p ? { ok: true, value: p } : notFound(`pipeline "${id}"`);
+    },
+    restartPipeline: async (id: string): Promise<ApiResult<PipelineView>> => {
+      const p = s.pipelines.get(id);
+      if (!p) return { ok: false, error: { code: 'not_found', message: `no pipeline "${id}"` } };
+      return { ok: true, value: p };
     },
     stopPipeline: async (id: string): Promise<ApiResult<{ reaped: number }>> => {
       const p = s.pipelines.get(id);

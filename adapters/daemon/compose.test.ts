@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fakes } from '../../core/engine/fakes.js';
 import { createSupervisor } from '../../core/engine/supervisor.js';
-import { workspaceSpec } from '../../core/manifest/defaults.js';
+import { commandSpec, workspaceSpec } from '../../core/manifest/defaults.js';
 import type { LifecycleEvent } from '../../core/ports.js';
 import { requestJson } from '../control/client.js';
 import { coreSpecParsers } from '../control/specs.js';
@@ -12,16 +12,7 @@ import type { Notifier } from './notify.js';
 
 const workspace = workspaceSpec({ label: 'w' });
 
-const command = {
-  exec: '/bin/sleep',
-  argv: ['60'],
-  envp: [],
-  cwd: '',
-  label: '',
-  restartOnFailure: false,
-  ready: 'exec' as const,
-  watchdogMs: 0,
-};
+const command = commandSpec({ exec: '/bin/sleep', argv: ['60'] });
 
 describe('startDaemon', () => {
   let dir: string;

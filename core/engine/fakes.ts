@@ -4,7 +4,7 @@
  * a store that can be told to fail. Pure: no real time, no real processes.
  */
 
-import { pipelinePolicies, workspaceSpec } from '../manifest/defaults.js';
+import { commandSpec, pipelinePolicies, workspaceSpec } from '../manifest/defaults.js';
 import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
 import type {
   CgroupCaps,
@@ -267,17 +267,7 @@ export function wsSpec(over: Partial<WorkspaceSpec> = {}): WorkspaceSpec {
 }
 
 export function cmdSpec(over: Partial<CommandSpec> = {}): CommandSpec {
-  return {
-    exec: '/bin/sleep',
-    argv: ['100'],
-    envp: [],
-    label: '',
-    cwd: '',
-    restartOnFailure: false,
-    ready: 'exec',
-    watchdogMs: 0,
-    ...over,
-  };
+  return commandSpec({ exec: '/bin/sleep', argv: ['100'], ...over });
 }
 
 export function pipeSpec(over: Partial<PipelineSpec> = {}): PipelineSpec {

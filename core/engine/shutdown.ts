@@ -28,7 +28,8 @@ export function onDaemonShutdown(d: Draft, e: Extract<EngineEvent, { type: 'daem
       d.raise({ type: 'command-quiesce', cmdId: cmd.id });
   }
   for (const p of d.state.pipelines.values()) {
-    if (p.phase.kind === 'backoff') d.raise({ type: 'pipeline-quiesce', id: p.id });
+    const kind = p.phase.kind;
+    if (kind === 'backoff' || kind === 'stopping') d.raise({ type: 'pipeline-quiesce', id: p.id });
   }
   if (pids.length === 0) {
     settle(d);
