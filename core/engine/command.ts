@@ -113,10 +113,14 @@ export function onCommandRun(d: Draft, e: Ev<'command-run'>): void {
   const cmd = newCommand(e.id, ws.id, { ...e.spec, label }, d.nowMs);
   d.put('commands', cmd);
   d.put('workspaces', { ...ws, commandIds: [...ws.commandIds, cmd.id] });
-  if (isService(cmd)) d.writeThrough();
-  if (depsReady(d, cmd)) spawnCommand(d, cmd);
-  else
-    d.event('waiting', { ws: ws.id, cmd: cmd.id, label, depends_on: cmd.spec.dependsOn.join(',') });
+  // Acknowledged means durable: a service is relaunched, a one-shot reported lost after a crash.
+  d.writeThrough();
+  if (depsReady(d, cmd)) {
+    spawnCommand(d, cmd, 'caller');
+    return;
+  }
+  const dependsOn = cmd.spec.dependsOn.join(',');
+  d.event('waiting', { ws: ws.id, cmd: cmd.id, label, depends_on: dependsOn });
 }
 
 export function newCommand(id: string, wsId: string, spec: CommandSpec, nowMs: number) {
@@ -156,10 +160,17 @@ export function onCommandsDeps(d: Draft, e: Ev<'commands-deps'>): void {
 }
 
 function onDepsCheck(d: Draft, cmd: CommandRec): void {
-  if (depsReady(d, cmd)) spawnCommand(d, cmd);
+  // The caller was answered when it began to wait: a failed spawn now is a death.
+  if (depsReady(d, cmd)) spawnCommand(d, cmd, 'later');
 }
 
-export function spawnCommand(d: Draft, cmd: CommandRec): void {
+/** Restored services start (or wait for their dependencies) once every record is back. */
+export function startRestored(d: Draft, cmdId: string): void {
+  const cmd = commandOf(d.state, cmdId);
+  if (depsReady(d, cmd)) spawnCommand(d, cmd, 'later');
+}
+
+function spawnCommand(d: Draft, cmd: CommandRec, origin: 'caller' | 'later' = 'later'): void {
   if (d.state.shutdown) throw new Error(`spawnCommand: ${cmd.id} during the daemon's shutdown`);
   const ws = workspaceOf(d.state, cmd.wsId);
   const { spec } = cmd;
@@ -174,7 +185,7 @@ export function spawnCommand(d: Draft, cmd: CommandRec): void {
   };
   if (spec.user !== '') req.user = spec.user;
   if (spec.group !== '') req.group = spec.group;
-  d.put('commands', { ...cmd, phase: { kind: 'spawning' }, lastStartMs: d.nowMs });
+  d.put('commands', { ...cmd, phase: { kind: 'spawning', origin }, lastStartMs: d.nowMs });
   d.emit({ type: 'spawn', cmdId: cmd.id, key: cmd.id, req });
 }
 
@@ -203,15 +214,12 @@ function onSpawned(d: Draft, cmd: CommandRec, e: { pid: number; wallMs: number }
 function onSpawnFailed(d: Draft, cmd: CommandRec, e: { error: PortError }): void {
   const fields = { ws: cmd.wsId, cmd: cmd.id, label: cmd.label, reason: e.error.reason };
   d.event('spawn-failed', { ...fields, message: e.error.message });
-  if (cmd.spawns === 0 && cmd.restarts === 0 && !isService(cmd)) {
-    // Never ran: the caller gets the error, nothing is left behind.
+  if (cmd.phase.kind === 'spawning' && cmd.phase.origin === 'caller') {
+    // Never ran: the caller gets the error, nothing is left behind. The record written
+    // for it goes at the next save (a port result never writes through: a failed write
+    // would roll the result back and leave the record spawning).
     dropRecord(d, cmd);
-    return;
-  }
-  if (cmd.spawns === 0 && cmd.restarts === 0) {
-    // A service whose first spawn failed: the caller gets the error, the intent is withdrawn.
-    dropRecord(d, cmd);
-    d.writeThrough();
+    d.markDirty();
     return;
   }
   if (e.error.reason === 'LimitExceeded') {
@@ -300,8 +308,8 @@ function afterDeath(d: Draft, cmd: CommandRec, exit: ExitStatus, runMs: number):
       return;
     }
   }
-  // A service that stopped for good is no longer intent (a crash-loop waits, persisted).
-  if (isService(cmd) && next.kind !== 'crash-loop') d.markDirty();
+  // It stopped for good: no longer persisted (a crash-loop waits for an operator, persisted).
+  if (next.kind !== 'crash-loop') d.markDirty();
   d.raise({ type: 'commands-evict', wsId: cmd.wsId });
   d.raise({ type: 'commands-deps', wsId: cmd.wsId });
 }
@@ -314,7 +322,7 @@ function settleCommand(cmd: CommandRec, reaped: number) {
 function afterOperatorStop(d: Draft, cmd: CommandRec, after: 'respawn' | 'remove'): void {
   if (after === 'remove') {
     dropRecord(d, cmd);
-    if (isService(cmd)) d.writeThrough();
+    d.markDirty(); // the remove itself was written through when it was asked
     d.emit(settleCommand(cmd, 1));
     d.raise({ type: 'commands-deps', wsId: cmd.wsId });
     return;

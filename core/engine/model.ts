@@ -16,7 +16,7 @@ import type {
   SignalName,
   TapInfo,
 } from '../ports.js';
-import type { PersistedLivePipeline, Snapshot } from '../snapshot/index.js';
+import type { PersistedCommand, PersistedLivePipeline, Snapshot } from '../snapshot/index.js';
 import type { ApiError, EdgeVerdict, ExitStatus, StatsSample } from './api.js';
 
 export const STATS_HISTORY_MAX = 64;
@@ -55,7 +55,8 @@ export type CommandDoneReason = 'exit-0' | 'unsupervised' | 'stopped' | 'gave-up
  */
 export type CommandPhase =
   | { kind: 'waiting' }
-  | { kind: 'spawning' }
+  /** `origin`: a caller's first start (a failed spawn is the caller's error), or later. */
+  | { kind: 'spawning'; origin: 'caller' | 'later' }
   | { kind: 'starting'; pid: number }
   | { kind: 'running'; pid: number }
   | { kind: 'stopping'; pid: number; after: 'done' | 'respawn' | 'remove' }
@@ -206,6 +207,8 @@ export type EngineEvent =
     }
   /** After restore (once workspaces have their cgroups): relaunch one live pipeline. */
   | { type: 'pipeline-relaunch'; pipeline: PersistedLivePipeline; nodeIds: string[] }
+  /** After restore: services relaunched, one-shots that were running reported lost. */
+  | { type: 'commands-restored'; commands: PersistedCommand[] }
   | { type: 'workspace-create'; id: string; spec: WorkspaceSpec; wallMs: number }
   | { type: 'workspace-stop'; ref: string; graceMs: number; reason: 'operator' | 'ttl' | 'quota' }
   | { type: 'cgroup-created'; wsId: string; handle: string }

@@ -16,6 +16,7 @@ export function restoreFromStore(shell: Shell): RestoreReport {
   if (!decoded.ok) return setAside(shell, `${decoded.reason}: ${decoded.message}`);
   const { snapshot, fromVersion } = decoded;
   shell.apply({ type: 'snapshot-restored', snapshot, wallMs: clock.wallMs() });
+  shell.apply({ type: 'commands-restored', commands: snapshot.commands });
   for (const pipeline of snapshot.livePipelines) {
     const nodeIds = pipeline.spec.nodes.map(() => ids.next());
     shell.apply({ type: 'pipeline-relaunch', pipeline, nodeIds });
@@ -25,9 +26,12 @@ export function restoreFromStore(shell: Shell): RestoreReport {
   ).length;
   const workspaces = snapshot.workspaces.length;
   const savedPipelines = snapshot.savedPipelines.length;
+  const lost = snapshot.commands.filter((c) => c.spec.restart === 'no').length;
+  const services = snapshot.commands.length - lost;
   const message =
     `restored ${workspaces} workspaces, ${savedPipelines} saved pipelines, ` +
-    `relaunched ${relaunchedPipelines} pipelines (snapshot v${fromVersion})`;
+    `relaunched ${relaunchedPipelines} pipelines and ${services} services, ` +
+    `${lost} commands lost (snapshot v${fromVersion})`;
   return {
     outcome: 'restored',
     fromVersion,

@@ -19,6 +19,7 @@ import {
 import { Draft } from './draft.js';
 import type { EngineEvent, EngineOptions, EngineState, StepResult } from './model.js';
 import {
+  onCommandsRestored,
   onFlush,
   onPipelineDrop,
   onPipelineRelaunch,
@@ -79,6 +80,7 @@ const EVENTS: Handlers = {
   'daemon-shutdown': onDaemonShutdown,
   'snapshot-restored': onSnapshotRestored,
   'pipeline-relaunch': onPipelineRelaunch,
+  'commands-restored': onCommandsRestored,
   'workspace-create': onWorkspaceCreate,
   'workspace-stop': onWorkspaceStop,
   'cgroup-created': onCgroupCreated,

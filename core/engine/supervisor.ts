@@ -94,9 +94,8 @@ class Facade implements Supervisor {
 
   shutdown(graceMs: number): Promise<Settled> {
     if (!this.shuttingDown) {
-      this.apply({ type: 'flush' });
-      this.shell.stopWriting();
       this.shuttingDown = this.shell.waitFor('daemon:', { type: 'daemon-shutdown', graceMs });
+      this.shell.stopWriting();
     }
     return this.shuttingDown;
   }

@@ -67,7 +67,7 @@ const same = (d: Draft, state: EngineState) =>
 
 const COMMAND_PHASES: Record<CommandPhase['kind'], CommandPhase> = {
   waiting: { kind: 'waiting' },
-  spawning: { kind: 'spawning' },
+  spawning: { kind: 'spawning', origin: 'later' },
   starting: { kind: 'starting', pid: 100 },
   running: { kind: 'running', pid: 100 },
   stopping: { kind: 'stopping', pid: 100, after: 'respawn' },

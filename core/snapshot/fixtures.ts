@@ -47,3 +47,10 @@ export const V3_TEXT = `{"version": 3, "workspaces": ${WORKSPACES}, "savedPipeli
 export const V4_TEXT = `{"version": 4, "workspaces": ${WORKSPACES}, "savedPipelines": ${SAVED},
   "livePipelines": ${LIVE}, "stats": [{"workspaceId": "01HZX0000000000000000000AA",
   "samples": [{"wallMs": 1700000002000, "rssBytes": 1048576, "cpuUs": 5000, "cpuPermille": 12}]}]}`;
+const COMMANDS = `[{"id": "01HZX0000000000000000000CC", "workspaceId": "01HZX0000000000000000000AA",
+  "spec": {"exec": "/usr/bin/web", "argv": ["--port", "8080"], "envp": [], "cwd": "",
+  "label": "web", "restart": "always", "backoffMs": 200, "backoffMsMax": 30000,
+  "crashLoopMax": 3, "crashLoopWindowMs": 300000, "ready": "notify", "readyTimeoutMs": 5000,
+  "watchdogMs": 0, "dependsOn": [], "user": "", "group": ""}, "restarts": 1, "backoffMs": 400}]`;
+export const V5_TEXT = `{"version": 5, "workspaces": ${WORKSPACES}, "savedPipelines": ${SAVED},
+  "livePipelines": ${LIVE}, "stats": [], "commands": ${COMMANDS}}`;
