@@ -76,6 +76,7 @@ const runCommand: Exec<'run'> = (run, op) => {
       supervised: op.restart,
       watchdogMs: op.watchdogMs,
       readyNotify: op.notify,
+      readyTimeoutMs: op.notify ? op.readyTimeoutMs : 0,
       policy: COMMAND_POLICY(op.restart),
       crashLoop: { ...COMMAND_CRASH_LOOP },
       gen: run.gen,

@@ -44,6 +44,7 @@ export function commandSpec(op: Extract<Op, { kind: 'run' }>): CommandSpec {
     argv: [...op.behaviour.argv],
     restartOnFailure: op.restart,
     ready: op.notify ? 'notify' : 'exec',
+    readyTimeoutMs: op.notify ? op.readyTimeoutMs : 0,
     watchdogMs: op.watchdogMs,
   });
 }
@@ -104,11 +105,12 @@ export function newKeyFact(
   base: Pick<
     KeyFact,
     'key' | 'kind' | 'wsId' | 'supervised' | 'policy' | 'crashLoop' | 'gen' | 'ackWrite'
-  > & { watchdogMs?: number; readyNotify?: boolean },
+  > & { watchdogMs?: number; readyNotify?: boolean; readyTimeoutMs?: number },
 ): KeyFact {
   return {
     watchdogMs: 0,
     readyNotify: false,
+    readyTimeoutMs: 0,
     ...base,
     stopAtMs: null,
     stopGen: null,

@@ -415,7 +415,7 @@ function restartStopping(d: Draft, cmd: CommandRec): void {
 function restartDead(d: Draft, cmd: CommandRec): void {
   noteOperatorRestart(d, cmd);
   d.cancelTimer({ kind: 'restart', id: cmd.id });
-  if (isService(cmd)) d.markDirty();
+  d.writeThrough(); // it runs again: acknowledged, so durable (relaunched or reported lost)
   spawnCommand(d, { ...freshStart(cmd), restarts: cmd.restarts + 1 });
   d.emit({ type: 'settle', kind: 'command-restart', id: cmd.id, reaped: 0 });
 }

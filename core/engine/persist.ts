@@ -62,7 +62,7 @@ export function toSnapshot(state: EngineState): Snapshot {
  */
 function isPersisted(cmd: CommandRec): boolean {
   const { phase } = cmd;
-  if (phase.kind === 'stopping') return isService(cmd) && phase.after === 'respawn';
+  if (phase.kind === 'stopping') return phase.after === 'respawn';
   if (phase.kind === 'done') return false;
   if (isService(cmd)) return true;
   return phase.kind === 'spawning' || phase.kind === 'starting' || phase.kind === 'running';
@@ -95,10 +95,12 @@ export function onCommandsRestored(
     }
     const fresh = newCommand(pc.id, ws.id, pc.spec, d.nowMs);
     const restored = { ...fresh, restarts: pc.restarts };
+    // A relaunched service starts a fresh incident (fresh backoff and crash-loop window),
+    // as a new boot does; the restart count is kept for the view.
     const cmd: CommandRec =
       pc.spec.restart === 'no'
         ? { ...restored, phase: { kind: 'done', reason: 'lost' } }
-        : { ...restored, tally: { ...fresh.tally, backoffMs: pc.backoffMs } };
+        : restored;
     d.put('commands', cmd);
     d.put('workspaces', { ...ws, commandIds: [...ws.commandIds, cmd.id] });
     if (cmd.phase.kind === 'done') {
