@@ -167,6 +167,26 @@ describe('pipelines by label', () => {
   });
 });
 
+describe('restart_max and the crash-loop guard', () => {
+  it('gives a pipeline with restart_max = 5 up with its message under the default guard', () => {
+    const { f, sup } = setup();
+    ok(sup.createWorkspace(wsSpec()));
+    const base = pipeSpec();
+    const spec = pipeSpec({ restart: { ...base.restart, restartOnFailure: true, restartMax: 5 } });
+    expect(spec.crashLoop).toEqual({ deathsMax: 3, windowMs: 300_000 });
+    const view = ok(sup.runPipeline(spec, { tap: false }));
+    for (let i = 0; i < 6; i++) {
+      // Each incarnation fails at once (well under reset_after): one incident.
+      for (const pid of f.kernel.pidsOf(view.id)) f.kernel.exit(pid, 1);
+      f.clock.advance(ok(sup.getPipeline(view.id)).backoffMs); // the next incarnation starts
+    }
+    expect(ok(sup.getPipeline(view.id)).state).toBe('gave-up');
+    const gaveUp = f.eventLog.named('give-up').map((e) => e.fields.message);
+    expect(gaveUp).toEqual(['restart_max reached — giving up']);
+    expect(f.eventLog.named('crash-loop')).toEqual([]);
+  });
+});
+
 describe('readiness and restart modes', () => {
   it('fails a command that never sends READY=1 within readyTimeoutMs, like a crash', () => {
     const { f, sup } = setup();
