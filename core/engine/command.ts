@@ -263,10 +263,14 @@ function onExited(d: Draft, cmd: CommandRec, e: { code: number | null; signal: s
 }
 
 function afterDeath(d: Draft, cmd: CommandRec, exit: ExitStatus, runMs: number): void {
-  if (cmd.phase.kind === 'stopping' && cmd.phase.after !== 'done') {
-    afterOperatorStop(d, cmd, cmd.phase.after);
+  const { phase } = cmd;
+  // The daemon's shutdown cancels an operator restart under way (a remove still happens).
+  const cancelled = phase.kind === 'stopping' && phase.after === 'respawn' && d.state.shutdown;
+  if (phase.kind === 'stopping' && phase.after !== 'done' && !cancelled) {
+    afterOperatorStop(d, cmd, phase.after);
     return;
   }
+  if (cancelled) d.emit({ type: 'settle', kind: 'command-restart', id: cmd.id, reaped: 1 });
   const ws = workspaceOf(d.state, cmd.wsId);
   const stopping =
     cmd.phase.kind === 'stopping' || ws.phase.kind !== 'running' || d.state.shutdown !== null;

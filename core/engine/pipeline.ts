@@ -343,6 +343,7 @@ function stopAgain(d: Draft, p: PipelineRec, e: { graceMs: number }): void {
   if (p.phase.kind === 'stopping' && p.phase.after === 'respawn') {
     // A stop during an operator restart: it ends stopped; the restart's caller is answered.
     d.put('pipelines', { ...p, phase: { ...p.phase, after: 'done' } });
+    if (p.spec.restart.restartOnFailure) d.writeThrough(); // no longer declared
     d.emit({ type: 'settle', kind: 'pipeline-restart', id: p.id, reaped: 0 });
   }
   const key = { kind: 'pipeline-stop-grace', id: p.id } as const;
@@ -368,8 +369,11 @@ function finishPipelineStop(d: Draft, p: PipelineRec): void {
   if (ws.phase.kind === 'stopping') return; // the workspace's stop finishes it
   const reaped = p.phase.kind === 'stopping' ? p.phase.stop.reaped : 0;
   if (p.phase.kind === 'stopping' && p.phase.after === 'respawn') {
-    relaunchFresh(d, p);
-    return;
+    if (!d.state.shutdown) {
+      relaunchFresh(d, p);
+      return;
+    }
+    d.emit({ type: 'settle', kind: 'pipeline-restart', id: p.id, reaped });
   }
   d.emit({ type: 'settle', kind: 'pipeline', id: p.id, reaped });
   d.event('pipeline-stopped', { pipeline: p.id, label: p.label, reaped });

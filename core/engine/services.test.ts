@@ -83,6 +83,23 @@ describe('services across a daemon crash', () => {
     expect(views.map((v) => [v.label, v.state])).toEqual([['web', 'running']]);
   });
 
+  it('keeps a service that a shutdown catches in the middle of an operator restart', async () => {
+    const { f, sup } = setup();
+    ok(sup.createWorkspace(wsSpec()));
+    const web = ok(sup.runCommand('w', cmdSpec({ label: 'web', restart: 'on-failure' })));
+    f.kernel.ignoreTerm.add(web.pid as number);
+    const restarting = sup.restartCommand('w', 'web'); // TERM sent, waiting for the exit
+    const down = sup.shutdown(100);
+    f.clock.advance(100); // the grace: SIGKILL
+    expect((await down).ok).toBe(true);
+    expect((await restarting).ok).toBe(true);
+    expect(f.kernel.alive.size).toBe(0); // no respawn during the shutdown
+    const next = restartOver(f.store);
+    expect(ok(next.sup.listCommands('w')).map((v) => [v.label, v.state])).toEqual([
+      ['web', 'running'],
+    ]);
+  });
+
   it('keeps dependency order on restore: a dependent waits for READY=1', () => {
     const { f, sup } = setup();
     ok(sup.createWorkspace(wsSpec()));

@@ -25,15 +25,13 @@ export function onDaemonShutdown(d: Draft, e: Extract<EngineEvent, { type: 'daem
   d.event('daemon-shutdown', { grace_ms: e.graceMs, alive: pids.length });
   // What waits in backoff never starts again; what is alive keeps its watchdog, and its
   // death is final (the restart decision sees `shutdown`).
-  // An operator restart in progress (stopping, then respawn) ends instead.
+  // An operator restart in progress (stopping, then respawn) stays declared in the last
+  // snapshot; its respawn does not happen (see afterDeath and finishPipelineStop).
   for (const cmd of d.state.commands.values()) {
-    const kind = cmd.phase.kind;
-    if (kind === 'backoff' || kind === 'stopping')
-      d.raise({ type: 'command-quiesce', cmdId: cmd.id });
+    if (cmd.phase.kind === 'backoff') d.raise({ type: 'command-quiesce', cmdId: cmd.id });
   }
   for (const p of d.state.pipelines.values()) {
-    const kind = p.phase.kind;
-    if (kind === 'backoff' || kind === 'stopping') d.raise({ type: 'pipeline-quiesce', id: p.id });
+    if (p.phase.kind === 'backoff') d.raise({ type: 'pipeline-quiesce', id: p.id });
   }
   if (pids.length === 0) {
     settle(d);
