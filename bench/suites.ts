@@ -37,6 +37,7 @@ const proc = (exec: string, argv: string[]): ProcRequest => ({
   cwd: '',
   envelope: { rlimits: { nofile: 0, nproc: 0 }, namespaces: noNamespaces(), cgroup: null },
   notify: false,
+  watchdogUs: 0,
 });
 
 /** Exit waiters keyed by pid, fed by one kernel listener. */

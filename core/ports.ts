@@ -72,9 +72,12 @@ export interface ProcRequest {
   envelope: Envelope;
   /** Give the child a NOTIFY_SOCKET (sd_notify); messages come back as `notify` events. */
   notify: boolean;
-  /** The child's watchdog (WATCHDOG_USEC, WATCHDOG_PID as systemd sets them); 0/absent = none. */
-  watchdogUs?: number;
-  /** Run as this user / group (names, resolved by the adapter; needs a root daemon). */
+  /**
+   * The watchdog period in µs (0 = none): the adapter sets WATCHDOG_USEC to it and
+   * WATCHDOG_PID to the child's pid, as systemd does, so sd_watchdog_enabled() works.
+   */
+  watchdogUs: number;
+  /** User and group names (or numeric ids) to run as; absent or '' = the daemon's. */
   user?: string;
   group?: string;
 }

@@ -17,6 +17,7 @@ const inCgroup = (exec: string, argv: string[], cgroup: string): ProcRequest => 
   envp: [],
   cwd: '',
   notify: false,
+  watchdogUs: 0,
   envelope: {
     rlimits: { nofile: 0, nproc: 0 },
     namespaces: noNamespaces(),

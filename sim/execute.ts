@@ -1,6 +1,7 @@
 /** Executes one workload operation against the running daemon and records what it acknowledged. */
 
 import type { ApiResult } from '../core/engine/api.js';
+import type { CrashLoopPolicy, PipelineSpec } from '../core/manifest/types.js';
 import type { KeyFact, WsFact } from './model.js';
 import {
   COMMAND_CRASH_LOOP,
@@ -75,6 +76,7 @@ const runCommand: Exec<'run'> = (run, op) => {
       supervised: op.restart,
       watchdogMs: op.watchdogMs,
       readyNotify: op.notify,
+      readyTimeoutMs: op.notify ? op.readyTimeoutMs : 0,
       policy: COMMAND_POLICY(op.restart),
       crashLoop: { ...COMMAND_CRASH_LOOP },
       gen: run.gen,
@@ -82,6 +84,17 @@ const runCommand: Exec<'run'> = (run, op) => {
     }),
   );
 };
+
+/**
+ * The crash-loop limit the engine enforces (restated here, not imported): never below
+ * restart_max, so a bounded policy reaches its give-up; a guard that is off stays off.
+ */
+function crashLoopInForce(spec: PipelineSpec): CrashLoopPolicy {
+  const { deathsMax } = spec.crashLoop;
+  const { restartMax } = spec.restart;
+  if (deathsMax === 0 || restartMax <= deathsMax) return spec.crashLoop;
+  return { ...spec.crashLoop, deathsMax: restartMax };
+}
 
 const runPipeline: Exec<'run-pipeline'> = (run, op) => {
   const ws = pick(run.model.workspaces, op.ws);
@@ -101,7 +114,7 @@ const runPipeline: Exec<'run-pipeline'> = (run, op) => {
       wsId: ws.id,
       supervised: op.policy.supervised,
       policy: spec.restart,
-      crashLoop: spec.crashLoop,
+      crashLoop: crashLoopInForce(spec),
       gen: run.gen,
       ackWrite,
     }),
@@ -201,9 +214,14 @@ const restartCmd: Exec<'restart-cmd'> = (run, op) => {
   const fact = pick(run.model.commands, op.cmd);
   if (fact === undefined) return;
   const seq = run.world.kernel.seq;
-  const result = run.sup.restartCommand(fact.wsId, fact.key);
-  note(run, `restart ${fact.key}`, result);
   fact.operatorRestartSeqs.push(seq);
+  const what = `restart ${fact.key}`;
+  run.sup.restartCommand(fact.wsId, fact.key).then(
+    (result) => note(run, what, result),
+    (error: unknown) => {
+      run.deferred ??= new ViolationError('engine-threw', `${what} rejected: ${String(error)}`);
+    },
+  );
 };
 
 /** Budget for the shutdown to settle: the grace, the SIGKILL wait, and slack. */

@@ -8,6 +8,7 @@ const request = (exec: string, argv: string[] = [], notify = false): ProcRequest
   envp: [],
   cwd: '',
   notify,
+  watchdogUs: 0,
   envelope: {
     rlimits: { nofile: 0, nproc: 0 },
     namespaces: noNamespaces(),

@@ -36,6 +36,8 @@ export interface KeyFact {
   watchdogMs: number;
   /** Commands: `ready = "notify"` (started at READY=1, not at exec). */
   readyNotify: boolean;
+  /** Commands with notify: killed when READY=1 has not come this long after exec (0 = none). */
+  readyTimeoutMs: number;
   policy: RestartPolicy;
   crashLoop: CrashLoopPolicy;
   gen: number;

@@ -5,7 +5,7 @@
  */
 
 import type { Supervisor } from '../core/engine/api.js';
-import { noNamespaces } from '../core/manifest/defaults.js';
+import { commandSpec as defaultCommandSpec, noNamespaces } from '../core/manifest/defaults.js';
 import type {
   CommandSpec,
   PipelineSpec,
@@ -39,16 +39,14 @@ export function workspaceSpec(op: Extract<Op, { kind: 'create-ws' }>, n: number)
 }
 
 export function commandSpec(op: Extract<Op, { kind: 'run' }>): CommandSpec {
-  return {
-    label: '',
-    cwd: '',
+  return defaultCommandSpec({
     exec: op.behaviour.exec,
     argv: [...op.behaviour.argv],
-    envp: [],
     restartOnFailure: op.restart,
     ready: op.notify ? 'notify' : 'exec',
+    readyTimeoutMs: op.notify ? op.readyTimeoutMs : 0,
     watchdogMs: op.watchdogMs,
-  };
+  });
 }
 
 export function pipelineSpec(
@@ -107,11 +105,12 @@ export function newKeyFact(
   base: Pick<
     KeyFact,
     'key' | 'kind' | 'wsId' | 'supervised' | 'policy' | 'crashLoop' | 'gen' | 'ackWrite'
-  > & { watchdogMs?: number; readyNotify?: boolean },
+  > & { watchdogMs?: number; readyNotify?: boolean; readyTimeoutMs?: number },
 ): KeyFact {
   return {
     watchdogMs: 0,
     readyNotify: false,
+    readyTimeoutMs: 0,
     ...base,
     stopAtMs: null,
     stopGen: null,

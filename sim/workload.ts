@@ -41,6 +41,8 @@ export type Op =
       restart: boolean;
       notify: boolean;
       watchdogMs: number;
+      /** With notify: no READY=1 within this → killed as a failure (0 = none). */
+      readyTimeoutMs: number;
     }
   | { kind: 'run-pipeline'; ws: number; nodes: Behaviour[]; policy: PipelinePolicyOp; tap: boolean }
   | { kind: 'stop-ws'; ws: number; graceMs: number }
@@ -120,6 +122,7 @@ function drawRun(prng: Prng): Op {
     restart: prng.int(3) !== 0,
     notify: prng.int(4) === 0,
     watchdogMs: prng.int(4) === 0 ? prng.range(100, 1000) : 0,
+    readyTimeoutMs: prng.pick([0, 0, 200, 1500]),
   };
 }
 

@@ -1,16 +1,7 @@
-import { workspaceSpec } from '../core/manifest/defaults.js';
+import { commandSpec, workspaceSpec } from '../core/manifest/defaults.js';
 import { simEngine } from './engine.js';
 
-const sleep = (argv: string[], exec = '/bin/sleep') => ({
-  exec,
-  argv,
-  envp: [],
-  cwd: '',
-  label: '',
-  restartOnFailure: false,
-  ready: 'exec' as const,
-  watchdogMs: 0,
-});
+const sleep = (argv: string[], exec = '/bin/sleep') => commandSpec({ exec, argv });
 
 describe('the real engine over the simulator ports', () => {
   it('plays /bin/sleep N: alive until N virtual seconds have passed, then exit 0', () => {

@@ -6,7 +6,7 @@
 
 import type { Supervisor } from '../core/engine/api.js';
 import { createSupervisor } from '../core/engine/supervisor.js';
-import { pipelinePolicies, workspaceSpec } from '../core/manifest/defaults.js';
+import { commandSpec, pipelinePolicies, workspaceSpec } from '../core/manifest/defaults.js';
 import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../core/manifest/types.js';
 import type {
   CgroupCaps,
@@ -249,17 +249,7 @@ export function wsSpec(over: Partial<WorkspaceSpec> = {}): WorkspaceSpec {
 }
 
 export function cmdSpec(over: Partial<CommandSpec> = {}): CommandSpec {
-  return {
-    exec: '/bin/sleep',
-    argv: ['100'],
-    envp: [],
-    label: '',
-    cwd: '',
-    restartOnFailure: false,
-    ready: 'exec',
-    watchdogMs: 0,
-    ...over,
-  };
+  return commandSpec({ exec: '/bin/sleep', argv: ['100'], ...over });
 }
 
 export function pipeSpec(over: Partial<PipelineSpec> = {}): PipelineSpec {

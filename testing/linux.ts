@@ -14,7 +14,16 @@ export function envelope(over: Partial<Envelope> = {}): Envelope {
 }
 
 export function req(exec: string, argv: string[], over: Partial<ProcRequest> = {}): ProcRequest {
-  return { exec, argv, envp: [], cwd: '', envelope: envelope(), notify: false, ...over };
+  return {
+    exec,
+    argv,
+    envp: [],
+    cwd: '',
+    envelope: envelope(),
+    notify: false,
+    watchdogUs: 0,
+    ...over,
+  };
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails at the deadline. */

@@ -306,8 +306,11 @@ describe('metrics counters and gauges', () => {
         '/v1/workspaces/w/commands',
         { exec: '/bin/true' },
       );
-      await sup.restartCommand('w', run.body.id); // an operator restart, with its event
-      engine.advance(2000); // the simulated process ends; the command starts again
+      // An operator restart, with its event: it settles once the new process runs, which
+      // takes simulated time (the old one ends first).
+      const restarted = sup.restartCommand('w', run.body.id);
+      engine.advance(2000);
+      expect((await restarted).ok).toBe(true);
       const name = 'shipote_restarts_total{kind="command"}';
       const before = await requestJson<string>(join(extraDir, 's.sock'), 'GET', '/metrics');
       expect(sample(before.body, name)).toBe(1);

@@ -25,6 +25,27 @@ function obj(properties: Record<string, S>, optional: string[] = []): S {
 const exitStatus = obj({ code: nullable('integer'), signal: nullable('string'), status: int });
 const enforce: S = { enum: ['none', 'log', 'kill'] };
 
+/** The fields of core/manifest/types.ts CommandSpec, as the API shows and takes them. */
+const commandSpecFields: Record<string, S> = {
+  label: str,
+  exec: str,
+  argv: strings,
+  envp: strings,
+  cwd: str,
+  restart: { enum: ['no', 'on-failure', 'always'] },
+  restartOnFailure: bool,
+  backoffMs: nnInt,
+  backoffMsMax: nnInt,
+  crashLoopMax: nnInt,
+  crashLoopWindowMs: nnInt,
+  ready: { enum: ['exec', 'notify'] },
+  readyTimeoutMs: nnInt,
+  watchdogMs: nnInt,
+  dependsOn: strings,
+  user: str,
+  group: str,
+};
+
 const schemas: Record<string, S> = {
   Error: obj({
     error: obj(
@@ -52,16 +73,12 @@ const schemas: Record<string, S> = {
     cgroupPath: str,
     quotaEnforce: obj({ mem: enforce, nproc: enforce }),
   }),
-  CommandSpec: obj({
-    label: str,
-    exec: str,
-    argv: strings,
-    envp: strings,
-    cwd: str,
-    restartOnFailure: bool,
-    ready: { enum: ['exec', 'notify'] },
-    watchdogMs: nnInt,
-  }),
+  CommandSpec: obj(commandSpecFields),
+  /** A run request: the same fields, only `exec` required (defaults fill the rest). */
+  CommandRequest: obj(
+    commandSpecFields,
+    Object.keys(commandSpecFields).filter((k) => k !== 'exec'),
+  ),
   WorkspaceView: obj({
     id: str,
     label: str,
@@ -81,7 +98,18 @@ const schemas: Record<string, S> = {
       workspaceId: str,
       pid: nullable('integer'),
       alive: bool,
-      state: { enum: ['starting', 'running', 'backoff', 'exited', 'crash-loop', 'gave-up'] },
+      state: {
+        enum: [
+          'waiting',
+          'starting',
+          'running',
+          'backoff',
+          'exited',
+          'crash-loop',
+          'gave-up',
+          'lost',
+        ],
+      },
       exit: { oneOf: [exitStatus, { type: 'null' }] },
       restarts: nnInt,
       backoffMs: nnInt,
@@ -281,7 +309,9 @@ const paths: Record<string, S> = {
   },
   '/v1/workspaces/{ws}/commands': {
     parameters: [wsParam],
-    post: op('run a command', json(ref('CommandView')), { requestBody: body(ref('CommandSpec')) }),
+    post: op('run a command', json(ref('CommandView')), {
+      requestBody: body(ref('CommandRequest')),
+    }),
     get: op('the commands of a workspace', json(arr(ref('CommandView')))),
   },
   '/v1/workspaces/{ws}/commands/{cmd}': {

@@ -45,8 +45,8 @@ export function addWorkspaceRoutes(router: Router): void {
     .add('GET', '/v1/workspaces/:ws/commands/:cmd', ({ deps, params }) =>
       unwrap(deps.supervisor.getCommand(ws(params), cmd(params))),
     )
-    .add('POST', '/v1/workspaces/:ws/commands/:cmd/restart', ({ deps, params }) =>
-      unwrap(deps.supervisor.restartCommand(ws(params), cmd(params))),
+    .add('POST', '/v1/workspaces/:ws/commands/:cmd/restart', async ({ deps, params }) =>
+      unwrap(await deps.supervisor.restartCommand(ws(params), cmd(params))),
     )
     .add('GET', '/v1/workspaces/:ws/commands/:cmd/logs', logs)
     .add('GET', '/v1/workspaces/:ws/logs', workspaceLogs);

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { workspaceSpec } from '../../core/manifest/defaults.js';
+import { commandSpec, workspaceSpec } from '../../core/manifest/defaults.js';
 import type { LifecycleEvent } from '../../core/ports.js';
 import { simEngine } from '../../testing/engine.js';
 import { textLogSource } from '../../testing/fixtures/control.js';
@@ -12,16 +12,7 @@ import type { Notifier } from './notify.js';
 
 const workspace = workspaceSpec({ label: 'w' });
 
-const command = {
-  exec: '/bin/sleep',
-  argv: ['60'],
-  envp: [],
-  cwd: '',
-  label: '',
-  restartOnFailure: false,
-  ready: 'exec' as const,
-  watchdogMs: 0,
-};
+const command = commandSpec({ exec: '/bin/sleep', argv: ['60'] });
 
 describe('startDaemon', () => {
   let dir: string;

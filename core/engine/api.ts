@@ -2,8 +2,8 @@
  * The supervisor as the daemon (and the simulator runner) drives it. Implemented by
  * `createSupervisor` in `core/engine/supervisor.ts`, which keeps the pure
  * `step(state, event, nowMs) → {state, effects}` machine and executes its effects through
- * the ports. Every method is synchronous except `stopWorkspace`/`stopPipeline`, which
- * resolve once the grace period has run and the processes are reaped.
+ * the ports. Every method is synchronous except the stops and restarts, which resolve once
+ * the grace period has run and the processes are reaped (a restart: once it runs again).
  *
  * References (`ref`) are a workspace id or its unique label.
  */
@@ -37,12 +37,14 @@ export interface ExitStatus {
 }
 
 export type CommandState =
+  | 'waiting' // its dependsOn are not all running yet
   | 'starting' // spawned, waiting for READY=1
   | 'running'
   | 'backoff' // dead, restart timer armed
   | 'exited' // dead, not restarting (exit 0, not supervised, or stopped)
   | 'crash-loop' // crash-loop guard tripped: waits for an operator
-  | 'gave-up'; // restart_max reached
+  | 'gave-up' // restart_max reached
+  | 'lost'; // was running when the daemon died; exit unknown
 
 export interface CommandView {
   id: string;
@@ -196,13 +198,26 @@ export interface Supervisor {
   runCommand(ref: string, spec: CommandSpec): ApiResult<CommandView>;
   listCommands(ref: string): ApiResult<CommandView[]>;
   getCommand(ref: string, cmd: string): ApiResult<CommandView>;
-  /** Operator restart: clears crash-loop / gave-up and starts it again. */
-  restartCommand(ref: string, cmd: string): ApiResult<CommandView>;
+  /**
+   * Operator restart: clears crash-loop / gave-up and starts it again. A live command gets
+   * SIGTERM (SIGKILL after 1 s) first; resolves with the view of the NEW incarnation.
+   */
+  restartCommand(ref: string, cmd: string): Promise<ApiResult<CommandView>>;
+  /** Stop one command (TERM → grace → KILL); it stays listed, stopped, and is not restarted. */
+  stopCommand(ref: string, cmd: string, graceMs: number): Promise<ApiResult<{ reaped: number }>>;
+  /** Stop one command as stopCommand does, then forget it (a service leaves the intent). */
+  removeCommand(ref: string, cmd: string, graceMs: number): Promise<ApiResult<true>>;
 
   runPipeline(spec: PipelineSpec, options: RunPipelineOptions): ApiResult<PipelineView>;
   listPipelines(): PipelineView[];
-  getPipeline(id: string): ApiResult<PipelineView>;
-  stopPipeline(id: string, graceMs: number): Promise<ApiResult<{ reaped: number }>>;
+  /**
+   * Pipelines are addressed by id or label (`ref`). A label several pipelines carry names
+   * the one still live, if exactly one is; else the call fails with `conflict` listing ids.
+   */
+  getPipeline(ref: string): ApiResult<PipelineView>;
+  stopPipeline(ref: string, graceMs: number): Promise<ApiResult<{ reaped: number }>>;
+  /** Operator restart: nodes stopped (1 s grace), then a fresh start (tally cleared). */
+  restartPipeline(ref: string): Promise<ApiResult<PipelineView>>;
   savePipeline(name: string, source: string): ApiResult<SavedPipelineView>;
   listSavedPipelines(): SavedPipelineView[];
   getSavedPipeline(name: string): ApiResult<SavedPipelineView>;

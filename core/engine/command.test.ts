@@ -47,7 +47,7 @@ describe('commands', () => {
 });
 
 describe('command supervision guards', () => {
-  it('trips the crash-loop guard on the fourth death within the window', () => {
+  it('trips the crash-loop guard on the fourth death within the window', async () => {
     const { f, sup } = setup();
     ok(sup.createWorkspace(wsSpec()));
     const view = ok(sup.runCommand('w', cmdSpec({ restartOnFailure: true })));
@@ -59,7 +59,7 @@ describe('command supervision guards', () => {
     expect(ok(sup.getCommand('w', view.id)).state).toBe('crash-loop');
     expect(f.kernel.pidsOf(view.id)).toEqual([]);
     expect(f.eventLog.named('crash-loop')).toHaveLength(1);
-    const again = ok(sup.restartCommand('w', view.id));
+    const again = ok(await sup.restartCommand('w', view.id));
     expect(again).toMatchObject({ alive: true, state: 'running' });
   });
 
@@ -120,11 +120,11 @@ describe('command deaths and records', () => {
 });
 
 describe('operator restart and stop', () => {
-  it('restarts a running command: TERM, then a fresh start with a cleared tally', () => {
+  it('restarts a running command: TERM, then a fresh start with a cleared tally', async () => {
     const { f, sup } = setup();
     ok(sup.createWorkspace(wsSpec()));
     const view = ok(sup.runCommand('w', cmdSpec({ restartOnFailure: true })));
-    const again = ok(sup.restartCommand('w', view.label));
+    const again = ok(await sup.restartCommand('w', view.label));
     expect(f.kernel.signals).toEqual([{ pid: view.pid, signal: 'SIGTERM' }]);
     expect(again).toMatchObject({ alive: true, restarts: 1, backoffMs: 200 });
     expect(again.pid).not.toBe(view.pid);
@@ -174,14 +174,18 @@ describe('injected policy', () => {
   });
 });
 
-it('runs the watchdog from exec, catching a start-up that never sends READY=1', () => {
+it('arms the watchdog from READY=1; a start-up that never sends it meets the ready timeout', () => {
   const { f, sup } = setup();
   ok(sup.createWorkspace(wsSpec()));
-  const view = ok(sup.runCommand('w', cmdSpec({ watchdogMs: 500, ready: 'notify' })));
+  const spec = cmdSpec({ watchdogMs: 500, ready: 'notify', readyTimeoutMs: 2000 });
+  const view = ok(sup.runCommand('w', spec));
   expect(view.state).toBe('starting');
-  f.clock.advance(500);
+  f.clock.advance(1999);
+  expect(f.kernel.signals).toEqual([]); // no watchdog before READY=1
+  f.clock.advance(1);
   expect(f.kernel.signals).toEqual([{ pid: view.pid, signal: 'SIGKILL' }]);
-  expect(f.eventLog.named('watchdog')).toHaveLength(1);
+  expect(f.eventLog.named('ready-timeout')).toHaveLength(1);
+  expect(f.eventLog.named('watchdog')).toHaveLength(0);
 });
 
 it('keeps the dead-record bound when a stop turns commands in backoff into dead ones', () => {

@@ -3,18 +3,13 @@
  * messages, timers, operator restarts and the workspace's stop.
  */
 
-import type { RestartPolicy } from '../manifest/types.js';
-import {
-  defaultCrashLoopPolicy,
-  defaultRestartPolicy,
-  freshTally,
-  GIVE_UP_MESSAGE,
-  nextIncarnation,
-} from '../policy/index.js';
+import type { CommandSpec, CrashLoopPolicy, RestartPolicy } from '../manifest/types.js';
+import { freshTally, GIVE_UP_MESSAGE, nextIncarnation, RESET_AFTER_MS } from '../policy/index.js';
 import type { PortError, ProcRequest } from '../ports.js';
 import type { CommandState, ExitStatus } from './api.js';
 import { commandOf, type Draft, resolveCommand, resolveWorkspace, workspaceOf } from './draft.js';
-import { commandPid } from './live.js';
+import { refusedGrace } from './grace.js';
+import { commandPid, commandsOf } from './live.js';
 import type { CommandPhase, CommandPhaseKind, CommandRec, EngineEvent } from './model.js';
 import { deathFields, exitStatus } from './signals.js';
 import { ensureSampling } from './stats.js';
@@ -23,6 +18,12 @@ import { type Cell, dispatch, type Table } from './table.js';
 type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 
 export const OPERATOR_RESTART_GRACE_MS = 1000;
+/**
+ * A spawn that failed for lack of a daemon resource (EMFILE, ENFILE, ENOMEM: the
+ * LimitExceeded reason) is the daemon's fault, not the command's: retried after at least
+ * this long, never counted as a death or a crash-loop strike.
+ */
+export const RESOURCE_RETRY_MS_MIN = 1000;
 
 /** What can happen to a command, once it exists. */
 export type CommandInput =
@@ -33,17 +34,37 @@ export type CommandInput =
   | { type: 'restart-timer' }
   | { type: 'watchdog-timer' }
   | { type: 'kill-timer' }
+  | { type: 'ready-timer' }
   | { type: 'operator-restart' }
+  | { type: 'operator-stop'; graceMs: number; remove: boolean }
   /** Its workspace (or the daemon) is stopping: no restart from now on. */
-  | { type: 'quiesce' };
+  | { type: 'quiesce' }
+  /** Another command of the workspace became ready: are this one's dependencies met? */
+  | { type: 'deps-check' };
 
 export function commandPolicy(cmd: CommandRec): RestartPolicy {
-  return defaultRestartPolicy(cmd.spec.restartOnFailure);
+  const { spec } = cmd;
+  return {
+    restartOnFailure: spec.restart !== 'no',
+    backoffMsInitial: spec.backoffMs,
+    backoffMsMax: spec.backoffMsMax,
+    restartMax: 0,
+    resetAfterMs: RESET_AFTER_MS,
+  };
 }
+
+export function commandCrashLoop(cmd: CommandRec): CrashLoopPolicy {
+  return { deathsMax: cmd.spec.crashLoopMax, windowMs: cmd.spec.crashLoopWindowMs };
+}
+
+/** A supervised command: part of the declared intent (persisted, restored, relaunched). */
+export const isService = (cmd: CommandRec): boolean => cmd.spec.restart !== 'no';
 
 /** The api.ts state a command's phase shows as. */
 export function commandState(phase: CommandPhase): CommandState {
   switch (phase.kind) {
+    case 'waiting':
+      return 'waiting';
     case 'spawning':
     case 'starting':
       return 'starting';
@@ -54,7 +75,8 @@ export function commandState(phase: CommandPhase): CommandState {
     case 'crash-loop':
       return phase.kind;
     case 'done':
-      return phase.reason === 'gave-up' ? 'gave-up' : 'exited';
+      if (phase.reason === 'gave-up' || phase.reason === 'lost') return phase.reason;
+      return 'exited';
   }
 }
 
@@ -88,70 +110,135 @@ export function onCommandRun(d: Draft, e: Ev<'command-run'>): void {
     d.refuse({ code: 'conflict', field: 'label', message });
     return;
   }
+  const cmd = newCommand(e.id, ws.id, { ...e.spec, label }, d.nowMs);
+  d.put('commands', cmd);
+  d.put('workspaces', { ...ws, commandIds: [...ws.commandIds, cmd.id] });
+  // Acknowledged means durable: a service is relaunched, a one-shot reported lost after a crash.
+  d.writeThrough();
+  if (depsReady(d, cmd)) {
+    spawnCommand(d, cmd, 'caller');
+    return;
+  }
+  const dependsOn = cmd.spec.dependsOn.join(',');
+  d.event('waiting', { ws: ws.id, cmd: cmd.id, label, depends_on: dependsOn });
+}
+
+export function newCommand(id: string, wsId: string, spec: CommandSpec, nowMs: number) {
   const cmd: CommandRec = {
-    id: e.id,
-    label,
-    wsId: ws.id,
-    spec: { ...e.spec, label },
-    phase: { kind: 'spawning' },
+    id,
+    label: spec.label,
+    wsId,
+    spec,
+    phase: { kind: 'waiting' },
     exit: null,
     restarts: 0,
-    tally: freshTally(defaultRestartPolicy(e.spec.restartOnFailure)),
+    tally: { restarts: 0, backoffMs: 0 },
     deathsMs: [],
-    startedAtMs: d.nowMs,
+    startedAtMs: nowMs,
     startedAtWallMs: 0,
     lastStartMs: null,
     spawns: 0,
   };
-  d.put('commands', cmd);
-  d.put('workspaces', { ...ws, commandIds: [...ws.commandIds, cmd.id] });
-  spawnCommand(d, cmd);
+  return { ...cmd, tally: freshTally(commandPolicy(cmd)) };
 }
 
-function spawnCommand(d: Draft, cmd: CommandRec): void {
+/** Every label in dependsOn names a command of the workspace that is running (ready). */
+function depsReady(d: Draft, cmd: CommandRec): boolean {
+  if (cmd.spec.dependsOn.length === 0) return true;
+  const ws = workspaceOf(d.state, cmd.wsId);
+  return cmd.spec.dependsOn.every((label) => {
+    const dep = resolveCommand(d.state, ws, label);
+    return dep?.phase.kind === 'running';
+  });
+}
+
+export function onCommandsDeps(d: Draft, e: Ev<'commands-deps'>): void {
+  if (!d.state.workspaces.has(e.wsId)) return;
+  for (const cmd of commandsOf(d.state, e.wsId)) {
+    if (cmd.phase.kind === 'waiting') deliverCommand(d, cmd.id, { type: 'deps-check' });
+  }
+}
+
+function onDepsCheck(d: Draft, cmd: CommandRec): void {
+  // The caller was answered when it began to wait: a failed spawn now is a death.
+  if (depsReady(d, cmd)) spawnCommand(d, cmd, 'later');
+}
+
+/** Restored services start (or wait for their dependencies) once every record is back. */
+export function startRestored(d: Draft, cmdId: string): void {
+  const cmd = commandOf(d.state, cmdId);
+  if (depsReady(d, cmd)) spawnCommand(d, cmd, 'later');
+}
+
+function spawnCommand(d: Draft, cmd: CommandRec, origin: 'caller' | 'later' = 'later'): void {
   if (d.state.shutdown) throw new Error(`spawnCommand: ${cmd.id} during the daemon's shutdown`);
   const ws = workspaceOf(d.state, cmd.wsId);
+  const { spec } = cmd;
   const req: ProcRequest = {
-    exec: cmd.spec.exec,
-    argv: cmd.spec.argv,
-    envp: cmd.spec.envp,
-    cwd: cmd.spec.cwd,
+    exec: spec.exec,
+    argv: spec.argv,
+    envp: spec.envp,
+    cwd: spec.cwd,
     envelope: ws.envelope,
-    notify: cmd.spec.ready === 'notify' || cmd.spec.watchdogMs > 0,
+    notify: spec.ready === 'notify' || spec.watchdogMs > 0,
+    watchdogUs: spec.watchdogMs * 1000,
   };
-  d.put('commands', { ...cmd, phase: { kind: 'spawning' }, lastStartMs: d.nowMs });
+  if (spec.user !== '') req.user = spec.user;
+  if (spec.group !== '') req.group = spec.group;
+  d.put('commands', { ...cmd, phase: { kind: 'spawning', origin }, lastStartMs: d.nowMs });
   d.emit({ type: 'spawn', cmdId: cmd.id, key: cmd.id, req });
 }
 
 function onSpawned(d: Draft, cmd: CommandRec, e: { pid: number; wallMs: number }): void {
   if (d.state.pids.has(e.pid)) throw new Error(`onSpawned: pid ${e.pid} already owned`);
-  const phase: CommandPhase =
-    cmd.spec.ready === 'notify'
-      ? { kind: 'starting', pid: e.pid }
-      : { kind: 'running', pid: e.pid };
+  const notify = cmd.spec.ready === 'notify';
+  const phase: CommandPhase = notify
+    ? { kind: 'starting', pid: e.pid }
+    : { kind: 'running', pid: e.pid };
   const started = { phase, exit: null, startedAtMs: d.nowMs, startedAtWallMs: e.wallMs };
   d.put('commands', { ...cmd, ...started, spawns: cmd.spawns + 1 });
   d.setPid(e.pid, { kind: 'command', id: cmd.id });
   const fields = { ws: cmd.wsId, cmd: cmd.id, label: cmd.label, pid: e.pid };
   d.event('run', { ...fields, restarts: cmd.restarts });
-  // contract §4: no WATCHDOG=1 within watchdog_ms of the start → killed. The clock runs from
-  // exec (not from READY=1), so a start-up that hangs before READY=1 is caught too.
-  armWatchdog(d, cmd);
+  if (notify && cmd.spec.readyTimeoutMs > 0) {
+    d.armTimer({ kind: 'ready', id: cmd.id }, d.nowMs + cmd.spec.readyTimeoutMs);
+  }
+  // The watchdog runs once start-up is complete: from exec here, from READY=1 with notify.
+  if (!notify) {
+    armWatchdog(d, cmd);
+    d.raise({ type: 'commands-deps', wsId: cmd.wsId });
+  }
   ensureSampling(d);
 }
 
 function onSpawnFailed(d: Draft, cmd: CommandRec, e: { error: PortError }): void {
   const fields = { ws: cmd.wsId, cmd: cmd.id, label: cmd.label, reason: e.error.reason };
   d.event('spawn-failed', { ...fields, message: e.error.message });
-  if (cmd.spawns === 0) {
-    // Never ran: the caller gets the error, nothing is left behind.
-    const ws = workspaceOf(d.state, cmd.wsId);
-    d.put('workspaces', { ...ws, commandIds: ws.commandIds.filter((id) => id !== cmd.id) });
-    d.delete('commands', cmd.id);
-    d.emit({ type: 'release', key: cmd.id });
+  if (cmd.phase.kind === 'spawning' && cmd.phase.origin === 'caller') {
+    // Never ran: the caller gets the error, nothing is left behind. The record written
+    // for it goes at the next save (a port result never writes through: a failed write
+    // would roll the result back and leave the record spawning).
+    dropRecord(d, cmd);
+    d.markDirty();
+    return;
+  }
+  if (e.error.reason === 'LimitExceeded') {
+    // The daemon ran out (fds, memory): not the command's failure. Try again later.
+    const delayMs = Math.max(RESOURCE_RETRY_MS_MIN, cmd.tally.backoffMs);
+    const atMs = d.nowMs + delayMs;
+    d.put('commands', { ...cmd, phase: { kind: 'backoff', atMs, delayMs } });
+    d.armTimer({ kind: 'restart', id: cmd.id }, atMs);
+    d.event('spawn-deferred', { ...fields, backoff_ms: delayMs });
     return;
   }
   afterDeath(d, cmd, { code: null, signal: null, status: 127 }, 0);
+}
+
+function dropRecord(d: Draft, cmd: CommandRec): void {
+  const ws = workspaceOf(d.state, cmd.wsId);
+  d.put('workspaces', { ...ws, commandIds: ws.commandIds.filter((id) => id !== cmd.id) });
+  d.delete('commands', cmd.id);
+  d.emit({ type: 'release', key: cmd.id });
 }
 
 function onExited(d: Draft, cmd: CommandRec, e: { code: number | null; signal: string | null }) {
@@ -161,6 +248,7 @@ function onExited(d: Draft, cmd: CommandRec, e: { code: number | null; signal: s
   d.deletePid(pid);
   d.cancelTimer({ kind: 'watchdog', id: cmd.id });
   d.cancelTimer({ kind: 'kill', id: cmd.id });
+  d.cancelTimer({ kind: 'ready', id: cmd.id });
   const fields = { ws: cmd.wsId, cmd: cmd.id, label: cmd.label, pid, ...deathFields(exit) };
   d.event('exit', { ...fields, status: exit.status });
   const ws = workspaceOf(d.state, cmd.wsId);
@@ -175,17 +263,21 @@ function onExited(d: Draft, cmd: CommandRec, e: { code: number | null; signal: s
 }
 
 function afterDeath(d: Draft, cmd: CommandRec, exit: ExitStatus, runMs: number): void {
-  if (cmd.phase.kind === 'stopping' && cmd.phase.after === 'respawn') {
-    spawnCommand(d, { ...freshStart(cmd), restarts: cmd.restarts + 1 });
+  const { phase } = cmd;
+  // The daemon's shutdown cancels an operator restart under way (a remove still happens).
+  const cancelled = phase.kind === 'stopping' && phase.after === 'respawn' && d.state.shutdown;
+  if (phase.kind === 'stopping' && phase.after !== 'done' && !cancelled) {
+    afterOperatorStop(d, cmd, phase.after);
     return;
   }
+  if (cancelled) d.emit({ type: 'settle', kind: 'command-restart', id: cmd.id, reaped: 1 });
   const ws = workspaceOf(d.state, cmd.wsId);
   const stopping =
     cmd.phase.kind === 'stopping' || ws.phase.kind !== 'running' || d.state.shutdown !== null;
   const { next, tally, deathsMs } = nextIncarnation(
     {
       restart: commandPolicy(cmd),
-      crashLoop: defaultCrashLoopPolicy(),
+      crashLoop: commandCrashLoop(cmd),
       exit,
       runMs,
       stopping,
@@ -193,6 +285,7 @@ function afterDeath(d: Draft, cmd: CommandRec, exit: ExitStatus, runMs: number):
       deathsMs: cmd.deathsMs,
       nowMs: d.nowMs,
       lastStartMs: cmd.lastStartMs,
+      always: cmd.spec.restart === 'always',
     },
     d.policy,
   );
@@ -201,6 +294,7 @@ function afterDeath(d: Draft, cmd: CommandRec, exit: ExitStatus, runMs: number):
   switch (next.kind) {
     case 'done':
       d.put('commands', { ...after, phase: { kind: 'done', reason: next.reason } });
+      if (cmd.phase.kind === 'stopping') d.emit(settleCommand(cmd, 1));
       break;
     case 'give-up':
       d.put('commands', { ...after, phase: { kind: 'done', reason: 'gave-up' } });
@@ -218,7 +312,27 @@ function afterDeath(d: Draft, cmd: CommandRec, exit: ExitStatus, runMs: number):
       return;
     }
   }
+  // It stopped for good: no longer persisted (a crash-loop waits for an operator, persisted).
+  if (next.kind !== 'crash-loop') d.markDirty();
   d.raise({ type: 'commands-evict', wsId: cmd.wsId });
+  d.raise({ type: 'commands-deps', wsId: cmd.wsId });
+}
+
+function settleCommand(cmd: CommandRec, reaped: number) {
+  return { type: 'settle' as const, kind: 'command' as const, id: cmd.id, reaped };
+}
+
+/** The operator's restart or remove, once the old incarnation is gone. */
+function afterOperatorStop(d: Draft, cmd: CommandRec, after: 'respawn' | 'remove'): void {
+  if (after === 'remove') {
+    dropRecord(d, cmd);
+    d.markDirty(); // the remove itself was written through when it was asked
+    d.emit(settleCommand(cmd, 1));
+    d.raise({ type: 'commands-deps', wsId: cmd.wsId });
+    return;
+  }
+  spawnCommand(d, { ...freshStart(cmd), restarts: cmd.restarts + 1 });
+  d.emit({ type: 'settle', kind: 'command-restart', id: cmd.id, reaped: 1 });
 }
 
 /** An operator's fresh start: the tally and the death window are cleared. */
@@ -237,6 +351,14 @@ function onWatchdog(d: Draft, cmd: CommandRec): void {
   d.emit({ type: 'signal', pid, signal: 'SIGKILL' });
 }
 
+/** No READY=1 in time: killed, and its death is a failure like any other. */
+function onReadyTimeout(d: Draft, cmd: CommandRec): void {
+  const pid = commandPid(cmd) as number;
+  const fields = { ws: cmd.wsId, cmd: cmd.id, label: cmd.label, pid };
+  d.event('ready-timeout', { ...fields, ready_timeout_ms: cmd.spec.readyTimeoutMs });
+  d.emit({ type: 'signal', pid, signal: 'SIGKILL' });
+}
+
 function onKillTimer(d: Draft, cmd: CommandRec): void {
   d.emit({ type: 'signal', pid: commandPid(cmd) as number, signal: 'SIGKILL' });
 }
@@ -246,9 +368,14 @@ function onNotify(d: Draft, cmd: CommandRec, e: { message: string }): void {
   if (lines.includes('READY=1') && cmd.phase.kind === 'starting') {
     const pid = cmd.phase.pid;
     d.put('commands', { ...cmd, phase: { kind: 'running', pid } });
+    d.cancelTimer({ kind: 'ready', id: cmd.id });
     d.event('ready', { ws: cmd.wsId, cmd: cmd.id, label: cmd.label, pid });
+    armWatchdog(d, cmd);
+    d.raise({ type: 'commands-deps', wsId: cmd.wsId });
+    return;
   }
-  if (lines.includes('WATCHDOG=1')) armWatchdog(d, cmd);
+  // Pings before READY=1 do not count: the watchdog is not armed yet.
+  if (lines.includes('WATCHDOG=1') && cmd.phase.kind === 'running') armWatchdog(d, cmd);
 }
 
 function armWatchdog(d: Draft, cmd: CommandRec): void {
@@ -258,12 +385,26 @@ function armWatchdog(d: Draft, cmd: CommandRec): void {
 
 /** Operator restart of a live command: TERM now, KILL after the grace, respawn at exit. */
 function restartAlive(d: Draft, cmd: CommandRec): void {
-  const pid = commandPid(cmd) as number;
   noteOperatorRestart(d, cmd);
-  d.put('commands', { ...cmd, phase: { kind: 'stopping', pid, after: 'respawn' } });
+  stopAlive(d, cmd, OPERATOR_RESTART_GRACE_MS, 'respawn');
+}
+
+function stopAlive(
+  d: Draft,
+  cmd: CommandRec,
+  graceMs: number,
+  after: 'done' | 'respawn' | 'remove',
+) {
+  const pid = commandPid(cmd) as number;
+  d.put('commands', { ...cmd, phase: { kind: 'stopping', pid, after } });
   d.cancelTimer({ kind: 'watchdog', id: cmd.id });
+  d.cancelTimer({ kind: 'ready', id: cmd.id });
+  if (graceMs === 0) {
+    d.emit({ type: 'signal', pid, signal: 'SIGKILL' });
+    return;
+  }
   d.emit({ type: 'signal', pid, signal: 'SIGTERM' });
-  d.armTimer({ kind: 'kill', id: cmd.id }, d.nowMs + OPERATOR_RESTART_GRACE_MS);
+  d.armTimer({ kind: 'kill', id: cmd.id }, d.nowMs + graceMs);
 }
 
 function restartStopping(d: Draft, cmd: CommandRec): void {
@@ -278,7 +419,9 @@ function restartStopping(d: Draft, cmd: CommandRec): void {
 function restartDead(d: Draft, cmd: CommandRec): void {
   noteOperatorRestart(d, cmd);
   d.cancelTimer({ kind: 'restart', id: cmd.id });
+  d.writeThrough(); // it runs again: acknowledged, so durable (relaunched or reported lost)
   spawnCommand(d, { ...freshStart(cmd), restarts: cmd.restarts + 1 });
+  d.emit({ type: 'settle', kind: 'command-restart', id: cmd.id, reaped: 0 });
 }
 
 function noteOperatorRestart(d: Draft, cmd: CommandRec): void {
@@ -286,14 +429,58 @@ function noteOperatorRestart(d: Draft, cmd: CommandRec): void {
   d.event('restart', { ...fields, backoff_ms: 0, operator: true });
 }
 
+type StopInput = { graceMs: number; remove: boolean };
+
+function noteOperatorStop(d: Draft, cmd: CommandRec, e: StopInput): void {
+  const fields = { ws: cmd.wsId, cmd: cmd.id, label: cmd.label, grace_ms: e.graceMs };
+  d.event(e.remove ? 'command-remove' : 'command-stop', fields);
+  if (isService(cmd)) d.writeThrough();
+}
+
+function stopLive(d: Draft, cmd: CommandRec, e: StopInput): void {
+  noteOperatorStop(d, cmd, e);
+  stopAlive(d, cmd, e.graceMs, e.remove ? 'remove' : 'done');
+}
+
+/** A second stop: a shorter grace brings the SIGKILL forward; remove wins over stop. */
+function stopStopping(d: Draft, cmd: CommandRec, e: StopInput): void {
+  if (cmd.phase.kind !== 'stopping') throw new Error('stopStopping: not stopping');
+  const after = e.remove ? 'remove' : cmd.phase.after === 'remove' ? 'remove' : 'done';
+  noteOperatorStop(d, cmd, e);
+  d.put('commands', { ...cmd, phase: { ...cmd.phase, after } });
+  const key = { kind: 'kill', id: cmd.id } as const;
+  const armedAtMs = d.timerAt(key);
+  if (e.graceMs === 0) {
+    d.cancelTimer(key);
+    d.emit({ type: 'signal', pid: cmd.phase.pid, signal: 'SIGKILL' });
+  } else if (armedAtMs === undefined || d.nowMs + e.graceMs < armedAtMs) {
+    d.armTimer(key, d.nowMs + e.graceMs);
+  }
+}
+
+/** Nothing runs: stopped at once (a remove drops the record). */
+function stopDead(d: Draft, cmd: CommandRec, e: StopInput): void {
+  noteOperatorStop(d, cmd, e);
+  d.cancelTimer({ kind: 'restart', id: cmd.id });
+  if (e.remove) {
+    dropRecord(d, cmd);
+    d.raise({ type: 'commands-deps', wsId: cmd.wsId });
+  } else if (cmd.phase.kind === 'waiting' || cmd.phase.kind === 'backoff') {
+    d.put('commands', { ...cmd, phase: { kind: 'done', reason: 'stopped' } });
+    d.raise({ type: 'commands-evict', wsId: cmd.wsId });
+  }
+  d.emit(settleCommand(cmd, 0));
+}
+
 function quiesceAlive(d: Draft, cmd: CommandRec): void {
   d.cancelTimer({ kind: 'watchdog', id: cmd.id });
   d.cancelTimer({ kind: 'kill', id: cmd.id });
+  d.cancelTimer({ kind: 'ready', id: cmd.id });
   const pid = commandPid(cmd) as number;
   d.put('commands', { ...cmd, phase: { kind: 'stopping', pid, after: 'done' } });
 }
 
-function quiesceBackoff(d: Draft, cmd: CommandRec): void {
+function quiesceDead(d: Draft, cmd: CommandRec): void {
   d.cancelTimer({ kind: 'restart', id: cmd.id });
   d.put('commands', { ...cmd, phase: { kind: 'done', reason: 'stopped' } });
   d.raise({ type: 'commands-evict', wsId: cmd.wsId });
@@ -302,7 +489,7 @@ function quiesceBackoff(d: Draft, cmd: CommandRec): void {
 type C<T extends CommandInput['type']> = Cell<CommandRec, Extract<CommandInput, { type: T }>>;
 type Row = { [T in CommandInput['type']]: C<T> };
 
-/** Dead: nothing runs, nothing is armed; only an operator restart changes it. */
+/** Dead: nothing runs, nothing is armed; an operator restart or stop changes it. */
 const DEAD: Row = {
   spawned: 'bug',
   'spawn-failed': 'bug',
@@ -311,8 +498,11 @@ const DEAD: Row = {
   'restart-timer': 'ignore',
   'watchdog-timer': 'ignore',
   'kill-timer': 'ignore',
+  'ready-timer': 'ignore',
   'operator-restart': restartDead,
+  'operator-stop': stopDead,
   quiesce: 'ignore',
+  'deps-check': 'ignore',
 };
 
 const ALIVE: Row = {
@@ -323,11 +513,20 @@ const ALIVE: Row = {
   'restart-timer': 'ignore',
   'watchdog-timer': onWatchdog,
   'kill-timer': 'ignore',
+  'ready-timer': 'ignore',
   'operator-restart': restartAlive,
+  'operator-stop': stopLive,
   quiesce: quiesceAlive,
+  'deps-check': 'ignore',
 };
 
 export const COMMAND_TABLE: Table<CommandPhaseKind, CommandInput, CommandRec> = {
+  waiting: {
+    ...DEAD,
+    'operator-restart': 'ignore', // it starts as soon as its dependencies are ready
+    quiesce: quiesceDead,
+    'deps-check': onDepsCheck,
+  },
   // Spawn effects are answered within the step that asked: nothing else reaches it.
   spawning: {
     spawned: onSpawned,
@@ -337,10 +536,13 @@ export const COMMAND_TABLE: Table<CommandPhaseKind, CommandInput, CommandRec> = 
     'restart-timer': 'bug',
     'watchdog-timer': 'bug',
     'kill-timer': 'bug',
+    'ready-timer': 'bug',
     'operator-restart': 'bug',
+    'operator-stop': 'bug',
     quiesce: 'bug',
+    'deps-check': 'ignore',
   },
-  starting: ALIVE,
+  starting: { ...ALIVE, 'watchdog-timer': 'ignore', 'ready-timer': onReadyTimeout },
   running: ALIVE,
   stopping: {
     ...ALIVE,
@@ -348,37 +550,52 @@ export const COMMAND_TABLE: Table<CommandPhaseKind, CommandInput, CommandRec> = 
     'watchdog-timer': 'ignore',
     'kill-timer': onKillTimer,
     'operator-restart': restartStopping,
+    'operator-stop': stopStopping,
     quiesce: (d, cmd) => {
+      if (cmd.phase.kind !== 'stopping') return;
+      // The workspace's stop owns the deadline now; a pending remove still drops the record.
       d.cancelTimer({ kind: 'kill', id: cmd.id });
-      const pid = commandPid(cmd) as number;
-      d.put('commands', { ...cmd, phase: { kind: 'stopping', pid, after: 'done' } });
+      const after = cmd.phase.after === 'remove' ? 'remove' : 'done';
+      d.put('commands', { ...cmd, phase: { ...cmd.phase, after } });
     },
   },
   backoff: {
     ...DEAD,
     'restart-timer': onRestartTimer,
-    quiesce: quiesceBackoff,
+    quiesce: quiesceDead,
   },
   'crash-loop': DEAD,
   done: DEAD,
 };
 
-export function onCommandRestart(d: Draft, e: Ev<'command-restart'>): void {
-  const ws = resolveWorkspace(d.state, e.ref);
+function resolveOrRefuse(d: Draft, ref: string, cmdRef: string): CommandRec | null {
+  const ws = resolveWorkspace(d.state, ref);
   if (!ws) {
-    d.refuse({ code: 'not_found', message: `no workspace "${e.ref}"` });
-    return;
+    d.refuse({ code: 'not_found', message: `no workspace "${ref}"` });
+    return null;
   }
-  const cmd = resolveCommand(d.state, ws, e.cmd);
+  const cmd = resolveCommand(d.state, ws, cmdRef);
   if (!cmd) {
-    d.refuse({ code: 'not_found', message: `no command "${e.cmd}"` });
-    return;
+    d.refuse({ code: 'not_found', message: `no command "${cmdRef}" in "${ws.spec.label}"` });
+    return null;
   }
   if (ws.phase.kind !== 'running') {
     d.refuse({ code: 'conflict', message: `workspace "${ws.spec.label}" is stopping` });
-    return;
+    return null;
   }
-  deliverCommand(d, cmd.id, { type: 'operator-restart' });
+  return cmd;
+}
+
+export function onCommandRestart(d: Draft, e: Ev<'command-restart'>): void {
+  const cmd = resolveOrRefuse(d, e.ref, e.cmd);
+  if (cmd) deliverCommand(d, cmd.id, { type: 'operator-restart' });
+}
+
+export function onCommandStop(d: Draft, e: Ev<'command-stop'>): void {
+  if (refusedGrace(d, e.graceMs)) return;
+  const cmd = resolveOrRefuse(d, e.ref, e.cmd);
+  if (!cmd) return;
+  deliverCommand(d, cmd.id, { type: 'operator-stop', graceMs: e.graceMs, remove: e.remove });
 }
 
 /** Dead command records are bounded per workspace: the oldest dead ones go first. */

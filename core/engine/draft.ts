@@ -171,3 +171,22 @@ export function resolveCommand(
   }
   return null;
 }
+
+/** A pipeline by id or label; a label several carry names the one live, if only one is. */
+export function resolvePipeline(
+  state: EngineState,
+  ref: string,
+): { ok: true; value: PipelineRec } | { ok: false; error: ApiError } {
+  const byId = state.pipelines.get(ref);
+  if (byId) return { ok: true, value: byId };
+  const named = [...state.pipelines.values()].filter((p) => p.label === ref);
+  const live = named.filter((p) => p.finishedSeq === 0);
+  const [only] = named.length === 1 ? named : live.length === 1 ? live : [];
+  if (only) return { ok: true, value: only };
+  if (named.length === 0) {
+    return { ok: false, error: { code: 'not_found', message: `no pipeline "${ref}"` } };
+  }
+  const ids = named.map((p) => p.id).join(', ');
+  const message = `pipeline label "${ref}" is ambiguous: ${ids}; use an id`;
+  return { ok: false, error: { code: 'conflict', message } };
+}

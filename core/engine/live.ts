@@ -53,6 +53,8 @@ export function anythingAlive(state: EngineState): boolean {
 /** Is this pipeline part of the declared intent (relaunched after a daemon restart)? */
 export function isLiveIntent(p: PipelineRec): boolean {
   const supervised = p.spec.restart.restartOnFailure;
-  const live = p.phase.kind === 'spawning' || p.phase.kind === 'running';
-  return supervised && (live || p.phase.kind === 'backoff');
+  const { phase } = p;
+  const restarting = phase.kind === 'stopping' && phase.after === 'respawn';
+  const live = phase.kind === 'spawning' || phase.kind === 'running' || restarting;
+  return supervised && (live || phase.kind === 'backoff');
 }

@@ -16,7 +16,7 @@ import type {
   SignalName,
   TapInfo,
 } from '../ports.js';
-import type { PersistedLivePipeline, Snapshot } from '../snapshot/index.js';
+import type { PersistedCommand, PersistedLivePipeline, Snapshot } from '../snapshot/index.js';
 import type { ApiError, EdgeVerdict, ExitStatus, StatsSample } from './api.js';
 
 export const STATS_HISTORY_MAX = 64;
@@ -47,15 +47,19 @@ export type WorkspacePhase = { kind: 'running' } | { kind: 'stopping'; stop: Sto
 export type CommandDoneReason = 'exit-0' | 'unsupervised' | 'stopped' | 'gave-up' | 'lost';
 
 /**
- * A command's one state. `spawning` lasts from the spawn effect to its result (within one
- * shell call). `stopping.after` says what follows the death: nothing (`done`), a fresh
- * start (`respawn`, an operator restart).
+ * A command's one state. `waiting`: its dependsOn are not all running yet. `spawning`
+ * lasts from the spawn effect to its result (within one shell call). `starting`: spawned,
+ * waiting for READY=1 (a ready timer armed when readyTimeoutMs > 0). `stopping.after` says
+ * what follows the death: nothing (`done`), a fresh start (`respawn`, an operator
+ * restart), or the record goes (`remove`).
  */
 export type CommandPhase =
-  | { kind: 'spawning' }
+  | { kind: 'waiting' }
+  /** `origin`: a caller's first start (a failed spawn is the caller's error), or later. */
+  | { kind: 'spawning'; origin: 'caller' | 'later' }
   | { kind: 'starting'; pid: number }
   | { kind: 'running'; pid: number }
-  | { kind: 'stopping'; pid: number; after: 'done' | 'respawn' }
+  | { kind: 'stopping'; pid: number; after: 'done' | 'respawn' | 'remove' }
   | { kind: 'backoff'; atMs: number; delayMs: number }
   | { kind: 'crash-loop' }
   | { kind: 'done'; reason: CommandDoneReason };
@@ -71,7 +75,7 @@ export type PipelineDoneReason = 'exit-0' | 'unsupervised' | 'stopped' | 'gave-u
 export type PipelinePhase =
   | { kind: 'spawning'; origin: 'caller' | 'later' }
   | { kind: 'running' }
-  | { kind: 'stopping'; stop: StopState }
+  | { kind: 'stopping'; stop: StopState; after: 'done' | 'respawn' }
   | { kind: 'backoff'; atMs: number; delayMs: number }
   | { kind: 'crash-loop' }
   | { kind: 'done'; reason: PipelineDoneReason };
@@ -203,12 +207,15 @@ export type EngineEvent =
     }
   /** After restore (once workspaces have their cgroups): relaunch one live pipeline. */
   | { type: 'pipeline-relaunch'; pipeline: PersistedLivePipeline; nodeIds: string[] }
+  /** After restore: services relaunched, one-shots that were running reported lost. */
+  | { type: 'commands-restored'; commands: PersistedCommand[] }
   | { type: 'workspace-create'; id: string; spec: WorkspaceSpec; wallMs: number }
   | { type: 'workspace-stop'; ref: string; graceMs: number; reason: 'operator' | 'ttl' | 'quota' }
   | { type: 'cgroup-created'; wsId: string; handle: string }
   | { type: 'cgroup-failed'; wsId: string; error: PortError }
   | { type: 'command-run'; ref: string; id: string; spec: CommandSpec }
   | { type: 'command-restart'; ref: string; cmd: string }
+  | { type: 'command-stop'; ref: string; cmd: string; graceMs: number; remove: boolean }
   | { type: 'spawned'; cmdId: string; pid: number; wallMs: number }
   | { type: 'spawn-failed'; cmdId: string; error: PortError }
   | { type: 'group-spawned'; pipelineId: string; pids: number[]; taps: TapInfo[] }
@@ -226,6 +233,7 @@ export type EngineEvent =
   | { type: 'notify'; pid: number; message: string }
   | { type: 'pipeline-run'; id: string; nodeIds: string[]; spec: PipelineSpec; run: PipelineRun }
   | { type: 'pipeline-stop'; id: string; graceMs: number }
+  | { type: 'pipeline-restart'; id: string }
   | { type: 'pipeline-save'; name: string; source: string; wallMs: number }
   | { type: 'pipeline-drop'; name: string }
   | { type: 'edge-sniffed'; key: string; edgeIndex: number; verdict: Verdict }
@@ -246,7 +254,9 @@ export type RaisedEvent =
   /** One of a workspace's processes was reaped (counts toward a stop in progress). */
   | { type: 'workspace-reaped'; wsId: string }
   /** Dead command records beyond the bound go, oldest first. */
-  | { type: 'commands-evict'; wsId: string };
+  | { type: 'commands-evict'; wsId: string }
+  /** A command of the workspace became ready (or went): waiting ones look again. */
+  | { type: 'commands-deps'; wsId: string };
 
 export interface PipelineRun {
   source: string;
@@ -279,8 +289,16 @@ export type Effect =
   | { type: 'write-snapshot'; sync: boolean }
   | { type: 'append-event'; ev: string; fields: Record<string, string | number | boolean> }
   | { type: 'release'; key: string }
-  /** A stop finished: resolve the callers waiting on it. */
-  | { type: 'settle'; kind: 'workspace' | 'pipeline' | 'daemon'; id: string; reaped: number };
+  /** A stop (or an operator restart) finished: resolve the callers waiting on it. */
+  | { type: 'settle'; kind: SettleKind; id: string; reaped: number };
+
+export type SettleKind =
+  | 'workspace'
+  | 'pipeline'
+  | 'pipeline-restart'
+  | 'command'
+  | 'command-restart'
+  | 'daemon';
 
 export interface StepResult {
   state: EngineState;

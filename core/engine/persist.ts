@@ -2,13 +2,15 @@
 
 import {
   PERSISTED_SAMPLES_MAX,
+  type PersistedCommand,
   type PersistedLivePipeline,
   SNAPSHOT_VERSION,
   type Snapshot,
 } from '../snapshot/index.js';
-import { type Draft, resolveWorkspace } from './draft.js';
+import { isService, newCommand, startRestored } from './command.js';
+import { type Draft, resolveCommand, resolveWorkspace } from './draft.js';
 import { isLiveIntent } from './live.js';
-import type { EngineEvent, EngineState, WorkspaceRec } from './model.js';
+import type { CommandRec, EngineEvent, EngineState, WorkspaceRec } from './model.js';
 import { launchPipeline, newPipeline } from './pipeline.js';
 import { capsOf, newWorkspace, provisionWorkspace } from './workspace.js';
 
@@ -28,8 +30,18 @@ export function toSnapshot(state: EngineState): Snapshot {
       restarts: p.restarts,
       backoffMs: p.tally.backoffMs,
     }));
+  const commands: PersistedCommand[] = [];
+  for (const ws of running) {
+    for (const id of ws.commandIds) {
+      const cmd = state.commands.get(id);
+      // The daemon's own stop ends its one-shots on purpose: nothing of them is lost.
+      if (state.shutdown && cmd?.spec.restart === 'no') continue;
+      if (cmd && isPersisted(cmd)) commands.push(persistedCommand(cmd));
+    }
+  }
   return {
     version: SNAPSHOT_VERSION,
+    commands,
     workspaces: running.map((ws) => ({
       id: ws.id,
       spec: ws.spec,
@@ -42,6 +54,67 @@ export function toSnapshot(state: EngineState): Snapshot {
       .filter((ws) => ws.history.length > 0)
       .map((ws) => ({ workspaceId: ws.id, samples: ws.history.slice(-PERSISTED_SAMPLES_MAX) })),
   };
+}
+
+/**
+ * What a restore must bring back: a service that is not stopped for good (relaunched),
+ * and a one-shot that is alive (reported lost: its exit will never be known).
+ */
+function isPersisted(cmd: CommandRec): boolean {
+  const { phase } = cmd;
+  if (phase.kind === 'stopping') return phase.after === 'respawn';
+  if (phase.kind === 'done') return false;
+  if (isService(cmd)) return true;
+  return phase.kind === 'spawning' || phase.kind === 'starting' || phase.kind === 'running';
+}
+
+function persistedCommand(cmd: CommandRec): PersistedCommand {
+  const { id, wsId, spec, restarts, tally } = cmd;
+  return { id, workspaceId: wsId, spec, restarts, backoffMs: tally.backoffMs };
+}
+
+/**
+ * Commands of the snapshot: services come back with their ids and labels and start (or
+ * wait for their dependencies, once every record is back); one-shots that were running
+ * come back as `lost`. A command whose workspace is gone, or whose id or label is taken,
+ * is skipped with an event.
+ */
+export function onCommandsRestored(
+  d: Draft,
+  e: Extract<EngineEvent, { type: 'commands-restored' }>,
+) {
+  const services: string[] = [];
+  for (const pc of e.commands) {
+    const ws = d.state.workspaces.get(pc.workspaceId);
+    const clash = d.state.commands.has(pc.id) || (ws && resolveCommand(d.state, ws, pc.spec.label));
+    if (ws?.phase.kind !== 'running' || clash) {
+      const reason = ws ? 'duplicate id or label' : 'no workspace';
+      d.event('restore-skip', { cmd: pc.id, label: pc.spec.label, reason });
+      d.markDirty();
+      continue;
+    }
+    const fresh = newCommand(pc.id, ws.id, pc.spec, d.nowMs);
+    const restored = { ...fresh, restarts: pc.restarts };
+    // A relaunched service starts a fresh incident (fresh backoff and crash-loop window),
+    // as a new boot does; the restart count is kept for the view.
+    const cmd: CommandRec =
+      pc.spec.restart === 'no'
+        ? { ...restored, phase: { kind: 'done', reason: 'lost' } }
+        : restored;
+    d.put('commands', cmd);
+    d.put('workspaces', { ...ws, commandIds: [...ws.commandIds, cmd.id] });
+    if (cmd.phase.kind === 'done') {
+      d.event('lost', { ws: ws.id, cmd: cmd.id, label: cmd.label });
+      d.markDirty();
+    } else {
+      services.push(cmd.id);
+    }
+  }
+  for (const id of services) startRestored(d, id);
+  // Lost records count toward the bound of dead records like any other.
+  for (const wsId of new Set(e.commands.map((c) => c.workspaceId))) {
+    if (d.state.workspaces.has(wsId)) d.raise({ type: 'commands-evict', wsId });
+  }
 }
 
 /** Restore: workspaces with their ids, saved pipelines, and each live pipeline relaunched once. */
@@ -69,6 +142,7 @@ export function onSnapshotRestored(d: Draft, e: Ev<'snapshot-restored'>): void {
     workspaces: snapshot.workspaces.length,
     saved_pipelines: snapshot.savedPipelines.length,
     live_pipelines: snapshot.livePipelines.length,
+    commands: snapshot.commands.length,
   });
 }
 

@@ -19,6 +19,10 @@ import type {
   Verdict,
 } from './model.js';
 import { deathFields, exitStatus } from './signals.js';
+
+/** As for commands: a spawn that failed for lack of a daemon resource is retried. */
+export const RESOURCE_RETRY_MS_MIN = 1000;
+
 import { ensureSampling } from './stats.js';
 import { type Cell, dispatch, type Table } from './table.js';
 
@@ -31,6 +35,7 @@ export type PipelineInput =
   | { type: 'node-exited'; index: number; code: number | null; signal: string | null }
   | { type: 'restart-timer' }
   | { type: 'stop'; graceMs: number }
+  | { type: 'operator-restart' }
   | { type: 'stop-grace-timer' }
   /** Its workspace (or the daemon) is stopping: no relaunch from now on. */
   | { type: 'quiesce' }
@@ -134,6 +139,7 @@ export function groupRequest(d: Draft, p: PipelineRec): GroupRequest {
       cwd: '',
       envelope: ws.envelope,
       notify: false,
+      watchdogUs: 0,
     })),
     edges: p.spec.edges.map((e) => ({ from: e.from, fromOutput: e.fromOutput, to: e.to })),
     taps: p.tap
@@ -178,6 +184,15 @@ function onGroupSpawnFailed(d: Draft, p: PipelineRec, e: { error: PortError }): 
     if (p.spec.restart.restartOnFailure) d.markDirty();
     return;
   }
+  if (e.error.reason === 'LimitExceeded') {
+    // The daemon ran out (fds, memory): not the pipeline's failure. Try again later.
+    const delayMs = Math.max(RESOURCE_RETRY_MS_MIN, p.tally.backoffMs);
+    const atMs = d.nowMs + delayMs;
+    d.put('pipelines', { ...p, phase: { kind: 'backoff', atMs, delayMs } });
+    d.armTimer({ kind: 'pipeline-restart', id: p.id }, atMs);
+    d.event('spawn-deferred', { ...fields, backoff_ms: delayMs });
+    return;
+  }
   // A spawn that failed ran for 0 ms, whatever the last incarnation did.
   afterGroupDeath(d, p, { code: null, signal: null }, 0);
 }
@@ -196,7 +211,7 @@ function onNodeExited(
   const nodes = p.nodes.map((n, i) => (i === e.index ? { ...n, alive: false, exit } : n));
   const phase: PipelinePhase =
     p.phase.kind === 'stopping'
-      ? { kind: 'stopping', stop: { ...p.phase.stop, reaped: p.phase.stop.reaped + 1 } }
+      ? { ...p.phase, stop: { ...p.phase.stop, reaped: p.phase.stop.reaped + 1 } }
       : p.phase;
   const next = { ...p, nodes, phase };
   d.put('pipelines', next);
@@ -300,7 +315,7 @@ function beginStop(d: Draft, p: PipelineRec, e: { graceMs: number }): void {
   }
   const wasIntent = isLiveIntent(p);
   const stop: StopState = { graceMs: e.graceMs, reaped: 0, killed: false };
-  const stopping = { ...p, phase: { kind: 'stopping', stop } as const };
+  const stopping = { ...p, phase: { kind: 'stopping', stop, after: 'done' } as const };
   d.put('pipelines', stopping);
   if (wasIntent) d.writeThrough();
   d.cancelTimer({ kind: 'pipeline-restart', id: p.id });
@@ -325,6 +340,12 @@ function stopAgain(d: Draft, p: PipelineRec, e: { graceMs: number }): void {
     d.raise({ type: 'workspace-stop', ref: ws.id, graceMs: e.graceMs, reason: 'operator' });
     return;
   }
+  if (p.phase.kind === 'stopping' && p.phase.after === 'respawn') {
+    // A stop during an operator restart: it ends stopped; the restart's caller is answered.
+    d.put('pipelines', { ...p, phase: { ...p.phase, after: 'done' } });
+    if (p.spec.restart.restartOnFailure) d.writeThrough(); // no longer declared
+    d.emit({ type: 'settle', kind: 'pipeline-restart', id: p.id, reaped: 0 });
+  }
   const key = { kind: 'pipeline-stop-grace', id: p.id } as const;
   shortenGrace(d, key, e.graceMs, () => killPipeline(d, p.id));
 }
@@ -334,7 +355,7 @@ function killPipeline(d: Draft, id: string): void {
   if (p.phase.kind !== 'stopping') throw new Error('killPipeline: only a stopping one is killed');
   for (const pid of pipelinePids(p)) d.emit({ type: 'signal', pid, signal: 'SIGKILL' });
   const stop = { ...p.phase.stop, killed: true };
-  d.put('pipelines', { ...p, phase: { kind: 'stopping', stop } });
+  d.put('pipelines', { ...p, phase: { ...p.phase, stop } });
   d.cancelTimer({ kind: 'pipeline-stop-grace', id });
 }
 
@@ -347,6 +368,13 @@ function finishPipelineStop(d: Draft, p: PipelineRec): void {
   const ws = workspaceOf(d.state, p.wsId);
   if (ws.phase.kind === 'stopping') return; // the workspace's stop finishes it
   const reaped = p.phase.kind === 'stopping' ? p.phase.stop.reaped : 0;
+  if (p.phase.kind === 'stopping' && p.phase.after === 'respawn') {
+    if (!d.state.shutdown) {
+      relaunchFresh(d, p);
+      return;
+    }
+    d.emit({ type: 'settle', kind: 'pipeline-restart', id: p.id, reaped });
+  }
   d.emit({ type: 'settle', kind: 'pipeline', id: p.id, reaped });
   d.event('pipeline-stopped', { pipeline: p.id, label: p.label, reaped });
   finishPipeline(d, p, { kind: 'done', reason: 'stopped' });
@@ -354,7 +382,48 @@ function finishPipelineStop(d: Draft, p: PipelineRec): void {
 
 function quiesceRunning(d: Draft, p: PipelineRec): void {
   const stop: StopState = { graceMs: 0, reaped: 0, killed: false };
-  d.put('pipelines', { ...p, phase: { kind: 'stopping', stop } });
+  d.put('pipelines', { ...p, phase: { kind: 'stopping', stop, after: 'done' } });
+}
+
+/** How long an operator restart gives the nodes between SIGTERM and SIGKILL. */
+export const OPERATOR_RESTART_GRACE_MS = 1000;
+
+/** Operator restart of a live pipeline: its nodes are stopped, then it starts afresh. */
+function restartLive(d: Draft, p: PipelineRec): void {
+  d.event('pipeline-restart', { pipeline: p.id, label: p.label, ws: p.wsId, operator: true });
+  const stop: StopState = { graceMs: OPERATOR_RESTART_GRACE_MS, reaped: 0, killed: false };
+  d.put('pipelines', { ...p, phase: { kind: 'stopping', stop, after: 'respawn' } });
+  for (const pid of pipelinePids(p)) d.emit({ type: 'signal', pid, signal: 'SIGTERM' });
+  const key = { kind: 'pipeline-stop-grace', id: p.id } as const;
+  d.armTimer(key, d.nowMs + OPERATOR_RESTART_GRACE_MS);
+}
+
+/** Operator restart of a pipeline that is not running: a fresh start now. */
+function restartDead(d: Draft, p: PipelineRec): void {
+  d.event('pipeline-restart', { pipeline: p.id, label: p.label, ws: p.wsId, operator: true });
+  d.cancelTimer({ kind: 'pipeline-restart', id: p.id });
+  relaunchFresh(d, p);
+}
+
+function relaunchFresh(d: Draft, p: PipelineRec): void {
+  const fresh = { ...p, tally: freshTally(p.spec.restart), deathsMs: [], finishedSeq: 0 };
+  d.emit({ type: 'release', key: p.id });
+  spawnPipeline(d, { ...fresh, restarts: p.restarts + 1 }, 'later');
+  if (p.spec.restart.restartOnFailure) d.markDirty();
+  d.emit({ type: 'settle', kind: 'pipeline-restart', id: p.id, reaped: 0 });
+}
+
+export function onPipelineOperatorRestart(d: Draft, e: Ev<'pipeline-restart'>): void {
+  const p = d.state.pipelines.get(e.id);
+  if (!p) {
+    d.refuse({ code: 'not_found', message: `no pipeline "${e.id}"` });
+    return;
+  }
+  if (workspaceOf(d.state, p.wsId).phase.kind !== 'running') {
+    d.refuse({ code: 'conflict', message: `pipeline "${p.label}": its workspace is stopping` });
+    return;
+  }
+  deliverPipeline(d, e.id, { type: 'operator-restart' });
 }
 
 function quiesceBackoff(d: Draft, p: PipelineRec): void {
@@ -386,6 +455,7 @@ const FINISHED: Row = {
   'node-exited': 'bug',
   'restart-timer': 'ignore',
   stop: beginStop,
+  'operator-restart': restartDead,
   'stop-grace-timer': 'ignore',
   quiesce: 'ignore',
   'edge-sniffed': onEdgeSniffed,
@@ -399,6 +469,7 @@ export const PIPELINE_TABLE: Table<PipelinePhaseKind, PipelineInput, PipelineRec
     'node-exited': 'bug',
     'restart-timer': 'bug',
     stop: 'bug',
+    'operator-restart': 'bug',
     'stop-grace-timer': 'bug',
     quiesce: 'bug',
     'edge-sniffed': 'ignore',
@@ -409,6 +480,7 @@ export const PIPELINE_TABLE: Table<PipelinePhaseKind, PipelineInput, PipelineRec
     'node-exited': onNodeExited,
     'restart-timer': 'ignore',
     stop: beginStop,
+    'operator-restart': restartLive,
     'stop-grace-timer': 'ignore',
     quiesce: quiesceRunning,
     'edge-sniffed': onEdgeSniffed,
@@ -419,8 +491,13 @@ export const PIPELINE_TABLE: Table<PipelinePhaseKind, PipelineInput, PipelineRec
     'node-exited': onNodeExited,
     'restart-timer': 'ignore',
     stop: stopAgain,
+    'operator-restart': 'refuse',
     'stop-grace-timer': onStopGrace,
-    quiesce: 'ignore',
+    quiesce: (d, p) => {
+      // An operator restart under way ends with its workspace instead.
+      if (p.phase.kind === 'stopping')
+        d.put('pipelines', { ...p, phase: { ...p.phase, after: 'done' } });
+    },
     'edge-sniffed': onEdgeSniffed,
   },
   backoff: { ...FINISHED, 'restart-timer': onRestartTimer, quiesce: quiesceBackoff },

@@ -18,6 +18,7 @@ export function restoreFromStore(shell: Shell): RestoreReport {
   const aside = skipped.length > 0 ? setAsideEntries(shell, skipped) : null;
   if (aside?.blocked) return aside.blocked;
   shell.apply({ type: 'snapshot-restored', snapshot, wallMs: clock.wallMs() });
+  shell.apply({ type: 'commands-restored', commands: snapshot.commands });
   // The file with the bad entries went aside: write the valid part back at once.
   if (aside !== null) shell.writeLater();
   for (const pipeline of snapshot.livePipelines) {
@@ -29,11 +30,14 @@ export function restoreFromStore(shell: Shell): RestoreReport {
   ).length;
   const workspaces = snapshot.workspaces.length;
   const savedPipelines = snapshot.savedPipelines.length;
+  const lost = snapshot.commands.filter((c) => c.spec.restart === 'no').length;
+  const services = snapshot.commands.length - lost;
   const skippedText =
     aside === null ? '' : `; ${skipped.length} invalid entries set aside in ${aside.path}`;
   const message =
     `restored ${workspaces} workspaces, ${savedPipelines} saved pipelines, ` +
-    `relaunched ${relaunchedPipelines} pipelines (snapshot v${fromVersion})${skippedText}`;
+    `relaunched ${relaunchedPipelines} pipelines and ${services} services, ` +
+    `${lost} commands lost (snapshot v${fromVersion})${skippedText}`;
   return {
     outcome: 'restored',
     fromVersion,

@@ -1,8 +1,8 @@
 /**
  * The daemon's own stop: every child gets SIGTERM, SIGKILL after the grace; the shutdown
  * settles when nothing is left (or, if something survives SIGKILL, `KILL_WAIT_MS` later).
- * Nothing restarts meanwhile (backoffs are cancelled, deaths are final). The intent on disk
- * is not changed by it (the shell flushed before and writes nothing after).
+ * Nothing restarts meanwhile (backoffs are cancelled, deaths are final). It writes the
+ * last snapshot as it begins (the shell writes nothing after): the intent stands.
  */
 
 import type { Draft } from './draft.js';
@@ -17,15 +17,18 @@ export function onDaemonShutdown(d: Draft, e: Extract<EngineEvent, { type: 'daem
   if (d.state.shutdown) return; // one shutdown; the shell answers every caller with it
   const shutdown: ShutdownState = { graceMs: e.graceMs, reaped: 0, killed: false, settled: false };
   d.state = { ...d.state, shutdown };
+  // The last snapshot: services stay declared, one-shots ended on purpose are left out.
+  d.cancelTimer({ kind: 'save' });
+  d.state = { ...d.state, dirty: false };
+  d.emit({ type: 'write-snapshot', sync: false });
   const pids = [...d.state.pids.keys()];
   d.event('daemon-shutdown', { grace_ms: e.graceMs, alive: pids.length });
   // What waits in backoff never starts again; what is alive keeps its watchdog, and its
   // death is final (the restart decision sees `shutdown`).
-  // An operator restart in progress (stopping, then respawn) ends instead.
+  // An operator restart in progress (stopping, then respawn) stays declared in the last
+  // snapshot; its respawn does not happen (see afterDeath and finishPipelineStop).
   for (const cmd of d.state.commands.values()) {
-    const kind = cmd.phase.kind;
-    if (kind === 'backoff' || kind === 'stopping')
-      d.raise({ type: 'command-quiesce', cmdId: cmd.id });
+    if (cmd.phase.kind === 'backoff') d.raise({ type: 'command-quiesce', cmdId: cmd.id });
   }
   for (const p of d.state.pipelines.values()) {
     if (p.phase.kind === 'backoff') d.raise({ type: 'pipeline-quiesce', id: p.id });

@@ -12,11 +12,14 @@ import {
   deliverCommand,
   onCommandRestart,
   onCommandRun,
+  onCommandStop,
+  onCommandsDeps,
   onCommandsEvict,
 } from './command.js';
 import { Draft } from './draft.js';
 import type { EngineEvent, EngineOptions, EngineState, StepResult } from './model.js';
 import {
+  onCommandsRestored,
   onFlush,
   onPipelineDrop,
   onPipelineRelaunch,
@@ -25,7 +28,13 @@ import {
   onSnapshotRestored,
   onSnapshotWriteFailed,
 } from './persist.js';
-import { deliverPipeline, onPipelineRun, onPipelineStop, PIPELINE_TABLE } from './pipeline.js';
+import {
+  deliverPipeline,
+  onPipelineOperatorRestart,
+  onPipelineRun,
+  onPipelineStop,
+  PIPELINE_TABLE,
+} from './pipeline.js';
 import { onDaemonShutdown, onShutdownGrace, onShutdownReaped } from './shutdown.js';
 import { onSampleTimer, onStatsRequested, onStatsSampled } from './stats.js';
 import { decodeTimer, type TimerKey } from './timers.js';
@@ -71,6 +80,7 @@ const EVENTS: Handlers = {
   'daemon-shutdown': onDaemonShutdown,
   'snapshot-restored': onSnapshotRestored,
   'pipeline-relaunch': onPipelineRelaunch,
+  'commands-restored': onCommandsRestored,
   'workspace-create': onWorkspaceCreate,
   'workspace-stop': onWorkspaceStop,
   'cgroup-created': onCgroupCreated,
@@ -78,6 +88,7 @@ const EVENTS: Handlers = {
   'cgroup-busy': onCgroupBusy,
   'command-run': onCommandRun,
   'command-restart': onCommandRestart,
+  'command-stop': onCommandStop,
   spawned: (d, e) => deliverCommand(d, e.cmdId, { type: 'spawned', pid: e.pid, wallMs: e.wallMs }),
   'spawn-failed': (d, e) => deliverCommand(d, e.cmdId, { type: 'spawn-failed', error: e.error }),
   'group-spawned': (d, e) => {
@@ -97,6 +108,7 @@ const EVENTS: Handlers = {
   },
   'pipeline-run': onPipelineRun,
   'pipeline-stop': onPipelineStop,
+  'pipeline-restart': onPipelineOperatorRestart,
   'pipeline-save': onPipelineSave,
   'pipeline-drop': onPipelineDrop,
   'edge-sniffed': (d, e) => {
@@ -116,6 +128,7 @@ const EVENTS: Handlers = {
     if (d.state.workspaces.has(e.wsId)) deliverWorkspace(d, e.wsId, { type: 'reaped' });
   },
   'commands-evict': onCommandsEvict,
+  'commands-deps': onCommandsDeps,
 };
 
 /** Each timer kind to the entity event it is; a timer whose record is gone is stale. */
@@ -124,10 +137,10 @@ function onTimer(d: Draft, key: TimerKey): void {
   switch (key.kind) {
     case 'restart':
     case 'watchdog':
-    case 'kill': {
+    case 'kill':
+    case 'ready': {
       if (!has(d.state.commands, key.id)) return;
-      const type = key.kind === 'restart' ? 'restart-timer' : (`${key.kind}-timer` as const);
-      deliverCommand(d, key.id, { type });
+      deliverCommand(d, key.id, { type: `${key.kind}-timer` });
       return;
     }
     case 'pipeline-restart':

@@ -23,7 +23,7 @@ import type {
   SupervisorOptions,
   WorkspaceView,
 } from './api.js';
-import { resolveCommand, resolveWorkspace } from './draft.js';
+import { resolveCommand, resolvePipeline, resolveWorkspace } from './draft.js';
 import { commandsOf } from './live.js';
 import type { EngineOptions, WorkspaceRec } from './model.js';
 import { restoreFromStore } from './restore.js';
@@ -94,9 +94,8 @@ class Facade implements Supervisor {
 
   shutdown(graceMs: number): Promise<Settled> {
     if (!this.shuttingDown) {
-      this.apply({ type: 'flush' });
-      this.shell.stopWriting();
       this.shuttingDown = this.shell.waitFor('daemon:', { type: 'daemon-shutdown', graceMs });
+      this.shell.stopWriting();
     }
     return this.shuttingDown;
   }
@@ -194,15 +193,40 @@ class Facade implements Supervisor {
     return { ok: true, value: commandView(rec) };
   }
 
-  restartCommand(ref: string, cmd: string): ApiResult<CommandView> {
-    const ws = this.wsOf(ref);
-    const rec = ws ? resolveCommand(this.state, ws, cmd) : null;
-    this.shell.takeSpawnError(rec?.id ?? '');
-    const error = this.apply({ type: 'command-restart', ref, cmd });
-    if (error) return { ok: false, error };
-    const spawnError = rec ? this.shell.takeSpawnError(rec.id) : null;
+  async restartCommand(ref: string, cmd: string): Promise<ApiResult<CommandView>> {
+    const rec = this.commandRec(ref, cmd);
+    if (!rec.ok) return rec;
+    const id = rec.value.id;
+    this.shell.takeSpawnError(id);
+    const event = { type: 'command-restart' as const, ref, cmd };
+    const settled = await this.shell.waitFor(`command-restart:${id}`, event);
+    if (!settled.ok) return settled;
+    const spawnError = this.shell.takeSpawnError(id);
     if (spawnError) return { ok: false, error: toApiError(spawnError) };
-    return this.getCommand(ref, cmd);
+    return this.getCommand(ref, id);
+  }
+
+  stopCommand(ref: string, cmd: string, graceMs: number): Promise<Settled> {
+    const rec = this.commandRec(ref, cmd);
+    if (!rec.ok) return Promise.resolve(rec);
+    const event = { type: 'command-stop' as const, ref, cmd, graceMs, remove: false };
+    return this.shell.waitFor(`command:${rec.value.id}`, event);
+  }
+
+  async removeCommand(ref: string, cmd: string, graceMs: number): Promise<ApiResult<true>> {
+    const rec = this.commandRec(ref, cmd);
+    if (!rec.ok) return rec;
+    const event = { type: 'command-stop' as const, ref, cmd, graceMs, remove: true };
+    const settled = await this.shell.waitFor(`command:${rec.value.id}`, event);
+    return settled.ok ? { ok: true, value: true } : settled;
+  }
+
+  private commandRec(ref: string, cmd: string): ApiResult<{ id: string }> {
+    const ws = this.wsOf(ref);
+    if (!ws) return { ok: false, error: notFound(`no workspace "${ref}"`) };
+    const rec = resolveCommand(this.state, ws, cmd);
+    if (!rec) return { ok: false, error: notFound(`no command "${cmd}" in "${ws.spec.label}"`) };
+    return { ok: true, value: { id: rec.id } };
   }
 
   runPipeline(spec: PipelineSpec, options: RunPipelineOptions): ApiResult<PipelineView> {
@@ -227,17 +251,31 @@ class Facade implements Supervisor {
     return [...this.state.pipelines.values()].map(pipelineView);
   }
 
-  getPipeline(id: string): ApiResult<PipelineView> {
-    const p = this.state.pipelines.get(id);
-    if (!p) return { ok: false, error: notFound(`no pipeline "${id}"`) };
-    return { ok: true, value: pipelineView(p) };
+  getPipeline(ref: string): ApiResult<PipelineView> {
+    const p = resolvePipeline(this.state, ref);
+    return p.ok ? { ok: true, value: pipelineView(p.value) } : p;
   }
 
-  stopPipeline(id: string, graceMs: number): Promise<Settled> {
-    if (!this.state.pipelines.has(id)) {
-      return Promise.resolve({ ok: false, error: notFound(`no pipeline "${id}"`) });
-    }
+  stopPipeline(ref: string, graceMs: number): Promise<Settled> {
+    const p = resolvePipeline(this.state, ref);
+    if (!p.ok) return Promise.resolve(p);
+    const { id } = p.value;
     return this.shell.waitFor(`pipeline:${id}`, { type: 'pipeline-stop', id, graceMs });
+  }
+
+  async restartPipeline(ref: string): Promise<ApiResult<PipelineView>> {
+    const p = resolvePipeline(this.state, ref);
+    if (!p.ok) return p;
+    const { id } = p.value;
+    this.shell.takeSpawnError(id);
+    const settled = await this.shell.waitFor(`pipeline-restart:${id}`, {
+      type: 'pipeline-restart',
+      id,
+    });
+    if (!settled.ok) return settled;
+    const spawnError = this.shell.takeSpawnError(id);
+    if (spawnError) return { ok: false, error: toApiError(spawnError) };
+    return this.getPipeline(id);
   }
 
   savePipeline(name: string, source: string): ApiResult<SavedPipelineView> {

@@ -66,7 +66,8 @@ const same = (d: Draft, state: EngineState) =>
 // ── commands ───────────────────────────────────────────────────────────────────────
 
 const COMMAND_PHASES: Record<CommandPhase['kind'], CommandPhase> = {
-  spawning: { kind: 'spawning' },
+  waiting: { kind: 'waiting' },
+  spawning: { kind: 'spawning', origin: 'later' },
   starting: { kind: 'starting', pid: 100 },
   running: { kind: 'running', pid: 100 },
   stopping: { kind: 'stopping', pid: 100, after: 'respawn' },
@@ -83,12 +84,29 @@ const COMMAND_INPUTS: Record<CommandInput['type'], CommandInput> = {
   'restart-timer': { type: 'restart-timer' },
   'watchdog-timer': { type: 'watchdog-timer' },
   'kill-timer': { type: 'kill-timer' },
+  'ready-timer': { type: 'ready-timer' },
   'operator-restart': { type: 'operator-restart' },
+  'operator-stop': { type: 'operator-stop', graceMs: 100, remove: false },
   quiesce: { type: 'quiesce' },
+  'deps-check': { type: 'deps-check' },
 };
 
 /** A supervised command that has run once, in each state, then each event. */
 const COMMAND_EXPECTED: Record<CommandPhase['kind'], Record<CommandInput['type'], Outcome>> = {
+  waiting: {
+    spawned: 'bug',
+    'spawn-failed': 'bug',
+    exited: 'bug',
+    notify: 'bug',
+    'restart-timer': 'ignore',
+    'watchdog-timer': 'ignore',
+    'kill-timer': 'ignore',
+    'ready-timer': 'ignore',
+    'operator-restart': 'ignore',
+    'operator-stop': 'done',
+    quiesce: 'done',
+    'deps-check': 'spawning', // nothing to wait for
+  },
   spawning: {
     spawned: 'running',
     'spawn-failed': 'backoff',
@@ -97,8 +115,11 @@ const COMMAND_EXPECTED: Record<CommandPhase['kind'], Record<CommandInput['type']
     'restart-timer': 'bug',
     'watchdog-timer': 'bug',
     'kill-timer': 'bug',
+    'ready-timer': 'bug',
     'operator-restart': 'bug',
+    'operator-stop': 'bug',
     quiesce: 'bug',
+    'deps-check': 'ignore',
   },
   starting: {
     spawned: 'bug',
@@ -106,10 +127,13 @@ const COMMAND_EXPECTED: Record<CommandPhase['kind'], Record<CommandInput['type']
     exited: 'backoff',
     notify: 'running',
     'restart-timer': 'ignore',
-    'watchdog-timer': 'starting',
+    'watchdog-timer': 'ignore', // armed from READY=1 only
     'kill-timer': 'ignore',
+    'ready-timer': 'starting',
     'operator-restart': 'stopping',
+    'operator-stop': 'stopping',
     quiesce: 'stopping',
+    'deps-check': 'ignore',
   },
   running: {
     spawned: 'bug',
@@ -119,8 +143,11 @@ const COMMAND_EXPECTED: Record<CommandPhase['kind'], Record<CommandInput['type']
     'restart-timer': 'ignore',
     'watchdog-timer': 'running',
     'kill-timer': 'ignore',
+    'ready-timer': 'ignore',
     'operator-restart': 'stopping',
+    'operator-stop': 'stopping',
     quiesce: 'stopping',
+    'deps-check': 'ignore',
   },
   stopping: {
     spawned: 'bug',
@@ -130,8 +157,11 @@ const COMMAND_EXPECTED: Record<CommandPhase['kind'], Record<CommandInput['type']
     'restart-timer': 'ignore',
     'watchdog-timer': 'ignore',
     'kill-timer': 'stopping',
+    'ready-timer': 'ignore',
     'operator-restart': 'stopping',
+    'operator-stop': 'stopping',
     quiesce: 'stopping',
+    'deps-check': 'ignore',
   },
   backoff: {
     spawned: 'bug',
@@ -141,8 +171,11 @@ const COMMAND_EXPECTED: Record<CommandPhase['kind'], Record<CommandInput['type']
     'restart-timer': 'spawning',
     'watchdog-timer': 'ignore',
     'kill-timer': 'ignore',
+    'ready-timer': 'ignore',
     'operator-restart': 'spawning',
+    'operator-stop': 'done',
     quiesce: 'done',
+    'deps-check': 'ignore',
   },
   'crash-loop': {
     spawned: 'bug',
@@ -152,8 +185,11 @@ const COMMAND_EXPECTED: Record<CommandPhase['kind'], Record<CommandInput['type']
     'restart-timer': 'ignore',
     'watchdog-timer': 'ignore',
     'kill-timer': 'ignore',
+    'ready-timer': 'ignore',
     'operator-restart': 'spawning',
+    'operator-stop': 'crash-loop',
     quiesce: 'ignore',
+    'deps-check': 'ignore',
   },
   done: {
     spawned: 'bug',
@@ -163,8 +199,11 @@ const COMMAND_EXPECTED: Record<CommandPhase['kind'], Record<CommandInput['type']
     'restart-timer': 'ignore',
     'watchdog-timer': 'ignore',
     'kill-timer': 'ignore',
+    'ready-timer': 'ignore',
     'operator-restart': 'spawning',
+    'operator-stop': 'done',
     quiesce: 'ignore',
+    'deps-check': 'ignore',
   },
 };
 
@@ -207,7 +246,7 @@ describe('the command table', () => {
       expect(Object.keys(row).sort()).toEqual(Object.keys(COMMAND_INPUTS).sort());
       expect(Object.keys(COMMAND_EXPECTED)).toContain(state);
     }
-    expect(commandCells).toHaveLength(7 * 9);
+    expect(commandCells).toHaveLength(8 * 12);
   });
 
   it.each(commandCells)('%s × %s → %s', (state, event, outcome) => {
@@ -230,7 +269,7 @@ const STOP = { graceMs: 100, reaped: 0, killed: false };
 const PIPELINE_PHASES: Record<PipelinePhase['kind'], PipelinePhase> = {
   spawning: { kind: 'spawning', origin: 'later' },
   running: { kind: 'running' },
-  stopping: { kind: 'stopping', stop: STOP },
+  stopping: { kind: 'stopping', stop: STOP, after: 'done' },
   backoff: { kind: 'backoff', atMs: 1200, delayMs: 200 },
   'crash-loop': { kind: 'crash-loop' },
   done: { kind: 'done', reason: 'exit-0' },
@@ -242,6 +281,7 @@ const PIPELINE_INPUTS: Record<PipelineInput['type'], PipelineInput> = {
   'node-exited': { type: 'node-exited', index: 0, code: 1, signal: null },
   'restart-timer': { type: 'restart-timer' },
   stop: { type: 'stop', graceMs: 100 },
+  'operator-restart': { type: 'operator-restart' },
   'stop-grace-timer': { type: 'stop-grace-timer' },
   quiesce: { type: 'quiesce' },
   'edge-sniffed': {
@@ -259,6 +299,7 @@ const PIPELINE_EXPECTED: Record<PipelinePhase['kind'], Record<PipelineInput['typ
     'node-exited': 'bug',
     'restart-timer': 'bug',
     stop: 'bug',
+    'operator-restart': 'bug',
     'stop-grace-timer': 'bug',
     quiesce: 'bug',
     'edge-sniffed': 'ignore',
@@ -269,6 +310,7 @@ const PIPELINE_EXPECTED: Record<PipelinePhase['kind'], Record<PipelineInput['typ
     'node-exited': 'running',
     'restart-timer': 'ignore',
     stop: 'stopping',
+    'operator-restart': 'stopping',
     'stop-grace-timer': 'ignore',
     quiesce: 'stopping',
     'edge-sniffed': 'running',
@@ -279,8 +321,9 @@ const PIPELINE_EXPECTED: Record<PipelinePhase['kind'], Record<PipelineInput['typ
     'node-exited': 'stopping',
     'restart-timer': 'ignore',
     stop: 'ignore', // a longer grace than the one armed changes nothing
+    'operator-restart': 'refuse',
     'stop-grace-timer': 'stopping',
-    quiesce: 'ignore',
+    quiesce: 'stopping', // a restart under way ends with the workspace instead
     'edge-sniffed': 'stopping',
   },
   backoff: {
@@ -289,6 +332,7 @@ const PIPELINE_EXPECTED: Record<PipelinePhase['kind'], Record<PipelineInput['typ
     'node-exited': 'bug',
     'restart-timer': 'spawning',
     stop: 'done',
+    'operator-restart': 'spawning',
     'stop-grace-timer': 'ignore',
     quiesce: 'done',
     'edge-sniffed': 'backoff',
@@ -299,6 +343,7 @@ const PIPELINE_EXPECTED: Record<PipelinePhase['kind'], Record<PipelineInput['typ
     'node-exited': 'bug',
     'restart-timer': 'ignore',
     stop: 'done',
+    'operator-restart': 'spawning',
     'stop-grace-timer': 'ignore',
     quiesce: 'ignore',
     'edge-sniffed': 'crash-loop',
@@ -309,6 +354,7 @@ const PIPELINE_EXPECTED: Record<PipelinePhase['kind'], Record<PipelineInput['typ
     'node-exited': 'bug',
     'restart-timer': 'ignore',
     stop: 'done',
+    'operator-restart': 'spawning',
     'stop-grace-timer': 'ignore',
     quiesce: 'ignore',
     'edge-sniffed': 'done',
@@ -349,7 +395,7 @@ describe('the pipeline table', () => {
       expect(Object.keys(row).sort()).toEqual(Object.keys(PIPELINE_INPUTS).sort());
     }
     expect(Object.keys(PIPELINE_TABLE).sort()).toEqual(Object.keys(PIPELINE_EXPECTED).sort());
-    expect(pipelineCells).toHaveLength(6 * 8);
+    expect(pipelineCells).toHaveLength(6 * 9);
   });
 
   it.each(pipelineCells)('%s × %s → %s', (state, event, outcome) => {

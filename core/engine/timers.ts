@@ -16,8 +16,10 @@ export type TimerKey =
   | { kind: 'ttl'; id: string }
   /** No WATCHDOG=1 from a command in time: SIGKILL it. */
   | { kind: 'watchdog'; id: string }
-  /** An operator restart's grace is over: SIGKILL the old incarnation. */
+  /** An operator restart's or stop's grace is over: SIGKILL the command. */
   | { kind: 'kill'; id: string }
+  /** No READY=1 from a command within readyTimeoutMs: SIGKILL it (a failure). */
+  | { kind: 'ready'; id: string }
   /** A cgroup kill or remove answered Busy: try again. */
   | { kind: 'cgroup-retry'; op: 'kill' | 'remove'; handle: string; attempt: number }
   /** The daemon's shutdown grace is over: SIGKILL (then give up waiting). */
@@ -51,6 +53,7 @@ const WITH_ID = new Set<string>([
   'ttl',
   'watchdog',
   'kill',
+  'ready',
 ]);
 
 /** The key an encoded string names; throws on a string `encodeTimer` never produces. */

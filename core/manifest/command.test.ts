@@ -22,8 +22,34 @@ const REFUSALS: [string, unknown, string][] = [
   [
     'a snake_case key',
     { exec: '/x', restart_on_failure: true },
-    'restart_on_failure: unknown key; expected one of exec, argv, envp, cwd, label, ' +
-      'restartOnFailure, ready, watchdogMs',
+    'restart_on_failure: unknown key; expected one of exec, argv, envp, cwd, label, restart, ' +
+      'restartOnFailure, backoffMs, backoffMsMax, crashLoopMax, crashLoopWindowMs, ready, ' +
+      'readyTimeoutMs, watchdogMs, dependsOn, user, group',
+  ],
+  [
+    'a restart that contradicts restartOnFailure',
+    { exec: '/x', restart: 'no', restartOnFailure: true },
+    'restartOnFailure: true contradicts restart = "no"; send only restart',
+  ],
+  [
+    'a backoff cap under the first backoff',
+    { exec: '/x', backoffMs: 500, backoffMsMax: 100 },
+    'backoffMsMax: expected at least backoffMs (500), got 100',
+  ],
+  [
+    'a ready timeout without notify',
+    { exec: '/x', readyTimeoutMs: 100 },
+    'readyTimeoutMs: 100 needs ready = "notify" (with "exec" it is ready at once)',
+  ],
+  [
+    'a command that depends on itself',
+    { exec: '/x', label: 'a', dependsOn: ['a'] },
+    `dependsOn[0]: "a" is this command's own label`,
+  ],
+  [
+    'a crash-loop guard with no window',
+    { exec: '/x', crashLoopWindowMs: 0 },
+    'crashLoopWindowMs: expected a positive window when crashLoopMax > 0, got 0',
   ],
   ['a NUL in exec', { exec: '/bin/\0sh' }, 'exec: must not contain a NUL character'],
   ['null', null, '(root): expected a table, got null'],
@@ -39,11 +65,33 @@ describe('validateCommandSpec', () => {
         envp: [],
         cwd: '',
         label: '',
+        restart: 'no',
         restartOnFailure: false,
+        backoffMs: 200,
+        backoffMsMax: 30_000,
+        crashLoopMax: 3,
+        crashLoopWindowMs: 300_000,
         ready: 'exec',
+        readyTimeoutMs: 0,
         watchdogMs: 0,
+        dependsOn: [],
+        user: '',
+        group: '',
       },
     });
+  });
+
+  it.each([
+    [{ restartOnFailure: true }, 'on-failure'],
+    [{ restartOnFailure: false }, 'no'],
+    [{ restart: 'always' }, 'always'],
+    [{ restart: 'always', restartOnFailure: true }, 'always'],
+  ])('reads the restart mode of %j as %s', (over, restart) => {
+    const r = validateCommandSpec({ exec: '/bin/true', ...over });
+    expect(r.ok ? [r.value.restart, r.value.restartOnFailure] : r).toEqual([
+      restart,
+      restart !== 'no',
+    ]);
   });
 
   it('keeps every field it is given', () => {
@@ -53,9 +101,18 @@ describe('validateCommandSpec', () => {
       envp: ['A=1'],
       cwd: '/tmp',
       label: 'nap',
+      restart: 'always',
       restartOnFailure: true,
+      backoffMs: 500,
+      backoffMsMax: 5000,
+      crashLoopMax: 5,
+      crashLoopWindowMs: 60_000,
       ready: 'notify',
+      readyTimeoutMs: 10_000,
       watchdogMs: 3000,
+      dependsOn: ['db', 'cache'],
+      user: 'www-data',
+      group: 'www-data',
     };
     expect(validateCommandSpec(spec)).toEqual({ ok: true, value: spec });
   });

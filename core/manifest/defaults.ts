@@ -6,7 +6,7 @@
  */
 
 import { PIPELINE_DEFAULTS as P } from './pipeline.js';
-import type { Namespaces, PipelineSpec, WorkspaceSpec } from './types.js';
+import type { CommandSpec, Namespaces, PipelineSpec, WorkspaceSpec } from './types.js';
 
 /** Every namespace off (contract §1: "all default false"); a fresh object on each call. */
 export function noNamespaces(): Namespaces {
@@ -56,5 +56,34 @@ export function pipelinePolicies(): Pick<PipelineSpec, 'discern' | 'restart' | '
       resetAfterMs: P.resetAfterMs,
     },
     crashLoop: { deathsMax: P.crashLoopDeathsMax, windowMs: P.crashLoopWindowMs },
+  };
+}
+
+/** A command's defaults (contract §4), for what the request leaves out. */
+export const COMMAND_DEFAULTS = {
+  backoffMs: P.backoffMsInitial,
+  backoffMsMax: P.backoffMsMax,
+  crashLoopMax: P.crashLoopDeathsMax,
+  crashLoopWindowMs: P.crashLoopWindowMs,
+} as const;
+
+/** A command spec with every default filled in, then `over` on top (restart wins). */
+export function commandSpec(over: Partial<CommandSpec> & Pick<CommandSpec, 'exec'>): CommandSpec {
+  const restart = over.restart ?? (over.restartOnFailure ? 'on-failure' : 'no');
+  return {
+    argv: [],
+    envp: [],
+    cwd: '',
+    label: '',
+    ...COMMAND_DEFAULTS,
+    ready: 'exec',
+    readyTimeoutMs: 0,
+    watchdogMs: 0,
+    dependsOn: [],
+    user: '',
+    group: '',
+    ...over,
+    restart,
+    restartOnFailure: restart !== 'no',
   };
 }

@@ -48,15 +48,35 @@ export interface ProcPayload {
 }
 
 /** A one-shot or supervised command (`shipote run`). */
+/** When a command is started again: never, after a failure, or after any exit. */
+export type RestartMode = 'no' | 'on-failure' | 'always';
+
 export interface CommandSpec extends ProcPayload {
   /** '' = generated `run-XXXXXX`. */
   label: string;
   cwd: string;
+  restart: RestartMode;
+  /** The older request field: always `restart !== 'no'` (kept for clients that read it). */
   restartOnFailure: boolean;
+  /** The first backoff (default 200), doubled per consecutive failure up to backoffMsMax. */
+  backoffMs: number;
+  /** Default 30000. */
+  backoffMsMax: number;
+  /** More than this many deaths within crashLoopWindowMs → crash-loop (default 3; 0 = off). */
+  crashLoopMax: number;
+  /** Default 300000. */
+  crashLoopWindowMs: number;
   /** `notify`: started only after READY=1 on NOTIFY_SOCKET. */
   ready: 'exec' | 'notify';
-  /** 0 = no watchdog. */
+  /** No READY=1 within this → killed, handled as a failure. 0 = wait forever. */
+  readyTimeoutMs: number;
+  /** 0 = no watchdog. Armed from READY=1 (from the spawn with ready = "exec"). */
   watchdogMs: number;
+  /** Labels of commands of the same workspace that must be running (ready) first. */
+  dependsOn: string[];
+  /** User and group to run as ('' = the daemon's); the adapter resolves the names. */
+  user: string;
+  group: string;
 }
 
 export type OutputName = 'stdout' | 'stderr';

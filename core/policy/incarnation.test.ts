@@ -84,7 +84,9 @@ describe('nextIncarnation', () => {
         const r = nextIncarnation(i);
         fc.pre(r.next.kind !== 'give-up');
         const inWindow = i.deathsMs.filter((ms) => ms > i.nowMs - i.crashLoop.windowMs).length + 1;
-        const trips = i.crashLoop.deathsMax > 0 && inWindow > i.crashLoop.deathsMax;
+        const { deathsMax } = i.crashLoop;
+        const limit = deathsMax > 0 ? Math.max(deathsMax, i.restart.restartMax) : 0;
+        const trips = limit > 0 && inWindow > limit;
         expect(r.next.kind).toBe(trips ? 'crash-loop' : 'backoff');
         if (r.next.kind === 'crash-loop') expect(r.next.deaths).toBe(r.deathsMs.length);
         expect(r.deathsMs[r.deathsMs.length - 1]).toBe(i.nowMs);
@@ -107,6 +109,46 @@ describe('nextIncarnation', () => {
         if (!reset && i.lastStartMs === null) expect(delayMs).toBe(i.tally.backoffMs);
         expect(r.tally.restarts).toBe(restartsAfterRun(i) + 1);
         expect(r.tally.backoffMs).toBeLessThanOrEqual(Math.max(0, i.restart.backoffMsMax));
+      }),
+    );
+  });
+});
+
+describe('restart_max and the crash-loop guard', () => {
+  it('gives up at restart_max = 5 under the default guard (3 deaths in 5 min)', () => {
+    const restart = {
+      restartOnFailure: true,
+      backoffMsInitial: 200,
+      backoffMsMax: 30_000,
+      restartMax: 5,
+      resetAfterMs: RESET_AFTER_MS,
+    };
+    let state = { tally: { restarts: 0, backoffMs: 200 }, deathsMs: [] as number[] };
+    const kinds: string[] = [];
+    for (let nowMs = 1000; kinds.length < 6; nowMs += 1000) {
+      const r = nextIncarnation({
+        restart,
+        crashLoop: { deathsMax: 3, windowMs: 300_000 },
+        exit: { code: 1, signal: null },
+        runMs: 10,
+        stopping: false,
+        ...state,
+        nowMs,
+        lastStartMs: null,
+      });
+      kinds.push(r.next.kind);
+      state = { tally: r.tally, deathsMs: r.deathsMs };
+    }
+    expect(kinds).toEqual(['backoff', 'backoff', 'backoff', 'backoff', 'backoff', 'give-up']);
+  });
+
+  it('restarts a clean exit with restart = "always", and only then', () => {
+    fc.assert(
+      fc.property(input, fc.boolean(), (i, always) => {
+        fc.pre(!i.stopping && !failed(i) && i.restart.restartOnFailure);
+        const kind = nextIncarnation({ ...i, always }).next.kind;
+        if (always) expect(kind).not.toBe('done');
+        else expect(kind).toBe('done');
       }),
     );
   });

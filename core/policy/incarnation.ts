@@ -1,11 +1,19 @@
 /**
  * The one restart decision, for commands and pipelines alike: what the next incarnation
  * of something that just died is, and what it carries forward. It folds, in this order:
- * 1. `decideRestart`: stopped / exit 0 / unsupervised end it; the backoff tally after
- *    the run (a healthy run resets it); restart_max reached gives up;
+ * 1. `decideRestart`: stopped / exit 0 / unsupervised end it (with restart = "always" a
+ *    clean exit is decided like a failure); the backoff tally after the run (a run that
+ *    outlived reset_after clears it); restart_max reached gives up;
  * 2. `recordDeath`: the crash-loop guard over the sliding window;
  * 3. `throttleStartMs`: never two starts closer than the minimum interval.
  * Each step is an injectable `Policy` part (the simulator's canary breaks one at a time).
+ *
+ * restart_max and the crash-loop guard, each what its name says: restart_max bounds the
+ * consecutive restarts of one incident (it is checked first, so a bounded policy ends
+ * with "restart_max reached — giving up"); the crash-loop guard bounds deaths within its
+ * window across incidents (runs that reset the tally still count there). So that the
+ * guard never pre-empts restart_max, its limit is at least restart_max (`crashLoopGuard`):
+ * restart_max = 5 with the default guard (3 in 5 min) gives up at the sixth failure.
  */
 
 import type { CrashLoopPolicy, RestartPolicy } from '../manifest/types.js';
@@ -27,6 +35,8 @@ export interface DeathInput {
   deathsMs: readonly number[];
   nowMs: number;
   lastStartMs: number | null;
+  /** restart = "always": a clean exit is restarted too (default false). */
+  always?: boolean;
 }
 
 export type Incarnation =
@@ -51,23 +61,29 @@ export interface IncarnationParts {
 
 const DEFAULT_PARTS: IncarnationParts = { decideRestart, recordDeath, throttleStartMs };
 
+/** The crash-loop limit in force: never below restart_max (see the header). 0 stays off. */
+export function crashLoopGuard(restart: RestartPolicy, crashLoop: CrashLoopPolicy) {
+  if (crashLoop.deathsMax === 0 || restart.restartMax <= crashLoop.deathsMax) return crashLoop;
+  return { ...crashLoop, deathsMax: restart.restartMax };
+}
+
+/** What the decision sees of an exit: with restart = "always" a clean one counts too. */
+const RESTARTABLE_EXIT = { code: null, signal: null };
+
 export function nextIncarnation(
   input: DeathInput,
   parts: IncarnationParts = DEFAULT_PARTS,
 ): NextIncarnation {
   const { tally, nowMs } = input;
   const unchanged = { tally, deathsMs: [...input.deathsMs] };
-  const decision = parts.decideRestart(
-    input.restart,
-    input.exit,
-    tally,
-    input.runMs,
-    input.stopping,
-  );
+  const clean = input.exit.code === 0 && input.exit.signal === null;
+  const exit = input.always && clean ? RESTARTABLE_EXIT : input.exit;
+  const decision = parts.decideRestart(input.restart, exit, tally, input.runMs, input.stopping);
   if (decision.kind === 'done')
     return { next: { kind: 'done', reason: decision.reason }, ...unchanged };
   if (decision.kind === 'give-up') return { next: { kind: 'give-up' }, ...unchanged };
-  const guard = parts.recordDeath(input.deathsMs, nowMs, input.crashLoop);
+  const crashLoop = crashLoopGuard(input.restart, input.crashLoop);
+  const guard = parts.recordDeath(input.deathsMs, nowMs, crashLoop);
   if (guard.crashLoop) {
     const next = { kind: 'crash-loop' as const, deaths: guard.deathsMs.length };
     return { next, tally, deathsMs: guard.deathsMs };

@@ -5,10 +5,11 @@ import {
   V2_TEXT,
   V3_TEXT,
   V4_TEXT,
+  V5_TEXT,
   WORKSPACE_SPEC,
 } from '../../testing/fixtures/snapshot.js';
 import type { StatsSample } from '../engine/api.js';
-import type { PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
+import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
 import { decodeSnapshot, encodeSnapshot, migrate, packOlder } from './codec.js';
 import { emptySnapshot, type Snapshot } from './types.js';
 
@@ -26,16 +27,18 @@ function failure(text: string): { reason: string; message: string } {
 
 describe('snapshot migration', () => {
   it.each([
-    [1, V1_TEXT, [1, 0, 0, 0]],
-    [2, V2_TEXT, [1, 1, 0, 0]],
-    [3, V3_TEXT, [1, 1, 1, 0]],
-    [4, V4_TEXT, [1, 1, 1, 1]],
+    [1, V1_TEXT, [1, 0, 0, 0, 0]],
+    [2, V2_TEXT, [1, 1, 0, 0, 0]],
+    [3, V3_TEXT, [1, 1, 1, 0, 0]],
+    [4, V4_TEXT, [1, 1, 1, 1, 0]],
+    [5, V5_TEXT, [1, 1, 1, 0, 1]],
   ])('loads a v%i file with the parts it lacks empty', (version, text, counts) => {
     const result = decodeSnapshot(text);
     expect(result.ok && result.fromVersion).toBe(version);
     const s = decoded(text);
-    expect(s.version).toBe(4);
-    const got = [s.workspaces, s.savedPipelines, s.livePipelines, s.stats].map((l) => l.length);
+    expect(s.version).toBe(5);
+    const lists = [s.workspaces, s.savedPipelines, s.livePipelines, s.stats, s.commands];
+    const got = lists.map((l) => l.length);
     expect(got).toEqual(counts);
     expect(s.workspaces[0]?.spec).toEqual(WORKSPACE_SPEC);
   });
@@ -62,6 +65,7 @@ describe('snapshot migration', () => {
         packOlder.v2({ version: 2, workspaces: s.workspaces, savedPipelines: s.savedPipelines }),
     ],
     ['v3', (s: Snapshot) => packOlder.v3({ ...s, version: 3 })],
+    ['v4', (s: Snapshot) => packOlder.v4({ ...s, version: 4 })],
   ])('round-trips the %s layout through pack and migrate', (_v, pack) => {
     const full = decoded(V4_TEXT);
     const result = migrate(JSON.parse(JSON.stringify(pack(full))));
@@ -70,16 +74,33 @@ describe('snapshot migration', () => {
     expect(back.workspaces).toEqual(full.workspaces);
   });
 
-  it('round-trips a v4 file to the same text', () => {
-    const text = encodeSnapshot(decoded(V4_TEXT));
+  it.each([
+    ['v4', V4_TEXT],
+    ['v5', V5_TEXT],
+  ])('round-trips a %s file to the same text', (_v, file) => {
+    const text = encodeSnapshot(decoded(file));
     expect(encodeSnapshot(decoded(text))).toBe(text);
+  });
+
+  it('keeps a v5 command whole, its restart mode deriving restartOnFailure', () => {
+    const [cmd] = decoded(V5_TEXT).commands;
+    expect(cmd).toMatchObject({ id: '01HZX0000000000000000000CC', restarts: 1, backoffMs: 400 });
+    expect(cmd?.spec).toMatchObject({ label: 'web', restart: 'always', restartOnFailure: true });
+    expect(encodeSnapshot(decoded(V5_TEXT))).not.toContain('restartOnFailure":true,"user');
+  });
+
+  it('refuses a v5 command whose backoff cap is under its first backoff', () => {
+    const bad = V5_TEXT.replace('"backoffMsMax": 30000', '"backoffMsMax": 10');
+    expect(failure(bad).message).toBe(
+      'snapshot is corrupt: commands[0].spec.backoffMsMax: below backoffMs (200)',
+    );
   });
 
   it('refuses a newer version with a message that says what to do', () => {
     expect(failure('{"version": 7, "anything": true}')).toEqual({
       reason: 'newer',
       message:
-        'snapshot version 7 is newer than this shipote understands (4); ' +
+        'snapshot version 7 is newer than this shipote understands (5); ' +
         'upgrade shipote or move the file aside',
     });
   });
@@ -92,14 +113,14 @@ const CORRUPT: [string, string, string | RegExp][] = [
   [
     'no version',
     '{"workspaces": []}',
-    /^snapshot is corrupt: version: expected an integer from 1 to 4, got nothing$/,
+    /^snapshot is corrupt: version: expected an integer from 1 to 5, got nothing$/,
   ],
   [
     'version 0',
     '{"version": 0}',
-    /^snapshot is corrupt: version: expected an integer from 1 to 4, got 0$/,
+    /^snapshot is corrupt: version: expected an integer from 1 to 5, got 0$/,
   ],
-  ['a string version', '{"version": "4"}', /version: expected an integer from 1 to 4, got "4"$/],
+  ['a string version', '{"version": "4"}', /version: expected an integer from 1 to 5, got "4"$/],
   [
     'missing workspaces',
     '{"version": 1}',
@@ -190,7 +211,8 @@ describe('encodeSnapshot', () => {
       livePipelines: [Object.fromEntries(Object.entries(live).reverse()) as typeof live],
       savedPipelines: a.savedPipelines,
       workspaces: a.workspaces,
-      version: 4,
+      commands: a.commands,
+      version: 5,
     };
     expect(encodeSnapshot(reordered)).toBe(encodeSnapshot(a));
   });
@@ -217,9 +239,10 @@ describe('encodeSnapshot', () => {
     expect(encodeSnapshot(s)).not.toContain('runtimeHandle');
   });
 
-  it('encodes the empty snapshot as a v4 record', () => {
+  it('encodes the empty snapshot as a v5 record', () => {
     expect(JSON.parse(encodeSnapshot(emptySnapshot()))).toEqual({
-      version: 4,
+      version: 5,
+      commands: [],
       workspaces: [],
       savedPipelines: [],
       livePipelines: [],
@@ -296,8 +319,36 @@ const sample: fc.Arbitrary<StatsSample> = fc.record({
   cpuUs: nat,
   cpuPermille: nat,
 });
+const commandSpec: fc.Arbitrary<CommandSpec> = fc
+  .record({
+    exec: label,
+    argv: fc.array(text, { maxLength: 3 }),
+    envp: fc.array(text, { maxLength: 2 }),
+    cwd: text,
+    label,
+    restart: fc.constantFrom('no' as const, 'on-failure' as const, 'always' as const),
+    backoffMs: nat,
+    backoffMsMax: nat,
+    crashLoopMax: nat,
+    crashLoopWindowMs: nat,
+    ready: fc.constantFrom('exec' as const, 'notify' as const),
+    readyTimeoutMs: nat,
+    watchdogMs: nat,
+    dependsOn: fc.array(label, { maxLength: 2 }),
+    user: text,
+    group: text,
+  })
+  .map((s) => ({
+    ...s,
+    restartOnFailure: s.restart !== 'no',
+    backoffMsMax: Math.max(s.backoffMs, s.backoffMsMax),
+  }));
 const snapshot: fc.Arbitrary<Snapshot> = fc.record({
-  version: fc.constant(4 as const),
+  version: fc.constant(5 as const),
+  commands: fc.uniqueArray(
+    fc.record({ id: label, workspaceId: label, spec: commandSpec, restarts: nat, backoffMs: nat }),
+    { selector: (c) => c.id, maxLength: 3 },
+  ),
   workspaces: fc.uniqueArray(
     fc.record({ id: label, spec: workspaceSpec, createdAtWallMs: nat, warnings: fc.array(text) }),
     { selector: (w) => w.id, maxLength: 3 },
@@ -332,7 +383,7 @@ describe('snapshot round trip (property)', () => {
         const result = decodeSnapshot(encoded);
         expect(result.ok).toBe(true);
         if (!result.ok) return;
-        expect(result.fromVersion).toBe(4);
+        expect(result.fromVersion).toBe(5);
         expect(result.snapshot).toEqual(s);
         expect(encodeSnapshot(result.snapshot)).toBe(encoded);
       }),

@@ -10,6 +10,7 @@ import { packV1, unpackV1 } from './v1.js';
 import { packV2, unpackV2, upgradeV1 } from './v2.js';
 import { packV3, unpackV3, upgradeV2 } from './v3.js';
 import { packV4, unpackV4, upgradeV3 } from './v4.js';
+import { packV5, unpackV5, upgradeV4 } from './v5.js';
 
 /** Plain data with object keys sorted, recursively. */
 function canonical(value: unknown): unknown {
@@ -27,7 +28,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function encodeSnapshot(s: Snapshot): string {
-  return canonicalJson(packV4(s));
+  return canonicalJson(packV5(s));
 }
 
 export function decodeSnapshot(text: string): DecodeResult {
@@ -77,15 +78,17 @@ export function migrate(raw: unknown): DecodeResult {
 function unpackAny(version: number, raw: unknown): Snapshot {
   switch (version) {
     case 1:
-      return upgradeV3(upgradeV2(upgradeV1(unpackV1(raw))));
+      return upgradeV4(upgradeV3(upgradeV2(upgradeV1(unpackV1(raw)))));
     case 2:
-      return upgradeV3(upgradeV2(unpackV2(raw)));
+      return upgradeV4(upgradeV3(upgradeV2(unpackV2(raw))));
     case 3:
-      return upgradeV3(unpackV3(raw));
+      return upgradeV4(upgradeV3(unpackV3(raw)));
+    case 4:
+      return upgradeV4(unpackV4(raw));
     default:
-      return unpackV4(raw);
+      return unpackV5(raw);
   }
 }
 
 /** Older layouts, for fixtures and tests of the migration chain. */
-export const packOlder = { v1: packV1, v2: packV2, v3: packV3 } as const;
+export const packOlder = { v1: packV1, v2: packV2, v3: packV3, v4: packV4 } as const;

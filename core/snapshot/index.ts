@@ -5,6 +5,7 @@ export {
   type DecodeResult,
   emptySnapshot,
   PERSISTED_SAMPLES_MAX,
+  type PersistedCommand,
   type PersistedLivePipeline,
   type PersistedSavedPipeline,
   type PersistedStats,
@@ -15,3 +16,4 @@ export {
 export type { SnapshotV1 } from './v1.js';
 export type { SnapshotV2 } from './v2.js';
 export type { SnapshotV3 } from './v3.js';
+export type { SnapshotV4 } from './v4.js';

@@ -10,9 +10,9 @@ type Equals<A, B> =
   (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 type Assert<T extends true> = T;
 
-type VersionIsLiteral = Assert<Equals<Snapshot['version'], 4>>;
+type VersionIsLiteral = Assert<Equals<Snapshot['version'], 5>>;
 type StatsUseEngineSamples = Assert<Equals<Snapshot['stats'][number]['samples'], StatsSample[]>>;
-type ConstantMatchesType = Assert<Equals<typeof SNAPSHOT_VERSION, 4>>;
+type ConstantMatchesType = Assert<Equals<typeof SNAPSHOT_VERSION, 5>>;
 
 describe('snapshot types', () => {
   it('match the contract at compile time', () => {
@@ -28,6 +28,7 @@ describe('snapshot types', () => {
     const s: Snapshot = emptySnapshot();
     expect(s.version).toBe(SNAPSHOT_VERSION);
     expect(Object.keys(s).sort()).toEqual([
+      'commands',
       'livePipelines',
       'savedPipelines',
       'stats',

@@ -1,9 +1,9 @@
 /** The persisted state: declared intent the daemon restores after a restart (contract §5). */
 
 import type { StatsSample } from '../engine/api.js';
-import type { PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
+import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
 
-export const SNAPSHOT_VERSION = 4;
+export const SNAPSHOT_VERSION = 5;
 
 /** Samples of stats history kept per workspace across a restart. */
 export const PERSISTED_SAMPLES_MAX = 16;
@@ -37,12 +37,27 @@ export interface PersistedStats {
   samples: StatsSample[];
 }
 
+/**
+ * A command the daemon answered for (v5): a service (restart ≠ "no", not stopped for
+ * good) is relaunched on restore with the same id and label; a one-shot that was running
+ * comes back as `lost` (its exit is unknown), never silently dropped.
+ */
+export interface PersistedCommand {
+  id: string;
+  workspaceId: string;
+  /** The label is `spec.label` (a generated one included). */
+  spec: CommandSpec;
+  restarts: number;
+  backoffMs: number;
+}
+
 export interface Snapshot {
-  version: 4;
+  version: 5;
   workspaces: PersistedWorkspace[];
   savedPipelines: PersistedSavedPipeline[];
   livePipelines: PersistedLivePipeline[];
   stats: PersistedStats[];
+  commands: PersistedCommand[];
 }
 
 import type { SkippedEntry } from './check.js';
@@ -53,5 +68,12 @@ export type DecodeResult =
   | { ok: false; reason: 'corrupt' | 'newer'; message: string };
 
 export function emptySnapshot(): Snapshot {
-  return { version: 4, workspaces: [], savedPipelines: [], livePipelines: [], stats: [] };
+  return {
+    version: 5,
+    workspaces: [],
+    savedPipelines: [],
+    livePipelines: [],
+    stats: [],
+    commands: [],
+  };
 }

@@ -7,6 +7,11 @@
 import type { StatsSample } from '../engine/api.js';
 import { arr, entries, int, obj, str } from './check.js';
 import { PERSISTED_SAMPLES_MAX, type PersistedStats, type Snapshot } from './types.js';
+
+export interface SnapshotV4 extends Omit<Snapshot, 'version' | 'commands'> {
+  version: 4;
+}
+
 import { packWorkspace } from './v1.js';
 import { packSaved } from './v2.js';
 import { packLive, type SnapshotV3, unpackV3 } from './v3.js';
@@ -42,13 +47,13 @@ export function packStats(s: PersistedStats): PersistedStats {
   };
 }
 
-export function unpackV4(value: unknown): Snapshot {
+export function unpackV4(value: unknown): SnapshotV4 {
   const { workspaces, savedPipelines, livePipelines } = unpackV3(value);
   const stats = entries(obj(value, ''), 'stats', '', unpackStats, (s) => s.workspaceId);
   return { version: 4, workspaces, savedPipelines, livePipelines, stats };
 }
 
-export function packV4(s: Snapshot): unknown {
+export function packV4(s: SnapshotV4): unknown {
   return {
     version: 4,
     workspaces: s.workspaces.map(packWorkspace),
@@ -58,6 +63,6 @@ export function packV4(s: Snapshot): unknown {
   };
 }
 
-export function upgradeV3(s: SnapshotV3): Snapshot {
+export function upgradeV3(s: SnapshotV3): SnapshotV4 {
   return { ...s, version: 4, stats: [] };
 }

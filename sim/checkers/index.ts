@@ -8,6 +8,7 @@ import { PlacementChecker } from './placement.js';
 import { QuotaChecker } from './quota.js';
 import { RestartLimitChecker } from './restart-limit.js';
 import { RestoreChecker } from './restore.js';
+import { ServicesChecker } from './services.js';
 import { StopChecker } from './stop.js';
 import { TtlChecker } from './ttl.js';
 import type { Checker } from './types.js';
@@ -28,5 +29,6 @@ export function makeCheckers(): Checker[] {
     new ContractChecker(),
     new WatchdogChecker(),
     new PlacementChecker(),
+    new ServicesChecker(),
   ];
 }

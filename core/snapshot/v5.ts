@@ -1,0 +1,102 @@
+/**
+ * Snapshot v5: v4 + the commands the daemon answered for (services and running one-shots).
+ * `{ version: 5, workspaces, savedPipelines, livePipelines, stats,
+ *    commands: [{ id, workspaceId, spec, restarts, backoffMs }] }`.
+ */
+
+import type { CommandSpec } from '../manifest/types.js';
+import { arr, Corrupt, int, join, obj, oneOf, str, strItem, unique } from './check.js';
+import type { PersistedCommand, Snapshot } from './types.js';
+import { packV4, type SnapshotV4, unpackV4 } from './v4.js';
+
+export function checkCommandSpec(value: unknown, path: string): CommandSpec {
+  const o = obj(value, path);
+  const restart = oneOf(o, 'restart', path, ['no', 'on-failure', 'always'] as const);
+  const spec: CommandSpec = {
+    exec: str(o, 'exec', path, true),
+    argv: arr(o, 'argv', path, strItem),
+    envp: arr(o, 'envp', path, strItem),
+    cwd: str(o, 'cwd', path),
+    label: str(o, 'label', path, true),
+    restart,
+    restartOnFailure: restart !== 'no',
+    backoffMs: int(o, 'backoffMs', path),
+    backoffMsMax: int(o, 'backoffMsMax', path),
+    crashLoopMax: int(o, 'crashLoopMax', path),
+    crashLoopWindowMs: int(o, 'crashLoopWindowMs', path),
+    ready: oneOf(o, 'ready', path, ['exec', 'notify'] as const),
+    readyTimeoutMs: int(o, 'readyTimeoutMs', path),
+    watchdogMs: int(o, 'watchdogMs', path),
+    dependsOn: arr(o, 'dependsOn', path, strItem),
+    user: str(o, 'user', path),
+    group: str(o, 'group', path),
+  };
+  if (spec.backoffMsMax < spec.backoffMs) {
+    throw new Corrupt(`${join(path, 'backoffMsMax')}: below backoffMs (${spec.backoffMs})`);
+  }
+  return spec;
+}
+
+/** The persisted fields, in a fresh object (restartOnFailure is derived, not stored). */
+export function packCommandSpec(s: CommandSpec): Omit<CommandSpec, 'restartOnFailure'> {
+  return {
+    exec: s.exec,
+    argv: [...s.argv],
+    envp: [...s.envp],
+    cwd: s.cwd,
+    label: s.label,
+    restart: s.restart,
+    backoffMs: s.backoffMs,
+    backoffMsMax: s.backoffMsMax,
+    crashLoopMax: s.crashLoopMax,
+    crashLoopWindowMs: s.crashLoopWindowMs,
+    ready: s.ready,
+    readyTimeoutMs: s.readyTimeoutMs,
+    watchdogMs: s.watchdogMs,
+    dependsOn: [...s.dependsOn],
+    user: s.user,
+    group: s.group,
+  };
+}
+
+export function unpackCommand(value: unknown, path: string): PersistedCommand {
+  const o = obj(value, path);
+  return {
+    id: str(o, 'id', path, true),
+    workspaceId: str(o, 'workspaceId', path, true),
+    spec: checkCommandSpec(o.spec, join(path, 'spec')),
+    restarts: int(o, 'restarts', path),
+    backoffMs: int(o, 'backoffMs', path),
+  };
+}
+
+function packCommand(c: PersistedCommand): unknown {
+  return {
+    id: c.id,
+    workspaceId: c.workspaceId,
+    spec: packCommandSpec(c.spec),
+    restarts: c.restarts,
+    backoffMs: c.backoffMs,
+  };
+}
+
+export function unpackV5(value: unknown): Snapshot {
+  const v4 = unpackV4(value);
+  const commands = arr(obj(value, ''), 'commands', '', unpackCommand);
+  unique(commands, (c) => c.id, 'commands', 'id');
+  return { ...v4, version: 5, commands };
+}
+
+export function packV5(s: Snapshot): unknown {
+  const { commands, ...v4 } = s;
+  return {
+    ...(packV4({ ...v4, version: 4 }) as object),
+    version: 5,
+    commands: commands.map(packCommand),
+  };
+}
+
+/** v4 knew no commands: none were persisted, none are lost (they were never promised). */
+export function upgradeV4(s: SnapshotV4): Snapshot {
+  return { ...s, version: 5, commands: [] };
+}
