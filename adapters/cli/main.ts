@@ -7,6 +7,7 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { addApplyCommands, packageVersion } from './cmd-apply.js';
 import { addCommandCommands } from './cmd-commands.js';
 import { addMiscCommands } from './cmd-misc.js';
 import { addFlowCommands, addPipelineCommands } from './cmd-pipeline.js';
@@ -19,6 +20,7 @@ export function buildProgram(io: Io): Command {
   const program = new Command('shipote')
     .description('Linux process supervisor: workspaces, supervised commands, pipelines')
     .option('--socket <path>', 'control socket (default $SHIPOTE_SOCKET, then the runtime dir)')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({
@@ -43,6 +45,7 @@ export function buildProgram(io: Io): Command {
   addCommandCommands(program, io);
   addPipelineCommands(program, io);
   addFlowCommands(program, io);
+  addApplyCommands(program, io);
   addMiscCommands(program, io);
   return program;
 }

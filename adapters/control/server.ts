@@ -11,6 +11,8 @@ import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { HttpError, sendError, sendJson } from './http-util.js';
 import { Router } from './router.js';
+import { addApplyRoutes } from './routes-apply.js';
+import { addControlRoutes } from './routes-control.js';
 import { addMiscRoutes } from './routes-misc.js';
 import { addPipelineRoutes } from './routes-pipelines.js';
 import { addWorkspaceRoutes } from './routes-workspaces.js';
@@ -28,6 +30,8 @@ const connectionsCheckingIntervalMs = 2 ** 31 - 1;
 export function buildRouter(): Router {
   const router = new Router();
   addWorkspaceRoutes(router);
+  addControlRoutes(router);
+  addApplyRoutes(router);
   addPipelineRoutes(router);
   addMiscRoutes(router);
   return router;

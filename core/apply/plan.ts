@@ -15,7 +15,13 @@
  *   order among equals), pipelines, workers.
  */
 
-import type { ApplyDocument, ApplyPipeline, ServiceSpec, WorkerDecl } from '../manifest/apply.js';
+import {
+  type ApplyDocument,
+  type ApplyPipeline,
+  type ServiceSpec,
+  type WorkerDecl,
+  workspaceRefIssues,
+} from '../manifest/apply.js';
 import type { SpecIssue, WorkspaceSpec } from '../manifest/types.js';
 
 export interface LiveWorkspace {
@@ -134,28 +140,11 @@ export function planApply(
   return { ok: true, value: { actions, unchanged } };
 }
 
-/** Every workspace a service, pipeline or worker names is in the file or runs now. */
 function checkReferences(doc: ApplyDocument, live: LiveState): SpecIssue[] {
-  const known = new Set([
-    ...doc.workspaces.map((w) => w.label),
-    ...live.workspaces.map((w) => w.label),
-  ]);
-  const issues: SpecIssue[] = [];
-  const check = (path: string, label: string) => {
-    if (known.has(label)) return;
-    const message = `no workspace "${label}" in this file or in the daemon`;
-    issues.push({ path, message });
-  };
-  doc.services.forEach((s, i) => {
-    check(`services[${i}].workspace`, s.workspace);
-  });
-  doc.pipelines.forEach((p, i) => {
-    check(`pipelines[${i}].workspace`, p.spec.workspace);
-  });
-  doc.workers.forEach((w, i) => {
-    check(`workers[${i}].workspace`, w.workspace);
-  });
-  return issues;
+  return workspaceRefIssues(
+    doc,
+    live.workspaces.map((w) => w.label),
+  );
 }
 
 function pruneActions(doc: ApplyDocument, live: LiveState, replaced: Set<string>) {

@@ -15,6 +15,8 @@ function sources(files: Record<string, string> = {}): ApplySources {
   return {
     baseDir: '/srv/app',
     parseEnv,
+    findExec: (name, pathVar) =>
+      name === 'node' && pathVar.includes('/usr/bin') ? '/usr/bin/node' : null,
     readText: (path) => {
       const text = files[path];
       return text === undefined ? { ok: false, message: 'no such file' } : { ok: true, text };
@@ -224,6 +226,45 @@ describe('parseApplyToml', () => {
       'pipelines[0].file: bad.toml:3: nodes[0].payload: missing; expected a table with a ' +
         'Native entry (line 7)',
       'pipelines[1].file: cannot read "gone.toml": no such file (line 9)',
+    ]);
+  });
+
+  it('resolves a bare exec in the service PATH, and names one it cannot find', () => {
+    const text = [
+      '[[services]]',
+      'label = "a"',
+      'workspace = "w"',
+      'exec = "node"',
+      '[[services]]',
+      'label = "b"',
+      'workspace = "w"',
+      'exec = "nodejs"',
+      'env = { PATH = "/opt/bin" }',
+    ].join('\n');
+    const result = parseApplyToml(text, sources());
+    expect(result.ok ? [] : formatIssues(result.issues)).toBe(
+      'services[1].exec: "nodejs" is not an executable in PATH=/opt/bin (line 8)',
+    );
+    const one = parseApplyToml(text.split('\n').slice(0, 4).join('\n'), sources());
+    expect(one.ok && one.value.services[0]?.exec).toBe('/usr/bin/node');
+  });
+
+  it('names a workspace that is neither in the file nor running, beside the other issues', () => {
+    const text = [
+      '[[services]]',
+      'label = "a"',
+      'workspace = "nope"',
+      'exec = "/bin/true"',
+      'restart = "maybe"',
+      '[[services]]',
+      'label = "b"',
+      'workspace = "live"',
+      'exec = "/bin/true"',
+    ].join('\n');
+    const result = parseApplyToml(text, { ...sources(), liveWorkspaces: ['live'] });
+    expect(result.ok ? [] : formatIssues(result.issues).split('\n')).toEqual([
+      'services[0].restart: expected one of no, on-failure, always, got "maybe" (string) (line 5)',
+      'services[0].workspace: no workspace "nope" in this file or in the daemon (line 3)',
     ]);
   });
 

@@ -126,6 +126,13 @@ export interface ApplySources {
   parseEnv(text: string): Record<string, string>;
   /** Absolute path of the apply file's directory (cwd and file paths are made relative to it). */
   baseDir: string;
+  /**
+   * Labels of the workspaces that already run, when known: a service, pipeline or worker may
+   * name one of these or one of the file; any other is an issue of the file.
+   */
+  liveWorkspaces?: string[];
+  /** An exec without '/' looked up in `pathVar` (the service's PATH); null when not found. */
+  findExec(name: string, pathVar: string): string | null;
 }
 
 export const SERVICE_DEFAULTS = {
@@ -183,6 +190,7 @@ export function parseApplyToml(text: string, sources: ApplySources): SpecResult<
     workers: readEntries(r, root, 'workers', (raw, path) => readWorker(r, raw, path, sources)),
   };
   checkDocument(r, doc);
+  if (sources.liveWorkspaces) r.issues.push(...workspaceRefIssues(doc, sources.liveWorkspaces));
   if (r.issues.length > 0) return { ok: false, issues: withLines(text, r.issues) };
   return { ok: true, value: doc };
 }
@@ -245,13 +253,14 @@ function readService(r: Reader, raw: Obj, path: string, src: ApplySources): Serv
   const obj = readTable(r, raw, path, SERVICE_KEYS) ?? {};
   const int = (key: string, fallback: number) => readInt(r, obj, key, path, fallback);
   const d = SERVICE_DEFAULTS;
+  const envp = readEnv(r, obj, path, src);
   return {
     label: readLabel(r, obj, 'label', path),
     workspace: readString(r, obj, 'workspace', path, { nonEmpty: true }),
-    exec: readString(r, obj, 'exec', path, { nonEmpty: true }),
+    exec: readExec(r, obj, path, src, envp),
     argv: readStrings(r, obj, 'argv', path, {}),
     cwd: resolvePath(src.baseDir, readString(r, obj, 'cwd', path, { fallback: '' })),
-    envp: readEnv(r, obj, path, src),
+    envp,
     user: readString(r, obj, 'user', path, { fallback: '' }),
     group: readString(r, obj, 'group', path, { fallback: '' }),
     restart: readEnum(r, obj, 'restart', path, RESTART_MODES, { fallback: d.restart }),
@@ -264,6 +273,19 @@ function readService(r: Reader, raw: Obj, path: string, src: ApplySources): Serv
     watchdogMs: int('watchdog_ms', d.watchdogMs),
     dependsOn: readStrings(r, obj, 'depends_on', path, {}),
   };
+}
+
+/** `exec`, a bare name resolved in the PATH of `envp` (as execvp would, but up front). */
+function readExec(r: Reader, obj: Obj, path: string, src: ApplySources, envp: string[]) {
+  const exec = readString(r, obj, 'exec', path, { nonEmpty: true });
+  if (exec === '' || exec.includes('/')) return exec;
+  const pathVar = envp.find((kv) => kv.startsWith('PATH='))?.slice('PATH='.length) ?? '';
+  const found = src.findExec(exec, pathVar);
+  if (found === null) {
+    fail(r, joinPath(path, 'exec'), `"${exec}" is not an executable in PATH=${pathVar}`);
+    return exec;
+  }
+  return found;
 }
 
 /** `base` joined with a relative `path` ('' stays ''); `..` segments are kept as written. */
@@ -354,15 +376,16 @@ function readPipelineFile(
 function readWorker(r: Reader, raw: Obj, path: string, src: ApplySources): WorkerDecl {
   const obj = readTable(r, raw, path, WORKER_KEYS) ?? {};
   const env = readEnvTable(r, obj, path);
+  const envp = Object.entries({ PATH: SERVICE_DEFAULTS.path, ...env })
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([key, value]) => `${key}=${value}`);
   return {
     name: readLabel(r, obj, 'name', path),
     workspace: readString(r, obj, 'workspace', path, { nonEmpty: true }),
-    exec: readString(r, obj, 'exec', path, { nonEmpty: true }),
+    exec: readExec(r, obj, path, src, envp),
     argv: readStrings(r, obj, 'argv', path, {}),
     cwd: resolvePath(src.baseDir, readString(r, obj, 'cwd', path, { fallback: '' })),
-    envp: Object.entries({ PATH: SERVICE_DEFAULTS.path, ...env })
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([key, value]) => `${key}=${value}`),
+    envp,
   };
 }
 
@@ -379,6 +402,26 @@ function checkDocument(r: Reader, doc: ApplyDocument): void {
     }
   });
   checkDependencies(r, doc.services);
+}
+
+/** Every workspace a service, pipeline or worker names is in the file or in `live`. */
+export function workspaceRefIssues(doc: ApplyDocument, live: string[]): SpecIssue[] {
+  const known = new Set([...doc.workspaces.map((w) => w.label), ...live]);
+  const issues: SpecIssue[] = [];
+  const check = (path: string, label: string) => {
+    if (known.has(label)) return;
+    issues.push({ path, message: `no workspace "${label}" in this file or in the daemon` });
+  };
+  doc.services.forEach((s, i) => {
+    check(`services[${i}].workspace`, s.workspace);
+  });
+  doc.pipelines.forEach((p, i) => {
+    check(`pipelines[${i}].workspace`, p.spec.workspace);
+  });
+  doc.workers.forEach((w, i) => {
+    check(`workers[${i}].workspace`, w.workspace);
+  });
+  return issues;
 }
 
 function duplicates<T>(
