@@ -208,9 +208,11 @@ export { adapterSpawns, Exits, nodeSpawns, proc };
 export async function runAll(ctx: BenchContext): Promise<Row[]> {
   exits = new Exits(ctx.kernel);
   const { pipeSuite } = await import('./pipes.js');
+  const { applySuite } = await import('./apply.js');
   return [
     ...(await spawnSuite(ctx)),
     ...(await restartSuite(ctx)),
     ...(await pipeSuite(ctx, exits)),
+    ...(await applySuite(ctx)),
   ];
 }
