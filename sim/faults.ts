@@ -13,6 +13,7 @@ export const FAULT_KINDS = [
   'store-fail', // Store: a snapshot write fails (ENOSPC); the old text stays
   'store-crash', // Store: the daemon dies in the middle of a write; the old text stays
   'cgroup-create-fail', // Cgroups: mkdir fails (EBUSY)
+  'cgroup-busy', // Cgroups: a kill or remove answers Busy (the engine retries on a timer)
 ] as const;
 
 export type FaultKind = (typeof FAULT_KINDS)[number];

@@ -10,6 +10,7 @@ import { createSupervisor } from '../../core/engine/supervisor.js';
 import type { Cgroups, LifecycleEvent } from '../../core/ports.js';
 import { coreSpecParsers } from '../control/specs.js';
 import { createLinuxCgroups, createLinuxKernel } from '../linux/index.js';
+import { ledgerPathFor, sweepLeftovers } from '../linux/ledger.js';
 import { createFileEventLog } from '../store/event-log.js';
 import { createFileStore } from '../store/file-store.js';
 import {
@@ -69,6 +70,20 @@ export function chooseCgroups(env: NodeJS.ProcessEnv): Cgroups {
   return cgroups;
 }
 
+/**
+ * What a previous incarnation left running (it was killed, or lost its children's exits)
+ * is ended before anything is restored; from now on orphans of ours re-parent to us.
+ */
+async function startKernel(statePath: string, socketPath: string, log: (line: string) => void) {
+  const ledgerPath = ledgerPathFor(statePath);
+  const swept = await sweepLeftovers({ ledgerPath, log });
+  return createLinuxKernel({
+    runtimeDir: join(dirname(socketPath), 'sockets'),
+    ledger: { path: ledgerPath, tag: swept.tag },
+    subreaper: true,
+  });
+}
+
 export async function runDaemon(options: DaemonOptions): Promise<void> {
   const env = process.env;
   const uid = process.getuid?.() ?? 0;
@@ -82,7 +97,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     maxBytes: intFromEnv(env, 'SHIPOTE_EVENTS_MAX_BYTES', 1024 * 1024),
     keep: intFromEnv(env, 'SHIPOTE_EVENTS_KEEP', 3),
   });
-  const kernel = createLinuxKernel({ runtimeDir: join(dirname(socketPath), 'sockets') });
+  const kernel = await startKernel(statePath, socketPath, log);
   const cgroups = chooseCgroups(env);
   const ids = createUlidIds();
   const supervisor = createSupervisor(
@@ -99,7 +114,6 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const appendEvent = (event: LifecycleEvent) => eventLog.append(event);
   const daemon = await startDaemon({
     supervisor,
-    kernel,
     notifier: createNotifier({ env, pid: process.pid }),
     control: {
       specs: coreSpecParsers,

@@ -171,8 +171,14 @@ export interface Supervisor {
   start(): RestoreReport;
   /** Write the snapshot now if dirty (SIGTERM path). */
   flush(): void;
-  /** Stop every timer; processes are left to the caller (daemon shutdown). */
+  /** Stop every timer; processes are left to the caller (see `shutdown`). */
   close(): void;
+  /**
+   * The daemon stops: flush the snapshot (it stands as it is from now on: nothing
+   * restarts, nothing is forgotten), SIGTERM every child, SIGKILL what is left after
+   * `graceMs`. Resolves when no child is left. Idempotent: every call gets the first's.
+   */
+  shutdown(graceMs: number): Promise<ApiResult<{ reaped: number }>>;
   /** Lifecycle events as they are appended (for SSE and `events -f`). */
   onEvent(listener: (event: LifecycleEvent) => void): () => void;
 

@@ -1,6 +1,10 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: placeholders are under test
 import fc from 'fast-check';
-import { SPEC_PIPELINE_TOML, SPEC_WORKSPACE_TOML, SPEC_WORKSPACE_VALUE } from './fixtures.js';
+import {
+  SPEC_PIPELINE_TOML,
+  SPEC_WORKSPACE_TOML,
+  SPEC_WORKSPACE_VALUE,
+} from '../../testing/fixtures/manifest.js';
 import { parsePipelineToml, parseWorkspaceToml } from './parse.js';
 import type { SpecResult } from './types.js';
 

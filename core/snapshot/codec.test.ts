@@ -1,8 +1,15 @@
 import fc from 'fast-check';
+import {
+  PIPELINE_SPEC,
+  V1_TEXT,
+  V2_TEXT,
+  V3_TEXT,
+  V4_TEXT,
+  WORKSPACE_SPEC,
+} from '../../testing/fixtures/snapshot.js';
 import type { StatsSample } from '../engine/api.js';
 import type { PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
 import { decodeSnapshot, encodeSnapshot, migrate, packOlder } from './codec.js';
-import { PIPELINE_SPEC, V1_TEXT, V2_TEXT, V3_TEXT, V4_TEXT, WORKSPACE_SPEC } from './fixtures.js';
 import { emptySnapshot, type Snapshot } from './types.js';
 
 function decoded(text: string): Snapshot {
