@@ -10,7 +10,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import type { CommandView, PipelineView } from '../../core/engine/api.js';
-import { Harness, harnessSkipReason, waitFor } from '../daemon/harness.js';
+import { Harness, harnessSkipReason, waitFor } from '../../testing/harness.js';
 
 const notifyTool = ['/usr/bin/systemd-notify', '/bin/systemd-notify'].find(existsSync);
 const why = harnessSkipReason() ?? (notifyTool ? null : 'systemd-notify is not installed');

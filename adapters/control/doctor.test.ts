@@ -16,7 +16,7 @@ import type {
   WorkspaceView,
 } from '../../core/engine/api.js';
 import type { LifecycleEvent } from '../../core/ports.js';
-import { cliCommand, Harness, harnessSkipReason, waitFor } from '../daemon/harness.js';
+import { cliCommand, Harness, harnessSkipReason, waitFor } from '../../testing/harness.js';
 import { raisedSpec, shellQuote, standingFindings } from './doctor.js';
 import type { DoctorView } from './types.js';
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitFor } from './harness.js';
+import { waitFor } from '../../testing/harness.js';
 import { createNotifier, watchdogIntervalMs } from './notify.js';
 
 describe('watchdogIntervalMs', () => {

@@ -12,8 +12,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import type { CommandView, PipelineView } from '../../core/engine/api.js';
+import { Harness, harnessSkipReason, waitFor } from '../../testing/harness.js';
 import { readPidStat, scanProcs } from '../linux/trees.js';
-import { Harness, harnessSkipReason, waitFor } from './harness.js';
 
 const why = harnessSkipReason();
 const maybe = why ? describe.skip : describe;

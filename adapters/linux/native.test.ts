@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { TokenBucket } from '../../core/flow/bucket.js';
 import type { KernelEvent } from '../../core/ports.js';
+import { harness, pollUntil, req } from '../../testing/linux.js';
 import { loadAddon } from './addon.js';
 import type { KernelImpl } from './kernel.js';
-import { harness, pollUntil, req } from './test/helpers.js';
 
 const h = harness();
 const k = h.kernel;
