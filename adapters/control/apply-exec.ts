@@ -51,6 +51,7 @@ export async function executePlan(
       .filter((w) => w.state !== 'stopped')
       .map((w) => [w.label, w.id]),
   );
+  preflight(supervisor, plan, hook);
   const results: ApplyStepResult[] = [];
   for (const action of plan.actions) {
     try {
@@ -60,6 +61,22 @@ export async function executePlan(
     }
   }
   return results;
+}
+
+/** What the plan needs that the daemon lacks is refused before the first action. */
+function preflight(sup: Supervisor, plan: ApplyPlan, hook: ApplyWorkerHook | undefined): void {
+  const kinds = new Set(plan.actions.map((a) => a.kind));
+  try {
+    if (kinds.has('remove-service') || kinds.has('replace-service')) {
+      engineMethod(sup, 'removeCommand');
+    }
+    const workers = ['remove-worker', 'create-worker', 'replace-worker'] as const;
+    if (workers.some((k) => kinds.has(k))) needHook(hook);
+  } catch (error) {
+    if (!(error instanceof HttpError)) throw error;
+    const message = `${error.apiError.message} (nothing applied)`;
+    throw new HttpError(error.status, { ...error.apiError, message });
+  }
 }
 
 function stepFailure(error: unknown, action: ApplyAction, done: number, total: number) {
@@ -173,8 +190,8 @@ function runOptions(p: ApplyPipeline) {
 }
 
 function needHook(hook: ApplyWorkerHook | undefined): ApplyWorkerHook {
-  if (hook === undefined) throw new StepError(503, 'unavailable', 'no worker support');
-  return hook;
+  if (hook !== undefined) return hook;
+  throw new HttpError(503, { code: 'unavailable', message: 'this daemon has no worker support' });
 }
 
 /** Resolves once every dependency of `spec` is ready; throws when one fails or times out. */

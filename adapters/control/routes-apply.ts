@@ -118,7 +118,9 @@ async function applySource(
   const doc = parsed.value;
   const hook = deps.applyWorkers;
   if (hook === undefined && doc.workers.length > 0) {
-    refuse(withLines(source, [{ path: 'workers', message: 'this daemon has no worker support' }]));
+    refuse(
+      withLines(source, [{ path: 'workers[0]', message: 'this daemon has no worker support' }]),
+    );
   }
   const planned = planApply(doc, live, options);
   if (!planned.ok) refuse(withLines(source, planned.issues));
