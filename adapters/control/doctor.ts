@@ -6,7 +6,7 @@
  * has not been created again. One finding per entity, the newest.
  */
 
-import type { Supervisor } from '../../core/engine/api.js';
+import type { RestoreReport, Supervisor } from '../../core/engine/api.js';
 import type { LifecycleEvent } from '../../core/ports.js';
 import type { ControlDeps, DoctorFinding, DoctorView } from './types.js';
 
@@ -133,6 +133,16 @@ export function standingFindings(events: LifecycleEvent[], sup: Supervisor): Doc
   return standing.slice(-findingsMax);
 }
 
+/** Snapshot entries that restore skipped: the fix shows the file that holds them. */
+function setAsideFindings(restore: RestoreReport | null, statePath: string): DoctorFinding[] {
+  const asidePath = restore?.skippedAsidePath ?? statePath;
+  return (restore?.skipped ?? []).map((entry) => ({
+    what: `snapshot entry ${entry.path} was set aside: ${entry.message}`,
+    fix: `cat ${shellQuote(asidePath)}  # the entry as it was; every other entry was restored`,
+    wallMs: 0,
+  }));
+}
+
 export function buildDoctor(deps: ControlDeps): DoctorView {
   const restore = deps.restoreReport();
   const snapshotOk = restore === null || restore.outcome !== 'set-aside';
@@ -150,6 +160,9 @@ export function buildDoctor(deps: ControlDeps): DoctorView {
       ok: snapshotOk,
       message: restore?.message ?? 'not restored yet',
     },
-    findings: standingFindings(deps.history(doctorHistoryMax), deps.supervisor),
+    findings: [
+      ...standingFindings(deps.history(doctorHistoryMax), deps.supervisor),
+      ...setAsideFindings(restore, deps.statePath),
+    ],
   };
 }

@@ -19,6 +19,7 @@ import {
   resolveSocketPath,
   resolveStatePath,
 } from '../store/paths.js';
+import { ensurePrivateDir } from '../store/private-dir.js';
 import { createSystemClock } from './clock.js';
 import { startDaemon } from './compose.js';
 import { createUlidIds } from './ids.js';
@@ -90,6 +91,8 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const socketPath = resolveSocketPath(env, uid, options.socketPath);
   const statePath = resolveStatePath(env, uid, options.statePath);
   const log = (line: string) => process.stderr.write(`shipote daemon: ${line}\n`);
+  // The snapshot, its temp files and the event log live in this directory: ours alone.
+  ensurePrivateDir(dirname(statePath), 'state directory', 'SHIPOTE_STATE (or --state)');
   const clock = createSystemClock();
   const store = createFileStore({ path: statePath });
   const eventLog = createFileEventLog({

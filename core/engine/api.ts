@@ -157,6 +157,10 @@ export interface RestoreReport {
   savedPipelines: number;
   relaunchedPipelines: number;
   message: string;
+  /** Snapshot entries that did not decode and were left out (the rest was restored). */
+  skipped?: { path: string; message: string }[];
+  /** Where the file holding them was moved (the valid part is written back). */
+  skippedAsidePath?: string;
 }
 
 export interface RunPipelineOptions {

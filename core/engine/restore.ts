@@ -14,8 +14,12 @@ export function restoreFromStore(shell: Shell): RestoreReport {
   if (read.kind === 'error') return setAside(shell, `unreadable: ${read.error.message}`);
   const decoded = decodeSnapshot(read.text);
   if (!decoded.ok) return setAside(shell, `${decoded.reason}: ${decoded.message}`);
-  const { snapshot, fromVersion } = decoded;
+  const { snapshot, fromVersion, skipped } = decoded;
+  const aside = skipped.length > 0 ? setAsideEntries(shell, skipped) : null;
+  if (aside?.blocked) return aside.blocked;
   shell.apply({ type: 'snapshot-restored', snapshot, wallMs: clock.wallMs() });
+  // The file with the bad entries went aside: write the valid part back at once.
+  if (aside !== null) shell.writeLater();
   for (const pipeline of snapshot.livePipelines) {
     const nodeIds = pipeline.spec.nodes.map(() => ids.next());
     shell.apply({ type: 'pipeline-relaunch', pipeline, nodeIds });
@@ -25,9 +29,11 @@ export function restoreFromStore(shell: Shell): RestoreReport {
   ).length;
   const workspaces = snapshot.workspaces.length;
   const savedPipelines = snapshot.savedPipelines.length;
+  const skippedText =
+    aside === null ? '' : `; ${skipped.length} invalid entries set aside in ${aside.path}`;
   const message =
     `restored ${workspaces} workspaces, ${savedPipelines} saved pipelines, ` +
-    `relaunched ${relaunchedPipelines} pipelines (snapshot v${fromVersion})`;
+    `relaunched ${relaunchedPipelines} pipelines (snapshot v${fromVersion})${skippedText}`;
   return {
     outcome: 'restored',
     fromVersion,
@@ -35,7 +41,20 @@ export function restoreFromStore(shell: Shell): RestoreReport {
     savedPipelines,
     relaunchedPipelines,
     message,
+    ...(aside === null ? {} : { skipped, skippedAsidePath: aside.path }),
   };
+}
+
+/** Keeps the file holding bad entries (moved aside whole) before the valid part is saved. */
+function setAsideEntries(
+  shell: Shell,
+  skipped: { path: string; message: string }[],
+): { path: string; blocked?: RestoreReport } {
+  const first = skipped[0]?.path ?? '';
+  shell.append('snapshot-entries-skipped', { count: skipped.length, first });
+  const moved = shell.ports.store.setAside(`partial: ${skipped.length} invalid entries`);
+  if (moved.ok) return { path: moved.value.path };
+  return { path: '', blocked: setAside(shell, `partial, and ${moved.error.message}`) };
 }
 
 function setAside(shell: Shell, why: string): RestoreReport {

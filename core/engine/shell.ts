@@ -313,7 +313,7 @@ export class Shell {
     return { code: 'unavailable', message: `snapshot write failed: ${message}` };
   }
 
-  private writeLater(): void {
+  writeLater(): void {
     if (this.writesOff) return;
     const failure = this.write(this.current);
     // Retry later, unless the store is blocked for good (a snapshot we could not move).

@@ -41,9 +41,9 @@ describe('parseWorkspaceToml', () => {
   });
 
   it('expands templates in values after parsing, so a value cannot inject TOML', () => {
-    const text = 'label = "${NAME}"\n';
+    const text = 'label = "w"\nsoma.cgroup.path = "${NAME}"\n';
     const result = parseWorkspaceToml(text, { NAME: 'x"\nttl = 5\n' });
-    expect(result.ok && result.value.label).toBe('x"\nttl = 5\n');
+    expect(result.ok && result.value.cgroupPath).toBe('x"\nttl = 5\n');
     expect(result.ok && result.value.ttlMs).toBe(0);
   });
 
