@@ -6,17 +6,20 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import type { CommandView, PipelineView } from '../../core/engine/api.js';
-import { Harness, harnessSkipReason, waitFor } from '../../testing/harness.js';
+import { Harness, harnessSkipReason, repoRoot, waitFor } from '../../testing/harness.js';
 
 const notifyTool = ['/usr/bin/systemd-notify', '/bin/systemd-notify'].find(existsSync);
 const why = harnessSkipReason() ?? (notifyTool ? null : 'systemd-notify is not installed');
 const maybe = why ? describe.skip : describe;
 if (why) console.warn(`${import.meta.url.split('/').pop()}: skipped: ${why}`);
 jest.setTimeout(90_000);
+
+/** stop, rm, restart and pipeline restart need the engine's per-command methods. */
+const engineControl = process.env.SHIPOTE_IT_ENGINE_CONTROL === '1';
 
 /**
  * The restore case needs the engine that persists services (contract §7). Until that is in
@@ -184,6 +187,88 @@ maybe(`shipote apply against a real daemon${why ? ` (skipped: ${why})` : ''}`, (
       }
       const r = await h.cli(['apply', file]);
       expect(r).toEqual({ code: 0, stdout: 'nothing changed (21 unchanged)\n', stderr: '' });
+    },
+  );
+});
+
+maybe(`per-command control against a real daemon${why ? ` (skipped: ${why})` : ''}`, () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = new Harness();
+    await h.startDaemon();
+    writeFileSync(join(h.dir, 'ws.toml'), 'label = "pc"\n');
+    expect((await h.cli(['workspace', 'create', join(h.dir, 'ws.toml')])).code).toBe(0);
+  });
+  afterAll(async () => h?.close());
+
+  const command = async (label: string) =>
+    (await h.json<CommandView[]>(['commands', 'pc'])).find((c) => c.label === label);
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('--version prints the package version', async () => {
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(await h.cli(['--version'])).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+  });
+
+  (engineControl ? it : it.skip)(
+    'stop ends one supervised command for good; restart prints the new pid; rm forgets it',
+    async () => {
+      const run = await h.json<CommandView>([
+        'run',
+        'pc',
+        '--label',
+        'svc',
+        '--restart-on-failure',
+        '--',
+        'sleep',
+        '1000',
+      ]);
+      const oldPid = run.pid as number;
+      const stop = await h.cli(['stop', 'pc', 'svc', '--grace', '500']);
+      expect(stop).toEqual({ code: 0, stdout: 'stopped svc: 1 process reaped\n', stderr: '' });
+      expect(alive(oldPid)).toBe(false);
+      expect(await command('svc')).toMatchObject({ state: 'exited', alive: false, pid: null });
+      const restart = await h.cli(['restart', 'pc', 'svc']);
+      expect(restart.code).toBe(0);
+      const now = await command('svc');
+      expect(now).toMatchObject({ id: run.id, alive: true });
+      expect(now?.pid).not.toBe(oldPid);
+      expect(restart.stdout).toBe(`restarted svc (${run.id}) pid ${now?.pid}\n`);
+      const rm = await h.cli(['rm', 'pc', 'svc']);
+      expect(rm).toEqual({ code: 0, stdout: `removed svc (${run.id})\n`, stderr: '' });
+      expect(await command('svc')).toBeUndefined();
+      expect(alive(now?.pid as number)).toBe(false);
+      const again = await h.cli(['rm', 'pc', 'svc']);
+      expect(again.code).toBe(3);
+    },
+  );
+
+  (engineControl ? it : it.skip)(
+    'pipeline restart by label runs it again with new pids',
+    async () => {
+      const pl = join(h.dir, 'pl.toml');
+      const node = 'payload.Native = { exec = "/bin/sleep", argv = ["1000"], envp = [] }';
+      writeFileSync(pl, `label = "again"\nworkspace = "pc"\n[[nodes]]\nlabel = "n"\n${node}\n`);
+      const first = await h.json<PipelineView>(['pipeline', 'run', pl]);
+      const oldPid = first.nodes[0]?.pid as number;
+      const r = await h.cli(['pipeline', 'restart', 'again']);
+      expect(r.code).toBe(0);
+      const list = await h.json<{ running: PipelineView[] }>(['pipeline', 'list']);
+      const now = list.running.find((p) => p.label === 'again' && p.state === 'running');
+      const newPid = now?.nodes[0]?.pid;
+      expect(newPid).toEqual(expect.any(Number));
+      expect(newPid).not.toBe(oldPid);
+      expect(r.stdout).toBe(`restarted again (${now?.id}) n=${newPid}\n`);
+      await waitFor('the old node to be gone', () => !alive(oldPid));
     },
   );
 });
