@@ -208,11 +208,13 @@ export { adapterSpawns, Exits, nodeSpawns, proc };
 export async function runAll(ctx: BenchContext): Promise<Row[]> {
   exits = new Exits(ctx.kernel);
   const { pipeSuite } = await import('./pipes.js');
+  const { captureSuite } = await import('./capture.js');
   const { applySuite } = await import('./apply.js');
   return [
     ...(await spawnSuite(ctx)),
     ...(await restartSuite(ctx)),
     ...(await pipeSuite(ctx, exits)),
+    ...(await captureSuite(ctx)),
     ...(await applySuite(ctx)),
   ];
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { workerSignature } from '../../core/apply/plan.js';
 import type { WorkerDecl } from '../../core/manifest/apply.js';
 import { type SimEngine, simEngine } from '../../testing/engine.js';
+import { textLogSource } from '../../testing/fixtures/control.js';
 import { requestJson } from './client.js';
 import type { ApplyDeps, ApplyReply, ApplyWorkerHook } from './routes-apply.js';
 import { type ControlServer, serveControl } from './server.js';
@@ -25,7 +26,7 @@ function deps(hook?: ApplyWorkerHook): ApplyDeps {
   return {
     supervisor: engine.sup,
     specs: coreSpecParsers,
-    logs: { read: () => new Uint8Array(), follow: () => () => {} },
+    logs: textLogSource(new Map(), new Set()),
     flows: () => [],
     caps: () => ({}),
     history: () => [],

@@ -49,7 +49,24 @@ function events(ctx: Ctx): undefined {
   }
   markStreaming(res);
   res.flushHeaders();
-  const off = deps.supervisor.onEvent((event) => res.write(sseFrame(event)));
+  const off = deps.supervisor.onEvent((event) => {
+    if (res.writableLength <= sseBacklogBytesMax) {
+      res.write(sseFrame(event));
+      return;
+    }
+    // A reader this far behind is dropped, with a word why, rather than grow the daemon.
+    off();
+    res.end(sseFrame(droppedEvent(event.wallMs, res.writableLength)));
+  });
   res.on('close', off);
   return undefined;
+}
+
+/** An SSE follower with this much unread is dropped (events are small: it has stalled). */
+export const sseBacklogBytesMax = 1024 * 1024;
+
+function droppedEvent(wallMs: number, backlogBytes: number): LifecycleEvent {
+  const message =
+    `events: dropped: the reader is ${backlogBytes} bytes behind ` + `(max ${sseBacklogBytesMax})`;
+  return { wallMs, ev: 'follow-dropped', fields: { backlog_bytes: backlogBytes, message } };
 }

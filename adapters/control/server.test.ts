@@ -4,31 +4,26 @@ import { join } from 'node:path';
 import type { Supervisor } from '../../core/engine/api.js';
 import type { LifecycleEvent } from '../../core/ports.js';
 import { type SimEngine, simEngine } from '../../testing/engine.js';
-import { ECHO_CAT_PIPELINE_TOML, STRICT_WORKSPACE_TOML } from '../../testing/fixtures/control.js';
+import {
+  ECHO_CAT_PIPELINE_TOML,
+  STRICT_WORKSPACE_TOML,
+  textLogSource,
+} from '../../testing/fixtures/control.js';
 import { requestJson, requestStream, UnreachableError } from './client.js';
 import { type ControlServer, serveControl } from './server.js';
 import { coreSpecParsers } from './specs.js';
-import type { ControlDeps, LogWhich } from './types.js';
+import type { ControlDeps } from './types.js';
 
 interface FakeLogs {
   bytes: Map<string, string>;
-  listeners: Set<(chunk: Uint8Array) => void>;
+  listeners: Set<() => void>;
 }
 
 function fakeDeps(sup: Supervisor, logs: FakeLogs, history: LifecycleEvent[]): ControlDeps {
   return {
     supervisor: sup,
     specs: coreSpecParsers,
-    logs: {
-      read(key: string, which: LogWhich, tailBytes?: number) {
-        const text = `${which}:${logs.bytes.get(key) ?? ''}`;
-        return Buffer.from(tailBytes === undefined ? text : text.slice(-tailBytes));
-      },
-      follow(_key, _which, listener) {
-        logs.listeners.add(listener);
-        return () => logs.listeners.delete(listener);
-      },
-    },
+    logs: textLogSource(logs.bytes, logs.listeners),
     flows: () => [
       { socketPath: '/t/0', key: 'PL1', edgeIndex: 0, bytesTotal: 42, bytesPerSec: 7, readers: 1 },
     ],
@@ -205,7 +200,8 @@ describe('control server', () => {
       (c) => {
         chunks.push(c.toString());
         if (chunks.length === 1) {
-          for (const l of logs.listeners) l(Buffer.from('more'));
+          logs.bytes.set(id, 'more');
+          for (const l of logs.listeners) l();
           engine.advance(10_000); // sleep 10 exits 0
         }
       },

@@ -9,13 +9,17 @@ import { dirname, join } from 'node:path';
 import { createSupervisor } from '../../core/engine/supervisor.js';
 import type { Cgroups, LifecycleEvent } from '../../core/ports.js';
 import { coreSpecParsers } from '../control/specs.js';
+import { bufferBytesDefault } from '../linux/budget.js';
 import { createLinuxCgroups, createLinuxKernel } from '../linux/index.js';
 import { ledgerPathFor, sweepLeftovers } from '../linux/ledger.js';
+import { logLimitsDefault } from '../linux/logs.js';
+import { wireLogStore } from '../logstore/daemon.js';
 import { createFileEventLog } from '../store/event-log.js';
 import { createFileStore } from '../store/file-store.js';
 import {
   eventLogPathFor,
   intFromEnv,
+  logDirFor,
   resolveSocketPath,
   resolveStatePath,
 } from '../store/paths.js';
@@ -71,15 +75,34 @@ export function chooseCgroups(env: NodeJS.ProcessEnv): Cgroups {
   return cgroups;
 }
 
+function eventLogFor(env: NodeJS.ProcessEnv, statePath: string) {
+  return createFileEventLog({
+    path: eventLogPathFor(statePath),
+    maxBytes: intFromEnv(env, 'SHIPOTE_EVENTS_MAX_BYTES', 1024 * 1024),
+    keep: intFromEnv(env, 'SHIPOTE_EVENTS_KEEP', 3),
+  });
+}
+
 /**
+ * The Linux kernel adapter: sockets next to the control socket, logs next to the state.
  * What a previous incarnation left running (it was killed, or lost its children's exits)
  * is ended before anything is restored; from now on orphans of ours re-parent to us.
  */
-async function startKernel(statePath: string, socketPath: string, log: (line: string) => void) {
-  const ledgerPath = ledgerPathFor(statePath);
+async function startKernel(
+  env: NodeJS.ProcessEnv,
+  paths: { statePath: string; socketPath: string },
+  log: (line: string) => void,
+) {
+  const ledgerPath = ledgerPathFor(paths.statePath);
   const swept = await sweepLeftovers({ ledgerPath, log });
   return createLinuxKernel({
-    runtimeDir: join(dirname(socketPath), 'sockets'),
+    runtimeDir: join(dirname(paths.socketPath), 'sockets'),
+    logDir: logDirFor(paths.statePath),
+    logLimits: {
+      maxBytes: intFromEnv(env, 'SHIPOTE_LOG_MAX_BYTES', logLimitsDefault.maxBytes),
+      keep: intFromEnv(env, 'SHIPOTE_LOG_KEEP', logLimitsDefault.keep),
+    },
+    bufferBytes: intFromEnv(env, 'SHIPOTE_BUFFER_BYTES', bufferBytesDefault),
     ledger: { path: ledgerPath, tag: swept.tag },
     subreaper: true,
   });
@@ -95,12 +118,8 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   ensurePrivateDir(dirname(statePath), 'state directory', 'SHIPOTE_STATE (or --state)');
   const clock = createSystemClock();
   const store = createFileStore({ path: statePath });
-  const eventLog = createFileEventLog({
-    path: eventLogPathFor(statePath),
-    maxBytes: intFromEnv(env, 'SHIPOTE_EVENTS_MAX_BYTES', 1024 * 1024),
-    keep: intFromEnv(env, 'SHIPOTE_EVENTS_KEEP', 3),
-  });
-  const kernel = await startKernel(statePath, socketPath, log);
+  const eventLog = eventLogFor(env, statePath);
+  const kernel = await startKernel(env, { statePath, socketPath }, log);
   const cgroups = chooseCgroups(env);
   const ids = createUlidIds();
   const supervisor = createSupervisor(
@@ -115,19 +134,14 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     },
   );
   const appendEvent = (event: LifecycleEvent) => eventLog.append(event);
+  const logs = wireLogStore({ env, statePath, socketPath, supervisor, kernel, clock, appendEvent });
   const daemon = await startDaemon({
     supervisor,
     notifier: createNotifier({ env, pid: process.pid }),
     control: {
       specs: coreSpecParsers,
-      logs: {
-        read: (key, which, tailBytes) => kernel.logs(key, which, tailBytes),
-        follow: (key, which, listener) => kernel.followLogs(key, which, listener),
-        bytes: (key) => {
-          const b = kernel.logBytes(key);
-          return b.stdout + b.stderr;
-        },
-      },
+      logs: logs.source,
+      wallMs: clock.wallMs,
       flows: () => kernel.flows(),
       caps: () => cgroups.caps(),
       history: (limit) => eventLog.history(limit),
@@ -142,6 +156,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     wallMs: clock.wallMs,
     closeKernel: () => kernel.close(),
   });
+  logs.startTicks();
   const onSignal = (signal: NodeJS.Signals) => {
     void daemon.shutdown(signal).then(() => process.exit(0));
   };

@@ -28,6 +28,11 @@ export function eventLogPathFor(statePath: string): string {
   return join(dirname(statePath), 'events.log');
 }
 
+/** The log store (captured output, see adapters/logstore) lives next to the snapshot. */
+export function logDirFor(statePath: string): string {
+  return join(dirname(statePath), 'logs');
+}
+
 /**
  * docs/CONTRACT.md: `--socket` > `$SHIPOTE_SOCKET` > `$XDG_RUNTIME_DIR/shipote/shipote.sock` >
  * `/tmp/shipote-$UID/shipote.sock`.
