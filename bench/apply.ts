@@ -129,6 +129,17 @@ async function shipoteApply(e: Env, file: string): Promise<number> {
   return nowMs() - t0;
 }
 
+/** The same apply through the control API: the CLI's node start-up left out. */
+async function shipoteApplyApi(e: Env, file: string): Promise<number> {
+  const pid = e.daemon?.pid as number;
+  const source = readFileSync(file, 'utf8');
+  const t0 = nowMs();
+  const reply = await requestJson(e.socket, 'POST', '/v1/apply', { source, baseDir: e.dir });
+  if (reply.status !== 200) throw new Error(`apply: ${JSON.stringify(reply.body)}`);
+  await until('200 services under shipote', () => childrenNamed(pid, 'sleep').length >= SERVICES);
+  return nowMs() - t0;
+}
+
 async function shipoteStop(e: Env): Promise<number> {
   const pid = e.daemon?.pid as number;
   const t0 = nowMs();
@@ -181,6 +192,7 @@ async function pm2Delete(dir: string): Promise<number> {
 // ── rounds ────────────────────────────────────────────────────────────────────────────
 
 interface Times {
+  applyApiMs: number[];
   applyMs: number[];
   stopMs: number[];
   pm2StartMs: number[];
@@ -190,7 +202,7 @@ interface Times {
 async function rounds(ctx: ApplyBenchContext, e: Env, dir: string): Promise<Times> {
   const file = applyFile(dir);
   const eco = ecosystem(dir);
-  const t: Times = { applyMs: [], stopMs: [], pm2StartMs: [], pm2StopMs: [] };
+  const t: Times = { applyApiMs: [], applyMs: [], stopMs: [], pm2StartMs: [], pm2StopMs: [] };
   const ours = async () => {
     t.applyMs.push(await shipoteApply(e, file));
     t.stopMs.push(await shipoteStop(e));
@@ -208,6 +220,8 @@ async function rounds(ctx: ApplyBenchContext, e: Env, dir: string): Promise<Time
       `apply round ${round + 1}: shipote apply ${last(t.applyMs)} ms, stop ${last(t.stopMs)} ms;` +
         ` pm2 start ${last(t.pm2StartMs)} ms, delete ${last(t.pm2StopMs)} ms`,
     );
+    t.applyApiMs.push(await shipoteApplyApi(e, file));
+    await shipoteStop(e);
   }
   return t;
 }
@@ -230,6 +244,16 @@ function rows(t: Times): Row[] {
       spread: spread(applyRatios),
       goal: `≤ ${APPLY_GOAL_MS} ms, ≥ ${APPLY_GOAL_RATIO}×`,
       met: applyMs <= APPLY_GOAL_MS && applyRatio >= APPLY_GOAL_RATIO,
+    },
+    {
+      metric: `… the same through the control API (no CLI start)`,
+      unit: 'ms',
+      value: median(t.applyApiMs),
+      baseline: null,
+      ratio: null,
+      spread: `${t.applyApiMs.length} rounds`,
+      goal: '(info)',
+      met: null,
     },
     {
       metric: `stop ${SERVICES} services → no child (vs pm2 delete)`,

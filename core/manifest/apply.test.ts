@@ -278,6 +278,15 @@ describe('parseApplyToml', () => {
   });
 });
 
+it('refuses a crash-loop guard with a zero window', () => {
+  const text = '[[services]]\nlabel="a"\nworkspace="w"\nexec="/x"\ncrash_loop_window_ms=0';
+  const result = parseApplyToml(text, sources());
+  expect(result.ok ? [] : formatIssues(result.issues)).toBe(
+    'services[0].crash_loop_window_ms: expected a window above 0 when crash_loop_max is set ' +
+      '(0 turns it off) (line 5)',
+  );
+});
+
 describe('findCycle', () => {
   const svc = (label: string, dependsOn: string[]) => ({
     label,

@@ -20,7 +20,7 @@
  * restart = "on-failure"    # no | on-failure | always
  * backoff_ms = 200          # first restart delay, doubling …
  * max_backoff_ms = 30000    # … up to this
- * crash_loop_max = 3        # more than this many deaths …
+ * crash_loop_max = 3        # more than this many deaths … (0 = no crash-loop guard)
  * crash_loop_window_ms = 300000  # … within this window → crash-loop
  * ready = "notify"          # exec | notify (READY=1 on NOTIFY_SOCKET)
  * ready_timeout_ms = 5000   # 0 = wait forever
@@ -399,6 +399,10 @@ function checkDocument(r: Reader, doc: ApplyDocument): void {
     if (s.backoffMsMax < s.backoffMs) {
       const message = `expected at least backoff_ms (${s.backoffMs}), got ${s.backoffMsMax}`;
       fail(r, `services[${i}].max_backoff_ms`, message);
+    }
+    if (s.crashLoopMax > 0 && s.crashLoopWindowMs === 0) {
+      const message = 'expected a window above 0 when crash_loop_max is set (0 turns it off)';
+      fail(r, `services[${i}].crash_loop_window_ms`, message);
     }
   });
   checkDependencies(r, doc.services);
