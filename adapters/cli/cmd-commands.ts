@@ -67,7 +67,7 @@ export function addCommandCommands(program: Command, io: Io): void {
     .option('--watchdog-ms <ms>', 'kill when no WATCHDOG=1 arrives within this long')
     .option('--cwd <dir>', 'working directory (default: the current one)')
     .option('--env <K=V>', 'environment variable (repeatable)', collectPair, [])
-    .option('--json', 'print the CommandView')
+    .option('--json', 'print the command as JSON')
     .action(async (ref: string, argv: string[], o: RunOptions, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const body = commandBody(argv, o, io);
@@ -78,7 +78,7 @@ export function addCommandCommands(program: Command, io: Io): void {
   program
     .command('commands <ws>')
     .description('id, label, pid, state, exit status, restarts, log bytes')
-    .option('--json', 'print CommandView[]')
+    .option('--json', 'print the commands as JSON')
     .action(async (ref: string, _o, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const list = await ctx.api.get<(CommandView & { logBytes?: number })[]>(
@@ -101,7 +101,7 @@ export function addCommandCommands(program: Command, io: Io): void {
   program
     .command('restart <ws> <cmd>')
     .description('operator restart: clears crash-loop / gave-up and starts it again')
-    .option('--json', 'print the CommandView')
+    .option('--json', 'print the command as JSON')
     .action(async (ref: string, c: string, _o, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const view = await ctx.api.post<CommandView>(

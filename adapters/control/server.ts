@@ -22,7 +22,9 @@ import { Router } from './router.js';
 import { addApplyRoutes } from './routes-apply.js';
 import { addControlRoutes } from './routes-control.js';
 import { addMiscRoutes } from './routes-misc.js';
+import { addOpenApiRoutes } from './routes-openapi.js';
 import { addPipelineRoutes } from './routes-pipelines.js';
+import { addPsRoutes } from './routes-ps.js';
 import { addWorkspaceRoutes } from './routes-workspaces.js';
 import type { ControlDeps } from './types.js';
 
@@ -48,6 +50,8 @@ export function buildRouter(): Router {
   addApplyRoutes(router);
   addPipelineRoutes(router);
   addMiscRoutes(router);
+  addPsRoutes(router);
+  addOpenApiRoutes(router);
   return router;
 }
 

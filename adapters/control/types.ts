@@ -12,7 +12,8 @@ import type {
   SpecResult,
   WorkspaceSpec,
 } from '../../core/manifest/types.js';
-import type { LifecycleEvent } from '../../core/ports.js';
+import type { LifecycleEvent, ProcStats } from '../../core/ports.js';
+import type { ProcessStats } from './metrics.js';
 
 export type LogWhich = 'stdout' | 'stderr' | 'both';
 
@@ -112,5 +113,9 @@ export interface ControlDeps {
   wallMs?(): number;
   /** Monotonic ms, for uptime. */
   nowMs(): number;
+  /** RSS and CPU of the process trees under `pids` (GET /v1/ps); absent in fakes. */
+  sample?(pids: number[]): ProcStats;
+  /** The daemon's own process metrics (/metrics); absent in fakes. */
+  processStats?(): ProcessStats;
   startedAtMs: number;
 }

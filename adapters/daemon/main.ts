@@ -6,6 +6,7 @@
 
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { Supervisor } from '../../core/engine/api.js';
 import { createSupervisor } from '../../core/engine/supervisor.js';
 import type { Cgroups, LifecycleEvent } from '../../core/ports.js';
 import { coreSpecParsers } from '../control/specs.js';
@@ -28,10 +29,13 @@ import { createSystemClock } from './clock.js';
 import { startDaemon } from './compose.js';
 import { createUlidIds } from './ids.js';
 import { createNotifier } from './notify.js';
+import { selfStats } from './self-stats.js';
 
 export interface DaemonOptions {
   socketPath?: string | undefined;
   statePath?: string | undefined;
+  /** Run as a container's init (`--init`, `--apply FILE`): see init.ts. */
+  init?: { graceMs: number; applyFile?: string | undefined } | undefined;
 }
 
 /**
@@ -144,6 +148,8 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       wallMs: clock.wallMs,
       flows: () => kernel.flows(),
       caps: () => cgroups.caps(),
+      sample: (pids) => kernel.sample(pids),
+      processStats: () => selfStats(clock.wallMs()),
       history: (limit) => eventLog.history(limit),
       statePath,
       socketPath,
@@ -157,9 +163,11 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     closeKernel: () => kernel.close(),
   });
   logs.startTicks();
-  const onSignal = (signal: NodeJS.Signals) => {
-    void daemon.shutdown(signal).then(() => process.exit(0));
-  };
+  const onSignal = options.init
+    ? await initMode(options.init, { supervisor, kernel }, log, (reason) => daemon.shutdown(reason))
+    : (signal: NodeJS.Signals) => {
+        void daemon.shutdown(signal).then(() => process.exit(0));
+      };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   process.on('uncaughtException', (error) => {
@@ -168,4 +176,40 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     supervisor.flush();
     process.exit(1);
   });
+}
+
+/**
+ * `--init`/`--apply`: reap orphans from now on, apply the file, and on SIGTERM stop every
+ * workspace within the grace, then exit 0 if that stop was clean, 1 if not.
+ */
+async function initMode(
+  init: NonNullable<DaemonOptions['init']>,
+  { supervisor, kernel }: { supervisor: Supervisor; kernel: { reapOrphans(): number } },
+  log: (line: string) => void,
+  shutdown: (reason: string) => Promise<void>,
+): Promise<(signal: NodeJS.Signals) => void> {
+  const { applyFileAtStart } = await import('./apply-hook.js');
+  const { stopEverything } = await import('./init.js');
+  log(`init: pid ${process.pid}, reaping orphans, grace ${init.graceMs} ms on SIGTERM`);
+  if (init.applyFile) {
+    try {
+      await applyFileAtStart(init.applyFile, { supervisor, log });
+    } catch (error) {
+      log(`init: ${(error as Error).message}`);
+      await shutdown('apply failed');
+      process.exit(1);
+    }
+  }
+  return (signal) => {
+    void (async () => {
+      log(`init: ${signal}: stopping every workspace within ${init.graceMs} ms`);
+      const outcome = await stopEverything(supervisor, init.graceMs);
+      await shutdown(signal);
+      const reapedTotal = kernel.reapOrphans();
+      const how = outcome.clean ? 'clean' : `not clean: killed ${outcome.killed.join(', ')}`;
+      const counts = `${outcome.reaped} processes stopped, ${reapedTotal} orphans reaped`;
+      log(`init: stop ${how}; ${counts}`);
+      process.exit(outcome.clean ? 0 : 1);
+    })();
+  };
 }

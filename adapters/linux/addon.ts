@@ -127,6 +127,8 @@ export interface NativeAddon {
    * children nobody watches (re-parented orphans). 0 or an errno.
    */
   becomeSubreaper(): number;
+  /** Reaps the orphans waiting now; the number reaped since start. */
+  reapNow(): number;
   /** One datagram to an sd_notify socket (`@name`: abstract namespace). 0 or an errno. */
   notifySend(path: string, message: string): number;
   lookupUser(name: string): { uid: number; gid: number } | null | SysError;

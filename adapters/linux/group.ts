@@ -244,7 +244,7 @@ function finish(
   for (const t of req.taps) {
     const p = wiring.tapPipes.get(t.edgeIndex);
     if (!p) continue;
-    const name = `flow-${key.replace(/\//g, '-')}-${t.edgeIndex}.sock`;
+    const name = `shipote-flow-${key.replace(/\//g, '-')}-${t.edgeIndex}.sock`;
     const flow = new TapFlow(
       key,
       t,

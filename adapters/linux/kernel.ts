@@ -92,6 +92,8 @@ export interface LinuxKernel extends Kernel {
   /** A nudge whenever `key`'s log files grew or a stream ended. */
   followLogs(key: string, listener: LogListener): () => void;
   flows(): FlowInfo[];
+  /** Reaps the re-parented orphans waiting now; how many were reaped since start. */
+  reapOrphans(): number;
   /** Stops pumps, closes sockets, SIGKILLs every live child we started. */
   close(): void;
 }
@@ -162,6 +164,10 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
 
   nowMs(): number {
     return Math.floor(performance.now());
+  }
+
+  reapOrphans(): number {
+    return this.native.reapNow();
   }
 
   emit(event: KernelEvent): void {

@@ -213,6 +213,7 @@ class Addon : public Napi::Addon<Addon> {
                     InstanceMethod("notifyClose", &Addon::NotifyClose),
                     InstanceMethod("probe", &Addon::Probe),
                     InstanceMethod("becomeSubreaper", &Addon::BecomeSubreaper),
+                    InstanceMethod("reapNow", &Addon::ReapNow),
                     InstanceMethod("notifySend", &Addon::NotifySend),
                     InstanceMethod("lookupUser", &Addon::LookupUser),
                     InstanceMethod("lookupGroup", &Addon::LookupGroup),
@@ -685,6 +686,15 @@ class Addon : public Napi::Addon<Addon> {
     }
     reapOrphans();  // any that died before the watcher
     return Napi::Number::New(env, 0);
+  }
+
+  // reapNow(): reaps the orphans waiting now (the SIGCHLD watcher does this on its own);
+  // returns how many were reaped since start. Container init reports it.
+  Napi::Value ReapNow(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!checkArgs(info, {}, "Usage: reapNow()")) return env.Undefined();
+    reapOrphans();
+    return Napi::Number::New(env, orphansReaped_);
   }
 
   // Reaps exited children we do not watch. Our own children raise no SIGCHLD (exit signal
