@@ -1,11 +1,10 @@
 /**
  * `shipote apply <file> [--dry-run] [--prune]`, the per-command controls `stop`, `rm`,
- * `pipeline restart`, and `--version` (contract §7).
+ * `pipeline restart` (contract §7).
  */
 
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { PipelineView } from '../../core/engine/api.js';
 import type { ApplyReply } from '../control/routes-apply.js';
@@ -69,7 +68,7 @@ function addCommandControl(program: Command, io: Io): void {
     .command('stop <ws> <cmd>')
     .description('stop one command: SIGTERM, grace, SIGKILL; it is not restarted')
     .option('--grace <ms>', 'grace period in ms', '1000')
-    .option('--json', 'print {reaped}')
+    .option('--json', 'print the number reaped as JSON')
     .action(async (ref: string, c: string, o: { grace: string }, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const graceMs = intFlag(o.grace, '--grace');
@@ -82,7 +81,7 @@ function addCommandControl(program: Command, io: Io): void {
     .command('rm <ws> <cmd>')
     .description('stop one command (if alive) and forget it')
     .option('--grace <ms>', 'grace period in ms', '1000')
-    .option('--json', 'print {removed, label}')
+    .option('--json', 'print the removed id and label as JSON')
     .action(async (ref: string, c: string, o: { grace: string }, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const graceMs = intFlag(o.grace, '--grace') ?? 1000;
@@ -96,7 +95,7 @@ function addCommandControl(program: Command, io: Io): void {
   pipeline
     .command('restart <pipeline>')
     .description('stop a pipeline and run it again (by id or label)')
-    .option('--json', 'print the PipelineView')
+    .option('--json', 'print the restarted pipeline as JSON')
     .action(async (ref: string, _o, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const view = await ctx.api.post<PipelineView>(`/v1/pipelines/${enc(ref)}/restart`);
@@ -104,22 +103,4 @@ function addCommandControl(program: Command, io: Io): void {
       const pids = view.nodes.map((n) => `${n.label}=${n.pid ?? '-'}`).join(' ');
       ctx.print(`restarted ${view.label} (${view.id}) ${pids}`);
     });
-}
-
-/** The version in package.json, found upward from this file (sources or dist/). */
-export function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let depth = 0; depth < 5; depth += 1) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
-        name?: string;
-        version?: string;
-      };
-      if (pkg.name === 'shipote' && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // No package.json here: look one level up.
-    }
-    dir = dirname(dir);
-  }
-  return 'unknown';
 }

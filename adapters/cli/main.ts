@@ -7,7 +7,7 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { addApplyCommands, packageVersion } from './cmd-apply.js';
+import { addApplyCommands } from './cmd-apply.js';
 import { addCommandCommands } from './cmd-commands.js';
 import { addMiscCommands } from './cmd-misc.js';
 import { addFlowCommands, addPipelineCommands } from './cmd-pipeline.js';
@@ -31,7 +31,6 @@ export function buildProgram(io: Io): Command {
     .description('Linux process supervisor: workspaces, supervised commands, pipelines')
     .version(packageVersion(), '-V, --version', 'print the shipote version')
     .option('--socket <path>', 'control socket (default $SHIPOTE_SOCKET, then the runtime dir)')
-    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({

@@ -138,6 +138,12 @@ maybe(`the OpenAPI description against a real daemon${why ? ` (skipped: ${why})`
     await check('GET', `${cmd}/logs`, '/v1/workspaces/api/commands/c/logs');
     await check('GET', `${ws}/logs`, '/v1/workspaces/api/logs?lines=5&timestamps=1');
     await check('POST', `${cmd}/restart`, '/v1/workspaces/api/commands/c/restart');
+    await check('POST', `${cmd}/stop`, '/v1/workspaces/api/commands/c/stop', { graceMs: 0 });
+    await check('DELETE', cmd, '/v1/workspaces/api/commands/c?grace=0');
+    await check('DELETE', cmd, '/v1/workspaces/api/commands/c?grace=0');
+    const applyFile = '[[services]]\nlabel = "svc"\nworkspace = "api"\nexec = "/bin/sleep"\n';
+    await check('POST', '/v1/apply', '/v1/apply', { source: `${applyFile}argv = ["60"]\n` });
+    await check('POST', '/v1/apply', '/v1/apply', { source: `${applyFile}argv = 60\n` });
     const source =
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a pipeline template variable
       'label = "pl"\nworkspace = "${WS}"\n[[nodes]]\nlabel = "a"\n' +
@@ -160,6 +166,7 @@ maybe(`the OpenAPI description against a real daemon${why ? ` (skipped: ${why})`
     await check('GET', '/v1/flows', '/v1/flows');
     await check('GET', '/v1/ps', '/v1/ps?tree=1');
     await check('GET', '/metrics', '/metrics');
+    await check('POST', '/v1/pipelines/{id}/restart', '/v1/pipelines/pl/restart');
     await check('POST', '/v1/pipelines/{id}/stop', `/v1/pipelines/${id}/stop`, { graceMs: 0 });
     const saved = '/v1/saved-pipelines/{name}';
     await check('PUT', saved, '/v1/saved-pipelines/s', { source });

@@ -32,7 +32,7 @@ import { formatIssues } from '../../core/manifest/issues.js';
 import type { SpecIssue } from '../../core/manifest/types.js';
 import { type ApplyStepResult, executePlan } from './apply-exec.js';
 import { invalid, optBool, optString, readJsonBody } from './http-util.js';
-import type { Ctx, Router } from './router.js';
+import type { Router } from './router.js';
 import type { ControlDeps } from './types.js';
 
 /** What the worker subsystem offers apply; absent until a daemon wires it in. */
@@ -64,9 +64,7 @@ export function addApplyRoutes(router: Router): void {
     const baseDir = optString(body, 'baseDir') ?? '/';
     if (!baseDir.startsWith('/')) throw invalid('baseDir: expected an absolute path', 'baseDir');
     const options = { prune: optBool(body, 'prune'), dryRun: optBool(body, 'dryRun') };
-    const run = queue.then(() => applySource(ctx, source, baseDir, options));
-    queue = run.catch(() => undefined);
-    return run;
+    return applySource(ctx.deps as ApplyDeps, source, baseDir, options);
   });
 }
 
@@ -104,13 +102,33 @@ function refuse(issues: SpecIssue[]): never {
   throw invalid(message, issues[0]?.path, issues);
 }
 
-async function applySource(
-  ctx: Ctx,
+export interface ApplyOptions {
+  prune: boolean;
+  dryRun: boolean;
+}
+
+/**
+ * Apply the file text `source` (its directory `baseDir`): what the route and `shipote daemon
+ * --apply` run. Serialised: one apply at a time. Throws HttpError (400 with every issue and
+ * its line when the file is refused).
+ */
+export function applySource(
+  deps: Pick<ApplyDeps, 'supervisor' | 'applyWorkers'>,
   source: string,
   baseDir: string,
-  options: { prune: boolean; dryRun: boolean },
+  options: ApplyOptions,
 ): Promise<ApplyReply> {
-  const deps = ctx.deps as ApplyDeps;
+  const run = queue.then(() => applyNow(deps, source, baseDir, options));
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+async function applyNow(
+  deps: Pick<ApplyDeps, 'supervisor' | 'applyWorkers'>,
+  source: string,
+  baseDir: string,
+  options: ApplyOptions,
+): Promise<ApplyReply> {
   const live = liveState(deps.supervisor, deps.applyWorkers);
   const liveWorkspaces = live.workspaces.map((w) => w.label);
   const parsed = parseApplyToml(source, { ...fileSources(baseDir), liveWorkspaces });

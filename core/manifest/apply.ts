@@ -147,8 +147,8 @@ export const SERVICE_DEFAULTS = {
   path: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
 } as const;
 
-const ROOT_KEYS = ['workspaces', 'services', 'pipelines', 'workers'] as const;
-const SERVICE_KEYS = [
+export const APPLY_ROOT_KEYS = ['workspaces', 'services', 'pipelines', 'workers'] as const;
+export const SERVICE_KEYS = [
   'label',
   'workspace',
   'exec',
@@ -168,8 +168,8 @@ const SERVICE_KEYS = [
   'watchdog_ms',
   'depends_on',
 ] as const;
-const WORKER_KEYS = ['name', 'workspace', 'exec', 'argv', 'cwd', 'env'] as const;
-const RESTART_MODES: readonly RestartMode[] = ['no', 'on-failure', 'always'];
+export const WORKER_KEYS = ['name', 'workspace', 'exec', 'argv', 'cwd', 'env'] as const;
+export const RESTART_MODES: readonly RestartMode[] = ['no', 'on-failure', 'always'];
 /** Labels and names: 1–63 characters, letters, digits, `.`, `_`, `-`, not starting with `-`. */
 const LABEL_RE = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,62}$/;
 const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -179,7 +179,7 @@ export function parseApplyToml(text: string, sources: ApplySources): SpecResult<
   const parsed = parseToml(text);
   if (!parsed.ok) return parsed;
   const r = newReader();
-  const root = readTable(r, parsed.value, '', ROOT_KEYS);
+  const root = readTable(r, parsed.value, '', APPLY_ROOT_KEYS);
   if (root === null) return { ok: false, issues: withLines(text, r.issues) };
   const doc: ApplyDocument = {
     workspaces: readEntries(r, root, 'workspaces', (raw, path) => readWorkspace(r, raw, path)),
