@@ -120,7 +120,12 @@ maybe(`doctor's fixes against a real daemon${why ? ` (skipped: ${why})` : ''}`, 
   });
   afterAll(async () => h?.close());
 
-  const findings = async () => (await h.json<DoctorView>(['doctor'])).findings;
+  /** doctor exits 1 while it finds a problem: read its JSON either way. */
+  const findings = async () => {
+    const r = await h.cli(['doctor', '--json']);
+    if (r.code !== 0 && r.code !== 1) throw new Error(`doctor exited ${r.code}: ${r.stderr}`);
+    return (JSON.parse(r.stdout) as DoctorView).findings;
+  };
   const finding = (match: string) =>
     waitFor(`a doctor finding "${match}"`, async () =>
       (await findings()).find((f) => f.what.includes(match)),
