@@ -134,9 +134,9 @@ async function lastLines(ctx: Ctx, ws: string, cmd: string, n: number): Promise<
   if (n === 0) return [];
   const chunks: Buffer[] = [];
   const q = new URLSearchParams({ which: 'both', tail: String(Math.max(4096, n * 512)) });
-  await ctx.api.stream(`/v1/workspaces/${enc(ws)}/commands/${enc(cmd)}/logs?${q}`, (c) =>
-    chunks.push(c),
-  );
+  await ctx.api.stream(`/v1/workspaces/${enc(ws)}/commands/${enc(cmd)}/logs?${q}`, (c) => {
+    chunks.push(c);
+  });
   const text = Buffer.concat(chunks).toString('utf8').replace(/\n$/, '');
   return text === '' ? [] : text.split('\n').slice(-n);
 }
