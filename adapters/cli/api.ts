@@ -54,10 +54,7 @@ export class Api {
    * A streaming GET (logs, events): chunks go to `onChunk` until the server ends; while a
    * promise it returns is pending, nothing more is read (backpressure up to the daemon).
    */
-  async stream(
-    path: string,
-    onChunk: (chunk: Buffer) => undefined | Promise<void> | void,
-  ): Promise<void> {
+  async stream(path: string, onChunk: (chunk: Buffer) => unknown): Promise<void> {
     const result = await this.withDaemon(() =>
       requestStream(this.options.socketPath, path, onChunk),
     );

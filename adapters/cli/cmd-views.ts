@@ -133,7 +133,7 @@ export function treeLines(node: ProcNode, indent: string): string[] {
 async function lastLines(ctx: Ctx, ws: string, cmd: string, n: number): Promise<string[]> {
   if (n === 0) return [];
   const chunks: Buffer[] = [];
-  const q = new URLSearchParams({ which: 'both', tail: String(Math.max(4096, n * 512)) });
+  const q = new URLSearchParams({ which: 'both', lines: String(n) });
   await ctx.api.stream(`/v1/workspaces/${enc(ws)}/commands/${enc(cmd)}/logs?${q}`, (c) => {
     chunks.push(c);
   });

@@ -124,7 +124,8 @@ export async function requestJson<T = unknown>(
 export async function requestStream(
   socketPath: string,
   path: string,
-  onChunk: (chunk: Buffer) => undefined | Promise<void> | void,
+  /** A returned promise pauses the reading until it settles; other results are ignored. */
+  onChunk: (chunk: Buffer) => unknown,
   options: { headers?: Record<string, string> } = {},
 ): Promise<{ status: number; errorText: string }> {
   const res = await open(socketPath, 'GET', path, undefined, options.headers);
@@ -137,7 +138,7 @@ export async function requestStream(
     }
     // A slow consumer (stdout into a stalled pipe) stops the reading: the daemon pauses.
     const busy = onChunk(chunk as Buffer);
-    if (busy) await busy;
+    if (busy instanceof Promise) await busy;
   }
   return { status, errorText: Buffer.concat(errorChunks).toString('utf8') };
 }

@@ -18,7 +18,9 @@ describe('logs the supervisor no longer knows (an earlier daemon, a dropped reco
   });
 
   it('still answers not found when neither the supervisor nor the disk knows it', () => {
-    expect(() => resolveLogTarget(sup, 'gone', 'cache', () => known)).toThrow(/not found/);
+    expect(() => resolveLogTarget(sup, 'gone', 'cache', () => known)).toThrow(
+      /no workspace "gone"/,
+    );
   });
 
   it('merges a forgotten workspace from its logs on disk, each key once, labelled', () => {
@@ -28,6 +30,8 @@ describe('logs the supervisor no longer knows (an earlier daemon, a dropped reco
       ['OLD2', 'web'],
       ['OLD3', 'db'],
     ]);
-    expect(() => resolveWorkspaceLogs(sup, 'nowhere', () => known)).toThrow(/not found/);
+    expect(() => resolveWorkspaceLogs(sup, 'nowhere', () => known)).toThrow(
+      /no workspace "nowhere"/,
+    );
   });
 });

@@ -263,10 +263,9 @@ describe('control server', () => {
     expect([...first.matchAll(/^id: (.*)$/gm)].map((m) => m[1])).toEqual(['1-0', '2-0']);
     const seen: string[] = [];
     const headers = { 'last-event-id': '1-0' };
-    const onChunk = (c: Buffer) => {
-      seen.push(c.toString());
-    };
-    const done = requestStream(socket, '/v1/events?follow=1', onChunk, { headers });
+    const done = requestStream(socket, '/v1/events?follow=1', (c) => seen.push(c.toString()), {
+      headers,
+    });
     await waitFor(() => seen.join('').includes('id: 2-0'));
     // A live event of the real engine: its id follows the replayed one, 1-0 is not resent.
     engine.sup.createWorkspace(workspaceSpec({ label: 'again' }));
