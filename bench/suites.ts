@@ -210,10 +210,12 @@ export async function runAll(ctx: BenchContext): Promise<Row[]> {
   exits = new Exits(ctx.kernel);
   const { pipeSuite } = await import('./pipes.js');
   const { captureSuite } = await import('./capture.js');
+  const { applySuite } = await import('./apply.js');
   return [
     ...(await spawnSuite(ctx)),
     ...(await restartSuite(ctx)),
     ...(await pipeSuite(ctx, exits)),
     ...(await captureSuite(ctx)),
+    ...(await applySuite(ctx)),
   ];
 }

@@ -42,8 +42,15 @@ function docBlocks(): { where: string; text: string }[] {
   });
 }
 
-const schemaFor = (text: string) =>
-  join(schemasDir, /^\[\[nodes\]\]/m.test(text) ? 'pipeline.schema.json' : 'workspace.schema.json');
+const schemaFor = (text: string) => {
+  if (/^\[\[(workspaces|services|pipelines|workers)\]\]/m.test(text)) {
+    return join(schemasDir, 'apply.schema.json');
+  }
+  return join(
+    schemasDir,
+    /^\[\[nodes\]\]/m.test(text) ? 'pipeline.schema.json' : 'workspace.schema.json',
+  );
+};
 
 describe('schemas', () => {
   it('are what the field table generates', () => {
@@ -58,7 +65,9 @@ describe('schemas', () => {
     for (const f of examples) {
       expect({ f, head: readFileSync(join(root, 'examples', f), 'utf8').split('\n')[0] }).toEqual({
         f,
-        head: expect.stringMatching(/^#:schema \.\.\/schemas\/(workspace|pipeline)\.schema\.json$/),
+        head: expect.stringMatching(
+          /^#:schema \.\.\/schemas\/(workspace|pipeline|apply)\.schema\.json$/,
+        ),
       });
     }
     const r = taploCheck(examples.map((f) => join('examples', f)));

@@ -7,6 +7,7 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { addApplyCommands } from './cmd-apply.js';
 import { addCommandCommands } from './cmd-commands.js';
 import { addMiscCommands } from './cmd-misc.js';
 import { addFlowCommands, addPipelineCommands } from './cmd-pipeline.js';
@@ -60,6 +61,7 @@ export function buildProgram(io: Io): Command {
   addCommandCommands(program, io);
   addPipelineCommands(program, io);
   addFlowCommands(program, io);
+  addApplyCommands(program, io);
   addMiscCommands(program, io);
   addViewsCommands(program, io);
   addTopCommand(program, io);

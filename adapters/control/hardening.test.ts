@@ -269,7 +269,9 @@ describe('doctor and restore', () => {
         what:
           'snapshot entry workspaces[1] was set aside: ' +
           'workspaces[1].spec.label: expected a string',
-        fix: 'inspect /state/state.json.partial-1 (every other entry was restored)',
+        fix:
+          "cat '/state/state.json.partial-1'" +
+          '  # the entry as it was; every other entry was restored',
         wallMs: 0,
       });
     } finally {

@@ -56,6 +56,17 @@ maybe(`the OpenAPI description against a real daemon${why ? ` (skipped: ${why})`
   let doc: Doc;
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   const seen = new Set<string>();
+  /**
+   * Routes of the per-command control whose engine methods (stopCommand, removeCommand,
+   * restartPipeline) are not in this build yet: they answer 503 `unavailable`, as described.
+   * Remove this list once the engine has them (then they must answer 2xx like every route).
+   */
+  const awaitingEngine = new Set([
+    'POST /v1/workspaces/{ws}/commands/{cmd}/stop',
+    'DELETE /v1/workspaces/{ws}/commands/{cmd}',
+    'POST /v1/pipelines/{id}/restart',
+  ]);
+  const unavailable = new Set<string>();
 
   beforeAll(async () => {
     h = new Harness();
@@ -102,6 +113,7 @@ maybe(`the OpenAPI description against a real daemon${why ? ` (skipped: ${why})`
       });
     }
     if (r.status < 300) seen.add(`${method} ${template}`);
+    if (r.status === 503) unavailable.add(`${method} ${template}`);
     return r;
   }
 
@@ -138,6 +150,12 @@ maybe(`the OpenAPI description against a real daemon${why ? ` (skipped: ${why})`
     await check('GET', `${cmd}/logs`, '/v1/workspaces/api/commands/c/logs');
     await check('GET', `${ws}/logs`, '/v1/workspaces/api/logs?lines=5&timestamps=1');
     await check('POST', `${cmd}/restart`, '/v1/workspaces/api/commands/c/restart');
+    await check('POST', `${cmd}/stop`, '/v1/workspaces/api/commands/c/stop', { graceMs: 0 });
+    await check('DELETE', cmd, '/v1/workspaces/api/commands/c?grace=0');
+    await check('DELETE', cmd, '/v1/workspaces/api/commands/c?grace=0');
+    const applyFile = '[[services]]\nlabel = "svc"\nworkspace = "api"\nexec = "/bin/sleep"\n';
+    await check('POST', '/v1/apply', '/v1/apply', { source: `${applyFile}argv = ["60"]\n` });
+    await check('POST', '/v1/apply', '/v1/apply', { source: `${applyFile}argv = 60\n` });
     const source =
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a pipeline template variable
       'label = "pl"\nworkspace = "${WS}"\n[[nodes]]\nlabel = "a"\n' +
@@ -160,6 +178,7 @@ maybe(`the OpenAPI description against a real daemon${why ? ` (skipped: ${why})`
     await check('GET', '/v1/flows', '/v1/flows');
     await check('GET', '/v1/ps', '/v1/ps?tree=1');
     await check('GET', '/metrics', '/metrics');
+    await check('POST', '/v1/pipelines/{id}/restart', '/v1/pipelines/pl/restart');
     await check('POST', '/v1/pipelines/{id}/stop', `/v1/pipelines/${id}/stop`, { graceMs: 0 });
     const saved = '/v1/saved-pipelines/{name}';
     await check('PUT', saved, '/v1/saved-pipelines/s', { source });
@@ -182,6 +201,7 @@ maybe(`the OpenAPI description against a real daemon${why ? ` (skipped: ${why})`
     const routed = buildRouter()
       .list()
       .map((r) => `${r.method} ${toOpenApi(r.pattern)}`);
-    expect(routed.filter((r) => !seen.has(r))).toEqual([]);
+    const waiting = (r: string) => awaitingEngine.has(r) && unavailable.has(r);
+    expect(routed.filter((r) => !seen.has(r) && !waiting(r))).toEqual([]);
   });
 });

@@ -229,6 +229,12 @@ const schemas: Record<string, S> = {
   }),
   PsView: obj({ wallMs: int, rows: arr(ref('PsRow')) }),
   Reaped: obj({ reaped: nnInt }),
+  ApplyReply: obj({
+    dryRun: bool,
+    plan: strings,
+    unchanged: strings,
+    results: arr(obj({ action: str, id: str, pid: nullable('integer') }, ['id', 'pid'])),
+  }),
 };
 
 const json = (schema: S, description = 'ok'): S => ({
@@ -317,10 +323,23 @@ const paths: Record<string, S> = {
   '/v1/workspaces/{ws}/commands/{cmd}': {
     parameters: [wsParam, cmdParam],
     get: op('one command', json(ref('CommandView'))),
+    delete: op('stop one command, then forget it', json(obj({ removed: str, label: str })), {
+      parameters: [queryParam('grace', nnInt, 'grace in ms before SIGKILL (default 1000)')],
+    }),
   },
   '/v1/workspaces/{ws}/commands/{cmd}/restart': {
     parameters: [wsParam, cmdParam],
     post: op('operator restart', json(ref('CommandView'))),
+  },
+  '/v1/workspaces/{ws}/commands/{cmd}/stop': {
+    parameters: [wsParam, cmdParam],
+    post: op(
+      'stop one command: SIGTERM, SIGKILL after graceMs; not restarted',
+      json(ref('Reaped')),
+      {
+        requestBody: grace,
+      },
+    ),
   },
   '/v1/workspaces/{ws}/commands/{cmd}/logs': {
     parameters: [wsParam, cmdParam],
@@ -347,6 +366,19 @@ const paths: Record<string, S> = {
   '/v1/pipelines/{id}/stop': {
     parameters: [pathParam('id', 'pipeline id')],
     post: op('stop a pipeline', json(ref('Reaped')), { requestBody: grace }),
+  },
+  '/v1/pipelines/{id}/restart': {
+    parameters: [pathParam('id', 'pipeline id or unique label')],
+    post: op('stop a pipeline and run it again', json(ref('PipelineView'))),
+  },
+  '/v1/apply': {
+    post: op('reconcile the daemon with an apply file', json(ref('ApplyReply')), {
+      requestBody: body({
+        type: 'object',
+        properties: { source: str, baseDir: str, prune: bool, dryRun: bool },
+        required: ['source'],
+      }),
+    }),
   },
   '/v1/saved-pipelines': {
     get: op('saved pipelines', json(arr(ref('SavedPipelineView')))),

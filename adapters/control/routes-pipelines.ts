@@ -14,6 +14,7 @@ import {
   unwrap,
 } from './http-util.js';
 import type { Ctx, Router } from './router.js';
+import { resolvePipelineRef } from './routes-control.js';
 import { graceMsDefault } from './routes-workspaces.js';
 
 export function addPipelineRoutes(router: Router): void {
@@ -26,12 +27,13 @@ export function addPipelineRoutes(router: Router): void {
     })
     .add('GET', '/v1/pipelines', ({ deps }) => deps.supervisor.listPipelines())
     .add('GET', '/v1/pipelines/:id', ({ deps, params }) =>
-      unwrap(deps.supervisor.getPipeline(params.id ?? '')),
+      unwrap(deps.supervisor.getPipeline(resolvePipelineRef(deps.supervisor, params.id ?? ''))),
     )
     .add('POST', '/v1/pipelines/:id/stop', async (ctx) => {
       const body = await readJsonBody(ctx.req);
       const graceMs = optNonNegInt(body, 'graceMs', graceMsDefault);
-      return unwrap(await ctx.deps.supervisor.stopPipeline(ctx.params.id ?? '', graceMs));
+      const id = resolvePipelineRef(ctx.deps.supervisor, ctx.params.id ?? '');
+      return unwrap(await ctx.deps.supervisor.stopPipeline(id, graceMs));
     })
     .add('PUT', '/v1/saved-pipelines/:name', async (ctx) => {
       const body = await readJsonBody(ctx.req);

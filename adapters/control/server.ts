@@ -19,6 +19,8 @@ import {
 import { drainBody, HttpError, invalid, sendError, sendJson } from './http-util.js';
 import { startLoopDelayMonitor } from './metrics.js';
 import { Router } from './router.js';
+import { addApplyRoutes } from './routes-apply.js';
+import { addControlRoutes } from './routes-control.js';
 import { addMiscRoutes, countersOf } from './routes-misc.js';
 import { addOpenApiRoutes } from './routes-openapi.js';
 import { addPipelineRoutes } from './routes-pipelines.js';
@@ -44,6 +46,8 @@ const listenBacklog = 4096;
 export function buildRouter(): Router {
   const router = new Router();
   addWorkspaceRoutes(router);
+  addControlRoutes(router);
+  addApplyRoutes(router);
   addPipelineRoutes(router);
   addMiscRoutes(router);
   addPsRoutes(router);

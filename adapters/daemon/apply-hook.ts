@@ -1,21 +1,37 @@
 /**
- * The one place `shipote daemon --apply FILE` calls apply (docs/CONTRACT.md §7): the
- * reconciler of apply files is built beside this (core/manifest/apply.ts and its route);
- * connecting it means replacing the body of `applyFileAtStart` with that call. Until then
- * `--apply` refuses to start (exit 1) with this message, and `--init` gives the same
- * PID 1 behaviour without a file.
+ * The one place `shipote daemon --apply FILE` calls apply (docs/CONTRACT.md §7): the file is
+ * applied as `shipote apply FILE` would (routes-apply.ts `applySource`), once the daemon has
+ * restored its snapshot, before it serves. A refused file or a failed action throws: the
+ * daemon logs it and exits 1.
  */
 
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Supervisor } from '../../core/engine/api.js';
+import { HttpError } from '../control/http-util.js';
+import { applySource } from '../control/routes-apply.js';
 
 export interface ApplyAtStartDeps {
   supervisor: Supervisor;
   log: (line: string) => void;
 }
 
-export async function applyFileAtStart(path: string, _deps: ApplyAtStartDeps): Promise<void> {
-  throw new Error(
-    `--apply ${path}: apply is not connected in this build; start with --init and apply ` +
-      'with the CLI',
-  );
+export async function applyFileAtStart(path: string, deps: ApplyAtStartDeps): Promise<void> {
+  const file = resolve(path);
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new Error(`--apply ${path}: cannot read it: ${code}`);
+  }
+  try {
+    const options = { prune: false, dryRun: false };
+    const reply = await applySource(deps, source, dirname(file), options);
+    for (const line of reply.plan) deps.log(`apply: ${line}`);
+    deps.log(`apply: ${reply.plan.length} actions, ${reply.unchanged.length} unchanged`);
+  } catch (error) {
+    if (!(error instanceof HttpError)) throw error;
+    throw new Error(`--apply ${path}: ${error.message}`);
+  }
 }

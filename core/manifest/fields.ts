@@ -16,6 +16,7 @@ export type Field =
   | { kind: 'bool'; doc: string; default: boolean }
   | { kind: 'enum'; doc: string; choices: readonly string[]; default: string; caseless?: boolean }
   | { kind: 'strings'; doc: string; envStyle?: boolean }
+  | { kind: 'stringMap'; doc: string }
   | { kind: 'table'; doc: string; fields: Fields }
   | { kind: 'tables'; doc: string; fields: Fields; required?: boolean; minItems?: number };
 

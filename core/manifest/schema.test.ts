@@ -103,6 +103,8 @@ function badValues(f: Field): unknown[] {
       return [3, { unknown_key: 1 }];
     case 'tables':
       return [{}];
+    case 'stringMap':
+      return [3, { KEY: 1 }];
   }
 }
 

@@ -4,6 +4,7 @@
  * regenerating changes nothing.
  */
 
+import { APPLY_FIELDS } from './apply-fields.js';
 import type { Field, Fields } from './fields.js';
 import { PIPELINE_FIELDS, WORKSPACE_FIELDS } from './fields.js';
 
@@ -47,6 +48,8 @@ function fieldSchema(f: Field): JsonSchema {
         ...doc,
         items: f.envStyle ? { type: 'string', pattern: '^[^=]+=' } : { type: 'string' },
       };
+    case 'stringMap':
+      return { type: 'object', ...doc, additionalProperties: { type: 'string' } };
     case 'table':
       return tableSchema(f.fields, f.doc);
     case 'tables':
@@ -84,8 +87,7 @@ function documentSchema(title: string, fields: Fields): JsonSchema {
 }
 
 /**
- * Every schema shipote publishes, by file name. An apply file (core/manifest/apply.ts) adds
- * its entry here from its own field table, the same way.
+ * Every schema shipote publishes, by file name (the apply file's table: apply-fields.ts).
  */
 export function allSchemas(): Record<string, JsonSchema> {
   return {
@@ -97,5 +99,6 @@ export function allSchemas(): Record<string, JsonSchema> {
       'shipote pipeline (docs/CONTRACT.md §3)',
       PIPELINE_FIELDS,
     ),
+    'apply.schema.json': documentSchema('shipote apply file (docs/CONTRACT.md §7)', APPLY_FIELDS),
   };
 }
