@@ -41,6 +41,8 @@ describe('the packed tarball installed into a temporary prefix', () => {
     const listing = execFileSync('tar', ['-tzf', join(dir, tarball)]).toString();
     expect(listing).toContain('package/dist/adapters/cli/main.js');
     expect(listing).toContain('package/native/src/addon.cc');
+    expect(listing).toContain('package/schemas/workspace.schema.json');
+    expect(listing).toContain('package/docs/QUICKSTART.md');
     expect(listing).not.toContain('package/native/build/');
     expect(listing).not.toMatch(/\.test\.(js|ts)\n/);
     npm(['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', join(dir, tarball)], dir);
@@ -58,6 +60,7 @@ describe('the packed tarball installed into a temporary prefix', () => {
   it('built the native addon on install', () => {
     const addon = join(prefix, 'lib', 'node_modules', 'shipote', 'native', 'build', 'Release');
     expect(existsSync(join(addon, 'shipote.node'))).toBe(true);
+    expect(existsSync(join(addon, 'shipote_reaper.node'))).toBe(true);
   });
 
   it('prints the version of package.json', () => {
@@ -82,6 +85,10 @@ describe('the packed tarball installed into a temporary prefix', () => {
       }
     });
     expect(health).toMatchObject({ workspaces: 0, commandsAlive: 0 });
+    const ps = execFileSync(bin, ['ps'], { env, stdio: 'pipe' }).toString();
+    expect(ps).toBe('no commands\n');
+    const completion = execFileSync(bin, ['completion', 'bash'], { env }).toString();
+    expect(completion).toContain('complete -o filenames -F _shipote shipote');
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     process.kill(child.pid as number, 'SIGTERM');
     expect(await exited).toBe(0);
