@@ -31,7 +31,7 @@ const STAGES = [
  */
 export function parseCounts(text) {
   const counts = { passed: 0, failed: 0, skipped: 0, found: false };
-  const summary = /^\s*(Tests:|[\w-]+:\s*)?\s*\d+ (passed|failed)/;
+  const summary = /^\s*(Tests:|[\w-]+:\s*)?\s*\d+ (passed|failed|skipped|todo)\b/;
   const lines = text.split('\n').filter((l) => summary.test(l));
   const jest = lines.filter((l) => /^\s*Tests:/.test(l));
   const pick = jest.length > 0 ? jest : lines.slice(-1);
