@@ -149,7 +149,7 @@ maybe(`shipote apply against a real daemon${why ? ` (skipped: ${why})` : ''}`, (
     expect(a.id).not.toBe(b.id);
   });
 
-  it('after kill -9 of the daemon the same ids run again with new pids, in dependency order', async () => {
+  it('after kill -9 of the daemon the same ids run again with new pids, in order', async () => {
     const before = await commands();
     const oldPids = before.map((c) => c.pid).filter((p): p is number => p !== null);
     await h.killDaemon('SIGKILL');
@@ -206,7 +206,7 @@ maybe(`per-command control against a real daemon${why ? ` (skipped: ${why})` : '
     expect(await h.cli(['--version'])).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
   });
 
-  it('stop ends one supervised command for good; restart prints the new pid; rm forgets it', async () => {
+  it('stop ends a service for good; restart prints the new pid; rm forgets it', async () => {
     const run = await h.json<CommandView>([
       'run',
       'pc',
