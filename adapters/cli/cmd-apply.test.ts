@@ -18,16 +18,6 @@ const maybe = why ? describe.skip : describe;
 if (why) console.warn(`${import.meta.url.split('/').pop()}: skipped: ${why}`);
 jest.setTimeout(90_000);
 
-/** stop, rm, restart and pipeline restart need the engine's per-command methods. */
-const engineControl = process.env.SHIPOTE_IT_ENGINE_CONTROL === '1';
-
-/**
- * The restore case needs the engine that persists services (contract §7). Until that is in
- * this branch it runs only with SHIPOTE_IT_SERVICES_RESTORE=1 (and fails); it is skipped by
- * name otherwise, never passed.
- */
-const servicesSurviveKill9 = process.env.SHIPOTE_IT_SERVICES_RESTORE === '1';
-
 function service(label: string, lines: string[]): string {
   return ['[[services]]', `label = "${label}"`, 'workspace = "svc"', ...lines, ''].join('\n');
 }
@@ -159,36 +149,33 @@ maybe(`shipote apply against a real daemon${why ? ` (skipped: ${why})` : ''}`, (
     expect(a.id).not.toBe(b.id);
   });
 
-  (servicesSurviveKill9 ? it : it.skip)(
-    'after kill -9 of the daemon the same ids run again with new pids, in dependency order',
-    async () => {
-      const before = await commands();
-      const oldPids = before.map((c) => c.pid).filter((p): p is number => p !== null);
-      await h.killDaemon('SIGKILL');
-      await waitFor('the old incarnation to be gone', () => {
-        const alive = oldPids.filter((pid) => {
-          try {
-            process.kill(pid, 0);
-            return true;
-          } catch {
-            return false;
-          }
-        });
-        return alive.length === 0;
+  it('after kill -9 of the daemon the same ids run again with new pids, in order', async () => {
+    const before = await commands();
+    const oldPids = before.map((c) => c.pid).filter((p): p is number => p !== null);
+    await h.killDaemon('SIGKILL');
+    await waitFor('the old incarnation to be gone', () => {
+      const alive = oldPids.filter((pid) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
       });
-      execFileSync('rm', ['-f', join(h.dir, 'db-ready')]);
-      await h.startDaemon();
-      const after = await allRunning();
-      expect(after.map((c) => c.id).sort()).toEqual(before.map((c) => c.id).sort());
-      for (const c of after) expect(oldPids).not.toContain(c.pid);
-      const byLabel = new Map(after.map((c) => [c.label, c]));
-      for (let i = 1; i <= 3; i += 1) {
-        expect(byLabel.get(`needs-db-${i}`)).toMatchObject({ restarts: 0, exit: null });
-      }
-      const r = await h.cli(['apply', file]);
-      expect(r).toEqual({ code: 0, stdout: 'nothing changed (21 unchanged)\n', stderr: '' });
-    },
-  );
+      return alive.length === 0;
+    });
+    execFileSync('rm', ['-f', join(h.dir, 'db-ready')]);
+    await h.startDaemon();
+    const after = await allRunning();
+    expect(after.map((c) => c.id).sort()).toEqual(before.map((c) => c.id).sort());
+    for (const c of after) expect(oldPids).not.toContain(c.pid);
+    const byLabel = new Map(after.map((c) => [c.label, c]));
+    for (let i = 1; i <= 3; i += 1) {
+      expect(byLabel.get(`needs-db-${i}`)).toMatchObject({ restarts: 0, exit: null });
+    }
+    const r = await h.cli(['apply', file]);
+    expect(r).toEqual({ code: 0, stdout: 'nothing changed (21 unchanged)\n', stderr: '' });
+  });
 });
 
 maybe(`per-command control against a real daemon${why ? ` (skipped: ${why})` : ''}`, () => {
@@ -219,56 +206,50 @@ maybe(`per-command control against a real daemon${why ? ` (skipped: ${why})` : '
     expect(await h.cli(['--version'])).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
   });
 
-  (engineControl ? it : it.skip)(
-    'stop ends one supervised command for good; restart prints the new pid; rm forgets it',
-    async () => {
-      const run = await h.json<CommandView>([
-        'run',
-        'pc',
-        '--label',
-        'svc',
-        '--restart-on-failure',
-        '--',
-        'sleep',
-        '1000',
-      ]);
-      const oldPid = run.pid as number;
-      const stop = await h.cli(['stop', 'pc', 'svc', '--grace', '500']);
-      expect(stop).toEqual({ code: 0, stdout: 'stopped svc: 1 process reaped\n', stderr: '' });
-      expect(alive(oldPid)).toBe(false);
-      expect(await command('svc')).toMatchObject({ state: 'exited', alive: false, pid: null });
-      const restart = await h.cli(['restart', 'pc', 'svc']);
-      expect(restart.code).toBe(0);
-      const now = await command('svc');
-      expect(now).toMatchObject({ id: run.id, alive: true });
-      expect(now?.pid).not.toBe(oldPid);
-      expect(restart.stdout).toBe(`restarted svc (${run.id}) pid ${now?.pid}\n`);
-      const rm = await h.cli(['rm', 'pc', 'svc']);
-      expect(rm).toEqual({ code: 0, stdout: `removed svc (${run.id})\n`, stderr: '' });
-      expect(await command('svc')).toBeUndefined();
-      expect(alive(now?.pid as number)).toBe(false);
-      const again = await h.cli(['rm', 'pc', 'svc']);
-      expect(again.code).toBe(3);
-    },
-  );
+  it('stop ends a service for good; restart prints the new pid; rm forgets it', async () => {
+    const run = await h.json<CommandView>([
+      'run',
+      'pc',
+      '--label',
+      'svc',
+      '--restart-on-failure',
+      '--',
+      'sleep',
+      '1000',
+    ]);
+    const oldPid = run.pid as number;
+    const stop = await h.cli(['stop', 'pc', 'svc', '--grace', '500']);
+    expect(stop).toEqual({ code: 0, stdout: 'stopped svc: 1 process reaped\n', stderr: '' });
+    expect(alive(oldPid)).toBe(false);
+    expect(await command('svc')).toMatchObject({ state: 'exited', alive: false, pid: null });
+    const restart = await h.cli(['restart', 'pc', 'svc']);
+    expect(restart.code).toBe(0);
+    const now = await command('svc');
+    expect(now).toMatchObject({ id: run.id, alive: true });
+    expect(now?.pid).not.toBe(oldPid);
+    expect(restart.stdout).toBe(`restarted svc (${run.id}) pid ${now?.pid}\n`);
+    const rm = await h.cli(['rm', 'pc', 'svc']);
+    expect(rm).toEqual({ code: 0, stdout: `removed svc (${run.id})\n`, stderr: '' });
+    expect(await command('svc')).toBeUndefined();
+    expect(alive(now?.pid as number)).toBe(false);
+    const again = await h.cli(['rm', 'pc', 'svc']);
+    expect(again.code).toBe(3);
+  });
 
-  (engineControl ? it : it.skip)(
-    'pipeline restart by label runs it again with new pids',
-    async () => {
-      const pl = join(h.dir, 'pl.toml');
-      const node = 'payload.Native = { exec = "/bin/sleep", argv = ["1000"], envp = [] }';
-      writeFileSync(pl, `label = "again"\nworkspace = "pc"\n[[nodes]]\nlabel = "n"\n${node}\n`);
-      const first = await h.json<PipelineView>(['pipeline', 'run', pl]);
-      const oldPid = first.nodes[0]?.pid as number;
-      const r = await h.cli(['pipeline', 'restart', 'again']);
-      expect(r.code).toBe(0);
-      const list = await h.json<{ running: PipelineView[] }>(['pipeline', 'list']);
-      const now = list.running.find((p) => p.label === 'again' && p.state === 'running');
-      const newPid = now?.nodes[0]?.pid;
-      expect(newPid).toEqual(expect.any(Number));
-      expect(newPid).not.toBe(oldPid);
-      expect(r.stdout).toBe(`restarted again (${now?.id}) n=${newPid}\n`);
-      await waitFor('the old node to be gone', () => !alive(oldPid));
-    },
-  );
+  it('pipeline restart by label runs it again with new pids', async () => {
+    const pl = join(h.dir, 'pl.toml');
+    const node = 'payload.Native = { exec = "/bin/sleep", argv = ["1000"], envp = [] }';
+    writeFileSync(pl, `label = "again"\nworkspace = "pc"\n[[nodes]]\nlabel = "n"\n${node}\n`);
+    const first = await h.json<PipelineView>(['pipeline', 'run', pl]);
+    const oldPid = first.nodes[0]?.pid as number;
+    const r = await h.cli(['pipeline', 'restart', 'again']);
+    expect(r.code).toBe(0);
+    const list = await h.json<{ running: PipelineView[] }>(['pipeline', 'list']);
+    const now = list.running.find((p) => p.label === 'again' && p.state === 'running');
+    const newPid = now?.nodes[0]?.pid;
+    expect(newPid).toEqual(expect.any(Number));
+    expect(newPid).not.toBe(oldPid);
+    expect(r.stdout).toBe(`restarted again (${now?.id}) n=${newPid}\n`);
+    await waitFor('the old node to be gone', () => !alive(oldPid));
+  });
 });

@@ -103,9 +103,6 @@ describe('doctor findings', () => {
 const why = harnessSkipReason();
 const maybe = why ? describe.skip : describe;
 
-/** The pipeline fixes need `pipeline restart` (the engine's restartPipeline). */
-const pipelineRestart = process.env.SHIPOTE_IT_PIPELINE_RESTART === '1';
-
 maybe(`doctor's fixes against a real daemon${why ? ` (skipped: ${why})` : ''}`, () => {
   let h: Harness;
   let bin: string;
@@ -177,29 +174,26 @@ maybe(`doctor's fixes against a real daemon${why ? ` (skipped: ${why})` : ''}`, 
     await gone('workspace q was killed');
   });
 
-  (pipelineRestart ? it : it.skip)(
-    'the fix of a pipeline that gave up restarts it and the finding clears',
-    async () => {
-      const mark = join(h.dir, 'pl-fixed');
-      const script = `test -e ${mark} && exec sleep 1000; exit 1`;
-      const node = `payload.Native = { exec = "/bin/sh", argv = ["-c", "${script}"], envp = [] }`;
-      const spec = [
-        'label = "quitter"',
-        'workspace = "dw"',
-        'restart_on_failure = true',
-        'restart_backoff_ms = 50',
-        'restart_max = 1',
-        '[[nodes]]',
-        'label = "n"',
-        node,
-      ].join('\n');
-      writeFileSync(join(h.dir, 'pl.toml'), spec);
-      expect((await h.cli(['pipeline', 'run', join(h.dir, 'pl.toml')])).code).toBe(0);
-      const f = await finding('pipeline quitter gave up');
-      writeFileSync(mark, '');
-      const r = await runFix(f.fix);
-      expect(r).toMatchObject({ code: 0, stderr: '' });
-      await gone('pipeline quitter');
-    },
-  );
+  it('the fix of a pipeline that gave up restarts it and the finding clears', async () => {
+    const mark = join(h.dir, 'pl-fixed');
+    const script = `test -e ${mark} && exec sleep 1000; exit 1`;
+    const node = `payload.Native = { exec = "/bin/sh", argv = ["-c", "${script}"], envp = [] }`;
+    const spec = [
+      'label = "quitter"',
+      'workspace = "dw"',
+      'restart_on_failure = true',
+      'restart_backoff_ms = 50',
+      'restart_max = 1',
+      '[[nodes]]',
+      'label = "n"',
+      node,
+    ].join('\n');
+    writeFileSync(join(h.dir, 'pl.toml'), spec);
+    expect((await h.cli(['pipeline', 'run', join(h.dir, 'pl.toml')])).code).toBe(0);
+    const f = await finding('pipeline quitter gave up');
+    writeFileSync(mark, '');
+    const r = await runFix(f.fix);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    await gone('pipeline quitter');
+  });
 });
