@@ -173,7 +173,11 @@ export class WorkerHost {
         this.drop(name);
         return true;
       case 'append-event':
-        this.deps.append({ wallMs: this.deps.clock.wallMs(), ev: effect.ev, fields: effect.fields });
+        this.deps.append({
+          wallMs: this.deps.clock.wallMs(),
+          ev: effect.ev,
+          fields: effect.fields,
+        });
         return true;
     }
   }

@@ -345,7 +345,8 @@ const TABLE: Record<WorkerState, Row> = {
     blocked: 'bug',
     exited: 'bug',
     timer: (s, e) => (e.kind === 'backoff' ? loadHead(s) : undefined),
-    'store-failed': 'bug',
+    // Recording the failure itself failed: wait again, then reload the head.
+    'store-failed': onStoreFailed,
     drain: onDrainAtRest,
   },
   draining: {
