@@ -36,6 +36,7 @@ import { sysPortError } from './errors.js';
 import { spawnGroupWith } from './group.js';
 import { type LogListener, LogStore, type LogWhich } from './logs.js';
 import { sampleTrees } from './proc-stats.js';
+import { stdinFd } from './stdin.js';
 import type { FlowInfo, TapFlow } from './taps.js';
 
 export type { LogListener, LogWhich } from './logs.js';
@@ -247,8 +248,19 @@ export class KernelImpl implements LinuxKernel {
   spawn(key: string, req: ProcRequest): PortResult<{ pid: number }> {
     const problem = validateProcRequest(req);
     if (problem) return this.invalid('spawn', problem);
+    let stdin = -1;
+    if (req.stdin !== undefined) {
+      const fd = stdinFd(this.native, req.stdin, this.opts.runtimeDir);
+      if (!fd.ok) return fd;
+      stdin = fd.value;
+    }
     // The addon makes and reads the capture pipes: one call, no fds through JS.
-    const r = this.launch(key, req, [-1, CAPTURE, CAPTURE], 'spawn');
+    let r: PortResult<Spawned>;
+    try {
+      r = this.launch(key, req, [stdin, CAPTURE, CAPTURE], 'spawn');
+    } finally {
+      if (stdin >= 0) this.native.close(stdin);
+    }
     if (!r.ok) return r;
     const { pid, out, err } = r.value;
     this.logStore.capture(key, 'stdout', (onChunk) => adoptReader(this.native, out, onChunk));

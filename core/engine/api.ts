@@ -11,6 +11,7 @@
 import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
 import type { Policy } from '../policy/index.js';
 import type { LifecycleEvent, Ports } from '../ports.js';
+import type { WorkerSupervisor } from './worker-api.js';
 
 export type ApiErrorCode =
   | 'not_found' // no such workspace/command/pipeline/saved pipeline
@@ -166,7 +167,8 @@ export interface RunPipelineOptions {
   vars?: Record<string, string>;
 }
 
-export interface Supervisor {
+/** Workers (contract §9) are present when the ports include a queue store. */
+export interface Supervisor extends Partial<WorkerSupervisor> {
   /** Restore from the store, relaunch supervised pipelines, arm timers. Call once. */
   start(): RestoreReport;
   /** Write the snapshot now if dirty (SIGTERM path). */
@@ -222,6 +224,8 @@ export interface SupervisorOptions {
    * to core/policy. Injected, never flagged: the simulator's canary passes a broken one.
    */
   policy?: Partial<Policy>;
+  /** The last bytes of stderr captured under a kernel key (a worker's dead letters keep it). */
+  stderrTail?: (key: string) => string;
 }
 
 export type CreateSupervisor = (ports: Ports, options?: SupervisorOptions) => Supervisor;

@@ -8,6 +8,7 @@
 import { discern } from '../flow/index.js';
 import { formatIssues, parsePipelineToml } from '../manifest/index.js';
 import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
+import type { WorkerSpec } from '../manifest/worker.js';
 import { defaultPolicy, type Policy } from '../policy/index.js';
 import type { KernelEvent, LifecycleEvent, PortError, Ports, TimerHandle } from '../ports.js';
 import { decodeSnapshot, encodeSnapshot } from '../snapshot/index.js';
@@ -41,6 +42,8 @@ import {
   statsView,
   workspaceView,
 } from './views.js';
+import type { WorkerSupervisor, WorkerView } from './worker-api.js';
+import { type EnvelopeLookup, UNAVAILABLE_WORKERS, WorkerHost } from './worker-host.js';
 
 type Settled = ApiResult<{ reaped: number }>;
 
@@ -76,6 +79,8 @@ class Shell implements Supervisor {
   private storeBlocked: string | null = null;
   private started = false;
   private closed = false;
+  /** Workers and their queues (contract §9): present when the ports have a queue store. */
+  private readonly workers: WorkerHost | null;
 
   constructor(
     private readonly ports: Ports,
@@ -84,6 +89,21 @@ class Shell implements Supervisor {
     this.state = initialState(engineOptions(options));
     this.policy = { ...defaultPolicy, ...options.policy };
     ports.kernel.onEvent((event) => this.onKernelEvent(event));
+    this.workers = ports.queue
+      ? new WorkerHost({
+          ...ports,
+          queue: ports.queue,
+          append: (e) => this.append(e.ev, e.fields),
+          envelopeOf: (wsId) => this.envelopeOf(wsId),
+          ...(options.stderrTail ? { stderrTail: options.stderrTail } : {}),
+        })
+      : null;
+  }
+
+  private envelopeOf(wsId: string): EnvelopeLookup {
+    const ws = this.state.workspaces.get(wsId);
+    if (ws?.state === 'running') return { ok: true, envelope: ws.envelope };
+    return { ok: false, why: `workspace ${wsId} is ${ws ? ws.state : 'gone'}` };
   }
 
   // ── the loop ────────────────────────────────────────────────────────────────────
@@ -126,6 +146,7 @@ class Shell implements Supervisor {
   private onKernelEvent(event: KernelEvent): void {
     if (event.type === 'exit') {
       const { pid, code, signal } = event;
+      if (this.workers?.onExit(pid, code, signal)) return;
       this.enqueue({ type: 'process-exited', pid, code, signal });
       return;
     }
@@ -335,7 +356,11 @@ class Shell implements Supervisor {
     if (this.started) throw new Error('start() is called once');
     this.started = true;
     this.apply({ type: 'daemon-started', caps: this.ports.cgroups.caps() });
-    return this.restore();
+    const report = this.restore();
+    const w = this.workers?.start();
+    if (!w) return report;
+    const queued = w.error ? `workers not loaded: ${w.error}` : `${w.workers} workers`;
+    return { ...report, message: `${report.message}; ${queued}, ${w.tasks} queued tasks` };
   }
 
   private ensureCaps(): void {
@@ -396,6 +421,7 @@ class Shell implements Supervisor {
 
   close(): void {
     this.closed = true;
+    this.workers?.close();
     for (const handle of this.timers.values()) this.ports.clock.clearTimer(handle);
     this.timers.clear();
   }
@@ -586,6 +612,28 @@ class Shell implements Supervisor {
     const error = this.apply({ type: 'pipeline-drop', name });
     return error ? { ok: false, error } : { ok: true, value: true };
   }
+
+  // ── workers (contract §9) ───────────────────────────────────────────────────────
+
+  private get host(): WorkerSupervisor {
+    return this.workers ?? UNAVAILABLE_WORKERS;
+  }
+
+  createWorker(ref: string, spec: WorkerSpec): ApiResult<WorkerView> {
+    const ws = this.wsOf(ref);
+    if (!ws) return { ok: false, error: notFound(`no workspace "${ref}"`) };
+    if (ws.state !== 'running') {
+      return { ok: false, error: { code: 'conflict', message: `workspace "${ref}" is stopping` } };
+    }
+    return this.host.createWorker(ws.id, spec);
+  }
+
+  readonly pushTask: WorkerSupervisor['pushTask'] = (n, payload) => this.host.pushTask(n, payload);
+  readonly listWorkers: WorkerSupervisor['listWorkers'] = () => this.host.listWorkers();
+  readonly getWorker: WorkerSupervisor['getWorker'] = (name) => this.host.getWorker(name);
+  readonly listTasks: WorkerSupervisor['listTasks'] = (n, o) => this.host.listTasks(n, o);
+  readonly retryTask: WorkerSupervisor['retryTask'] = (name, id) => this.host.retryTask(name, id);
+  readonly dropWorker: WorkerSupervisor['dropWorker'] = (n, o) => this.host.dropWorker(n, o);
 
   health(): HealthView {
     return healthView(this.state);

@@ -9,6 +9,7 @@
  * only then are their callers answered.
  */
 
+import type { WorkerSpec } from '../manifest/worker.js';
 import type {
   Clock,
   DeadLetter,
@@ -32,6 +33,7 @@ import {
   type WorkerRec,
   workerStep,
 } from './worker.js';
+import type { WorkerSupervisor } from './worker-api.js';
 import { type WorkerView, workerView } from './worker-views.js';
 
 export interface WorkerHostDeps {
@@ -42,10 +44,12 @@ export interface WorkerHostDeps {
   /** Appends a lifecycle event (the supervisor's log and listeners). */
   append: EventLog['append'];
   /** The envelope of a running workspace, or why tasks cannot start there now. */
-  envelopeOf: (wsId: string) => { ok: true; envelope: Envelope } | { ok: false; why: string };
+  envelopeOf: (wsId: string) => EnvelopeLookup;
   /** The last bytes of a worker's captured stderr (empty when the kernel keeps none). */
   stderrTail?: (key: string) => string;
 }
+
+export type EnvelopeLookup = { ok: true; envelope: Envelope } | { ok: false; why: string };
 
 export type PushAck = ApiResult<{ id: string; seq: number }>;
 
@@ -63,7 +67,7 @@ const fromPort = (e: PortError): ApiError => ({
   message: e.message,
 });
 
-export class WorkerHost {
+export class WorkerHost implements WorkerSupervisor {
   private readonly recs = new Map<string, WorkerRec>();
   private readonly pids = new Map<number, string>();
   private readonly timers = new Map<string, TimerHandle>();
@@ -270,7 +274,22 @@ export class WorkerHost {
 
   // ── API ─────────────────────────────────────────────────────────────────────────
 
-  createWorker(def: WorkerDef): ApiResult<WorkerView> {
+  /** `ref` is the workspace id (the supervisor resolved it). */
+  createWorker(wsId: string, spec: WorkerSpec): ApiResult<WorkerView> {
+    const def: WorkerDef = {
+      name: spec.name,
+      wsId,
+      exec: spec.exec,
+      argv: spec.argv,
+      env: spec.envp,
+      cwd: spec.cwd,
+      backoffMsInitial: spec.backoffMsInitial,
+      backoffMsMax: spec.backoffMsMax,
+      timeoutMs: spec.timeoutMs,
+      crashLoopMax: spec.crashLoopMax,
+      crashLoopWindowMs: spec.crashLoopWindowMs,
+      createdAtWallMs: this.deps.clock.wallMs(),
+    };
     if (this.recs.has(def.name)) {
       return { ok: false, error: { code: 'conflict', message: `worker "${def.name}" exists` } };
     }
@@ -345,14 +364,16 @@ export class WorkerHost {
     return { ok: true, value: workerView(rec, depth.value, counters.value, dead.value) };
   }
 
-  listTasks(name: string, dead: boolean, limit = LIST_LIMIT_DEFAULT) {
-    if (!this.recs.has(name)) return { ok: false as const, error: noWorker(name) };
+  listTasks(
+    name: string,
+    options: { dead: boolean; limit?: number },
+  ): ApiResult<TaskRow[] | DeadLetter[]> {
+    if (!this.recs.has(name)) return { ok: false, error: noWorker(name) };
     const q = this.deps.queue;
-    const r: ApiResult<TaskRow[] | DeadLetter[]> | { ok: false; error: PortError } = dead
-      ? q.dead(name, limit)
-      : q.tasks(name, limit);
-    if (!r.ok) return { ok: false as const, error: fromPort(r.error as PortError) };
-    return { ok: true as const, value: r.value };
+    const limit = options.limit ?? LIST_LIMIT_DEFAULT;
+    const r = options.dead ? q.dead(name, limit) : q.tasks(name, limit);
+    if (!r.ok) return { ok: false, error: fromPort(r.error) };
+    return { ok: true, value: r.value };
   }
 
   retryTask(name: string, taskId: string): ApiResult<TaskRow> {
@@ -364,7 +385,8 @@ export class WorkerHost {
     return r;
   }
 
-  dropWorker(name: string, force: boolean): Promise<ApiResult<true>> {
+  dropWorker(name: string, options: { force: boolean }): Promise<ApiResult<true>> {
+    const force = options.force;
     const rec = this.recs.get(name);
     if (!rec) return Promise.resolve({ ok: false, error: noWorker(name) });
     const depth = this.deps.queue.depth(name);
@@ -394,3 +416,19 @@ const fromPort0 = (e: PortError): { ok: false; error: ApiError } => ({
   ok: false,
   error: fromPort(e),
 });
+
+const noQueue: ApiError = {
+  code: 'unavailable',
+  message: 'workers need the queue store, and this supervisor has none',
+};
+
+/** The worker methods of a supervisor built without a queue store: each refuses. */
+export const UNAVAILABLE_WORKERS: WorkerSupervisor = {
+  createWorker: () => ({ ok: false, error: noQueue }),
+  pushTask: () => Promise.resolve({ ok: false, error: noQueue }),
+  listWorkers: () => [],
+  getWorker: () => ({ ok: false, error: noQueue }),
+  listTasks: () => ({ ok: false, error: noQueue }),
+  retryTask: () => ({ ok: false, error: noQueue }),
+  dropWorker: () => Promise.resolve({ ok: false, error: noQueue }),
+};
