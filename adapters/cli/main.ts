@@ -10,6 +10,7 @@ import { Command, CommanderError } from 'commander';
 import { addCommandCommands } from './cmd-commands.js';
 import { addMiscCommands } from './cmd-misc.js';
 import { addFlowCommands, addPipelineCommands } from './cmd-pipeline.js';
+import { addWorkerCommands } from './cmd-worker.js';
 import { addWorkspaceCommands } from './cmd-workspace.js';
 import { colorWanted } from './colors.js';
 import type { Io } from './context.js';
@@ -44,6 +45,7 @@ export function buildProgram(io: Io): Command {
   addPipelineCommands(program, io);
   addFlowCommands(program, io);
   addMiscCommands(program, io);
+  addWorkerCommands(program, io);
   return program;
 }
 

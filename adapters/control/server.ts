@@ -13,6 +13,7 @@ import { HttpError, sendError, sendJson } from './http-util.js';
 import { Router } from './router.js';
 import { addMiscRoutes } from './routes-misc.js';
 import { addPipelineRoutes } from './routes-pipelines.js';
+import { addWorkerRoutes } from './routes-workers.js';
 import { addWorkspaceRoutes } from './routes-workspaces.js';
 import type { ControlDeps } from './types.js';
 
@@ -30,6 +31,7 @@ export function buildRouter(): Router {
   addWorkspaceRoutes(router);
   addPipelineRoutes(router);
   addMiscRoutes(router);
+  addWorkerRoutes(router);
   return router;
 }
 

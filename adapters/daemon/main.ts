@@ -10,6 +10,7 @@ import { createSupervisor } from '../../core/engine/supervisor.js';
 import type { Cgroups, LifecycleEvent } from '../../core/ports.js';
 import { coreSpecParsers } from '../control/specs.js';
 import { createLinuxCgroups, createLinuxKernel } from '../linux/index.js';
+import { openDaemonQueue } from '../queue/index.js';
 import { createFileEventLog } from '../store/event-log.js';
 import { createFileStore } from '../store/file-store.js';
 import {
@@ -85,9 +86,11 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const kernel = createLinuxKernel({ runtimeDir: join(dirname(socketPath), 'sockets') });
   const cgroups = chooseCgroups(env);
   const ids = createUlidIds();
+  const queue = openDaemonQueue(env, statePath, log);
   const supervisor = createSupervisor(
-    { clock, kernel, cgroups, store, eventLog, ids },
+    { clock, kernel, cgroups, store, eventLog, ids, ...(queue ? { queue } : {}) },
     {
+      stderrTail: (key) => Buffer.from(kernel.logs(key, 'stderr', 1024)).toString('utf8'),
       cores: availableParallelism(),
       // The quota tick, only for workspaces with an enforced limit (log/kill).
       sampleEveryMs: intFromEnv(env, 'SHIPOTE_SAMPLE_EVERY_MS', 1000),
@@ -123,7 +126,10 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     log,
     appendEvent,
     wallMs: clock.wallMs,
-    closeKernel: () => kernel.close(),
+    closeKernel: () => {
+      kernel.close();
+      queue?.close();
+    },
   });
   const onSignal = (signal: NodeJS.Signals) => {
     void daemon.shutdown(signal).then(() => process.exit(0));
