@@ -90,7 +90,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const supervisor = createSupervisor(
     { clock, kernel, cgroups, store, eventLog, ids, ...(queue ? { queue } : {}) },
     {
-      stderrTail: (key) => Buffer.from(kernel.logs(key, 'stderr', 1024)).toString('utf8'),
+      stderrTail: (key) => Buffer.from(kernel.logs(key, 'stderr', 1024)).toString(),
       cores: availableParallelism(),
       // The quota tick, only for workspaces with an enforced limit (log/kill).
       sampleEveryMs: intFromEnv(env, 'SHIPOTE_SAMPLE_EVERY_MS', 1000),
@@ -127,8 +127,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     appendEvent,
     wallMs: clock.wallMs,
     closeKernel: () => {
-      kernel.close();
-      queue?.close();
+      for (const c of [kernel, queue]) c?.close();
     },
   });
   const onSignal = (signal: NodeJS.Signals) => {

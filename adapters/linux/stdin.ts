@@ -15,7 +15,7 @@ export const PIPE_BYTES_DEFAULT = 65_536;
 
 let tempSeq = 0;
 
-/** An fd (libuv opens O_CLOEXEC) to hand the child as fd 0; the caller closes it after the spawn. */
+/** An fd to hand the child as fd 0 (libuv opens CLOEXEC); the caller closes it after spawn. */
 export function stdinFd(
   native: NativeAddon,
   bytes: Uint8Array,
