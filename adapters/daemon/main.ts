@@ -70,6 +70,10 @@ export function chooseCgroups(env: NodeJS.ProcessEnv): Cgroups {
   return cgroups;
 }
 
+function closeAll(parts: ({ close(): void } | null)[]): void {
+  for (const part of parts) part?.close();
+}
+
 export async function runDaemon(options: DaemonOptions): Promise<void> {
   const env = process.env;
   const uid = process.getuid?.() ?? 0;
@@ -126,9 +130,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     log,
     appendEvent,
     wallMs: clock.wallMs,
-    closeKernel: () => {
-      for (const c of [kernel, queue]) c?.close();
-    },
+    closeKernel: () => closeAll([kernel, queue]),
   });
   const onSignal = (signal: NodeJS.Signals) => {
     void daemon.shutdown(signal).then(() => process.exit(0));
