@@ -7,9 +7,10 @@
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createSupervisor } from '../../core/engine/supervisor.js';
+import type { TaskLogs } from '../../core/engine/worker-host.js';
 import type { Cgroups, LifecycleEvent } from '../../core/ports.js';
 import { coreSpecParsers } from '../control/specs.js';
-import { createLinuxCgroups, createLinuxKernel } from '../linux/index.js';
+import { createLinuxCgroups, createLinuxKernel, type LinuxKernel } from '../linux/index.js';
 import { openDaemonQueue } from '../queue/index.js';
 import { createFileEventLog } from '../store/event-log.js';
 import { createFileStore } from '../store/file-store.js';
@@ -70,6 +71,15 @@ export function chooseCgroups(env: NodeJS.ProcessEnv): Cgroups {
   return cgroups;
 }
 
+/** Workers' stderr from the kernel's capture rings (dead letters keep a tail). */
+function taskLogsOf(kernel: LinuxKernel): TaskLogs {
+  return {
+    stderrBytes: (key) => kernel.logBytes(key).stderr,
+    stderrTail: (key, bytes) => Buffer.from(kernel.logs(key, 'stderr', bytes)).toString(),
+    whenCaptured: (key, fire) => kernel.whenCaptured(key, fire),
+  };
+}
+
 function closeAll(parts: ({ close(): void } | null)[]): void {
   for (const part of parts) part?.close();
 }
@@ -94,7 +104,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const supervisor = createSupervisor(
     { clock, kernel, cgroups, store, eventLog, ids, ...(queue ? { queue } : {}) },
     {
-      stderrTail: (key) => Buffer.from(kernel.logs(key, 'stderr', 1024)).toString(),
+      taskLogs: taskLogsOf(kernel),
       cores: availableParallelism(),
       // The quota tick, only for workspaces with an enforced limit (log/kill).
       sampleEveryMs: intFromEnv(env, 'SHIPOTE_SAMPLE_EVERY_MS', 1000),

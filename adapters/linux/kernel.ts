@@ -54,6 +54,8 @@ export interface LinuxKernelOptions {
 export interface LinuxKernel extends Kernel {
   logs(key: string, which: LogWhich, tailBytes?: number): Uint8Array;
   logBytes(key: string): { stdout: number; stderr: number };
+  /** `fire` once the output of `key`'s processes is fully captured (their pipes at EOF). */
+  whenCaptured(key: string, fire: () => void): void;
   followLogs(key: string, which: LogWhich, listener: LogListener): () => void;
   flows(): FlowInfo[];
   /** Stops pumps, closes sockets, SIGKILLs every live child we started. */
@@ -313,6 +315,11 @@ export class KernelImpl implements LinuxKernel {
 
   logs(key: string, which: LogWhich, tailBytes?: number): Uint8Array {
     return this.logStore.tail(key, which, tailBytes);
+  }
+
+  /** `fire` once the output of `key`'s processes is fully captured (their pipes at EOF). */
+  whenCaptured(key: string, fire: () => void): void {
+    this.logStore.whenDrained(key, fire);
   }
 
   logBytes(key: string): { stdout: number; stderr: number } {

@@ -23,6 +23,8 @@ interface KeyLogs {
   followers: Set<{ which: LogWhich; listener: LogListener }>;
   /** Open capture readers. */
   open: Set<Reader>;
+  /** Called once every open reader reached EOF. */
+  drained: (() => void)[];
 }
 
 export class LogStore {
@@ -44,6 +46,7 @@ export class LogStore {
         both: new ByteRing(cap),
         followers: new Set(),
         open: new Set(),
+        drained: [],
       };
       this.byKey.set(key, e);
     }
@@ -65,10 +68,23 @@ export class LogStore {
   capture(key: string, stream: OutputName, start: StartReader): void {
     const e = this.entry(key);
     const reader = start((chunk) => {
-      if (chunk) this.push(key, stream, chunk);
-      else e.open.delete(reader);
+      if (chunk) {
+        this.push(key, stream, chunk);
+        return;
+      }
+      e.open.delete(reader);
+      if (e.open.size > 0) return;
+      const waiting = e.drained.splice(0);
+      for (const fire of waiting) fire();
     });
     e.open.add(reader);
+  }
+
+  /** `fire` once every capture of `key` reached EOF (at once when none is open). */
+  whenDrained(key: string, fire: () => void): void {
+    const e = this.byKey.get(key);
+    if (!e || e.open.size === 0) fire();
+    else e.drained.push(fire);
   }
 
   tail(key: string, which: LogWhich, tailBytes?: number): Uint8Array {

@@ -12,6 +12,7 @@ import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../manifest/types
 import type { Policy } from '../policy/index.js';
 import type { LifecycleEvent, Ports } from '../ports.js';
 import type { WorkerSupervisor } from './worker-api.js';
+import type { TaskLogs } from './worker-host.js';
 
 export type ApiErrorCode =
   | 'not_found' // no such workspace/command/pipeline/saved pipeline
@@ -224,8 +225,8 @@ export interface SupervisorOptions {
    * to core/policy. Injected, never flagged: the simulator's canary passes a broken one.
    */
   policy?: Partial<Policy>;
-  /** The last bytes of stderr captured under a kernel key (a worker's dead letters keep it). */
-  stderrTail?: (key: string) => string;
+  /** Captured stderr of workers' tasks (a dead letter keeps its last attempt's tail). */
+  taskLogs?: TaskLogs;
 }
 
 export type CreateSupervisor = (ports: Ports, options?: SupervisorOptions) => Supervisor;

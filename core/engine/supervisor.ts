@@ -95,7 +95,7 @@ class Shell implements Supervisor {
           queue: ports.queue,
           append: (e) => this.append(e.ev, e.fields),
           envelopeOf: (wsId) => this.envelopeOf(wsId),
-          ...(options.stderrTail ? { stderrTail: options.stderrTail } : {}),
+          ...(options.taskLogs ? { taskLogs: options.taskLogs } : {}),
         })
       : null;
   }

@@ -28,6 +28,7 @@ import type { ApiError, ApiResult } from './api.js';
 import {
   decideDrop,
   newWorker,
+  STDERR_TAIL_BYTES_MAX,
   type WorkerEffect,
   type WorkerEvent,
   type WorkerRec,
@@ -45,9 +46,21 @@ export interface WorkerHostDeps {
   append: EventLog['append'];
   /** The envelope of a running workspace, or why tasks cannot start there now. */
   envelopeOf: (wsId: string) => EnvelopeLookup;
-  /** The last bytes of a worker's captured stderr (empty when the kernel keeps none). */
-  stderrTail?: (key: string) => string;
+  /** A worker's captured stderr: a dead letter keeps what its last attempt wrote. */
+  taskLogs?: TaskLogs;
 }
+
+export interface TaskLogs {
+  /** Bytes of stderr captured under `key` so far (never decreases). */
+  stderrBytes(key: string): number;
+  /** The last `bytes` bytes of stderr captured under `key`, as text. */
+  stderrTail(key: string, bytes: number): string;
+  /** `fire` once what `key`'s processes wrote is captured (pipes at EOF), if it can tell. */
+  whenCaptured?(key: string, fire: () => void): void;
+}
+
+/** How long an exit waits for the task's stderr to be captured (a grandchild may hold it). */
+export const CAPTURE_WAIT_MS_MAX = 100;
 
 export type EnvelopeLookup = { ok: true; envelope: Envelope } | { ok: false; why: string };
 
@@ -71,6 +84,8 @@ export class WorkerHost implements WorkerSupervisor {
   private readonly recs = new Map<string, WorkerRec>();
   private readonly pids = new Map<number, string>();
   private readonly timers = new Map<string, TimerHandle>();
+  /** stderr bytes of each worker's key when its current task started. */
+  private readonly stderrMarks = new Map<string, number>();
   private readonly dropWaiters = new Map<string, ((r: ApiResult<true>) => void)[]>();
   private pending: PendingPush[] = [];
   private flushArmed = false;
@@ -119,13 +134,42 @@ export class WorkerHost implements WorkerSupervisor {
 
   private drainExits(): void {
     while (this.depth === 0 && this.exits.length > 0) {
-      const { pid, code, signal } = this.exits.shift() as (typeof this.exits)[number];
-      const name = this.pids.get(pid);
+      const exit = this.exits.shift() as (typeof this.exits)[number];
+      const name = this.pids.get(exit.pid);
       if (name === undefined) continue;
-      this.pids.delete(pid);
-      const stderrTail = this.deps.stderrTail?.(workerKey(name)) ?? '';
-      this.apply(name, { type: 'exited', code, signal, stderrTail });
+      const when = this.deps.taskLogs?.whenCaptured;
+      if (!when) {
+        this.exited(name, exit);
+        continue;
+      }
+      // The exit may come before the last stderr bytes: wait for EOF, bounded.
+      const { clock } = this.deps;
+      let done = false;
+      let handle: TimerHandle | null = null;
+      const once = () => {
+        if (done || this.closed) return;
+        done = true;
+        if (handle !== null) clock.clearTimer(handle);
+        this.exited(name, exit);
+      };
+      when.call(this.deps.taskLogs, workerKey(name), once);
+      if (!done) handle = clock.setTimer(clock.nowMs() + CAPTURE_WAIT_MS_MAX, once);
     }
+  }
+
+  private exited(name: string, e: { pid: number; code: number | null; signal: string | null }) {
+    if (this.pids.get(e.pid) !== name) return;
+    this.pids.delete(e.pid);
+    const stderrTail = this.stderrOfTask(name);
+    this.apply(name, { type: 'exited', code: e.code, signal: e.signal, stderrTail });
+  }
+
+  private stderrOfTask(name: string): string {
+    const logs = this.deps.taskLogs;
+    if (!logs) return '';
+    const key = workerKey(name);
+    const bytes = logs.stderrBytes(key) - (this.stderrMarks.get(name) ?? 0);
+    return bytes > 0 ? logs.stderrTail(key, Math.min(bytes, STDERR_TAIL_BYTES_MAX)) : '';
   }
 
   // ── the loop ────────────────────────────────────────────────────────────────────
@@ -225,6 +269,7 @@ export class WorkerHost implements WorkerSupervisor {
       return false;
     }
     this.pids.set(r.value.pid, name);
+    this.stderrMarks.set(name, this.deps.taskLogs?.stderrBytes(workerKey(name)) ?? 0);
     this.apply(name, { type: 'spawned', pid: r.value.pid });
     return true;
   }
@@ -260,6 +305,7 @@ export class WorkerHost implements WorkerSupervisor {
     this.cancelTimer(`${name}:backoff`);
     this.cancelTimer(`${name}:timeout`);
     this.recs.delete(name);
+    this.stderrMarks.delete(name);
     this.deps.kernel.release(workerKey(name));
     const waiting = this.dropWaiters.get(name) ?? [];
     this.dropWaiters.delete(name);
