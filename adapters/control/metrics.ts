@@ -1,6 +1,7 @@
 /** Prometheus text exposition format (version 0.0.4) of what the daemon knows. */
 
 import type { ControlDeps } from './types.js';
+import { workerMetrics } from './workers-health.js';
 
 interface Sample {
   labels?: Record<string, string>;
@@ -67,6 +68,7 @@ export function renderMetrics(deps: ControlDeps): string {
     family('shipote_uptime_seconds', 'gauge', 'Seconds since the daemon started.', [
       { value: Math.floor((deps.nowMs() - deps.startedAtMs) / 1000) },
     ]),
+    ...workerMetrics(sup).map((f) => family(f.name, f.type, f.help, f.samples)),
   ];
   return `${families.join('\n')}\n`;
 }

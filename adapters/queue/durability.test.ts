@@ -125,6 +125,10 @@ maybe(`worker queue against a real daemon${why ? ` (skipped: ${why})` : ''}`, ()
     for (const l of all) expect(l.attempt === 1 || l.attempt === 2).toBe(true);
     const w = await worker(h, 'app');
     expect(w).toMatchObject({ done: TASKS, dead: 0, depth: 0, running: null });
+    const metrics = (await requestJson<string>(h.socketPath, 'GET', '/metrics')).body;
+    expect(metrics).toContain(`shipote_worker_tasks_total{worker="app",outcome="done"} ${TASKS}`);
+    expect(metrics).toContain(`shipote_worker_tasks_total{worker="app",outcome="pushed"} ${TASKS}`);
+    expect(metrics).toContain('shipote_worker_queue_depth{worker="app"} 0');
   });
 
   it('dead-letters a task that always fails, and worker retry puts it back', async () => {
@@ -146,6 +150,9 @@ maybe(`worker queue against a real daemon${why ? ` (skipped: ${why})` : ''}`, ()
     const ls = await h.cli(['worker', 'ls']);
     const fix = `fix: shipote worker retry bad ${id}`;
     expect(ls.stdout).toContain(`bad: dead letter ${id} after 3 attempts (exit 3); ${fix}`);
+    const doctor = await h.cli(['doctor']);
+    expect(doctor.stdout).toContain(`worker bad: task ${id} dead after 3 attempts (exit 3)`);
+    expect(doctor.stdout).toContain(fix.slice('fix: '.length));
     // The drained worker of the first test has nothing left: it may go without --force.
     expect(await h.cli(['worker', 'drop', 'app'])).toMatchObject({
       code: 0,
