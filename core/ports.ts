@@ -314,7 +314,7 @@ export interface QueueStore {
   fail(worker: string, taskId: string, result: TaskResult): PortResult<true>;
   /** A failed delivery past the crash-loop bound: moved to the dead letters. */
   bury(worker: string, taskId: string, result: TaskResult): PortResult<true>;
-  /** A dead letter back to the tail of the queue, attempt 0. */
+  /** A dead letter back to the tail of the queue (a new seq), its attempt count kept. */
   retry(worker: string, taskId: string): PortResult<TaskRow>;
   tasks(worker: string, limit: number): PortResult<TaskRow[]>;
   dead(worker: string, limit: number): PortResult<DeadLetter[]>;

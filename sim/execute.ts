@@ -14,6 +14,7 @@ import {
 import type { SeedRun } from './runner.js';
 import { ViolationError } from './runner.js';
 import { pipelineToml } from './toml.js';
+import { executeWorkerOp } from './workers.js';
 import type { Op } from './workload.js';
 
 type Exec<K extends Op['kind']> = (
@@ -222,6 +223,10 @@ const EXECUTORS: { [K in Op['kind']]: Exec<K> } = {
     return run.restore();
   },
   advance: (run, op) => run.advance(op.ms),
+  'create-worker': executeWorkerOp,
+  'push-tasks': executeWorkerOp,
+  'retry-dead': executeWorkerOp,
+  'drop-worker': executeWorkerOp,
 };
 
 export function executeOp(run: SeedRun, op: Op): void | Promise<void> {

@@ -6,6 +6,13 @@
  */
 
 import type { Prng } from './prng.js';
+import {
+  drawCreateWorker,
+  drawDropWorker,
+  drawPushTasks,
+  drawRetryDead,
+  type WorkerOp,
+} from './workers.js';
 
 export interface Behaviour {
   exec: string;
@@ -51,7 +58,8 @@ export type Op =
   | { kind: 'crash' }
   /** Graceful: flush the snapshot (SIGTERM path), close, then the daemon exits. */
   | { kind: 'restart-daemon' }
-  | { kind: 'advance'; ms: number };
+  | { kind: 'advance'; ms: number }
+  | WorkerOp;
 
 const MIB = 1 << 20;
 
@@ -160,6 +168,10 @@ const OP_TABLE: [weight: number, draw: (prng: Prng) => Op][] = [
   [3, (prng) => ({ kind: 'restart-cmd', cmd: prng.int(64) })],
   [2, () => ({ kind: 'crash' })],
   [1, () => ({ kind: 'restart-daemon' })],
+  [3, drawCreateWorker],
+  [8, drawPushTasks],
+  [1, drawRetryDead],
+  [1, drawDropWorker],
   [
     35,
     (prng) => ({

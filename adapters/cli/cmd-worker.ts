@@ -189,7 +189,7 @@ function addReads(worker: Command, io: Io): void {
 function addChanges(worker: Command, io: Io): void {
   worker
     .command('retry <name> <task>')
-    .description('put a dead letter back at the tail of the queue, attempt count reset')
+    .description('put a dead letter back at the tail of the queue, its attempt count kept')
     .option('--json', 'print the task as JSON')
     .action(async (name: string, task: string, _o, cmd: Command) => {
       const ctx = makeCtx(cmd, io);

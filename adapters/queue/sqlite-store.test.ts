@@ -96,7 +96,7 @@ describe('SQLite queue store', () => {
     expect(dead).toHaveLength(1);
     expect(dead[0]).toMatchObject({ id: 'a', attempt: 1, last: { code: 3, stderrTail: 'boom' } });
     const back = must(store.retry('w', 'a'));
-    expect(back).toMatchObject({ id: 'a', attempt: 0, state: 'queued' });
+    expect(back).toMatchObject({ id: 'a', attempt: 1, state: 'queued' });
     expect(must(store.tasks('w', 10)).map((t) => t.id)).toEqual(['b', 'a']);
     expect(must(store.dead('w', 10))).toEqual([]);
     const again = store.retry('w', 'a');

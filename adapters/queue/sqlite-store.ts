@@ -319,7 +319,8 @@ function prepare(db: Database.Database) {
     ),
     unbury: s(
       `INSERT INTO tasks (id, worker, payload, attempt, state, pushed_at)
-       SELECT id, worker, payload, 0, 'queued', pushed_at FROM dead WHERE id = ? AND worker = ?`,
+       SELECT id, worker, payload, attempt, 'queued', pushed_at FROM dead
+       WHERE id = ? AND worker = ?`,
     ),
     deleteDeadOne: s('DELETE FROM dead WHERE id = ? AND worker = ?'),
     taskById: s(`SELECT ${task} FROM tasks WHERE id = ?`),

@@ -18,7 +18,7 @@ export interface WorkerSupervisor {
     name: string,
     options: { dead: boolean; limit?: number },
   ): ApiResult<TaskRow[] | DeadLetter[]>;
-  /** A dead letter back to the tail of the queue, attempt 0. */
+  /** A dead letter back to the tail of the queue; its attempt count goes on from where it was. */
   retryTask(name: string, taskId: string): ApiResult<TaskRow>;
   /** Refused (conflict) while tasks remain, unless `force`: a running task is killed first. */
   dropWorker(name: string, options: { force: boolean }): Promise<ApiResult<true>>;

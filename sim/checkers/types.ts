@@ -21,6 +21,10 @@ export const EXIT_CODES = {
   contract: 20,
   watchdog: 21,
   placement: 22,
+  'queue-order': 23,
+  'queue-single': 24,
+  'queue-durable': 25,
+  'queue-rerun': 26,
 } as const;
 
 export type FailureClass = keyof typeof EXIT_CODES;
