@@ -1,9 +1,10 @@
 /**
  * `npm run bench [-- --json] [-- --quick] [-- --suite spawn|restart|pipes|workers]`: the
- * Linux adapter against baselines measured in the same run (Node child_process, a shell pipe,
- * Node streams, bare SQLite). Prints a table with ratios and the goals; `--json` prints the
- * rows as JSON. Rounds alternate between the adapter and its baseline (bench/rounds.ts): values are medians, the ratio is the median of the
- * per-round ratios, and `spread` their range (the machine is shared).
+ * Linux adapter against baselines measured in the same run (Node child_process, a shell
+ * pipe, Node streams, bare SQLite). Prints a table with ratios and the goals; `--json`
+ * prints the rows as JSON. Rounds alternate between the adapter and its baseline
+ * (bench/rounds.ts): values are medians, the ratio is the median of the per-round ratios,
+ * and `spread` their range (the machine is shared).
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
