@@ -10,7 +10,10 @@ export {
   type SqliteQueueStore,
 } from './sqlite-store.js';
 
-/** `SHIPOTE_QUEUE`, else `queue.db` beside the snapshot. */
+/**
+ * `SHIPOTE_QUEUE`, else `queue.db` beside the snapshot. `SHIPOTE_QUEUE_SYNC=full` makes
+ * delivery bookkeeping fsync too (power-cut safe, one fsync per task start and end).
+ */
 export function queuePathFor(env: NodeJS.ProcessEnv, statePath: string): string {
   return env.SHIPOTE_QUEUE || join(dirname(statePath), 'queue.db');
 }
@@ -26,7 +29,8 @@ export function openDaemonQueue(
 ): SqliteQueueStore | null {
   const path = queuePathFor(env, statePath);
   try {
-    return openSqliteQueueStore({ path });
+    const lifecycleSync = env.SHIPOTE_QUEUE_SYNC === 'full' ? 'full' : 'normal';
+    return openSqliteQueueStore({ path, lifecycleSync });
   } catch (cause) {
     log(`queue store ${path} not opened: ${cause instanceof Error ? cause.message : cause}`);
     return null;

@@ -28,6 +28,8 @@ export interface SqliteQueueOptions {
   path: string;
   /** PRAGMA max_page_count: a ceiling on the file (tests make a "full disk" with it). */
   maxPageCount?: number;
+  /** Durability of delivery bookkeeping (see `syncFor`); pushes are always FULL. */
+  lifecycleSync?: 'full' | 'normal';
 }
 
 export interface SqliteQueueStore extends QueueStore {
@@ -89,13 +91,25 @@ function toTask(row: TaskSqlRow): TaskRow {
   };
 }
 
+const LIFECYCLE_METHODS = new Set(['startAttempt', 'complete', 'fail', 'bury']);
+
+class Refused extends Error {
+  constructor(readonly error: PortError) {
+    super(error.message);
+  }
+}
+
+type SyncLevel = 'FULL' | 'NORMAL';
+
 class Store implements SqliteQueueStore {
   private readonly db: Database.Database;
   private readonly stmts: ReturnType<typeof prepare>;
+  private sync: SyncLevel = 'FULL';
 
   constructor(
     readonly path: string,
     maxPageCount: number | undefined,
+    private readonly lifecycleSync: SyncLevel,
   ) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     this.db = new Database(path);
@@ -123,13 +137,35 @@ class Store implements SqliteQueueStore {
 
   /** Runs `body` in one IMMEDIATE transaction; any throw is a value, nothing stored. */
   private tx<T>(method: string, body: () => T | PortError): PortResult<T> {
+    this.syncFor(method);
     try {
-      const value = this.db.transaction(body).immediate();
-      if (isPortError(value)) return { ok: false, error: value };
+      const value = this.db
+        .transaction(() => {
+          const v = body();
+          if (isPortError(v)) throw new Refused(v); // rolls the transaction back
+          return v;
+        })
+        .immediate();
       return { ok: true, value };
     } catch (cause) {
+      if (cause instanceof Refused) return { ok: false, error: cause.error };
       return { ok: false, error: queueError(method, this.path, cause) };
     }
+  }
+
+  /**
+   * Operator intent (workers, pushes, retries) commits with synchronous=FULL: fsync before
+   * the call returns. Delivery bookkeeping commits with the `lifecycleSync` level: NORMAL
+   * (the default) writes the WAL before returning, so it survives a kill -9 of the daemon,
+   * and is fsynced with the next FULL commit or checkpoint; a power cut before that can
+   * lose it, which at worst runs a finished task again (at-least-once, as after a daemon
+   * crash between a task's exit and its removal).
+   */
+  private syncFor(method: string): void {
+    const want = LIFECYCLE_METHODS.has(method) ? this.lifecycleSync : 'FULL';
+    if (want === this.sync) return;
+    this.db.pragma(`synchronous = ${want}`);
+    this.sync = want;
   }
 
   private read<T>(method: string, body: () => T): PortResult<T> {
@@ -336,5 +372,6 @@ function prepare(db: Database.Database) {
 
 /** Opens (creating) the queue database; throws when it cannot be opened at all. */
 export function openSqliteQueueStore(options: SqliteQueueOptions): SqliteQueueStore {
-  return new Store(options.path, options.maxPageCount);
+  const level = options.lifecycleSync === 'full' ? 'FULL' : 'NORMAL';
+  return new Store(options.path, options.maxPageCount, level);
 }
