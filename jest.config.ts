@@ -30,7 +30,11 @@ const config: Config = {
     {
       ...common,
       displayName: 'adapters',
-      testMatch: ['<rootDir>/adapters/**/*.test.ts', '<rootDir>/scripts/**/*.test.ts'],
+      testMatch: [
+        '<rootDir>/adapters/**/*.test.ts',
+        '<rootDir>/scripts/**/*.test.ts',
+        '<rootDir>/testing/**/*.test.ts',
+      ],
     },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/e2e/**/*.test.ts'] },
   ],

@@ -9,12 +9,14 @@
  * state and queue on the same file system as the baseline's database.
  */
 
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { requestJson } from '../adapters/control/client.js';
-import { Harness } from '../adapters/daemon/harness.js';
+import { socketAnswers } from '../adapters/control/server.js';
 import type { WorkerView } from '../core/engine/worker-api.js';
 import { describePaired, paired, pairedRow } from './rounds.js';
 import type { BenchContext, Row } from './suites.js';
@@ -25,7 +27,12 @@ const secsSince = (t0: bigint): number => Number(nowNs() - t0) / 1e9;
 const PUSH_GOAL = { text: '≥ 0.8× (c=16)', ratio: 0.8 };
 const E2E_GOAL = { text: '≥ 0.7×', ratio: 0.7 };
 
-async function call<T>(h: Harness, method: string, path: string, body?: unknown): Promise<T> {
+async function call<T>(
+  h: { socketPath: string },
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
   const r = await requestJson<T>(h.socketPath, method, path, body);
   if (r.status !== 200) throw new Error(`${method} ${path}: ${JSON.stringify(r.body)}`);
   return r.body;
@@ -88,18 +95,49 @@ function shellLoop(n: number): number {
   return n / secsSince(t0);
 }
 
+/** A daemon of its own (from the sources through tsx) on a temp socket and state dir. */
+interface Harness {
+  dir: string;
+  socketPath: string;
+  daemon: ChildProcess;
+}
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
 async function startDaemon(ctx: BenchContext): Promise<Harness> {
-  process.env.SHIPOTE_IT_RUNNER = 'tsx';
-  const h = new Harness();
-  await h.startDaemon();
-  writeFileSync(join(h.dir, 'ws.toml'), 'label = "bench"\n');
-  writeFileSync(join(h.dir, 'held.toml'), 'label = "held"\n');
-  for (const file of ['ws.toml', 'held.toml']) {
-    const r = await h.cli(['workspace', 'create', join(h.dir, file)]);
-    if (r.code !== 0) throw new Error(`workspace create: ${r.stderr}`);
+  const dir = mkdtempSync(join(tmpdir(), 'shipote-bench-workers-'));
+  const socketPath = join(dir, 'run', 'shipote.sock');
+  const loader = pathToFileURL(join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs'));
+  const main = join(repoRoot, 'adapters', 'cli', 'main.ts');
+  const env = {
+    ...process.env,
+    SHIPOTE_SOCKET: socketPath,
+    SHIPOTE_STATE: join(dir, 'state', 'state.json'),
+    SHIPOTE_CGROUPS: 'off',
+  };
+  const daemon = spawn(process.execPath, ['--import', loader.href, main, 'daemon'], {
+    env,
+    stdio: 'ignore',
+  });
+  const until = Date.now() + 30_000;
+  while (!(await socketAnswers(socketPath))) {
+    if (Date.now() > until || daemon.exitCode !== null)
+      throw new Error('bench daemon did not start');
+    await new Promise((r) => setTimeout(r, 50));
   }
-  ctx.log(`workers: daemon on ${h.socketPath}`);
+  const h = { dir, socketPath, daemon };
+  for (const label of ['bench', 'held']) {
+    await call(h, 'POST', '/v1/workspaces', { toml: `label = "${label}"\n` });
+  }
+  ctx.log(`workers: daemon on ${socketPath}`);
   return h;
+}
+
+async function closeDaemon(h: Harness): Promise<void> {
+  const gone = new Promise((r) => h.daemon.once('exit', r));
+  h.daemon.kill('SIGTERM');
+  await gone;
+  rmSync(h.dir, { recursive: true, force: true });
 }
 
 async function createWorker(h: Harness, ws: string, name: string): Promise<void> {
@@ -113,8 +151,7 @@ export async function workerSuite(ctx: BenchContext): Promise<Row[]> {
   try {
     // Push rate: the tasks wait in a stopped workspace, so nothing runs while pushing.
     await createWorker(h, 'held', 'held');
-    const stop = await h.cli(['workspace', 'stop', 'held', '--grace', '0']);
-    if (stop.code !== 0) throw new Error(`workspace stop: ${stop.stderr}`);
+    await call(h, 'POST', '/v1/workspaces/held/stop', { graceMs: 0 });
     const n = ctx.quick ? 200 : 1000;
     await pushRate(h, 'held', 50, 4); // warm-up
     bareInserts(baseDir, 50);
@@ -139,7 +176,7 @@ export async function workerSuite(ctx: BenchContext): Promise<Row[]> {
     rows.push(pairedRow(`worker ${tasks} × /bin/true vs sh loop`, 'task/s', p, E2E_GOAL));
     ctx.log(`worker tasks: ${describePaired(p)}`);
   } finally {
-    await h.close();
+    await closeDaemon(h);
   }
   return rows;
 }

@@ -72,6 +72,11 @@ export interface ProcRequest {
   envelope: Envelope;
   /** Give the child a NOTIFY_SOCKET (sd_notify); messages come back as `notify` events. */
   notify: boolean;
+  /** The child's watchdog (WATCHDOG_USEC, WATCHDOG_PID as systemd sets them); 0/absent = none. */
+  watchdogUs?: number;
+  /** Run as this user / group (names, resolved by the adapter; needs a root daemon). */
+  user?: string;
+  group?: string;
   /** Bytes the child reads on stdin, then EOF (a worker's task). Absent: /dev/null. */
   stdin?: Uint8Array;
 }
@@ -105,7 +110,17 @@ export interface TapInfo {
 }
 
 export type KernelEvent =
-  | { type: 'exit'; pid: number; code: number | null; signal: SignalName | string | null }
+  | {
+      type: 'exit';
+      pid: number;
+      code: number | null;
+      signal: SignalName | string | null;
+      /**
+       * Set when the exit status could not be read (waitid failed, e.g. `waitid: ECHILD`):
+       * the process is gone but how it ended is unknown; `signal` is then 'UNKNOWN'.
+       */
+      statusUnknown?: string;
+    }
   | { type: 'tap-sample'; key: string; edgeIndex: number; bytes: Uint8Array }
   | { type: 'notify'; pid: number; message: string };
 

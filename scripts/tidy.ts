@@ -55,7 +55,7 @@ const TEST_CALLS = new Set([
   'afterEach',
 ]);
 
-const TS_DIRS = ['core', 'adapters', 'sim', 'bench', 'e2e', 'scripts', 'bin'];
+const TS_DIRS = ['core', 'adapters', 'sim', 'bench', 'e2e', 'testing', 'stress', 'scripts', 'bin'];
 const TS_FILE = /\.(ts|mjs)$/;
 const CPP_DIRS = ['native'];
 const CPP_FILE = /\.(cc|cpp|h)$/;

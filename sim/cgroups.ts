@@ -161,6 +161,9 @@ export class SimCgroups implements Cgroups, CgroupGate {
 
   kill(handle: string): PortResult<{ killed: number }> {
     if (!this.groups.has(handle)) return { ok: false, error: this.missing('kill', handle) };
+    if (this.busyFault('kill', handle)) {
+      return { ok: false, error: cgError('kill', 'Busy', `cgroup.kill ${handle}: busy`, 16) };
+    }
     let killed = 0;
     for (const p of this.members(handle)) {
       if (!p.alive) continue;
@@ -170,8 +173,18 @@ export class SimCgroups implements Cgroups, CgroupGate {
     return { ok: true, value: { killed } };
   }
 
+  /** The adapter answers Busy instead of blocking: the engine must try again later. */
+  private busyFault(op: string, handle: string): boolean {
+    if (!this.faults.roll('cgroup-busy')) return false;
+    this.trace.add(() => `fault cgroup-busy ${op} ${handle}`);
+    return true;
+  }
+
   remove(handle: string): PortResult<true> {
     if (!this.groups.has(handle)) return { ok: false, error: this.missing('remove', handle) };
+    if (this.busyFault('remove', handle)) {
+      return { ok: false, error: cgError('remove', 'Busy', `rmdir ${handle}: busy`, 16) };
+    }
     if (this.members(handle).some((p) => p.alive)) {
       return { ok: false, error: cgError('remove', 'Busy', `rmdir ${handle}: busy`, 16) };
     }

@@ -20,7 +20,7 @@ interface Timer {
 export const SIM_WALL_BASE_MS = 1_767_225_600_000;
 
 export class SimClock implements Clock {
-  private now = 0;
+  private timeMs = 0;
   private seq = 0;
   private heap: Timer[] = [];
   private readonly cancelled = new Set<TimerHandle>();
@@ -34,11 +34,11 @@ export class SimClock implements Clock {
   ) {}
 
   nowMs(): number {
-    return this.now;
+    return this.timeMs;
   }
 
   wallMs(): number {
-    return this.wallBaseMs + this.now;
+    return this.wallBaseMs + this.timeMs;
   }
 
   setTimer(atMs: number, fire: () => void): TimerHandle {
@@ -67,19 +67,19 @@ export class SimClock implements Clock {
   /** Move time forward by `ms`, firing every timer due on the way, in order. */
   advance(ms: number): void {
     if (!Number.isInteger(ms) || ms < 0) throw new Error(`SimClock.advance: bad ms ${ms}`);
-    this.advanceTo(this.now + ms);
+    this.advanceTo(this.timeMs + ms);
   }
 
   advanceTo(atMs: number): void {
-    if (atMs < this.now) throw new Error(`SimClock.advanceTo: ${atMs} is in the past`);
+    if (atMs < this.timeMs) throw new Error(`SimClock.advanceTo: ${atMs} is in the past`);
     for (;;) {
       const timer = this.popDue(atMs);
       if (timer === null) break;
-      if (timer.atMs > this.now) this.now = timer.atMs;
+      if (timer.atMs > this.timeMs) this.timeMs = timer.atMs;
       this.fired += 1;
       timer.fire();
     }
-    this.now = atMs;
+    this.timeMs = atMs;
   }
 
   /**
@@ -90,10 +90,10 @@ export class SimClock implements Clock {
   advanceBatch(limitMs: number): boolean {
     const due = this.nextDueMs();
     if (due === null || due > limitMs) {
-      this.now = Math.max(this.now, limitMs);
+      this.timeMs = Math.max(this.timeMs, limitMs);
       return false;
     }
-    this.advanceTo(Math.max(due, this.now));
+    this.advanceTo(Math.max(due, this.timeMs));
     return true;
   }
 

@@ -11,8 +11,8 @@ import {
   savedSource,
   workspaceSpec,
 } from './ops.js';
-import type { SeedRun } from './runner.js';
-import { ViolationError } from './runner.js';
+import type { SeedRun } from './seed.js';
+import { ViolationError } from './seed.js';
 import { pipelineToml } from './toml.js';
 import { executeWorkerOp } from './workers.js';
 import type { Op } from './workload.js';
@@ -207,6 +207,35 @@ const restartCmd: Exec<'restart-cmd'> = (run, op) => {
   fact.operatorRestartSeqs.push(seq);
 };
 
+/** Budget for the shutdown to settle: the grace, the SIGKILL wait, and slack. */
+const SHUTDOWN_SLACK_MS = 5000;
+
+/** Graceful restart through the engine's shutdown; it must settle and leave nothing alive. */
+const restartDaemon: Exec<'restart-daemon'> = async (run, op) => {
+  const gen = run.gen;
+  let settled = false;
+  run.sup.shutdown(op.graceMs).then(
+    () => {
+      settled = true;
+    },
+    (error: unknown) => {
+      run.deferred ??= new ViolationError('engine-threw', `shutdown rejected: ${String(error)}`);
+    },
+  );
+  const done = () => settled || !run.world.isAlive(gen);
+  await run.advanceUntil(op.graceMs + SHUTDOWN_SLACK_MS, done);
+  if (!run.world.isAlive(gen)) return; // a fault crashed it meanwhile: restored already
+  // The engine's own children (roots); their children go with the daemon (PDEATHSIG).
+  const alive = [...run.world.kernel.live].filter((p) => p.gen === gen && p.pid === p.rootPid);
+  if (!settled || alive.length > 0) {
+    const pids = alive.map((p) => p.pid).join(' ');
+    const message = `shutdown (grace ${op.graceMs}) settled=${settled}, alive: [${pids}]`;
+    throw new ViolationError('liveness', message);
+  }
+  run.sup.close();
+  await run.restore();
+};
+
 const EXECUTORS: { [K in Op['kind']]: Exec<K> } = {
   'create-ws': createWs,
   run: runCommand,
@@ -217,11 +246,7 @@ const EXECUTORS: { [K in Op['kind']]: Exec<K> } = {
   'drop-pipeline': dropPipeline,
   'restart-cmd': restartCmd,
   crash: (run) => run.restore(),
-  'restart-daemon': (run) => {
-    run.sup.flush();
-    run.sup.close();
-    return run.restore();
-  },
+  'restart-daemon': restartDaemon,
   advance: (run, op) => run.advance(op.ms),
   'create-worker': executeWorkerOp,
   'push-tasks': executeWorkerOp,

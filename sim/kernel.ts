@@ -30,7 +30,7 @@ import type {
 } from '../core/ports.js';
 import type { SimClock } from './clock.js';
 import type { Faults } from './faults.js';
-import { CHILD_SCRIPT, parseScript, type Script } from './script.js';
+import { CHILD_SCRIPT, hostScript, parseScript, type Script } from './script.js';
 import type { Trace } from './trace.js';
 
 export interface SimProc {
@@ -122,6 +122,8 @@ export class SimKernel {
   /** Orders spawn and exit records against each other and against API calls. */
   seq = 0;
   private readonly listeners = new Map<number, ((event: KernelEvent) => void)[]>();
+  /** Also run host binaries (`/bin/sleep 10`, see `hostScript`): for the adapters' tests. */
+  hostBinaries = false;
   private nextPid = 1000;
   private growthTimer: number | null = null;
   private cgroups: CgroupGate | null = null;
@@ -301,7 +303,9 @@ export class SimKernel {
     if (!this.isAlive(gen)) {
       return { ok: false, error: portError(method, 'Unknown', 'daemon is gone') };
     }
-    const script = parseScript(req.exec, req.argv, req.stdin);
+    const script =
+      parseScript(req.exec, req.argv, req.stdin) ??
+      (this.hostBinaries ? hostScript(req.exec, req.argv) : null);
     if (script === null) {
       const message = `exec ${req.exec}: No such file or directory`;
       return {

@@ -1,6 +1,6 @@
-import { FakeStore, fakes, ok, wsSpec } from '../core/engine/fakes.js';
 import { createSupervisor } from '../core/engine/supervisor.js';
 import type { WorkerSpec } from '../core/manifest/worker.js';
+import { FakeStore, fakes, ok, wsSpec } from '../testing/fakes.js';
 import { type FaultKind, Faults } from './faults.js';
 import { Prng, ratio } from './prng.js';
 import { SimQueueStore } from './queue-store.js';

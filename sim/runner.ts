@@ -5,334 +5,72 @@
  * and the system must converge (all stops resolve, nothing alive) within a bounded time.
  */
 
-import type { CreateSupervisor, Supervisor, SupervisorOptions } from '../core/engine/api.js';
-import {
-  type CheckContext,
-  type Checker,
-  EXIT_CODES,
-  type FailureClass,
-  makeCheckers,
-} from './checkers/index.js';
 import { executeOp } from './execute.js';
-import type { FaultKind } from './faults.js';
-import { Model } from './model.js';
-import type { Prng } from './prng.js';
-import { Timeline } from './timeline.js';
-import { describeOp, generateWorkload, type Op } from './workload.js';
-import { SimWorld } from './world.js';
+import {
+  type RunOptions,
+  type RunResult,
+  SeedRun,
+  type Violation,
+  ViolationError,
+} from './seed.js';
+import { describeOp } from './workload.js';
 
-export interface RunOptions {
-  seed: number;
-  createSupervisor: CreateSupervisor;
-  supervisorOptions?: SupervisorOptions;
-  /** Indices of the workload to run (the shrinker's subsets); null = all. */
-  keep?: ReadonlySet<number> | null;
-  trace?: boolean;
-  echo?: (line: string) => void;
-}
+export type { RunOptions, RunResult, Violation };
+export { SeedRun, ViolationError };
 
-export interface Violation {
-  failure: FailureClass;
-  exitCode: number;
-  message: string;
-  phase: 'safety' | 'liveness';
-  /** Index in the workload of the operation during or after which it fired; -1 = liveness. */
-  opIndex: number;
-  atMs: number;
-}
-
-export interface RunResult {
-  seed: number;
-  ops: Op[];
-  /** Indices of `ops` that ran. */
-  ran: number[];
-  violation: Violation | null;
-  lifecycles: number;
-  faults: Map<FaultKind, number>;
-  faultSites: FaultKind[];
-  checks: number;
-  steps: number;
-  daemonCrashes: number;
-  simMs: number;
-  trace: string[];
-  coverage: Map<string, number>;
-}
-
-export class ViolationError extends Error {
-  constructor(
-    readonly failure: FailureClass,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export const SAMPLE_EVERY_MS = 1000;
-export const DEAD_COMMANDS_MAX = 64;
-
-/** Swarm over the engine's tunables too: each seed runs with its own periods and bounds. */
-function drawSupervisorOptions(prng: Prng): SupervisorOptions {
-  return {
-    sampleEveryMs: prng.pick([250, 500, 1000]),
-    saveDelayMs: prng.pick([0, 50, 200, 1000]),
-    deadCommandsMax: prng.pick([2, 8, 64]),
-  };
-}
 const LIVENESS_BUDGET_MS = 15_000;
-const STEPS_MAX = 200_000;
 
-/** Drain the microtask queue (the engine's promise continuations) without real time. */
-const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-export interface PendingStop {
-  what: string;
-  gen: number;
-  atMs: number;
-  graceMs: number;
-  done: boolean;
+async function run(seed: SeedRun): Promise<RunResult> {
+  const ran: number[] = [];
+  let violation: Violation | null = null;
+  try {
+    seed.startDaemon();
+    await seed.settle();
+    for (let i = 0; i < seed.ops.length; i++) {
+      if (seed.options.keep && !seed.options.keep.has(i)) continue;
+      ran.push(i);
+      seed.opIndex = i;
+      const op = seed.ops[i]!;
+      seed.world.trace.add(() => `op#${i} ${describeOp(op)}`);
+      await seed.guard(() => executeOp(seed, op));
+      await seed.settle();
+    }
+    await liveness(seed);
+  } catch (error) {
+    violation = seed.toViolation(error);
+  }
+  return seed.result(ran, violation);
 }
 
-export class SeedRun {
-  readonly world: SimWorld;
-  readonly model = new Model();
-  readonly ops: Op[];
-  readonly timeline = new Timeline();
-  readonly checkers: Checker[] = makeCheckers();
-  readonly pendingStops: PendingStop[] = [];
-  /** What the checkers actually verified, by kind. */
-  readonly coverage = new Map<string, number>();
-  sup!: Supervisor;
-  gen = 0;
-  genStartedAtMs = 0;
-  checks = 0;
-  steps = 0;
-  wsCreated = 0;
-  pipelinesRun = 0;
-  /** A rejected engine promise or a throw inside a callback, raised at the next check. */
-  deferred: ViolationError | null = null;
-  phase: 'safety' | 'liveness' = 'safety';
-  opIndex = -1;
-
-  constructor(readonly options: RunOptions) {
-    this.world = new SimWorld({
-      seed: options.seed,
-      faults: true,
-      trace: options.trace ?? false,
-      ...(options.echo ? { echo: options.echo } : {}),
-    });
-    const workloadPrng = this.world.prng.fork();
-    this.ops = generateWorkload(workloadPrng, workloadPrng.range(30, 150));
-    this.supervisorOptions = {
-      ...drawSupervisorOptions(this.world.prng.fork()),
-      ...options.supervisorOptions,
-    };
+async function liveness(seed: SeedRun): Promise<void> {
+  seed.phase = 'liveness';
+  seed.opIndex = -1;
+  seed.world.faults.disable();
+  seed.world.trace.add(() => 'liveness: faults off, stopping everything');
+  await seed.advance(2000);
+  const prng = seed.world.prng.fork();
+  for (const ws of seed.model.workspaces) {
+    const graceMs = prng.pick([0, 300, 1000, 2500]);
+    await seed.guard(() => executeOp(seed, { kind: 'stop-ws', ws: ws.index, graceMs }));
+    await seed.settle();
   }
-
-  readonly supervisorOptions: SupervisorOptions;
-
-  get sampleEveryMs(): number {
-    return this.supervisorOptions.sampleEveryMs ?? SAMPLE_EVERY_MS;
+  const settled = () => seed.world.kernel.live.size === 0 && seed.pendingStops.every((s) => s.done);
+  if (await seed.advanceUntil(LIVENESS_BUDGET_MS, settled)) {
+    const done = seed.pendingStops.filter((s) => s.done).length;
+    seed.coverage.set('stops settled', done);
+    return;
   }
-
-  get deadCommandsMax(): number {
-    return this.supervisorOptions.deadCommandsMax ?? DEAD_COMMANDS_MAX;
-  }
-
-  async run(): Promise<RunResult> {
-    const ran: number[] = [];
-    let violation: Violation | null = null;
-    try {
-      this.startDaemon();
-      await this.settle();
-      for (let i = 0; i < this.ops.length; i++) {
-        if (this.options.keep && !this.options.keep.has(i)) continue;
-        ran.push(i);
-        this.opIndex = i;
-        const op = this.ops[i]!;
-        this.world.trace.add(() => `op#${i} ${describeOp(op)}`);
-        await this.guard(() => executeOp(this, op));
-        await this.settle();
-      }
-      await this.liveness();
-    } catch (error) {
-      violation = this.toViolation(error);
-    }
-    return this.result(ran, violation);
-  }
-
-  private result(ran: number[], violation: Violation | null): RunResult {
-    return {
-      seed: this.options.seed,
-      ops: this.ops,
-      ran,
-      violation,
-      lifecycles: this.world.kernel.lifecycles,
-      faults: this.world.faults.injected,
-      faultSites: this.world.faults.sites(),
-      checks: this.checks,
-      steps: this.steps,
-      daemonCrashes: this.world.daemonCrashes,
-      simMs: this.world.clock.nowMs(),
-      trace: this.world.trace.lines,
-      coverage: this.coverage,
-    };
-  }
-
-  private toViolation(error: unknown): Violation {
-    const base = { phase: this.phase, opIndex: this.opIndex, atMs: this.world.clock.nowMs() };
-    if (error instanceof ViolationError) {
-      return {
-        ...base,
-        failure: error.failure,
-        exitCode: EXIT_CODES[error.failure],
-        message: error.message,
-      };
-    }
-    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    return { ...base, failure: 'engine-threw', exitCode: EXIT_CODES['engine-threw'], message };
-  }
-
-  /** Run engine code; an exception out of the engine is a violation of its own class. */
-  async guard(fn: () => void | Promise<void>): Promise<void> {
-    try {
-      await fn();
-    } catch (error) {
-      if (error instanceof ViolationError) throw error;
-      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      throw new ViolationError('engine-threw', message);
-    }
-  }
-
-  startDaemon(): void {
-    const ports = this.world.ports(this.gen);
-    this.genStartedAtMs = this.world.clock.nowMs();
-    this.sup = this.options.createSupervisor(ports, this.supervisorOptions);
-    if (this.world.trace.enabled) {
-      const gen = this.gen;
-      this.sup.onEvent((e) =>
-        this.world.trace.add(() => `gen${gen} ev=${e.ev} ${JSON.stringify(e.fields)}`),
-      );
-    }
-    const report = this.sup.start();
-    this.world.trace.add(
-      () => `daemon gen${this.gen} started: ${report.outcome} ${report.message}`,
-    );
-  }
-
-  /** After an operation: let promises run, restore a dead daemon, check. */
-  async settle(): Promise<void> {
-    await flush();
-    if (!this.world.isAlive(this.gen)) await this.restore();
-    this.check();
-  }
-
-  async restore(): Promise<void> {
-    this.world.crash(this.gen);
-    this.check();
-    for (const c of this.checkers) c.beforeRestore?.(this.context());
-    for (const stop of this.pendingStops) if (stop.gen === this.gen) stop.done = true;
-    this.gen = this.world.nextGen();
-    await this.guard(() => this.startDaemon());
-    await this.guard(() => this.world.clock.advanceTo(this.world.clock.nowMs()));
-    await flush();
-    const ctx = this.context();
-    for (const c of this.checkers) {
-      const message = c.afterRestore?.(ctx) ?? null;
-      this.checks += 1;
-      if (message !== null) throw new ViolationError(c.name, message);
-    }
-  }
-
-  context(): CheckContext {
-    const { restarts, spawns } = this.timeline.update(this.world.kernel);
-    return {
-      world: this.world,
-      model: this.model,
-      sup: this.sup,
-      gen: this.gen,
-      genStartedAtMs: this.genStartedAtMs,
-      nowMs: this.world.clock.nowMs(),
-      sampleEveryMs: this.sampleEveryMs,
-      deadCommandsMax: this.deadCommandsMax,
-      timeline: this.timeline,
-      cover: (what) => this.coverage.set(what, (this.coverage.get(what) ?? 0) + 1),
-      restarts,
-      spawns,
-    };
-  }
-
-  check(): void {
-    this.steps += 1;
-    if (this.deferred !== null) throw this.deferred;
-    if (this.steps > STEPS_MAX)
-      throw new ViolationError('liveness', `more than ${STEPS_MAX} steps: a timer storm?`);
-    const ctx = this.context();
-    for (const c of this.checkers) {
-      this.checks += 1;
-      const message = c.check(ctx);
-      if (message !== null) throw new ViolationError(c.name, message);
-    }
-  }
-
-  /** Advance simulated time by `ms`, checking after each batch of timers. */
-  async advance(ms: number): Promise<void> {
-    const targetMs = this.world.clock.nowMs() + ms;
-    for (;;) {
-      let more = false;
-      await this.guard(() => {
-        more = this.world.clock.advanceBatch(targetMs);
-      });
-      await this.settle();
-      if (!more) return;
-    }
-  }
-
-  /** Advance until `done()` or the budget runs out; returns whether it converged. */
-  async advanceUntil(budgetMs: number, done: () => boolean): Promise<boolean> {
-    const deadlineMs = this.world.clock.nowMs() + budgetMs;
-    while (!done()) {
-      if (this.world.clock.nowMs() >= deadlineMs) return false;
-      const nextMs = this.world.clock.nextDueMs();
-      const stepMs =
-        nextMs === null
-          ? deadlineMs
-          : Math.min(deadlineMs, Math.max(nextMs, this.world.clock.nowMs()));
-      await this.advance(stepMs - this.world.clock.nowMs());
-    }
-    return true;
-  }
-
-  async liveness(): Promise<void> {
-    this.phase = 'liveness';
-    this.opIndex = -1;
-    this.world.faults.disable();
-    this.world.trace.add(() => 'liveness: faults off, stopping everything');
-    await this.advance(2000);
-    const prng = this.world.prng.fork();
-    for (const ws of this.model.workspaces) {
-      const graceMs = prng.pick([0, 300, 1000, 2500]);
-      await this.guard(() => executeOp(this, { kind: 'stop-ws', ws: ws.index, graceMs }));
-      await this.settle();
-    }
-    const settled = () =>
-      this.world.kernel.live.size === 0 && this.pendingStops.every((s) => s.done);
-    if (await this.advanceUntil(LIVENESS_BUDGET_MS, settled)) {
-      const done = this.pendingStops.filter((s) => s.done).length;
-      this.coverage.set('stops settled', done);
-      return;
-    }
-    const stuck = this.pendingStops
-      .filter((s) => !s.done)
-      .map((s) => `${s.what} (t=${s.atMs}, grace ${s.graceMs})`);
-    const live = [...this.world.kernel.live].map((p) => `${p.pid}:${p.exec}:${p.key}`);
-    throw new ViolationError(
-      'liveness',
-      `not converged ${LIVENESS_BUDGET_MS} ms after stopping everything: ` +
-        `unresolved stops [${stuck.join('; ')}], live processes [${live.join(' ')}]`,
-    );
-  }
+  const stuck = seed.pendingStops
+    .filter((s) => !s.done)
+    .map((s) => `${s.what} (t=${s.atMs}, grace ${s.graceMs})`);
+  const live = [...seed.world.kernel.live].map((p) => `${p.pid}:${p.exec}:${p.key}`);
+  throw new ViolationError(
+    'liveness',
+    `not converged ${LIVENESS_BUDGET_MS} ms after stopping everything: ` +
+      `unresolved stops [${stuck.join('; ')}], live processes [${live.join(' ')}]`,
+  );
 }
 
 export async function runSeed(options: RunOptions): Promise<RunResult> {
-  return new SeedRun(options).run();
+  return run(new SeedRun(options));
 }

@@ -94,3 +94,31 @@ export function parseScript(exec: string, argv: string[], stdin?: Uint8Array): S
 
 /** A forked child: idle, small, dies with its root. */
 export const CHILD_SCRIPT: Script = { ...BASE, rssBytes: 256 << 10, cpuPermille: 10 };
+
+/**
+ * Host binaries as the simulator plays them, for tests that drive the real engine with the
+ * specs a user would write (`/bin/sleep 10`, `/bin/echo hi`): matched by base name.
+ * `sleep N` exits 0 after N s, `echo` and `true` exit 0 at once, `false` exits 1, `cat`
+ * and `yes` run until signalled. Anything else is not found.
+ */
+export function hostScript(exec: string, argv: string[]): Script | null {
+  const name = exec.slice(exec.lastIndexOf('/') + 1);
+  if (exec === name) return null; // host binaries are absolute paths
+  switch (name) {
+    case 'sleep': {
+      const seconds = Number.parseInt(argv[0] ?? '', 10);
+      if (!Number.isSafeInteger(seconds) || seconds < 0) return { ...BASE };
+      return { ...BASE, exitAfterMs: seconds * 1000, exitCode: 0 };
+    }
+    case 'echo':
+    case 'true':
+      return { ...BASE, exitAfterMs: 0, exitCode: 0 };
+    case 'false':
+      return { ...BASE, exitAfterMs: 0, exitCode: 1 };
+    case 'cat':
+    case 'yes':
+      return { ...BASE };
+    default:
+      return null;
+  }
+}

@@ -56,8 +56,8 @@ export type Op =
   | { kind: 'drop-pipeline'; name: number }
   | { kind: 'restart-cmd'; cmd: number }
   | { kind: 'crash' }
-  /** Graceful: flush the snapshot (SIGTERM path), close, then the daemon exits. */
-  | { kind: 'restart-daemon' }
+  /** Graceful: the engine's shutdown (flush, TERM, KILL after the grace), then it exits. */
+  | { kind: 'restart-daemon'; graceMs: number }
   | { kind: 'advance'; ms: number }
   | WorkerOp;
 
@@ -167,7 +167,7 @@ const OP_TABLE: [weight: number, draw: (prng: Prng) => Op][] = [
   [2, (prng) => ({ kind: 'drop-pipeline', name: prng.int(6) })],
   [3, (prng) => ({ kind: 'restart-cmd', cmd: prng.int(64) })],
   [2, () => ({ kind: 'crash' })],
-  [1, () => ({ kind: 'restart-daemon' })],
+  [1, (prng) => ({ kind: 'restart-daemon', graceMs: prng.pick([0, 300, 1000]) })],
   [3, drawCreateWorker],
   [8, drawPushTasks],
   [1, drawRetryDead],

@@ -6,12 +6,15 @@
  */
 
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, constants, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { socketAnswers } from '../control/server.js';
+import { ensurePrivateDir } from '../store/private-dir.js';
 import { CliError, exitUnreachable } from './errors.js';
 
 export const startDeadlineMs = 15_000;
+/** Append, create, and never through a link planted at the log's name. */
+const logFlags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
 const pollEveryMs = 50;
 
 export interface StartedDaemon {
@@ -29,9 +32,9 @@ export async function startDaemon(
   socketPath: string,
   say: (line: string) => void,
 ): Promise<StartedDaemon> {
-  mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dirname(socketPath), 'socket directory', 'SHIPOTE_SOCKET (or --socket)');
   const logPath = join(dirname(socketPath), 'daemon.log');
-  const out = openSync(logPath, 'a', 0o600);
+  const out = openSync(logPath, logFlags, 0o600);
   const self = selfCommand();
   const child = spawn(self.file, [...self.args, 'daemon', '--socket', socketPath], {
     detached: true,

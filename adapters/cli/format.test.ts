@@ -3,6 +3,7 @@ import {
   exitText,
   humanBytes,
   humanDuration,
+  isControl,
   keyValues,
   sparkline,
   table,
@@ -69,5 +70,17 @@ describe('format', () => {
         ['long', 'x'],
       ]),
     ).toBe('a:    1\nlong: x');
+  });
+});
+
+describe('terminal escaping', () => {
+  it('shows control characters in table cells as escapes, never raw', () => {
+    const out = table(['LABEL'], [['bad\u001b]0;owned\u0007\u001b[2J\r\nx\u009b']]);
+    expect([...out].filter((c) => isControl(c.codePointAt(0) ?? 0) && c !== '\n')).toEqual([]);
+    expect(out).toContain('bad\\x1b]0;owned\\x07\\x1b[2J\\r\\nx\\x9b');
+  });
+
+  it('escapes control characters in key: value lines', () => {
+    expect(keyValues([['label', 'a\u001b[31m']])).toBe('label: a\\x1b[31m');
   });
 });

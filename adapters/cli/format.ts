@@ -55,6 +55,35 @@ export function exitText(exit: { status: number; signal: string | null } | null)
   return exit.signal ? `${exit.status} (${exit.signal})` : String(exit.status);
 }
 
+const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Text from the daemon (labels, exec paths, messages) as the terminal should show it: C0
+ * and C1 control characters, DEL, and bidi overrides become visible escapes (`\x1b`,
+ * `\u202e`), so a label cannot move the cursor, retitle the window or reorder the line.
+ */
+export function escapeControl(text: string): string {
+  let out = '';
+  for (const c of text) {
+    const code = c.codePointAt(0) ?? 0;
+    if (!isControl(code)) out += c;
+    else if (named[c] !== undefined) out += named[c];
+    else if (code <= 0xff) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    else out += `\\u${code.toString(16)}`;
+  }
+  return out;
+}
+
+/** C0, DEL, C1, and the bidi embedding/override/isolate characters. */
+export function isControl(code: number): boolean {
+  return (
+    code <= 0x1f ||
+    (code >= 0x7f && code <= 0x9f) ||
+    (code >= 0x202a && code <= 0x202e) ||
+    (code >= 0x2066 && code <= 0x2069)
+  );
+}
+
 /** A borderless table (kubectl style): columns padded, header first. */
 export function table(head: string[], rows: (string | number)[][]): string {
   const t = new Table({
@@ -78,7 +107,7 @@ export function table(head: string[], rows: (string | number)[][]): string {
     },
     style: { 'padding-left': 0, 'padding-right': 0, head: [], border: [] },
   });
-  for (const row of rows) t.push(row.map(String));
+  for (const row of rows) t.push(row.map((cell) => escapeControl(String(cell))));
   return t
     .toString()
     .split('\n')
@@ -89,5 +118,7 @@ export function table(head: string[], rows: (string | number)[][]): string {
 /** `key: value` lines, keys padded to the longest. */
 export function keyValues(pairs: [string, string | number | boolean][]): string {
   const width = Math.max(0, ...pairs.map(([k]) => k.length));
-  return pairs.map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${String(v)}`).join('\n');
+  return pairs
+    .map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${escapeControl(String(v))}`)
+    .join('\n');
 }

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createFakeSupervisor, type FakeSupervisor } from '../control/fake-supervisor.js';
-import { ECHO_CAT_PIPELINE_TOML, STRICT_WORKSPACE_TOML } from '../control/fixtures.js';
+import { type SimEngine, simEngine } from '../../testing/engine.js';
+import { ECHO_CAT_PIPELINE_TOML, STRICT_WORKSPACE_TOML } from '../../testing/fixtures/control.js';
 import { type ControlServer, serveControl } from '../control/server.js';
 import { coreSpecParsers } from '../control/specs.js';
 import type { Io } from './context.js';
@@ -11,15 +11,17 @@ import { runCli } from './main.js';
 let dir: string;
 let socket: string;
 let server: ControlServer;
-let sup: FakeSupervisor;
+let engine: SimEngine;
+let stopPump: () => void;
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'shipote-cli-'));
   socket = join(dir, 'shipote.sock');
-  sup = createFakeSupervisor();
+  engine = simEngine();
+  stopPump = engine.pump();
   server = await serveControl(
     {
-      supervisor: sup,
+      supervisor: engine.sup,
       specs: coreSpecParsers,
       logs: { read: () => Buffer.from('hello\n'), follow: () => () => {} },
       flows: () => [],
@@ -35,6 +37,7 @@ beforeEach(async () => {
   );
 });
 afterEach(async () => {
+  stopPump();
   await server.close(); // Idempotent: a test may have closed it already.
   rmSync(dir, { recursive: true, force: true });
 });
@@ -57,26 +60,40 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
   return { code, out, err };
 }
 
+/** STRICT_WORKSPACE_TOML with a cgroup path, on a host without a writable cgroup tree. */
+const CGROUP_WORKSPACE_TOML = `${STRICT_WORKSPACE_TOML}[soma.cgroup]\npath = "shipote/strict"\n`;
+
+async function pollUntil(check: () => boolean, deadlineMs = 5000): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error('condition not met before the deadline');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 function specFile(name: string, text: string): string {
   const path = join(dir, name);
   writeFileSync(path, text);
   return path;
 }
 
-describe('shipote CLI against a fake supervisor', () => {
+describe('shipote CLI against the engine over the simulator', () => {
   it('creates a workspace and prints its id, warnings on stderr', async () => {
-    const r = await cli('workspace', 'create', specFile('ws.toml', STRICT_WORKSPACE_TOML));
-    expect(r).toEqual({ code: 0, out: 'WS0001\n', err: 'warning: cgroup not delegated\n' });
+    const r = await cli('workspace', 'create', specFile('ws.toml', CGROUP_WORKSPACE_TOML));
+    const [ws] = engine.sup.listWorkspaces();
+    expect(r).toEqual({ code: 0, out: `${ws?.id}\n`, err: `warning: ${ws?.warnings[0]}\n` });
+    expect(ws?.warnings).toHaveLength(1);
   });
 
   it('prints {id, warnings} with --json', async () => {
     const r = await cli(
       'workspace',
       'create',
-      specFile('ws.toml', STRICT_WORKSPACE_TOML),
+      specFile('ws.toml', CGROUP_WORKSPACE_TOML),
       '--json',
     );
-    expect(JSON.parse(r.out)).toEqual({ id: 'WS0001', warnings: ['cgroup not delegated'] });
+    const [ws] = engine.sup.listWorkspaces();
+    expect(JSON.parse(r.out)).toEqual({ id: ws?.id, warnings: ws?.warnings });
   });
 
   it('lists every spec issue with the file name and exits 1', async () => {
@@ -97,15 +114,15 @@ describe('shipote CLI against a fake supervisor', () => {
   });
 
   it.each([
-    [['workspace', 'stop', 'foo'], 3, 'shipote: workspace "foo" not found\n'],
-    [['commands', 'foo'], 3, 'shipote: workspace "foo" not found\n'],
-    [['logs', 'foo', 'x'], 3, 'shipote: workspace "foo" not found\n'],
+    [['workspace', 'stop', 'foo'], 3, 'shipote: no workspace "foo"\n'],
+    [['commands', 'foo'], 3, 'shipote: no workspace "foo"\n'],
+    [['logs', 'foo', 'x'], 3, 'shipote: no workspace "foo"\n'],
     [
       ['workspace', 'stop', 'foo', '--grace', 'soon'],
       2,
       'shipote: --grace expects a non-negative integer, got "soon"\n',
     ],
-    [['pipeline', 'drop', 'nope'], 3, 'shipote: saved pipeline "nope" not found\n'],
+    [['pipeline', 'drop', 'nope'], 3, 'shipote: no saved pipeline "nope"\n'],
   ])('exits for %j with %i and one clear line', async (argv, code, err) => {
     const r = await cli(...argv);
     expect(r.code).toBe(code);
@@ -117,7 +134,7 @@ describe('shipote CLI against a fake supervisor', () => {
     await cli('workspace', 'create', file);
     const r = await cli('workspace', 'create', file);
     expect(r.code).toBe(4);
-    expect(r.err).toBe('shipote: label "strict" already used\n');
+    expect(r.err).toBe('shipote: workspace "strict" already exists\n');
   });
 
   it('exits 2 on a usage error', async () => {
@@ -162,9 +179,17 @@ describe('shipote CLI against a fake supervisor', () => {
   it('prints verdict lines named after the edge with --tap', async () => {
     await cli('workspace', 'create', specFile('ws.toml', STRICT_WORKSPACE_TOML));
     const pipeline = specFile('p.toml', ECHO_CAT_PIPELINE_TOML);
-    const r = await cli('pipeline', 'run', pipeline, '--tap', '--var', 'WS=strict');
+    const pending = cli('pipeline', 'run', pipeline, '--tap', '--var', 'WS=strict');
+    // The CLI polls for the verdict; the tap's first sample comes 1 ms of virtual time later.
+    await pollUntil(() => engine.sup.listPipelines().length === 1);
+    engine.advance(10);
+    const r = await pending;
     expect(r.code).toBe(0);
-    expect(r.out).toContain('producer.stdout->consumer ty=json mime=application/json conf=0.95\n');
+    const [verdict] = engine.sup.listPipelines()[0]?.verdicts ?? [];
+    expect(verdict).toMatchObject({ ty: 'ndjson' });
+    const conf = ((verdict?.confPermille ?? 0) / 1000).toFixed(2);
+    const line = `producer.stdout->consumer ty=ndjson mime=${verdict?.mime} conf=${conf}\n`;
+    expect(r.out).toContain(line);
   });
 
   it('prints events as logfmt lines', async () => {
@@ -174,15 +199,24 @@ describe('shipote CLI against a fake supervisor', () => {
 
   it('shows stats with sparklines', async () => {
     await cli('workspace', 'create', specFile('ws.toml', STRICT_WORKSPACE_TOML));
+    // One more 1 MiB process (at 10 % of a core) each second: 1, 2, 3, 4 MiB sampled.
+    for (let i = 0; i < 4; i++) {
+      await cli('run', 'strict', '--', '/bin/sleep', '100');
+      engine.advance(1000);
+    }
     const r = await cli('workspace', 'stats', 'strict', '--history');
     expect(r.out).toContain('rss  ▁▃▆█  1.00 MiB … 4.00 MiB\n');
-    expect(r.out).toContain('cpu  ▁▃▆█  10.0% … 40.0%\n');
+    // CPU is a rate: the first sample has no earlier one to measure against.
+    expect(r.out).toContain('cpu  ▁▅▆█  0.0% … 40.0%\n');
   });
 
   it('shows quota breaches in the contract wording', async () => {
-    await cli('workspace', 'create', specFile('ws.toml', STRICT_WORKSPACE_TOML));
+    const toml = STRICT_WORKSPACE_TOML.replace('nproc = 2', 'nproc = 2\nmem_bytes = 2097152');
+    await cli('workspace', 'create', specFile('ws.toml', toml));
+    for (let i = 0; i < 3; i++) await cli('run', 'strict', '--', '/bin/sleep', '100');
+    engine.advance(1000); // one quota tick: three 1 MiB processes
     const r = await cli('workspace', 'quota', 'strict');
-    expect(r.out).toContain('breach: memory: 12.00 MiB > 10.00 MiB limit\n');
+    expect(r.out).toContain('breach: memory: 3.00 MiB > 2.00 MiB limit\n');
     expect(r.out).toContain('breach: nproc: 3 alive > 2 limit\n');
   });
 });

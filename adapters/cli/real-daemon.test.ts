@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import type { CommandView, PipelineView } from '../../core/engine/api.js';
-import { Harness, harnessSkipReason, waitFor } from '../daemon/harness.js';
+import { Harness, harnessSkipReason, waitFor } from '../../testing/harness.js';
 
 const why = harnessSkipReason();
 const maybe = why ? describe.skip : describe;

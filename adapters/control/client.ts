@@ -3,6 +3,7 @@
  * streams over the Unix socket.
  */
 
+import { lstatSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 
 export interface Reply<T = unknown> {
@@ -20,12 +21,43 @@ export class UnreachableError extends Error {
   }
 }
 
+/** The socket is someone else's, or not a socket: nothing is sent to it. */
+export class UntrustedSocketError extends Error {
+  override readonly name = 'UntrustedSocketError';
+}
+
+/**
+ * Before anything is sent (a spec, `--env` secrets): the path must be a socket itself (not
+ * a link to one) owned by our uid, so another user cannot swap in a listener of their own.
+ * A missing path is left to the connect, which reports it as unreachable.
+ */
+export function checkSocketOwner(socketPath: string, uid = process.getuid?.() ?? 0): void {
+  let st: ReturnType<typeof lstatSync>;
+  try {
+    st = lstatSync(socketPath);
+  } catch {
+    return;
+  }
+  const fix = 'remove it, or set SHIPOTE_SOCKET (or --socket) to a socket of your own daemon';
+  if (!st.isSocket()) {
+    const kind = st.isSymbolicLink() ? 'a symbolic link' : 'a regular file or directory';
+    throw new UntrustedSocketError(`${socketPath} is not a socket (it is ${kind}); ${fix}`);
+  }
+  if (st.uid !== uid) {
+    throw new UntrustedSocketError(
+      `${socketPath} is owned by uid ${st.uid}, not by you (uid ${uid}); refusing to send ` +
+        `anything to it; ${fix}`,
+    );
+  }
+}
+
 function open(
   socketPath: string,
   method: string,
   path: string,
   body?: unknown,
 ): Promise<IncomingMessage> {
+  checkSocketOwner(socketPath);
   return new Promise((resolve, reject) => {
     // Bytes go as they are (a worker's task); anything else as JSON.
     const raw = body instanceof Uint8Array;

@@ -54,6 +54,14 @@ export function buildDoctor(deps: ControlDeps): DoctorView {
     const f = findingFor(event);
     if (f) findings.push(f);
   }
+  const asidePath = restore?.skippedAsidePath ?? deps.statePath;
+  for (const entry of restore?.skipped ?? []) {
+    findings.push({
+      what: `snapshot entry ${entry.path} was set aside: ${entry.message}`,
+      fix: `inspect ${asidePath} (every other entry was restored)`,
+      wallMs: 0,
+    });
+  }
   const snapshotOk = restore === null || restore.outcome !== 'set-aside';
   return {
     daemon: {

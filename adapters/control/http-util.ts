@@ -2,9 +2,10 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiError, ApiErrorCode, ApiResult } from '../../core/engine/api.js';
+import { LIMITS, labelProblem } from '../../core/manifest/limits.js';
 import type { SpecIssue } from '../../core/manifest/types.js';
 
-export const bodyBytesMax = 1024 * 1024;
+export const bodyBytesMax = LIMITS.bodyBytesMax;
 
 const statusByCode: Record<ApiErrorCode, number> = {
   not_found: 404,
@@ -45,13 +46,23 @@ export function unwrap<T>(result: ApiResult<T>): T {
   throw new HttpError(statusFor(result.error.code), result.error);
 }
 
+/**
+ * An oversized body is read to its end and dropped, then refused with 413: a client that
+ * writes its whole body first then gets the reply instead of a torn connection (EPIPE).
+ * The request timeout bounds how long the drain can take.
+ */
 export async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of req) {
     total += (chunk as Buffer).length;
-    if (total > bodyBytesMax) throw invalid(`request body exceeds ${bodyBytesMax} bytes`);
-    chunks.push(chunk as Buffer);
+    if (total <= bodyBytesMax) chunks.push(chunk as Buffer);
+  }
+  if (total > bodyBytesMax) {
+    throw new HttpError(413, {
+      code: 'invalid',
+      message: `request body is ${total} bytes; the limit is ${bodyBytesMax} (bodyBytesMax)`,
+    });
   }
   if (total === 0) return {};
   let parsed: unknown;
@@ -64,6 +75,21 @@ export async function readJsonBody(req: IncomingMessage): Promise<Record<string,
     throw invalid('request body must be a JSON object');
   }
   return parsed as Record<string, unknown>;
+}
+
+/**
+ * Reads and drops whatever is left of a request body, so a reply is never written (and the
+ * connection closed) while the client is still sending: it would see EPIPE, not the reply.
+ * The server's request timeout bounds how long this can take.
+ */
+export function drainBody(req: IncomingMessage): Promise<void> {
+  if (req.complete || req.readableEnded || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    req.once('end', resolve);
+    req.once('close', resolve);
+    req.once('error', () => resolve());
+    req.resume();
+  });
 }
 
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {
@@ -131,4 +157,10 @@ export function queryInt(params: URLSearchParams, name: string, fallback?: numbe
     throw invalid(`${name}: expected a non-negative integer, got "${raw}"`, name);
   }
   return value;
+}
+
+/** A label from a request (docs/CONTRACT.md §1): 400 naming the field when malformed. */
+export function checkLabel(label: string, field: string): void {
+  const problem = labelProblem(label);
+  if (problem !== null) throw invalid(`${field}: ${problem}`, field);
 }

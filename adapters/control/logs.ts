@@ -6,6 +6,7 @@
  */
 
 import type { CommandView, PipelineView, Supervisor } from '../../core/engine/api.js';
+import { markStreaming } from './connections.js';
 import { unwrap } from './http-util.js';
 import type { Ctx } from './router.js';
 import type { LogWhich } from './types.js';
@@ -81,6 +82,7 @@ export function streamLogs(
     res.end();
     return;
   }
+  markStreaming(res);
   let ended = false;
   let drainTimer: NodeJS.Timeout | null = null;
   const unfollow = deps.logs.follow(target.key, which, (chunk) => {

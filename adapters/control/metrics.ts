@@ -1,7 +1,43 @@
 /** Prometheus text exposition format (version 0.0.4) of what the daemon knows. */
 
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ControlDeps } from './types.js';
 import { workerMetrics } from './workers-health.js';
+
+/** Sampling step of the event-loop delay histogram. */
+const loopDelayResolutionMs = 20;
+let loopDelay: IntervalHistogram | null = null;
+
+/** Starts the daemon-wide event-loop delay histogram (once per process). */
+export function startLoopDelayMonitor(): void {
+  if (loopDelay !== null) return;
+  loopDelay = monitorEventLoopDelay({ resolution: loopDelayResolutionMs });
+  loopDelay.enable();
+}
+
+const nsPerSecond = 1e9;
+
+/** Summary of the event-loop delay since start: quantiles, max, sum and count. */
+function loopDelayFamilies(): string[] {
+  const h = loopDelay;
+  if (h === null) return [];
+  const seconds = (ns: number) => ns / nsPerSecond;
+  const quantiles = [0.5, 0.9, 0.99].map((q) => ({
+    labels: { quantile: String(q) },
+    value: seconds(h.percentile(q * 100)),
+  }));
+  return [
+    family('shipote_event_loop_delay_seconds', 'summary', 'Event-loop delay of the daemon.', [
+      ...quantiles,
+    ]).concat(
+      `\nshipote_event_loop_delay_seconds_sum ${seconds(h.mean * h.count)}` +
+        `\nshipote_event_loop_delay_seconds_count ${h.count}`,
+    ),
+    family('shipote_event_loop_delay_max_seconds', 'gauge', 'Longest event-loop delay seen.', [
+      { value: seconds(h.max) },
+    ]),
+  ];
+}
 
 interface Sample {
   labels?: Record<string, string>;
@@ -68,6 +104,7 @@ export function renderMetrics(deps: ControlDeps): string {
     family('shipote_uptime_seconds', 'gauge', 'Seconds since the daemon started.', [
       { value: Math.floor((deps.nowMs() - deps.startedAtMs) / 1000) },
     ]),
+    ...loopDelayFamilies(),
     ...workerMetrics(sup).map((f) => family(f.name, f.type, f.help, f.samples)),
   ];
   return `${families.join('\n')}\n`;

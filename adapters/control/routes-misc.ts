@@ -1,6 +1,7 @@
 /** health, caps, doctor, flows, events (server-sent events) and /metrics. */
 
 import type { LifecycleEvent } from '../../core/ports.js';
+import { markStreaming } from './connections.js';
 import { buildDoctor } from './doctor.js';
 import { queryInt } from './http-util.js';
 import { renderMetrics } from './metrics.js';
@@ -46,6 +47,7 @@ function events(ctx: Ctx): undefined {
     res.end();
     return undefined;
   }
+  markStreaming(res);
   res.flushHeaders();
   const off = deps.supervisor.onEvent((event) => res.write(sseFrame(event)));
   res.on('close', off);

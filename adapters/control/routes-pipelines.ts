@@ -2,6 +2,7 @@
 
 import type { RunPipelineOptions } from '../../core/engine/api.js';
 import {
+  checkLabel,
   invalid,
   optBool,
   optNonNegInt,
@@ -32,6 +33,7 @@ export function addPipelineRoutes(router: Router): void {
     })
     .add('PUT', '/v1/saved-pipelines/:name', async (ctx) => {
       const body = await readJsonBody(ctx.req);
+      checkLabel(ctx.params.name ?? '', 'name');
       const source = optString(body, 'source');
       if (source === undefined) throw invalid('source: expected the pipeline TOML', 'source');
       checkSource(ctx, source, {});

@@ -1,6 +1,14 @@
 /** /v1/workspaces and the commands, logs and stats under them. */
 
-import { invalid, optNonNegInt, optString, queryInt, readJsonBody, unwrap } from './http-util.js';
+import {
+  checkLabel,
+  invalid,
+  optNonNegInt,
+  optString,
+  queryInt,
+  readJsonBody,
+  unwrap,
+} from './http-util.js';
 import { resolveLogTarget, streamLogs } from './logs.js';
 import type { Ctx, Router } from './router.js';
 import type { LogWhich } from './types.js';
@@ -65,6 +73,8 @@ async function createWorkspace(ctx: Ctx): Promise<unknown> {
 
 async function runCommand(ctx: Ctx): Promise<unknown> {
   const body = await readJsonBody(ctx.req);
+  // An empty label means "name it run-XXXXXX"; any other must be a valid label.
+  if (typeof body.label === 'string' && body.label !== '') checkLabel(body.label, 'label');
   const parsed = ctx.deps.specs.command(body);
   if (!parsed.ok) {
     const lines = ctx.deps.specs.formatIssues(parsed.issues);

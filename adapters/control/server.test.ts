@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Supervisor } from '../../core/engine/api.js';
 import type { LifecycleEvent } from '../../core/ports.js';
+import { type SimEngine, simEngine } from '../../testing/engine.js';
+import { ECHO_CAT_PIPELINE_TOML, STRICT_WORKSPACE_TOML } from '../../testing/fixtures/control.js';
 import { requestJson, requestStream, UnreachableError } from './client.js';
-import { createFakeSupervisor, type FakeSupervisor } from './fake-supervisor.js';
-import { ECHO_CAT_PIPELINE_TOML, STRICT_WORKSPACE_TOML } from './fixtures.js';
 import { type ControlServer, serveControl } from './server.js';
 import { coreSpecParsers } from './specs.js';
 import type { ControlDeps, LogWhich } from './types.js';
@@ -14,7 +15,7 @@ interface FakeLogs {
   listeners: Set<(chunk: Uint8Array) => void>;
 }
 
-function fakeDeps(sup: FakeSupervisor, logs: FakeLogs, history: LifecycleEvent[]): ControlDeps {
+function fakeDeps(sup: Supervisor, logs: FakeLogs, history: LifecycleEvent[]): ControlDeps {
   return {
     supervisor: sup,
     specs: coreSpecParsers,
@@ -44,7 +45,8 @@ function fakeDeps(sup: FakeSupervisor, logs: FakeLogs, history: LifecycleEvent[]
 let dir: string;
 let socket: string;
 let server: ControlServer;
-let sup: FakeSupervisor;
+let engine: SimEngine;
+let stopPump: () => void;
 let logs: FakeLogs;
 const history: LifecycleEvent[] = [
   { wallMs: 1, ev: 'crash-loop', fields: { ws: 'W', cmd: 'C' } },
@@ -54,11 +56,13 @@ const history: LifecycleEvent[] = [
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'shipote-ctl-'));
   socket = join(dir, 'run', 'shipote.sock');
-  sup = createFakeSupervisor();
+  engine = simEngine();
+  stopPump = engine.pump();
   logs = { bytes: new Map(), listeners: new Set() };
-  server = await serveControl(fakeDeps(sup, logs, history), socket);
+  server = await serveControl(fakeDeps(engine.sup, logs, history), socket);
 });
 afterEach(async () => {
+  stopPump();
   await server.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -73,7 +77,7 @@ describe('control server', () => {
   });
 
   it('refuses to start when another daemon answers on the socket', async () => {
-    await expect(serveControl(fakeDeps(sup, logs, []), socket)).rejects.toThrow(
+    await expect(serveControl(fakeDeps(engine.sup, logs, []), socket)).rejects.toThrow(
       `another daemon is already serving ${socket}`,
     );
   });
@@ -102,7 +106,7 @@ describe('control server', () => {
   });
 
   it.each([
-    ['GET', '/v1/workspaces/nope', 404, 'not_found', 'workspace "nope" not found'],
+    ['GET', '/v1/workspaces/nope', 404, 'not_found', 'no workspace "nope"'],
     ['GET', '/v1/nothing', 404, 'not_found', 'no route GET /v1/nothing'],
     ['DELETE', '/v1/workspaces', 405, 'invalid', 'DELETE /v1/workspaces: method not allowed'],
   ])('answers %s %s with %i %s', async (method, path, status, code, message) => {
@@ -189,7 +193,10 @@ describe('control server', () => {
 
   it('follows logs until the command ends', async () => {
     await call('POST', '/v1/workspaces', { toml: STRICT_WORKSPACE_TOML });
-    const run = await call('POST', '/v1/workspaces/strict/commands', { exec: '/bin/echo' });
+    const run = await call('POST', '/v1/workspaces/strict/commands', {
+      exec: '/bin/sleep',
+      argv: ['10'],
+    });
     const id = String(run.body.id);
     const chunks: string[] = [];
     const done = requestStream(
@@ -199,7 +206,7 @@ describe('control server', () => {
         chunks.push(c.toString());
         if (chunks.length === 1) {
           for (const l of logs.listeners) l(Buffer.from('more'));
-          sup.finish(id, 0);
+          engine.advance(10_000); // sleep 10 exits 0
         }
       },
     );
@@ -215,11 +222,14 @@ describe('control server', () => {
       tap: true,
     });
     expect(run.status).toBe(200);
-    expect(run.body).toMatchObject({ label: 'echo-cat', verdicts: [{ ty: 'json' }] });
+    expect(run.body).toMatchObject({ label: 'echo-cat', taps: [{ edgeIndex: 0 }], verdicts: [] });
+    engine.advance(10); // the tap's first sample arrives and is classified
     const list = await call<unknown[]>('GET', '/v1/pipelines');
     expect(list.body).toHaveLength(1);
+    expect(list.body[0]).toMatchObject({ verdicts: [{ edgeIndex: 0, ty: 'ndjson' }] });
     const stop = await call('POST', `/v1/pipelines/${run.body.id}/stop`, { graceMs: 0 });
-    expect(stop.body).toEqual({ reaped: 2 });
+    // echo has exited already; the stop reaps cat, which runs until signalled.
+    expect(stop.body).toEqual({ reaped: 1 });
   });
 
   it('refuses a pipeline with a bad edge, listing the issue', async () => {
@@ -258,12 +268,12 @@ describe('control server', () => {
     });
     // The stream is open once the headers are flushed; emit after a round trip.
     await call('GET', '/v1/health');
-    sup.emit({ wallMs: 3, ev: 'first', fields: {} });
-    sup.emit({ wallMs: 4, ev: 'second', fields: {} });
-    await waitFor(() => seen.join('').includes('"ev":"second"'));
+    await call('POST', '/v1/workspaces', { toml: STRICT_WORKSPACE_TOML });
+    await call('POST', '/v1/workspaces/strict/stop', { graceMs: 0 });
+    await waitFor(() => seen.join('').includes('"ev":"workspace-stopped"'));
     await server.close();
     await done.catch(() => undefined);
-    expect(seen.join('')).toContain('event: first\n');
+    expect(seen.join('')).toContain('event: workspace-create\n');
   });
 
   it('renders Prometheus metrics', async () => {

@@ -1,15 +1,23 @@
 /**
- * The control API: HTTP/1.1 + JSON on a Unix socket. Access control: the socket is
- * chmod 0600 right after listen and its directory is created 0700, so only the daemon's
- * uid can connect. Node exposes no SO_PEERCRED, so peers are not checked one by one;
- * the file modes are the whole of the check.
+ * The control API: HTTP/1.1 + JSON on a Unix socket. Access control: the socket is bound
+ * under umask 077 (0600 from the start) in a directory that must be the daemon's own and
+ * 0700 (adapters/store/private-dir.ts), so only the daemon's uid can connect. Node exposes
+ * no SO_PEERCRED, so peers are not checked one by one; the file modes are the whole check.
  */
 
-import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
-import { HttpError, sendError, sendJson } from './http-util.js';
+import { ensurePrivateDir } from '../store/private-dir.js';
+import {
+  type ConnectionGuard,
+  type ConnectionLimits,
+  connectionLimitsDefault,
+  guardConnections,
+} from './connections.js';
+import { drainBody, HttpError, invalid, sendError, sendJson } from './http-util.js';
+import { startLoopDelayMonitor } from './metrics.js';
 import { Router } from './router.js';
 import { addMiscRoutes } from './routes-misc.js';
 import { addPipelineRoutes } from './routes-pipelines.js';
@@ -19,12 +27,18 @@ import type { ControlDeps } from './types.js';
 
 export interface ControlServer {
   readonly socketPath: string;
+  /** Open connections and evictions (the cap of docs/CONTRACT.md §6). */
+  readonly connections: ConnectionGuard;
   /** Stop accepting, end open streams (follows, SSE), remove the socket file. */
   close(): Promise<void>;
 }
 
-/** Node checks request timeouts on an interval; push it out so an idle daemon sleeps. */
-const connectionsCheckingIntervalMs = 2 ** 31 - 1;
+/**
+ * Node checks header and request timeouts on this interval (it only runs while connections
+ * are open). 2^31-1 here once turned the checks off: connections never timed out.
+ */
+const connectionsCheckingIntervalMs = 1000;
+const listenBacklog = 4096;
 
 export function buildRouter(): Router {
   const router = new Router();
@@ -35,21 +49,42 @@ export function buildRouter(): Router {
   return router;
 }
 
+/** Methods whose routes never read a body: it is read away before the route runs. */
+const bodylessMethods = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
+
 export function createControlHandler(deps: ControlDeps) {
   const router = buildRouter();
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
+      if (bodylessMethods.has(req.method ?? 'GET')) await drainBody(req);
       const url = new URL(req.url ?? '/', 'http://shipote');
-      const match = router.match(req.method ?? 'GET', url.pathname);
+      const match = matchRoute(router, req.method ?? 'GET', url.pathname);
       if (!match.found) throw routeError(req.method ?? 'GET', url.pathname, match.allowed);
       const ctx = { req, res, params: match.params, query: url.searchParams, deps };
       const value = await match.handler(ctx);
-      if (value !== undefined && !res.headersSent) sendJson(res, 200, value);
+      if (value !== undefined && !res.headersSent) {
+        await drainBody(req);
+        sendJson(res, 200, value);
+      }
     } catch (error) {
-      if (!res.headersSent) sendError(res, error);
-      else res.destroy(error as Error);
+      if (res.headersSent) {
+        res.destroy(error as Error);
+        return;
+      }
+      await drainBody(req);
+      sendError(res, error);
     }
   };
+}
+
+/** A malformed `%`-escape in a path parameter is the client's error: 400, not 500. */
+function matchRoute(router: Router, method: string, path: string) {
+  try {
+    return router.match(method, path);
+  } catch (error) {
+    if (!(error instanceof URIError)) throw error;
+    throw invalid(`path ${JSON.stringify(path.slice(0, 200))}: malformed %-escape`, 'path');
+  }
 }
 
 function routeError(method: string, path: string, allowed: string[]): HttpError {
@@ -74,8 +109,13 @@ export function socketAnswers(socketPath: string): Promise<boolean> {
   });
 }
 
-export async function serveControl(deps: ControlDeps, socketPath: string): Promise<ControlServer> {
-  mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
+export async function serveControl(
+  deps: ControlDeps,
+  socketPath: string,
+  limitsOver: Partial<ConnectionLimits> = {},
+): Promise<ControlServer> {
+  const limits = { ...connectionLimitsDefault, ...limitsOver };
+  ensurePrivateDir(dirname(socketPath), 'socket directory', 'SHIPOTE_SOCKET (or --socket)');
   if (await socketAnswers(socketPath)) {
     throw new Error(`another daemon is already serving ${socketPath}`);
   }
@@ -85,17 +125,31 @@ export async function serveControl(deps: ControlDeps, socketPath: string): Promi
     // Absent: nothing to clean.
   }
   const handler = createControlHandler(deps);
-  const server = createServer({ connectionsCheckingInterval: connectionsCheckingIntervalMs });
+  const server = createServer({
+    connectionsCheckingInterval: Math.min(connectionsCheckingIntervalMs, limits.headersTimeoutMs),
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.idleTimeoutMs,
+  });
+  const connections = guardConnections(server, limits);
   server.on('request', (req, res) => void handler(req, res));
-  await listen(server, socketPath);
+  startLoopDelayMonitor();
+  // Bound under umask 077: the socket is 0600 from its first instant, not after a chmod.
+  const umaskBefore = process.umask(0o077);
+  try {
+    await listen(server, socketPath);
+  } finally {
+    process.umask(umaskBefore);
+  }
   chmodSync(socketPath, 0o600);
-  return { socketPath, close: () => closeServer(server, socketPath) };
+  return { socketPath, connections, close: () => closeServer(server, socketPath) };
 }
 
 function listen(server: Server, socketPath: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(socketPath, () => {
+    // A deep accept queue absorbs connection bursts (the kernel caps it at somaxconn).
+    server.listen({ path: socketPath, backlog: listenBacklog }, () => {
       server.off('error', reject);
       resolve();
     });

@@ -4,7 +4,7 @@
  * small function so tests can hand in fakes and the daemon can hand in the real ones.
  */
 
-import type { ApiError, RestoreReport, Supervisor } from '../../core/engine/api.js';
+import type { RestoreReport, Supervisor } from '../../core/engine/api.js';
 import type {
   CommandSpec,
   PipelineSpec,
@@ -76,9 +76,4 @@ export interface ControlDeps {
   /** Monotonic ms, for uptime. */
   nowMs(): number;
   startedAtMs: number;
-}
-
-/** The error body every 4xx/5xx carries. */
-export interface ErrorBody {
-  error: ApiError & { issues?: SpecIssue[] };
 }

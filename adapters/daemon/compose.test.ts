@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { workspaceSpec } from '../../core/manifest/defaults.js';
-import type { Kernel, LifecycleEvent, SignalName } from '../../core/ports.js';
+import type { LifecycleEvent } from '../../core/ports.js';
+import { simEngine } from '../../testing/engine.js';
 import { requestJson } from '../control/client.js';
-import { createFakeSupervisor } from '../control/fake-supervisor.js';
 import { coreSpecParsers } from '../control/specs.js';
-import { livePids, startDaemon } from './compose.js';
+import { startDaemon } from './compose.js';
 import type { Notifier } from './notify.js';
 
 const workspace = workspaceSpec({ label: 'w' });
@@ -30,22 +30,15 @@ describe('startDaemon', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('serves after restore, says READY; on shutdown says STOPPING, flushes, signals', async () => {
-    const sup = createFakeSupervisor();
+    const engine = simEngine({ start: false }); // startDaemon restores
+    const stopPump = engine.pump();
+    const sup = engine.sup;
     const calls: string[] = [];
-    const flush = sup.flush;
+    const flush = sup.flush.bind(sup);
     sup.flush = () => {
       calls.push('flush');
       flush();
     };
-    const signals: [number, SignalName][] = [];
-    const kernel = {
-      signal: (pid: number, signal: SignalName) => {
-        signals.push([pid, signal]);
-        // The fake command dies on SIGTERM, like a well-behaved process.
-        const cmds = sup.listCommands('w');
-        if (cmds.ok) for (const c of cmds.value) if (c.pid === pid) sup.finish(c.id, 143);
-      },
-    } as unknown as Kernel;
     const notifier: Notifier = {
       active: true,
       send: async (m) => void calls.push(`notify ${m.split('\n')[0]}`),
@@ -55,7 +48,6 @@ describe('startDaemon', () => {
     const socketPath = join(dir, 'd.sock');
     const daemon = await startDaemon({
       supervisor: sup,
-      kernel,
       notifier,
       control: {
         specs: coreSpecParsers,
@@ -78,11 +70,14 @@ describe('startDaemon', () => {
     sup.createWorkspace(workspace);
     const run = sup.runCommand('w', command);
     const pid = run.ok ? run.value.pid : null;
-    expect(livePids(sup)).toEqual([pid]);
+    expect(pid).toEqual(expect.any(Number));
     await Promise.all([daemon.shutdown('SIGTERM'), daemon.shutdown('again')]);
     expect(calls).toEqual(['notify READY=1', 'notify STOPPING=1', 'watchdog stopped', 'flush']);
-    expect(signals).toEqual([[pid, 'SIGTERM']]);
+    // The simulator's `sleep` dies of SIGTERM: the engine's shutdown ended it.
+    expect([...engine.kernel.live].map((p) => p.pid)).toEqual([]);
+    expect(engine.eventLog.events.filter((e) => e.ev === 'daemon-shutdown')).toHaveLength(1);
     expect(events.map((e) => e.ev)).toEqual(['daemon-start', 'daemon-stop']);
     await expect(requestJson(socketPath, 'GET', '/v1/health')).rejects.toThrow(/not reachable/);
+    stopPump();
   });
 });

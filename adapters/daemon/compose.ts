@@ -5,14 +5,13 @@
  */
 
 import type { RestoreReport, Supervisor } from '../../core/engine/api.js';
-import type { Kernel, LifecycleEvent } from '../../core/ports.js';
+import type { LifecycleEvent } from '../../core/ports.js';
 import { type ControlServer, serveControl } from '../control/server.js';
 import type { ControlDeps } from '../control/types.js';
 import type { Notifier } from './notify.js';
 
 export interface DaemonParts {
   supervisor: Supervisor;
-  kernel: Kernel;
   notifier: Notifier;
   /** Control deps except supervisor and restore report (filled in here). */
   control: Omit<ControlDeps, 'supervisor' | 'restoreReport'>;
@@ -31,20 +30,8 @@ export interface RunningDaemon {
   shutdown(reason: string): Promise<void>;
 }
 
-/** How long children get between SIGTERM and the daemon's exit (PDEATHSIG does the rest). */
+/** How long children get between SIGTERM and SIGKILL when the daemon stops. */
 export const shutdownGraceMs = 1000;
-
-export function livePids(sup: Supervisor): number[] {
-  const pids: number[] = [];
-  for (const ws of sup.listWorkspaces()) {
-    const cmds = sup.listCommands(ws.id);
-    if (cmds.ok) for (const c of cmds.value) if (c.alive && c.pid) pids.push(c.pid);
-  }
-  for (const p of sup.listPipelines()) {
-    for (const n of p.nodes) if (n.alive && n.pid) pids.push(n.pid);
-  }
-  return [...new Set(pids)];
-}
 
 export async function startDaemon(parts: DaemonParts): Promise<RunningDaemon> {
   const { supervisor, notifier, log } = parts;
@@ -69,9 +56,10 @@ export async function startDaemon(parts: DaemonParts): Promise<RunningDaemon> {
       const stopping = notifier.send('STOPPING=1');
       stopWatchdog();
       supervisor.flush();
-      supervisor.close();
       await server.close();
-      await endChildren(parts);
+      // The engine ends the children: TERM, KILL after the grace (core/engine/shutdown.ts).
+      await supervisor.shutdown(shutdownGraceMs);
+      supervisor.close();
       parts.appendEvent({ wallMs: parts.wallMs(), ev: 'daemon-stop', fields: { reason } });
       parts.closeKernel?.();
       await stopping;
@@ -79,14 +67,4 @@ export async function startDaemon(parts: DaemonParts): Promise<RunningDaemon> {
     return shuttingDown;
   };
   return { report, server, shutdown };
-}
-
-async function endChildren(parts: DaemonParts): Promise<void> {
-  const pids = livePids(parts.supervisor);
-  for (const pid of pids) parts.kernel.signal(pid, 'SIGTERM');
-  const until = performance.now() + shutdownGraceMs;
-  while (livePids(parts.supervisor).length > 0 && performance.now() < until) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  for (const pid of livePids(parts.supervisor)) parts.kernel.signal(pid, 'SIGKILL');
 }

@@ -11,6 +11,7 @@ import type { TaskLogs } from '../../core/engine/worker-host.js';
 import type { Cgroups, LifecycleEvent } from '../../core/ports.js';
 import { coreSpecParsers } from '../control/specs.js';
 import { createLinuxCgroups, createLinuxKernel, type LinuxKernel } from '../linux/index.js';
+import { ledgerPathFor, sweepLeftovers } from '../linux/ledger.js';
 import { openDaemonQueue } from '../queue/index.js';
 import { createFileEventLog } from '../store/event-log.js';
 import { createFileStore } from '../store/file-store.js';
@@ -20,6 +21,7 @@ import {
   resolveSocketPath,
   resolveStatePath,
 } from '../store/paths.js';
+import { ensurePrivateDir } from '../store/private-dir.js';
 import { createSystemClock } from './clock.js';
 import { startDaemon } from './compose.js';
 import { createUlidIds } from './ids.js';
@@ -84,12 +86,28 @@ function closeAll(parts: ({ close(): void } | null)[]): void {
   for (const part of parts) part?.close();
 }
 
+/**
+ * What a previous incarnation left running (it was killed, or lost its children's exits)
+ * is ended before anything is restored; from now on orphans of ours re-parent to us.
+ */
+async function startKernel(statePath: string, socketPath: string, log: (line: string) => void) {
+  const ledgerPath = ledgerPathFor(statePath);
+  const swept = await sweepLeftovers({ ledgerPath, log });
+  return createLinuxKernel({
+    runtimeDir: join(dirname(socketPath), 'sockets'),
+    ledger: { path: ledgerPath, tag: swept.tag },
+    subreaper: true,
+  });
+}
+
 export async function runDaemon(options: DaemonOptions): Promise<void> {
   const env = process.env;
   const uid = process.getuid?.() ?? 0;
   const socketPath = resolveSocketPath(env, uid, options.socketPath);
   const statePath = resolveStatePath(env, uid, options.statePath);
   const log = (line: string) => process.stderr.write(`shipote daemon: ${line}\n`);
+  // The snapshot, its temp files and the event log live in this directory: ours alone.
+  ensurePrivateDir(dirname(statePath), 'state directory', 'SHIPOTE_STATE (or --state)');
   const clock = createSystemClock();
   const store = createFileStore({ path: statePath });
   const eventLog = createFileEventLog({
@@ -97,26 +115,23 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     maxBytes: intFromEnv(env, 'SHIPOTE_EVENTS_MAX_BYTES', 1024 * 1024),
     keep: intFromEnv(env, 'SHIPOTE_EVENTS_KEEP', 3),
   });
-  const kernel = createLinuxKernel({ runtimeDir: join(dirname(socketPath), 'sockets') });
+  const kernel = await startKernel(statePath, socketPath, log);
   const cgroups = chooseCgroups(env);
   const ids = createUlidIds();
   const queue = openDaemonQueue(env, statePath, log);
-  const supervisor = createSupervisor(
-    { clock, kernel, cgroups, store, eventLog, ids, ...(queue ? { queue } : {}) },
-    {
-      taskLogs: taskLogsOf(kernel),
-      cores: availableParallelism(),
-      // The quota tick, only for workspaces with an enforced limit (log/kill).
-      sampleEveryMs: intFromEnv(env, 'SHIPOTE_SAMPLE_EVERY_MS', 1000),
-      // Stats history for every other live workspace (plus on demand); nothing alive,
-      // nothing ticks. See core/engine/stats.ts.
-      statsEveryMs: intFromEnv(env, 'SHIPOTE_STATS_EVERY_MS', 10_000),
-    },
-  );
+  const ports = { clock, kernel, cgroups, store, eventLog, ids, ...(queue ? { queue } : {}) };
+  const supervisor = createSupervisor(ports, {
+    taskLogs: taskLogsOf(kernel),
+    cores: availableParallelism(),
+    // The quota tick, only for workspaces with an enforced limit (log/kill).
+    sampleEveryMs: intFromEnv(env, 'SHIPOTE_SAMPLE_EVERY_MS', 1000),
+    // Stats history for every other live workspace (plus on demand); nothing alive,
+    // nothing ticks. See core/engine/stats.ts.
+    statsEveryMs: intFromEnv(env, 'SHIPOTE_STATS_EVERY_MS', 10_000),
+  });
   const appendEvent = (event: LifecycleEvent) => eventLog.append(event);
   const daemon = await startDaemon({
     supervisor,
-    kernel,
     notifier: createNotifier({ env, pid: process.pid }),
     control: {
       specs: coreSpecParsers,

@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitFor } from '../../testing/harness.js';
 import { createNotifier, watchdogIntervalMs } from './notify.js';
 
 describe('watchdogIntervalMs', () => {
@@ -31,11 +35,18 @@ describe('createNotifier', () => {
       sendDatagram: async (socket, m) => void sent.push(`${socket} ${m}`),
     });
     await n.send('READY=1');
+    const startedMs = Date.now();
     const stop = n.startWatchdog();
-    await new Promise((r) => setTimeout(r, 100));
+    const pings = () => sent.filter((s) => s.endsWith('WATCHDOG=1')).length;
+    await waitFor('two watchdog pings', () => pings() >= 2);
     stop();
+    const after = pings();
+    // Two pings take at least two half-periods (20 ms each).
+    expect(Date.now() - startedMs).toBeGreaterThanOrEqual(2 * 20);
     expect(sent[0]).toBe('/run/notify READY=1');
-    expect(sent.filter((s) => s.endsWith('WATCHDOG=1')).length).toBeGreaterThanOrEqual(2);
+    // Stopped means stopped: no ping arrives after a further full period.
+    await new Promise((r) => setTimeout(r, 40));
+    expect(pings()).toBe(after);
   });
 
   it('warns once when sending fails and never throws', async () => {
@@ -51,5 +62,21 @@ describe('createNotifier', () => {
     await n.send('READY=1');
     await n.send('STOPPING=1');
     expect(warnings).toEqual(['sd_notify READY=1: no route']);
+  });
+});
+
+describe('the default sender', () => {
+  it('is a datagram from the daemon itself: the errno of a missing socket, no helper', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shipote-notify-'));
+    const warnings: string[] = [];
+    const socket = join(dir, 'none.sock');
+    const n = createNotifier({
+      env: { NOTIFY_SOCKET: socket },
+      pid: 1,
+      warn: (m) => warnings.push(m),
+    });
+    await n.send('READY=1');
+    rmSync(dir, { recursive: true, force: true });
+    expect(warnings).toEqual([`sd_notify READY=1: send to ${socket}: ENOENT`]);
   });
 });

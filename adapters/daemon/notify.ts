@@ -1,12 +1,14 @@
 /**
  * sd_notify towards systemd: READY=1 after restore, WATCHDOG=1 every WATCHDOG_USEC/2
- * from the event loop, STOPPING=1 on shutdown. NOTIFY_SOCKET is a Unix datagram socket,
- * which Node cannot send to; the native addon exposes no datagram send, so the message
- * goes through `systemd-notify --pid=<daemon pid>` (root may speak for the daemon's pid;
- * an unprivileged user unit needs NotifyAccess=all). Without NOTIFY_SOCKET: nothing.
+ * from the event loop, STOPPING=1 on shutdown. NOTIFY_SOCKET is a Unix datagram socket
+ * (a path, or `@name` in the abstract namespace), which Node cannot send to: the native
+ * addon sends each message as one datagram from the daemon itself, so the kernel gives
+ * systemd the daemon's own pid (no helper process, no NotifyAccess=all needed).
+ * Without NOTIFY_SOCKET: nothing.
  */
 
-import { spawn } from 'node:child_process';
+import { constants as osc } from 'node:os';
+import { loadAddon } from '../linux/addon.js';
 
 export type SendDatagram = (socketPath: string, message: string) => Promise<void>;
 
@@ -20,7 +22,7 @@ export interface Notifier {
 export interface NotifierOptions {
   env: NodeJS.ProcessEnv;
   pid: number;
-  /** A datagram sender (the addon's, when it has one); default: systemd-notify. */
+  /** A datagram sender; default: the addon's (`viaAddon`). */
   sendDatagram?: SendDatagram;
   warn?: (message: string) => void;
 }
@@ -33,24 +35,24 @@ export function watchdogIntervalMs(env: NodeJS.ProcessEnv, pid: number): number 
   return Math.max(1, Math.floor(usec / 2000));
 }
 
-export function viaSystemdNotify(pid: number): SendDatagram {
-  return (socketPath, message) =>
-    new Promise((resolve, reject) => {
-      const child = spawn('systemd-notify', [`--pid=${pid}`, ...message.split('\n')], {
-        stdio: 'ignore',
-        env: { ...process.env, NOTIFY_SOCKET: socketPath },
-      });
-      child.once('error', reject);
-      child.once('exit', (code) =>
-        code === 0 ? resolve() : reject(new Error(`systemd-notify exited with ${code}`)),
-      );
-    });
+const errnoNames = new Map<number, string>(
+  Object.entries(osc.errno).map(([name, n]) => [n as number, name]),
+);
+
+/** One datagram through the native addon; rejects with the errno's name. */
+export function viaAddon(): SendDatagram {
+  return async (socketPath, message) => {
+    const errno = loadAddon().notifySend(socketPath, message);
+    if (errno !== 0) {
+      throw new Error(`send to ${socketPath}: ${errnoNames.get(errno) ?? `errno ${errno}`}`);
+    }
+  };
 }
 
 export function createNotifier(options: NotifierOptions): Notifier {
   const socketPath = options.env.NOTIFY_SOCKET;
   const warn = options.warn ?? ((m: string) => process.stderr.write(`shipote: ${m}\n`));
-  const sendDatagram = options.sendDatagram ?? viaSystemdNotify(options.pid);
+  const sendDatagram = options.sendDatagram ?? viaAddon();
   let warned = false;
   const send = async (message: string): Promise<void> => {
     if (!socketPath) return;

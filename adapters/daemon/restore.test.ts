@@ -10,8 +10,8 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { dirname, join } from 'node:path';
 import { jest } from '@jest/globals';
 import type { PipelineView, WorkspaceView } from '../../core/engine/api.js';
+import { Harness, harnessSkipReason, waitFor } from '../../testing/harness.js';
 import type { DoctorView } from '../control/types.js';
-import { Harness, harnessSkipReason, waitFor } from './harness.js';
 
 const why = harnessSkipReason();
 const maybe = why ? describe.skip : describe;

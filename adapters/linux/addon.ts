@@ -38,6 +38,13 @@ export interface SpawnOpts {
   pdeathsig?: boolean;
   /** F_SETPIPE_SZ for the capture pipes spawn creates (stdio `CAPTURE`); 0 = default. */
   pipeSizeBytes?: number;
+  /** Run as these ids (setgroups(0), setgid, setuid in the child); -1/absent = keep. */
+  uid?: number;
+  gid?: number;
+  /** Put `WATCHDOG_PID=<the child's own pid>` in its environment (written by the child). */
+  watchdogPid?: boolean;
+  /** Tests: close fds one by one as on kernels without close_range(2). */
+  forceCloseLoop?: boolean;
 }
 
 /** A stdio value for 1 and 2: spawn makes a pipe and reads it in the loop (a capture id). */
@@ -70,9 +77,12 @@ export interface NativeConstants {
 }
 
 export interface NativeAddon {
-  /** Registers the per-environment callbacks (exit: code -1 when killed by `signo`). */
+  /**
+   * Registers the per-environment callbacks. Exit: code -1 when killed by `signo`;
+   * `errno` > 0 when waitid failed (no code, no signal: the status is unknown).
+   */
   init(
-    onExit: (pid: number, code: number, signo: number) => void,
+    onExit: (pid: number, code: number, signo: number, errno: number) => void,
     onNotify: (id: number, pid: number, message: string) => void,
     onData: (id: number, chunk: Buffer | null) => void,
   ): void;
@@ -95,6 +105,8 @@ export interface NativeAddon {
   close(fd: number): number;
   /** fcntl(F_DUPFD_CLOEXEC): a second fd on the same open file. */
   dup(fd: number): number | SysError;
+  /** Tests: fcntl(F_DUPFD) without close-on-exec (a leaked fd no child may inherit). */
+  dupInheritable(fd: number): number | SysError;
   /** Takes ownership of every fd given. Returns a pump id. */
   pumpStart(sources: number[], sinks: number[], bytesPerSec: number): number | SysError;
   pumpStop(id: number): void;
@@ -109,7 +121,18 @@ export interface NativeAddon {
    */
   captureOpen(fd: number): number | SysError;
   captureClose(id: number): void;
-  probe(): { pidfd: boolean; clone3: boolean };
+  probe(): { pidfd: boolean; clone3: boolean; orphansReaped: number };
+  /**
+   * prctl(PR_SET_CHILD_SUBREAPER) and a SIGCHLD watcher in the loop that reaps exited
+   * children nobody watches (re-parented orphans). 0 or an errno.
+   */
+  becomeSubreaper(): number;
+  /** One datagram to an sd_notify socket (`@name`: abstract namespace). 0 or an errno. */
+  notifySend(path: string, message: string): number;
+  lookupUser(name: string): { uid: number; gid: number } | null | SysError;
+  lookupGroup(name: string): number | null | SysError;
+  /** The pump's token bucket over [nowMs, wantBytes, …]: [grantedBytes, waitMs, …]. */
+  bucketTrace(ratePerSec: number, burstBytes: number, trace: number[]): number[];
   readonly constants: NativeConstants;
 }
 

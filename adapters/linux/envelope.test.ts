@@ -1,6 +1,6 @@
+import { envelope, noNamespaces } from '../../testing/linux.js';
 import type { NativeConstants } from './addon.js';
 import { rlimitTriples, spawnOptsFor, withEnv } from './envelope.js';
-import { envelope, noNamespaces } from './test/helpers.js';
 
 const c = {
   CLONE_NEWUSER: 0x10000000,

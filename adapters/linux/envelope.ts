@@ -1,6 +1,6 @@
 /** Envelope (core/ports.ts) → the addon's spawn options. Pure apart from the constants. */
 
-import type { Envelope } from '../../core/ports.js';
+import type { Envelope, ProcRequest } from '../../core/ports.js';
 import type { NativeConstants, SpawnOpts } from './addon.js';
 import { cgroupProcsFiles } from './cgroups/handle.js';
 
@@ -78,4 +78,32 @@ export function spawnOptsFor(c: NativeConstants, envelope: Envelope, id: Identit
 export function withEnv(envp: string[], name: string, value: string): string[] {
   const prefix = `${name}=`;
   return [...envp.filter((kv) => !kv.startsWith(prefix)), prefix + value];
+}
+
+export function validateProcRequest(req: ProcRequest): string | null {
+  const isStrings = (v: unknown): boolean =>
+    Array.isArray(v) && v.every((s) => typeof s === 'string');
+  if (typeof req.exec !== 'string' || req.exec === '') {
+    return `Expected the \`exec\` option to be a non-empty string, got \`${String(req.exec)}\``;
+  }
+  if (!isStrings(req.argv)) return 'Expected the `argv` option to be an array of strings';
+  if (!isStrings(req.envp)) return 'Expected the `envp` option to be an array of strings';
+  if (typeof req.cwd !== 'string') return 'Expected the `cwd` option to be a string';
+  const r = req.envelope?.rlimits;
+  for (const n of [r?.nofile, r?.nproc]) {
+    if (!Number.isSafeInteger(n) || (n as number) < 0) {
+      return 'Expected the `envelope.rlimits` values to be non-negative integers';
+    }
+  }
+  const w = req.watchdogUs;
+  if (w !== undefined && (!Number.isSafeInteger(w) || w < 0)) {
+    return `Expected the \`watchdogUs\` option to be a non-negative integer, got \`${w}\``;
+  }
+  for (const field of ['user', 'group'] as const) {
+    const v = req[field];
+    if (v !== undefined && (typeof v !== 'string' || v === '')) {
+      return `Expected the \`${field}\` option to be a non-empty name, got \`${String(v)}\``;
+    }
+  }
+  return null;
 }

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { GroupEdge, GroupRequest, GroupTap, KernelEvent } from '../../core/ports.js';
-import { childrenOfSelf, harness, pollUntil, req } from './test/helpers.js';
+import { childrenOfSelf, harness, pollUntil, req } from '../../testing/linux.js';
 
 const h = harness(8 * 1024 * 1024);
 const k = h.kernel;

@@ -2,8 +2,15 @@ import { chmodSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { hostname, constants as osc } from 'node:os';
 import { join } from 'node:path';
 import type { Namespaces } from '../../core/manifest/types.js';
+import {
+  childrenOfSelf,
+  envelope,
+  harness,
+  noNamespaces,
+  pollUntil,
+  req,
+} from '../../testing/linux.js';
 import { loadAddon } from './addon.js';
-import { childrenOfSelf, envelope, harness, noNamespaces, pollUntil, req } from './test/helpers.js';
 
 const h = harness();
 const k = h.kernel;

@@ -31,13 +31,16 @@ import {
 } from './addon.js';
 import { adoptReader, dispatchCapture } from './capture.js';
 import { dirsOf } from './cgroups/handle.js';
-import { spawnOptsFor, withEnv } from './envelope.js';
+import { spawnOptsFor, validateProcRequest, withEnv } from './envelope.js';
 import { sysPortError } from './errors.js';
-import { spawnGroupWith } from './group.js';
+import { type GroupLauncher, spawnGroupWith } from './group.js';
+import { Ledger } from './ledger.js';
 import { type LogListener, LogStore, type LogWhich } from './logs.js';
 import { sampleTrees } from './proc-stats.js';
+import { resolveRunAs } from './run-as.js';
 import { stdinFd } from './stdin.js';
 import type { FlowInfo, TapFlow } from './taps.js';
+import { ProcessTrees } from './tree-signals.js';
 
 export type { LogListener, LogWhich } from './logs.js';
 export type { FlowInfo } from './taps.js';
@@ -49,6 +52,21 @@ export interface LinuxKernelOptions {
   logCapacityBytes?: number;
   /** F_SETPIPE_SZ for the pipes we create; 0/absent = kernel default. */
   pipeSizeBytes?: number;
+  /**
+   * The process ledger (ledger.ts): each process group we start is recorded there, and
+   * `tag` goes into every child's scope marker. Absent: a tag of this adapter's own.
+   */
+  ledger?: { path: string; tag: string } | undefined;
+  /** Become the child subreaper: orphans of what we start re-parent to us and are reaped. */
+  subreaper?: boolean;
+}
+
+interface ResolvedOptions {
+  runtimeDir: string;
+  logCapacityBytes: number;
+  pipeSizeBytes: number;
+  ledger: { path: string; tag: string } | undefined;
+  subreaper: boolean;
 }
 
 export interface LinuxKernel extends Kernel {
@@ -67,6 +85,9 @@ const signalNumbers = osc.signals as Record<string, number>;
 const signalNames = new Map<number, string>(
   Object.entries(signalNumbers).map(([name, n]) => [n, name]),
 );
+const errnoNames = new Map<number, string>(
+  Object.entries(osc.errno).map(([name, n]) => [n as number, name]),
+);
 
 // One set of addon callbacks per process, dispatched to the kernel that owns the pid.
 const exitOwners = new Map<number, KernelImpl>();
@@ -77,10 +98,10 @@ function addon(): NativeAddon {
   if (addonReady) return addonReady;
   const a = loadAddon();
   a.init(
-    (pid, code, signo) => {
+    (pid, code, signo, errno) => {
       const owner = exitOwners.get(pid);
       exitOwners.delete(pid);
-      owner?.onExit(pid, code, signo);
+      owner?.onExit(pid, code, signo, errno);
     },
     (id, pid, message) => notifyOwners.get(id)?.onNotify(id, pid, message),
     dispatchCapture,
@@ -89,25 +110,9 @@ function addon(): NativeAddon {
   return a;
 }
 
-export function validateProcRequest(req: ProcRequest): string | null {
-  const isStrings = (v: unknown): boolean =>
-    Array.isArray(v) && v.every((s) => typeof s === 'string');
-  if (typeof req.exec !== 'string' || req.exec === '') {
-    return `Expected the \`exec\` option to be a non-empty string, got \`${String(req.exec)}\``;
-  }
-  if (!isStrings(req.argv)) return 'Expected the `argv` option to be an array of strings';
-  if (!isStrings(req.envp)) return 'Expected the `envp` option to be an array of strings';
-  if (typeof req.cwd !== 'string') return 'Expected the `cwd` option to be a string';
-  const r = req.envelope?.rlimits;
-  for (const n of [r?.nofile, r?.nproc]) {
-    if (!Number.isSafeInteger(n) || (n as number) < 0) {
-      return 'Expected the `envelope.rlimits` values to be non-negative integers';
-    }
-  }
-  return null;
-}
+export { validateProcRequest } from './envelope.js';
 
-export class KernelImpl implements LinuxKernel {
+export class KernelImpl implements LinuxKernel, GroupLauncher {
   readonly native: NativeAddon;
   readonly logStore: LogStore;
   private readonly listeners: ((event: KernelEvent) => void)[] = [];
@@ -118,11 +123,23 @@ export class KernelImpl implements LinuxKernel {
   private readonly lastPid = new Map<string, number>();
   readonly groups = new Map<string, { pumps: number[]; taps: TapFlow[]; keys: string[] }>();
   private readonly identity = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+  readonly runtimeDir: string;
+  readonly trees: ProcessTrees;
 
-  constructor(readonly opts: Required<LinuxKernelOptions>) {
+  constructor(readonly opts: ResolvedOptions) {
     this.native = addon();
     this.logStore = new LogStore(opts.logCapacityBytes);
+    this.runtimeDir = opts.runtimeDir;
     mkdirSync(opts.runtimeDir, { recursive: true, mode: 0o700 });
+    const ledger = opts.ledger ? new Ledger(opts.ledger.path, opts.ledger.tag) : null;
+    this.trees = new ProcessTrees(this.native, ledger, (pid) => this.live.has(pid));
+    if (opts.subreaper) {
+      const errno = this.native.becomeSubreaper();
+      if (errno !== 0) {
+        const name = errnoNames.get(errno) ?? `errno ${errno}`;
+        process.stderr.write(`shipote: prctl(PR_SET_CHILD_SUBREAPER): ${name}\n`);
+      }
+    }
   }
 
   nowMs(): number {
@@ -137,9 +154,15 @@ export class KernelImpl implements LinuxKernel {
     this.listeners.push(listener);
   }
 
-  onExit(pid: number, code: number, signo: number): void {
+  onExit(pid: number, code: number, signo: number, errno = 0): void {
     this.live.delete(pid);
     if (this.discarded.delete(pid)) return; // part of a group that failed to start
+    if (errno > 0) {
+      // waitid failed: the process is gone, how it ended is not known. Not an exit code.
+      const statusUnknown = `waitid: ${errnoNames.get(errno) ?? `errno ${errno}`}`;
+      this.emit({ type: 'exit', pid, code: null, signal: 'UNKNOWN', statusUnknown });
+      return;
+    }
     const signal = signo > 0 ? (signalNames.get(signo) ?? `SIG${signo}`) : null;
     this.emit({ type: 'exit', pid, code: signo > 0 ? null : code, signal });
   }
@@ -208,26 +231,35 @@ export class KernelImpl implements LinuxKernel {
 
   /**
    * Starts one process with the given stdio (fds; -1 = /dev/null; `CAPTURE` = a pipe the
-   * addon reads). `pgid` (group nodes): no session of its own, this process group instead.
+   * addon reads). `group` (graph nodes): no session of its own; `pgid` 0 leads the graph's
+   * process group, > 0 joins it; `root` is the graph's key.
    */
   launch(
     key: string,
     req: ProcRequest,
     stdio: [number, number, number],
     method: string,
-    pgid?: number,
+    group?: { root: string; pgid: number },
   ): PortResult<Spawned> {
-    let envp = req.envp;
+    const root = group?.root ?? key;
+    let envp = this.trees.mark(req.envp, root);
     if (req.notify) {
       const sock = this.notifySocket(key, method);
       if (!sock.ok) return sock;
       envp = withEnv(envp, 'NOTIFY_SOCKET', sock.value);
     }
     const opts = spawnOptsFor(this.native.constants, req.envelope, this.identity);
-    if (pgid !== undefined) {
+    if (group !== undefined) {
       opts.setsid = false;
-      opts.pgid = pgid;
+      opts.pgid = group.pgid;
     }
+    if (req.watchdogUs !== undefined && req.watchdogUs > 0) {
+      envp = withEnv(envp, 'WATCHDOG_USEC', String(req.watchdogUs));
+      opts.watchdogPid = true; // the child writes its own pid (native/src/spawn.cc)
+    }
+    const runAs = resolveRunAs(this.native, req, this.identity.uid, method);
+    if (!runAs.ok) return runAs;
+    Object.assign(opts, runAs.value);
     if (this.opts.pipeSizeBytes > 0) opts.pipeSizeBytes = this.opts.pipeSizeBytes;
     const cgroupFd = req.envelope.cgroup === null ? -1 : this.cgroupDirFd(req.envelope.cgroup);
     if (cgroupFd >= 0) opts.cgroupFd = cgroupFd;
@@ -244,6 +276,7 @@ export class KernelImpl implements LinuxKernel {
     this.live.set(r.pid, key);
     this.lastPid.set(key, r.pid);
     exitOwners.set(r.pid, this);
+    this.trees.started(root, r.pid, group === undefined || group.pgid === 0);
     return { ok: true, value: r };
   }
 
@@ -282,10 +315,19 @@ export class KernelImpl implements LinuxKernel {
     return spawnGroupWith(this, key, req);
   }
 
+  /**
+   * Signals the whole tree `pid` belongs to: every process group started for its command
+   * or pipeline (whether or not the group's leader still lives, guarded by the leader's
+   * start time), and the processes that left those groups (setsid, re-parented orphans).
+   */
   signal(pid: number, signal: SignalName): void {
     const signo = signalNumbers[signal];
     if (signo === undefined) return;
-    this.native.signal(pid, signo); // ESRCH (already gone) is not an error
+    if (!this.trees.signalTreeOf(pid, signo)) this.native.signal(pid, signo); // ESRCH: fine
+  }
+
+  adoptGroup(key: string, held: { pumps: number[]; taps: TapFlow[]; keys: string[] }): void {
+    this.groups.set(key, held);
   }
 
   sample(pids: number[]): ProcStats {
@@ -293,6 +335,8 @@ export class KernelImpl implements LinuxKernel {
   }
 
   release(key: string): void {
+    // Nothing of it is alive as far as the engine knows: what it left behind goes too.
+    this.trees.release(key);
     const group = this.groups.get(key);
     const keys = group ? [key, ...group.keys] : [key];
     if (group) {
@@ -337,6 +381,7 @@ export class KernelImpl implements LinuxKernel {
   close(): void {
     for (const key of [...this.groups.keys(), ...this.notifyByKey.keys()]) this.release(key);
     for (const pid of this.live.keys()) this.native.signal(pid, signalNumbers.SIGKILL!);
+    this.trees.close();
     this.logStore.close();
   }
 }
@@ -346,5 +391,7 @@ export function createLinuxKernel(opts: LinuxKernelOptions): LinuxKernel {
     runtimeDir: opts.runtimeDir,
     logCapacityBytes: opts.logCapacityBytes ?? 256 * 1024,
     pipeSizeBytes: opts.pipeSizeBytes ?? 0,
+    ledger: opts.ledger,
+    subreaper: opts.subreaper ?? false,
   });
 }

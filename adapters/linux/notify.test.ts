@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KernelEvent } from '../../core/ports.js';
-import { harness, pollUntil, req } from './test/helpers.js';
+import { harness, pollUntil, req } from '../../testing/linux.js';
 
 const h = harness();
 const k = h.kernel;

@@ -6,7 +6,7 @@ const dump = (name: string): string =>
   readFileSync(join(import.meta.dirname, 'test', 'dumps', name), 'utf8');
 
 describe('/proc parsers', () => {
-  it('reads state, ppid and utime+stime from a real stat line', () => {
+  it('reads state, ppid, pgid, sid, utime+stime and starttime from a real stat line', () => {
     const text = dump('proc-self.stat');
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
     const stat = parsePidStat(text);
@@ -14,13 +14,25 @@ describe('/proc parsers', () => {
       pid: Number(text.split(' ')[0]),
       state: fields[0],
       ppid: Number(fields[1]),
+      pgid: Number(fields[2]),
+      sid: Number(fields[3]),
       cpuTicks: Number(fields[11]) + Number(fields[12]),
+      startTicks: Number(fields[19]),
     });
+    expect(stat?.startTicks).toBe(206406); // field 22 of the dump, counted by hand
   });
 
   it('survives a command name with spaces and parentheses', () => {
     const line = '42 (a (b) c) S 1 42 42 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 5 1000 50';
-    expect(parsePidStat(line)).toEqual({ pid: 42, state: 'S', ppid: 1, cpuTicks: 10 });
+    expect(parsePidStat(line)).toEqual({
+      pid: 42,
+      state: 'S',
+      ppid: 1,
+      pgid: 42,
+      sid: 42,
+      cpuTicks: 10,
+      startTicks: 5,
+    });
   });
 
   it('reads VmRSS and VmHWM in bytes from a real status file', () => {

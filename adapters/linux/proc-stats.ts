@@ -11,8 +11,13 @@ export interface PidStat {
   pid: number;
   state: string;
   ppid: number;
+  /** Process group and session ids (fields 5 and 6). */
+  pgid: number;
+  sid: number;
   /** utime + stime, in clock ticks. */
   cpuTicks: number;
+  /** Field 22: clock ticks after boot; with the pid, names one process across pid reuse. */
+  startTicks: number;
 }
 
 /** Parses /proc/<pid>/stat. The comm field may contain spaces and parentheses. */
@@ -30,8 +35,11 @@ export function parsePidStat(text: string): PidStat | null {
   const ppid = Number(rest[1]);
   const utime = Number(rest[11]);
   const stime = Number(rest[12]);
+  const startTicks = Number(rest[19]);
   if (state === undefined || !Number.isFinite(utime) || !Number.isFinite(stime)) return null;
-  return { pid, state, ppid, cpuTicks: utime + stime };
+  const pgid = Number(rest[2]);
+  const sid = Number(rest[3]);
+  return { pid, state, ppid, pgid, sid, cpuTicks: utime + stime, startTicks };
 }
 
 export interface PidStatus {
@@ -57,7 +65,7 @@ export function parseChildren(text: string): number[] {
     .filter((n) => Number.isInteger(n) && n > 0);
 }
 
-function readText(path: string): string | null {
+export function readText(path: string): string | null {
   try {
     return readFileSync(path, 'latin1');
   } catch {
@@ -65,7 +73,8 @@ function readText(path: string): string | null {
   }
 }
 
-function childrenOf(pid: number): number[] {
+/** The children of `pid` (every thread's `children` file). */
+export function childrenOf(pid: number): number[] {
   let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
+import { harness, req } from '../../testing/linux.js';
 import { PIPE_BYTES_DEFAULT } from './stdin.js';
-import { harness, req } from './test/helpers.js';
 
 const h = harness();
 afterAll(() => h.close());

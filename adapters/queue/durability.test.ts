@@ -11,9 +11,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import type { WorkerView } from '../../core/engine/worker-api.js';
+import { Harness, harnessSkipReason, waitFor } from '../../testing/harness.js';
 import { requestJson } from '../control/client.js';
 import type { TaskJson } from '../control/routes-workers.js';
-import { Harness, harnessSkipReason, waitFor } from '../daemon/harness.js';
 
 const why = harnessSkipReason();
 const maybe = why ? describe.skip : describe;

@@ -7,13 +7,16 @@
  */
 
 import {
-  appendFileSync,
+  closeSync,
+  constants,
   existsSync,
   mkdirSync,
+  openSync,
   readFileSync,
   renameSync,
   statSync,
   unlinkSync,
+  writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
 import type { EventLog, LifecycleEvent } from '../../core/ports.js';
@@ -56,7 +59,7 @@ export function createFileEventLog(options: FileEventLogOptions): FileEventLog {
           sizeBytes = 0;
         }
         mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-        appendFileSync(path, line, { mode: 0o600 });
+        appendNoFollow(path, line);
         sizeBytes += lineBytes;
       } catch (cause) {
         if (!warned) warn(`event log ${path}: ${(cause as Error).message}`);
@@ -65,6 +68,19 @@ export function createFileEventLog(options: FileEventLogOptions): FileEventLog {
     },
     history: (limit) => readHistory(path, keep, limit),
   };
+}
+
+const appendFlags =
+  constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
+
+/** O_APPEND write that refuses a symbolic link planted at `path` (ELOOP). */
+function appendNoFollow(path: string, line: string): void {
+  const fd = openSync(path, appendFlags, 0o600);
+  try {
+    writeSync(fd, line);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function currentSize(path: string): number {

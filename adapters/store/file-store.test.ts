@@ -28,7 +28,7 @@ describe('createFileStore', () => {
     const store = createFileStore({ path });
     store.write('old');
     // The crash: a temp file was written (and fsynced) but never renamed.
-    writeFileSync(tempPathFor(path, 99), 'new but torn');
+    writeFileSync(tempPathFor(path), 'new but torn');
     expect(store.read()).toEqual({ kind: 'text', text: 'old' });
     expect(store.write('newer')).toEqual({ ok: true, value: true });
     expect(readFileSync(path, 'utf8')).toBe('newer');

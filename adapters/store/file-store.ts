@@ -5,8 +5,10 @@
  * the old or the new file whole; a stray temp file is ignored by `read`.
  */
 
+import { randomBytes } from 'node:crypto';
 import {
   closeSync,
+  constants,
   fsyncSync,
   mkdirSync,
   openSync,
@@ -32,14 +34,10 @@ export interface FileStoreOptions {
 export function createFileStore(options: FileStoreOptions): FileStore {
   const { path } = options;
   const wallMs = options.wallMs ?? (() => Date.now());
-  let tempSeq = 0;
   return {
     path,
     read: () => readSnapshot(path),
-    write(text: string): PortResult<true> {
-      tempSeq += 1;
-      return writeAtomic(path, text, tempSeq);
-    },
+    write: (text: string): PortResult<true> => writeAtomic(path, text),
     setAside(reason: string): PortResult<{ path: string }> {
       const target = `${path}.${asideTag(reason)}-${stamp(wallMs())}`;
       try {
@@ -62,17 +60,24 @@ function readSnapshot(path: string): StoreRead {
   }
 }
 
-/** Temp name in the same directory (rename is only atomic within one file system). */
-export function tempPathFor(path: string, seq: number): string {
-  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${seq}`);
+/**
+ * Temp name in the same directory (rename is only atomic within one file system), with a
+ * random suffix nobody can guess to plant a link at in advance.
+ */
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${randomBytes(16).toString('hex')}`);
 }
 
-function writeAtomic(path: string, text: string, seq: number): PortResult<true> {
-  const temp = tempPathFor(path, seq);
+/** Create only: never an existing file, never through a symbolic link. */
+export const createExclusiveFlags =
+  constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+function writeAtomic(path: string, text: string): PortResult<true> {
+  const temp = tempPathFor(path);
   let fd: number | null = null;
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    fd = openSync(temp, 'w', 0o600);
+    fd = openSync(temp, createExclusiveFlags, 0o600);
     const bytes = Buffer.from(text, 'utf8');
     let off = 0;
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
@@ -84,7 +89,8 @@ function writeAtomic(path: string, text: string, seq: number): PortResult<true> 
     return { ok: true, value: true };
   } catch (cause) {
     if (fd !== null) closeQuietly(fd);
-    unlinkQuietly(temp);
+    // Only a temp file we created is ours to remove (EEXIST: someone else's path).
+    if ((cause as { code?: string }).code !== 'EEXIST') unlinkQuietly(temp);
     return { ok: false, error: toPortError('Store', 'write', cause) };
   }
 }

@@ -4,7 +4,7 @@ describe('resolveStatePath', () => {
   it.each([
     [{ XDG_STATE_HOME: '/x', HOME: '/h' }, undefined, '/x/shipote/state.json'],
     [{ HOME: '/h' }, undefined, '/h/.local/state/shipote/state.json'],
-    [{}, undefined, '/tmp/shipote-state-1000.json'],
+    [{}, undefined, '/tmp/shipote-1000/state.json'],
     [{ SHIPOTE_STATE: '/s.json', XDG_STATE_HOME: '/x' }, undefined, '/s.json'],
     [{ SHIPOTE_STATE: '/s.json' }, '/flag.json', '/flag.json'],
   ])('falls back in the contract order for env %j and flag %s', (env, flag, expected) => {

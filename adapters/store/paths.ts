@@ -11,14 +11,16 @@ export interface PathEnv {
 
 /**
  * contract §5: `$XDG_STATE_HOME/shipote/state.json`, then `$HOME/.local/state/shipote/state.json`,
- * then `/tmp/shipote-state-$UID.json`. `SHIPOTE_STATE` (or `--state`) overrides all three.
+ * then `/tmp/shipote-$UID/state.json` (a per-uid 0700 directory, checked like the socket's:
+ * never a file directly in /tmp, where another user could plant links). `SHIPOTE_STATE` (or
+ * `--state`) overrides all three.
  */
 export function resolveStatePath(env: PathEnv, uid: number, override?: string): string {
   if (override) return override;
   if (env.SHIPOTE_STATE) return env.SHIPOTE_STATE;
   if (env.XDG_STATE_HOME) return join(env.XDG_STATE_HOME, 'shipote', 'state.json');
   if (env.HOME) return join(env.HOME, '.local', 'state', 'shipote', 'state.json');
-  return `/tmp/shipote-state-${uid}.json`;
+  return `/tmp/shipote-${uid}/state.json`;
 }
 
 /** The lifecycle event log lives next to the snapshot. */

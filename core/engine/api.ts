@@ -159,6 +159,10 @@ export interface RestoreReport {
   savedPipelines: number;
   relaunchedPipelines: number;
   message: string;
+  /** Snapshot entries that did not decode and were left out (the rest was restored). */
+  skipped?: { path: string; message: string }[];
+  /** Where the file holding them was moved (the valid part is written back). */
+  skippedAsidePath?: string;
 }
 
 export interface RunPipelineOptions {
@@ -174,8 +178,14 @@ export interface Supervisor extends Partial<WorkerSupervisor> {
   start(): RestoreReport;
   /** Write the snapshot now if dirty (SIGTERM path). */
   flush(): void;
-  /** Stop every timer; processes are left to the caller (daemon shutdown). */
+  /** Stop every timer; processes are left to the caller (see `shutdown`). */
   close(): void;
+  /**
+   * The daemon stops: flush the snapshot (it stands as it is from now on: nothing
+   * restarts, nothing is forgotten), SIGTERM every child, SIGKILL what is left after
+   * `graceMs`. Resolves when no child is left. Idempotent: every call gets the first's.
+   */
+  shutdown(graceMs: number): Promise<ApiResult<{ reaped: number }>>;
   /** Lifecycle events as they are appended (for SSE and `events -f`). */
   onEvent(listener: (event: LifecycleEvent) => void): () => void;
 

@@ -1,5 +1,5 @@
+import { cmdSpec, type Fakes, fakes, ok, wsSpec } from '../../testing/fakes.js';
 import type { SupervisorOptions } from './api.js';
-import { cmdSpec, type Fakes, fakes, ok, wsSpec } from './fakes.js';
 import { createSupervisor } from './supervisor.js';
 
 const slow: SupervisorOptions = { sampleEveryMs: 1000, statsEveryMs: 10_000, saveDelayMs: 200 };

@@ -1,4 +1,4 @@
-import { cmdSpec, fakes, ok, setup, wsSpec } from './fakes.js';
+import { cmdSpec, fakes, ok, setup, wsSpec } from '../../testing/fakes.js';
 import { createSupervisor } from './supervisor.js';
 
 describe('commands', () => {

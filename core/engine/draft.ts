@@ -8,13 +8,16 @@ import type { ApiError } from './api.js';
 import type {
   CommandRec,
   Effect,
+  EngineEvent,
   EngineState,
   PidOwner,
   PipelineRec,
+  RaisedEvent,
   SavedRec,
   StepResult,
   WorkspaceRec,
 } from './model.js';
+import { encodeTimer, type TimerKey } from './timers.js';
 
 type Tables = {
   workspaces: WorkspaceRec;
@@ -27,6 +30,8 @@ export class Draft {
   state: EngineState;
   readonly effects: Effect[] = [];
   error: ApiError | null = null;
+  /** Raised events, drained by `step` after the current handler (FIFO). */
+  readonly raised: EngineEvent[] = [];
   private readonly owned = new Set<string>();
 
   constructor(
@@ -72,19 +77,30 @@ export class Draft {
     this.effects.push({ type: 'append-event', ev, fields });
   }
 
-  armTimer(key: string, atMs: number): void {
+  raise(event: RaisedEvent | Extract<EngineEvent, { type: 'workspace-stop' }>): void {
+    this.raised.push(event);
+  }
+
+  armTimer(timer: TimerKey, atMs: number): void {
+    const key = encodeTimer(timer);
     if (!Number.isInteger(atMs)) throw new Error(`armTimer ${key}: atMs must be an integer`);
     (this.own('timers') as Map<string, number>).set(key, atMs);
     this.effects.push({ type: 'arm-timer', key, atMs });
   }
 
-  cancelTimer(key: string): void {
+  cancelTimer(timer: TimerKey): void {
+    const key = encodeTimer(timer);
     if (!this.state.timers.has(key)) return;
     (this.own('timers') as Map<string, number>).delete(key);
     this.effects.push({ type: 'cancel-timer', key });
   }
 
-  /** A timer that fired is no longer armed. */
+  /** When a timer is due, if it is armed. */
+  timerAt(timer: TimerKey): number | undefined {
+    return this.state.timers.get(encodeTimer(timer));
+  }
+
+  /** A timer that fired is no longer armed (`key` as the shell holds it, encoded). */
   timerFired(key: string): boolean {
     if (!this.state.timers.has(key)) return false;
     (this.own('timers') as Map<string, number>).delete(key);
@@ -101,8 +117,8 @@ export class Draft {
   markDirty(delayMs = this.state.options.saveDelayMs): void {
     if (!this.state.dirty) this.state = { ...this.state, dirty: true };
     const atMs = this.nowMs + delayMs;
-    const armedAtMs = this.state.timers.get('save');
-    if (armedAtMs === undefined || armedAtMs > atMs) this.armTimer('save', atMs);
+    const armedAtMs = this.timerAt({ kind: 'save' });
+    if (armedAtMs === undefined || armedAtMs > atMs) this.armTimer({ kind: 'save' }, atMs);
   }
 
   refuse(error: ApiError): void {

@@ -1,6 +1,20 @@
 /** Queries over the state: which processes are alive where. Pure, no Draft. */
 
-import type { CommandRec, EngineState, PipelineRec } from './model.js';
+import type { CommandPhase, CommandRec, EngineState, PipelineRec } from './model.js';
+
+/** The pid of a command's live incarnation, if it has one. */
+export function phasePid(phase: CommandPhase): number | null {
+  switch (phase.kind) {
+    case 'starting':
+    case 'running':
+    case 'stopping':
+      return phase.pid;
+    default:
+      return null;
+  }
+}
+
+export const commandPid = (cmd: CommandRec): number | null => phasePid(cmd.phase);
 
 export function commandsOf(state: EngineState, wsId: string): CommandRec[] {
   const ws = state.workspaces.get(wsId);
@@ -24,7 +38,10 @@ export function pipelinePids(p: PipelineRec): number[] {
 /** Every live pid of a workspace: its commands and its pipelines' nodes. */
 export function livePids(state: EngineState, wsId: string): number[] {
   const pids: number[] = [];
-  for (const cmd of commandsOf(state, wsId)) if (cmd.pid !== null) pids.push(cmd.pid);
+  for (const cmd of commandsOf(state, wsId)) {
+    const pid = commandPid(cmd);
+    if (pid !== null) pids.push(pid);
+  }
   for (const p of pipelinesOf(state, wsId)) pids.push(...pipelinePids(p));
   return pids;
 }
@@ -36,5 +53,6 @@ export function anythingAlive(state: EngineState): boolean {
 /** Is this pipeline part of the declared intent (relaunched after a daemon restart)? */
 export function isLiveIntent(p: PipelineRec): boolean {
   const supervised = p.spec.restart.restartOnFailure;
-  return supervised && p.stop === null && (p.state === 'running' || p.state === 'backoff');
+  const live = p.phase.kind === 'spawning' || p.phase.kind === 'running';
+  return supervised && (live || p.phase.kind === 'backoff');
 }

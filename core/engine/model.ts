@@ -17,25 +17,20 @@ import type {
   TapInfo,
 } from '../ports.js';
 import type { PersistedLivePipeline, Snapshot } from '../snapshot/index.js';
-import type {
-  ApiError,
-  CommandState,
-  EdgeVerdict,
-  ExitStatus,
-  PipelineView,
-  StatsSample,
-} from './api.js';
+import type { ApiError, EdgeVerdict, ExitStatus, StatsSample } from './api.js';
 
 export const STATS_HISTORY_MAX = 64;
-export const STATS_PERSISTED_MAX = 16;
-export const STOP_GRACE_MS_DEFAULT = 1000;
-export const FINISHED_PIPELINES_MAX = 64;
 
 export interface StopState {
   graceMs: number;
   reaped: number;
   /** SIGKILL already sent (grace 0 or grace expired). */
   killed: boolean;
+}
+
+export interface ShutdownState extends StopState {
+  /** The callers waiting on the shutdown were answered. */
+  settled: boolean;
 }
 
 export interface Usage {
@@ -46,14 +41,50 @@ export interface Usage {
   atMs: number;
 }
 
+export type WorkspacePhase = { kind: 'running' } | { kind: 'stopping'; stop: StopState };
+
+/** Why a command is done: the `done` state's reason. */
+export type CommandDoneReason = 'exit-0' | 'unsupervised' | 'stopped' | 'gave-up' | 'lost';
+
+/**
+ * A command's one state. `spawning` lasts from the spawn effect to its result (within one
+ * shell call). `stopping.after` says what follows the death: nothing (`done`), a fresh
+ * start (`respawn`, an operator restart).
+ */
+export type CommandPhase =
+  | { kind: 'spawning' }
+  | { kind: 'starting'; pid: number }
+  | { kind: 'running'; pid: number }
+  | { kind: 'stopping'; pid: number; after: 'done' | 'respawn' }
+  | { kind: 'backoff'; atMs: number; delayMs: number }
+  | { kind: 'crash-loop' }
+  | { kind: 'done'; reason: CommandDoneReason };
+
+export type CommandPhaseKind = CommandPhase['kind'];
+
+export type PipelineDoneReason = 'exit-0' | 'unsupervised' | 'stopped' | 'gave-up';
+
+/**
+ * A pipeline's one state. `origin` on `spawning`: a caller's first start (a failed spawn
+ * is the caller's error and leaves nothing behind) or any later one (restore, restart).
+ */
+export type PipelinePhase =
+  | { kind: 'spawning'; origin: 'caller' | 'later' }
+  | { kind: 'running' }
+  | { kind: 'stopping'; stop: StopState }
+  | { kind: 'backoff'; atMs: number; delayMs: number }
+  | { kind: 'crash-loop' }
+  | { kind: 'done'; reason: PipelineDoneReason };
+
+export type PipelinePhaseKind = PipelinePhase['kind'];
+
 export interface WorkspaceRec {
   id: string;
   spec: WorkspaceSpec;
   envelope: Envelope;
   createdAtWallMs: number;
   warnings: string[];
-  state: 'running' | 'stopping';
-  stop: StopState | null;
+  phase: WorkspacePhase;
   /** Command ids in creation order (dead ones evicted oldest first). */
   commandIds: string[];
   usage: Usage | null;
@@ -72,8 +103,7 @@ export interface CommandRec {
   label: string;
   wsId: string;
   spec: CommandSpec;
-  pid: number | null;
-  state: CommandState;
+  phase: CommandPhase;
   exit: ExitStatus | null;
   /** Total restarts over the command's life (the view's count). */
   restarts: number;
@@ -82,14 +112,8 @@ export interface CommandRec {
   startedAtMs: number;
   startedAtWallMs: number;
   lastStartMs: number | null;
-  /** Death during a stop (workspace stop or operator restart) is not a failure. */
-  stopping: boolean;
-  /** Operator restart requested while alive: respawn at exit. */
-  respawn: boolean;
   /** Successful spawns so far: a failed first spawn leaves no record behind. */
   spawns: number;
-  /** The delay the pending restart waits (shown while in backoff). */
-  delayMs: number;
 }
 
 export interface NodeRec {
@@ -108,7 +132,7 @@ export interface PipelineRec {
   source: string;
   vars: Record<string, string>;
   tap: boolean;
-  state: PipelineView['state'];
+  phase: PipelinePhase;
   nodes: NodeRec[];
   restarts: number;
   tally: Tally;
@@ -117,15 +141,10 @@ export interface PipelineRec {
   lastStartMs: number | null;
   taps: TapInfo[];
   verdicts: EdgeVerdict[];
-  stop: StopState | null;
   /** Finished pipelines are kept (bounded) for views: order of finishing. */
   finishedSeq: number;
   /** Successful group spawns so far. */
   spawns: number;
-  /** Started by a caller who gets a failed first spawn as an error (not a restore). */
-  fresh: boolean;
-  /** The delay the pending relaunch waits (shown while in backoff). */
-  delayMs: number;
 }
 
 export interface SavedRec {
@@ -145,8 +164,10 @@ export interface EngineState {
   pipelines: ReadonlyMap<string, PipelineRec>;
   saved: ReadonlyMap<string, SavedRec>;
   pids: ReadonlyMap<number, PidOwner>;
-  /** Timer keys currently armed (so handlers arm once and cancel what they armed). */
+  /** Timer keys (encoded, see timers.ts) currently armed, to their deadline. */
   timers: ReadonlyMap<string, number>;
+  /** Set by `daemon-shutdown`: nothing restarts, the processes are ended. */
+  shutdown: ShutdownState | null;
   dirty: boolean;
   finishedSeq: number;
   options: EngineOptions;
@@ -161,8 +182,6 @@ export interface EngineOptions {
   deadCommandsMax: number;
   cores: number;
 }
-
-export type TimerKind = 'restart' | 'stop-grace' | 'ttl' | 'sample' | 'save' | 'watchdog';
 
 // ── Events ─────────────────────────────────────────────────────────────────────────
 
@@ -196,6 +215,10 @@ export type EngineEvent =
   | { type: 'group-spawn-failed'; pipelineId: string; error: PortError }
   | { type: 'process-exited'; pid: number; code: number | null; signal: string | null }
   | { type: 'timer-fired'; key: string }
+  /** A cgroup kill/remove answered Busy (attempt 1 = the first try). */
+  | { type: 'cgroup-busy'; op: 'kill' | 'remove'; handle: string; attempt: number }
+  /** The daemon stops: TERM every child, KILL after the grace; settles `daemon`. */
+  | { type: 'daemon-shutdown'; graceMs: number }
   /** `atMs`: when the sample was asked for (the effect's), the time the usage is of. */
   | { type: 'stats-sampled'; wsId: string; sample: SampleResult; wallMs: number; atMs: number }
   /** `stats` or `quota` asked: sample now unless the last sample is recent enough. */
@@ -203,13 +226,27 @@ export type EngineEvent =
   | { type: 'notify'; pid: number; message: string }
   | { type: 'pipeline-run'; id: string; nodeIds: string[]; spec: PipelineSpec; run: PipelineRun }
   | { type: 'pipeline-stop'; id: string; graceMs: number }
-  | { type: 'pipeline-restart'; id: string }
   | { type: 'pipeline-save'; name: string; source: string; wallMs: number }
   | { type: 'pipeline-drop'; name: string }
   | { type: 'edge-sniffed'; key: string; edgeIndex: number; verdict: Verdict }
-  | { type: 'snapshot-written' }
   | { type: 'snapshot-write-failed'; message: string }
-  | { type: 'flush' };
+  | { type: 'flush' }
+  | RaisedEvent;
+
+/**
+ * Events one entity raises for another inside a step (drained by `step` in order, after
+ * the handler that raised them): entity modules never call each other.
+ */
+export type RaisedEvent =
+  /** The workspace is stopping: its commands and pipelines stop with it. */
+  | { type: 'command-quiesce'; cmdId: string }
+  | { type: 'pipeline-quiesce'; id: string }
+  /** After its entities were quiesced: signal, wait or finish the workspace stop. */
+  | { type: 'workspace-stop-proceed'; wsId: string; graceMs: number }
+  /** One of a workspace's processes was reaped (counts toward a stop in progress). */
+  | { type: 'workspace-reaped'; wsId: string }
+  /** Dead command records beyond the bound go, oldest first. */
+  | { type: 'commands-evict'; wsId: string };
 
 export interface PipelineRun {
   source: string;
@@ -234,15 +271,16 @@ export type Effect =
   | { type: 'arm-timer'; key: string; atMs: number }
   | { type: 'cancel-timer'; key: string }
   | { type: 'cgroup-create'; wsId: string; relPath: string; limits: CgroupLimits }
-  | { type: 'cgroup-kill'; handle: string }
-  | { type: 'cgroup-remove'; handle: string }
+  /** `attempt`: 1 for the first try; a Busy answer comes back as `cgroup-busy`. */
+  | { type: 'cgroup-kill'; handle: string; attempt: number }
+  | { type: 'cgroup-remove'; handle: string; attempt: number }
   | { type: 'sample'; wsId: string; pids: number[]; cgroup: string | null; atMs: number }
   /** sync: write-through, a failure aborts the step (state rolled back, call fails). */
   | { type: 'write-snapshot'; sync: boolean }
   | { type: 'append-event'; ev: string; fields: Record<string, string | number | boolean> }
   | { type: 'release'; key: string }
   /** A stop finished: resolve the callers waiting on it. */
-  | { type: 'settle'; kind: 'workspace' | 'pipeline'; id: string; reaped: number };
+  | { type: 'settle'; kind: 'workspace' | 'pipeline' | 'daemon'; id: string; reaped: number };
 
 export interface StepResult {
   state: EngineState;

@@ -1,4 +1,4 @@
-import { cmdSpec, FakeStore, fakes, ok, pipeSpec, setup, wsSpec } from './fakes.js';
+import { cmdSpec, FakeStore, fakes, ok, pipeSpec, setup, wsSpec } from '../../testing/fakes.js';
 import { createSupervisor } from './supervisor.js';
 
 describe('persistence', () => {

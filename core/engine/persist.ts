@@ -16,9 +16,9 @@ type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 
 /** The snapshot of a state: running workspaces, saved and live supervised pipelines, stats. */
 export function toSnapshot(state: EngineState): Snapshot {
-  const running = [...state.workspaces.values()].filter((ws) => ws.state === 'running');
+  const running = [...state.workspaces.values()].filter((ws) => ws.phase.kind === 'running');
   const livePipelines: PersistedLivePipeline[] = [...state.pipelines.values()]
-    .filter((p) => isLiveIntent(p) && state.workspaces.get(p.wsId)?.state === 'running')
+    .filter((p) => isLiveIntent(p) && state.workspaces.get(p.wsId)?.phase.kind === 'running')
     .map((p) => ({
       id: p.id,
       spec: p.spec,
@@ -81,7 +81,7 @@ export function onPipelineRelaunch(d: Draft, e: Ev<'pipeline-relaunch'>): void {
   if (e.nodeIds.length !== lp.spec.nodes.length) throw new Error('relaunch: one id per node');
   const ws = resolveWorkspace(d.state, lp.spec.workspace);
   const duplicate = d.state.pipelines.has(lp.id);
-  if (ws?.state !== 'running' || duplicate) {
+  if (ws?.phase.kind !== 'running' || duplicate) {
     const reason = duplicate ? 'duplicate id' : 'no workspace';
     d.event('restore-skip', { pipeline: lp.id, label: lp.spec.label, reason });
     d.markDirty();
@@ -101,7 +101,7 @@ export function onPipelineRelaunch(d: Draft, e: Ev<'pipeline-relaunch'>): void {
     spec: lp.spec,
     run,
   };
-  launchPipeline(d, { ...newPipeline(event, ws.id, d.nowMs), fresh: false });
+  launchPipeline(d, newPipeline(event, ws.id, d.nowMs, 'later'));
 }
 
 export function onSaveTimer(d: Draft): void {
@@ -111,7 +111,7 @@ export function onSaveTimer(d: Draft): void {
 }
 
 export function onFlush(d: Draft): void {
-  d.cancelTimer('save');
+  d.cancelTimer({ kind: 'save' });
   onSaveTimer(d);
 }
 

@@ -1,4 +1,4 @@
-import { cmdSpec, ok, pipeSpec, setup, wsSpec } from './fakes.js';
+import { cmdSpec, ok, pipeSpec, setup, wsSpec } from '../../testing/fakes.js';
 
 describe('pipelines', () => {
   it('relaunches a supervised pipeline once every node is dead and one failed', () => {

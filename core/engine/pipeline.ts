@@ -1,16 +1,61 @@
-/** Pipeline handlers: run (spawn-group), node deaths, group relaunch, stop, verdicts. */
+/**
+ * Pipelines: run, then one state machine (PIPELINE_TABLE) for group spawn results, node
+ * deaths, relaunches, stops and flow verdicts.
+ */
 
-import { freshTally, GIVE_UP_MESSAGE, isFailure } from '../policy/index.js';
-import type { GroupRequest } from '../ports.js';
-import { deathFields } from './command.js';
+import { freshTally, GIVE_UP_MESSAGE, isFailure, nextIncarnation } from '../policy/index.js';
+import type { GroupRequest, PortError, TapInfo } from '../ports.js';
+import type { PipelineView } from './api.js';
 import { type Draft, pipelineOf, resolveWorkspace, workspaceOf } from './draft.js';
+import { refusedGrace, shortenGrace } from './grace.js';
 import { isLiveIntent, pipelinePids } from './live.js';
-import type { EngineEvent, NodeRec, PipelineRec } from './model.js';
-import { exitStatus } from './signals.js';
+import type {
+  EngineEvent,
+  NodeRec,
+  PipelinePhase,
+  PipelinePhaseKind,
+  PipelineRec,
+  StopState,
+  Verdict,
+} from './model.js';
+import { deathFields, exitStatus } from './signals.js';
 import { ensureSampling } from './stats.js';
-import { killWorkspace, noteWorkspaceDeath, refusedGrace, shortenGrace } from './workspace.js';
+import { type Cell, dispatch, type Table } from './table.js';
 
 type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
+
+/** What can happen to a pipeline, once it exists. */
+export type PipelineInput =
+  | { type: 'group-spawned'; pids: number[]; taps: TapInfo[] }
+  | { type: 'group-spawn-failed'; error: PortError }
+  | { type: 'node-exited'; index: number; code: number | null; signal: string | null }
+  | { type: 'restart-timer' }
+  | { type: 'stop'; graceMs: number }
+  | { type: 'stop-grace-timer' }
+  /** Its workspace (or the daemon) is stopping: no relaunch from now on. */
+  | { type: 'quiesce' }
+  | { type: 'edge-sniffed'; edgeIndex: number; verdict: Verdict };
+
+/** The api.ts state a pipeline's phase shows as. */
+export function pipelineState(phase: PipelinePhase): PipelineView['state'] {
+  switch (phase.kind) {
+    case 'spawning':
+    case 'running':
+    case 'stopping':
+      return 'running';
+    case 'backoff':
+    case 'crash-loop':
+      return phase.kind;
+    case 'done':
+      if (phase.reason === 'stopped' || phase.reason === 'gave-up') return phase.reason;
+      return 'done';
+  }
+}
+
+export function deliverPipeline(d: Draft, id: string, input: PipelineInput): void {
+  const p = pipelineOf(d.state, id);
+  dispatch(d, PIPELINE_TABLE, p.phase.kind, p, input, { name: `pipeline "${p.label}"` });
+}
 
 export function onPipelineRun(d: Draft, e: Ev<'pipeline-run'>): void {
   if (d.state.pipelines.has(e.id)) throw new Error(`engine: pipeline id ${e.id} reused`);
@@ -21,25 +66,31 @@ export function onPipelineRun(d: Draft, e: Ev<'pipeline-run'>): void {
     d.refuse({ code: 'not_found', field: 'workspace', message });
     return;
   }
-  if (ws.state !== 'running') {
+  if (ws.phase.kind !== 'running') {
     d.refuse({ code: 'conflict', message: `workspace "${ws.spec.label}" is stopping` });
     return;
   }
-  const p = newPipeline(e, ws.id, d.nowMs);
+  const p = newPipeline(e, ws.id, d.nowMs, 'caller');
   d.put('pipelines', p);
   if (isLiveIntent(p)) d.writeThrough();
   launchPipeline(d, p);
 }
 
-/** Start a pipeline record that is already in the state (run, or restore). */
+/** Start a new pipeline record (run, or restore). */
 export function launchPipeline(d: Draft, p: PipelineRec): void {
   d.put('pipelines', p);
   const fields = { pipeline: p.id, label: p.label, ws: p.wsId, nodes: p.nodes.length };
   d.event('pipeline-run', { ...fields, supervised: p.spec.restart.restartOnFailure });
-  spawnPipeline(d, p.id);
+  const origin = p.phase.kind === 'spawning' ? p.phase.origin : 'later';
+  spawnPipeline(d, p, origin);
 }
 
-export function newPipeline(e: Ev<'pipeline-run'>, wsId: string, nowMs: number): PipelineRec {
+export function newPipeline(
+  e: Ev<'pipeline-run'>,
+  wsId: string,
+  nowMs: number,
+  origin: 'caller' | 'later',
+): PipelineRec {
   const nodes: NodeRec[] = e.spec.nodes.map((n, i) => ({
     label: n.label,
     commandId: e.nodeIds[i] as string,
@@ -55,7 +106,7 @@ export function newPipeline(e: Ev<'pipeline-run'>, wsId: string, nowMs: number):
     source: e.run.source,
     vars: e.run.vars,
     tap: e.run.tap,
-    state: 'running',
+    phase: { kind: 'spawning', origin },
     nodes,
     restarts: e.run.restarts,
     tally:
@@ -67,11 +118,8 @@ export function newPipeline(e: Ev<'pipeline-run'>, wsId: string, nowMs: number):
     lastStartMs: null,
     taps: [],
     verdicts: [],
-    stop: null,
     finishedSeq: 0,
     spawns: 0,
-    fresh: true,
-    delayMs: 0,
   };
 }
 
@@ -100,18 +148,19 @@ export function groupRequest(d: Draft, p: PipelineRec): GroupRequest {
   };
 }
 
-export function spawnPipeline(d: Draft, id: string): void {
-  const p = pipelineOf(d.state, id);
-  if (pipelinePids(p).length !== 0) throw new Error(`spawnPipeline: ${id} still has live nodes`);
-  d.put('pipelines', { ...p, state: 'running', lastStartMs: d.nowMs, verdicts: [], taps: [] });
-  d.emit({ type: 'spawn-group', pipelineId: id, key: id, req: groupRequest(d, p) });
+function spawnPipeline(d: Draft, p: PipelineRec, origin: 'caller' | 'later'): void {
+  if (pipelinePids(p).length !== 0) throw new Error(`spawnPipeline: ${p.id} has live nodes`);
+  if (d.state.shutdown) throw new Error(`spawnPipeline: ${p.id} during the daemon's shutdown`);
+  const phase: PipelinePhase = { kind: 'spawning', origin };
+  d.put('pipelines', { ...p, phase, lastStartMs: d.nowMs, verdicts: [], taps: [] });
+  d.emit({ type: 'spawn-group', pipelineId: p.id, key: p.id, req: groupRequest(d, p) });
 }
 
-export function onGroupSpawned(d: Draft, e: Ev<'group-spawned'>): void {
-  const p = pipelineOf(d.state, e.pipelineId);
+function onGroupSpawned(d: Draft, p: PipelineRec, e: { pids: number[]; taps: TapInfo[] }) {
   if (e.pids.length !== p.nodes.length) throw new Error('onGroupSpawned: one pid per node');
   const nodes = p.nodes.map((n, i) => ({ ...n, pid: e.pids[i] ?? null, alive: true, exit: null }));
-  d.put('pipelines', { ...p, nodes, taps: e.taps, startedAtMs: d.nowMs, spawns: p.spawns + 1 });
+  const started = { nodes, taps: e.taps, startedAtMs: d.nowMs, spawns: p.spawns + 1 };
+  d.put('pipelines', { ...p, ...started, phase: { kind: 'running' } });
   e.pids.forEach((pid, index) => {
     if (d.state.pids.has(pid)) throw new Error(`onGroupSpawned: pid ${pid} already owned`);
     d.setPid(pid, { kind: 'node', id: p.id, index });
@@ -119,11 +168,10 @@ export function onGroupSpawned(d: Draft, e: Ev<'group-spawned'>): void {
   ensureSampling(d);
 }
 
-export function onGroupSpawnFailed(d: Draft, e: Ev<'group-spawn-failed'>): void {
-  const p = pipelineOf(d.state, e.pipelineId);
+function onGroupSpawnFailed(d: Draft, p: PipelineRec, e: { error: PortError }): void {
   const fields = { pipeline: p.id, label: p.label, reason: e.error.reason };
   d.event('spawn-failed', { ...fields, message: e.error.message });
-  if (p.spawns === 0 && p.fresh) {
+  if (p.spawns === 0 && p.phase.kind === 'spawning' && p.phase.origin === 'caller') {
     // Never ran: the caller gets the error; the intent written for it is withdrawn.
     d.delete('pipelines', p.id);
     d.emit({ type: 'release', key: p.id });
@@ -134,21 +182,23 @@ export function onGroupSpawnFailed(d: Draft, e: Ev<'group-spawn-failed'>): void 
   afterGroupDeath(d, p, { code: null, signal: null }, 0);
 }
 
-export function onNodeExited(
+function onNodeExited(
   d: Draft,
-  id: string,
-  index: number,
-  code: number | null,
-  signal: string | null,
+  p: PipelineRec,
+  e: { index: number; code: number | null; signal: string | null },
 ): void {
-  const p = pipelineOf(d.state, id);
-  const node = p.nodes[index];
-  if (!node?.alive || node.pid === null) throw new Error(`onNodeExited: ${id}[${index}] not alive`);
+  const node = p.nodes[e.index];
+  if (!node?.alive || node.pid === null) {
+    throw new Error(`onNodeExited: ${p.id}[${e.index}] not alive`);
+  }
   d.deletePid(node.pid);
-  const exit = exitStatus(code, signal);
-  const nodes = p.nodes.map((n, i) => (i === index ? { ...n, alive: false, exit } : n));
-  const stop = p.stop ? { ...p.stop, reaped: p.stop.reaped + 1 } : null;
-  const next = { ...p, nodes, stop };
+  const exit = exitStatus(e.code, e.signal);
+  const nodes = p.nodes.map((n, i) => (i === e.index ? { ...n, alive: false, exit } : n));
+  const phase: PipelinePhase =
+    p.phase.kind === 'stopping'
+      ? { kind: 'stopping', stop: { ...p.phase.stop, reaped: p.phase.stop.reaped + 1 } }
+      : p.phase;
+  const next = { ...p, nodes, phase };
   d.put('pipelines', next);
   const death = deathFields(exit);
   d.event('exit', { ws: p.wsId, pipeline: p.id, node: node.label, pid: node.pid, ...death });
@@ -156,7 +206,7 @@ export function onNodeExited(
     const failed = nodes.map((n) => n.exit).find((x) => x !== null && isFailure(x));
     afterGroupDeath(d, next, failed ?? { code: 0, signal: null }, d.nowMs - p.startedAtMs);
   }
-  noteWorkspaceDeath(d, p.wsId);
+  d.raise({ type: 'workspace-reaped', wsId: p.wsId });
 }
 
 function afterGroupDeath(
@@ -165,53 +215,54 @@ function afterGroupDeath(
   exit: { code: number | null; signal: string | null },
   runMs: number,
 ): void {
-  if (p.stop) {
-    finishPipelineStop(d, p.id);
+  if (p.phase.kind === 'stopping') {
+    finishPipelineStop(d, p);
     return;
   }
   const ws = workspaceOf(d.state, p.wsId);
-  const decision = d.policy.decideRestart(
-    p.spec.restart,
-    exit,
-    p.tally,
-    runMs,
-    ws.state !== 'running',
+  const { next, tally, deathsMs } = nextIncarnation(
+    {
+      restart: p.spec.restart,
+      crashLoop: p.spec.crashLoop,
+      exit,
+      runMs,
+      stopping: ws.phase.kind !== 'running' || d.state.shutdown !== null,
+      tally: p.tally,
+      deathsMs: p.deathsMs,
+      nowMs: d.nowMs,
+      lastStartMs: p.lastStartMs,
+    },
+    d.policy,
   );
   const base = { pipeline: p.id, label: p.label, ws: p.wsId };
-  if (decision.kind === 'done') {
-    finishPipeline(d, p, 'done');
-    return;
+  const after = { ...p, tally, deathsMs };
+  switch (next.kind) {
+    case 'done':
+      finishPipeline(d, after, { kind: 'done', reason: next.reason });
+      return;
+    case 'give-up':
+      d.event('give-up', { ...base, restarts: p.restarts, message: GIVE_UP_MESSAGE });
+      finishPipeline(d, after, { kind: 'done', reason: 'gave-up' });
+      return;
+    case 'crash-loop':
+      d.event('crash-loop', { ...base, deaths: next.deaths, restarts: p.restarts });
+      finishPipeline(d, after, { kind: 'crash-loop' });
+      return;
+    case 'backoff': {
+      const { atMs, delayMs } = next;
+      d.put('pipelines', { ...after, phase: { kind: 'backoff', atMs, delayMs } });
+      d.armTimer({ kind: 'pipeline-restart', id: p.id }, atMs);
+      d.event('pipeline-restart', { ...base, backoff_ms: delayMs, restarts: p.restarts + 1 });
+      d.markDirty();
+    }
   }
-  if (decision.kind === 'give-up') {
-    d.event('give-up', { ...base, restarts: p.restarts, message: GIVE_UP_MESSAGE });
-    finishPipeline(d, p, 'gave-up');
-    return;
-  }
-  const guard = d.policy.recordDeath(p.deathsMs, d.nowMs, p.spec.crashLoop);
-  if (guard.crashLoop) {
-    d.event('crash-loop', { ...base, deaths: guard.deathsMs.length, restarts: p.restarts });
-    finishPipeline(d, { ...p, deathsMs: guard.deathsMs }, 'crash-loop');
-    return;
-  }
-  const atMs = d.policy.throttleStartMs(p.lastStartMs, d.nowMs + decision.delayMs);
-  const next = {
-    ...p,
-    state: 'backoff' as const,
-    tally: decision.tally,
-    deathsMs: guard.deathsMs,
-    delayMs: atMs - d.nowMs,
-  };
-  d.put('pipelines', next);
-  d.armTimer(`prestart:${p.id}`, atMs);
-  d.event('pipeline-restart', { ...base, backoff_ms: atMs - d.nowMs, restarts: p.restarts + 1 });
-  d.markDirty();
 }
 
-function finishPipeline(d: Draft, p: PipelineRec, state: PipelineRec['state']): void {
+function finishPipeline(d: Draft, p: PipelineRec, phase: PipelinePhase): void {
   const seq = d.state.finishedSeq + 1;
   d.state = { ...d.state, finishedSeq: seq };
-  d.put('pipelines', { ...p, state, finishedSeq: seq });
-  d.event('pipeline-end', { pipeline: p.id, label: p.label, state });
+  d.put('pipelines', { ...p, phase, finishedSeq: seq });
+  d.event('pipeline-end', { pipeline: p.id, label: p.label, state: pipelineState(phase) });
   if (p.spec.restart.restartOnFailure) d.markDirty();
   evictFinished(d);
 }
@@ -228,39 +279,35 @@ function evictFinished(d: Draft): void {
   }
 }
 
-export function onPipelineRestartTimer(d: Draft, id: string): void {
-  const p = d.state.pipelines.get(id);
-  if (p?.state !== 'backoff' || p.stop) return;
-  d.put('pipelines', { ...p, restarts: p.restarts + 1 });
+function onRestartTimer(d: Draft, p: PipelineRec): void {
   d.emit({ type: 'release', key: p.id });
-  spawnPipeline(d, id);
+  spawnPipeline(d, { ...p, restarts: p.restarts + 1 }, 'later');
 }
 
 export function onPipelineStop(d: Draft, e: Ev<'pipeline-stop'>): void {
-  const p = d.state.pipelines.get(e.id);
-  if (!p) {
+  if (!d.state.pipelines.has(e.id)) {
     d.refuse({ code: 'not_found', message: `no pipeline "${e.id}"` });
     return;
   }
   if (refusedGrace(d, e.graceMs)) return;
-  if (p.stop) {
-    const ws = workspaceOf(d.state, p.wsId);
-    if (ws.state === 'stopping') {
-      // Its workspace's stop owns the deadline: shorten that one.
-      shortenGrace(d, `stop-grace:${ws.id}`, e.graceMs, () => killWorkspace(d, ws.id));
-    } else {
-      shortenGrace(d, `pstop-grace:${p.id}`, e.graceMs, () => killPipeline(d, p.id));
-    }
+  deliverPipeline(d, e.id, { type: 'stop', graceMs: e.graceMs });
+}
+
+function beginStop(d: Draft, p: PipelineRec, e: { graceMs: number }): void {
+  if (workspaceOf(d.state, p.wsId).phase.kind === 'stopping') {
+    stopAgain(d, p, e);
     return;
   }
   const wasIntent = isLiveIntent(p);
-  d.put('pipelines', { ...p, stop: { graceMs: e.graceMs, reaped: 0, killed: false } });
+  const stop: StopState = { graceMs: e.graceMs, reaped: 0, killed: false };
+  const stopping = { ...p, phase: { kind: 'stopping', stop } as const };
+  d.put('pipelines', stopping);
   if (wasIntent) d.writeThrough();
-  d.cancelTimer(`prestart:${p.id}`);
+  d.cancelTimer({ kind: 'pipeline-restart', id: p.id });
   d.event('pipeline-stop', { pipeline: p.id, label: p.label, grace_ms: e.graceMs });
   const pids = pipelinePids(p);
   if (pids.length === 0) {
-    finishPipelineStop(d, p.id);
+    finishPipelineStop(d, stopping);
     return;
   }
   if (e.graceMs === 0) {
@@ -268,36 +315,56 @@ export function onPipelineStop(d: Draft, e: Ev<'pipeline-stop'>): void {
     return;
   }
   for (const pid of pids) d.emit({ type: 'signal', pid, signal: 'SIGTERM' });
-  d.armTimer(`pstop-grace:${p.id}`, d.nowMs + e.graceMs);
+  d.armTimer({ kind: 'pipeline-stop-grace', id: p.id }, d.nowMs + e.graceMs);
 }
 
-export function killPipeline(d: Draft, id: string): void {
-  const p = pipelineOf(d.state, id);
-  if (!p.stop) throw new Error('killPipeline: only a stopping pipeline is killed');
-  for (const pid of pipelinePids(p)) d.emit({ type: 'signal', pid, signal: 'SIGKILL' });
-  d.put('pipelines', { ...p, stop: { ...p.stop, killed: true } });
-  d.cancelTimer(`pstop-grace:${id}`);
-}
-
-export function onPipelineGrace(d: Draft, id: string): void {
-  const p = d.state.pipelines.get(id);
-  if (p?.stop && !p.stop.killed) killPipeline(d, id);
-}
-
-function finishPipelineStop(d: Draft, id: string): void {
-  const p = pipelineOf(d.state, id);
-  d.cancelTimer(`pstop-grace:${id}`);
+function stopAgain(d: Draft, p: PipelineRec, e: { graceMs: number }): void {
   const ws = workspaceOf(d.state, p.wsId);
-  if (ws.state === 'stopping') return; // the workspace's stop finishes it
-  d.emit({ type: 'settle', kind: 'pipeline', id, reaped: p.stop?.reaped ?? 0 });
-  d.event('pipeline-stopped', { pipeline: id, label: p.label, reaped: p.stop?.reaped ?? 0 });
-  finishPipeline(d, { ...p, stop: null }, 'stopped');
+  if (ws.phase.kind === 'stopping') {
+    // Its workspace's stop owns the deadline: shorten that one.
+    d.raise({ type: 'workspace-stop', ref: ws.id, graceMs: e.graceMs, reason: 'operator' });
+    return;
+  }
+  const key = { kind: 'pipeline-stop-grace', id: p.id } as const;
+  shortenGrace(d, key, e.graceMs, () => killPipeline(d, p.id));
 }
 
-export function onEdgeSniffed(d: Draft, e: Ev<'edge-sniffed'>): void {
-  const p = d.state.pipelines.get(e.key);
-  const edge = p?.spec.edges[e.edgeIndex];
-  if (!p || !edge) return;
+function killPipeline(d: Draft, id: string): void {
+  const p = pipelineOf(d.state, id);
+  if (p.phase.kind !== 'stopping') throw new Error('killPipeline: only a stopping one is killed');
+  for (const pid of pipelinePids(p)) d.emit({ type: 'signal', pid, signal: 'SIGKILL' });
+  const stop = { ...p.phase.stop, killed: true };
+  d.put('pipelines', { ...p, phase: { kind: 'stopping', stop } });
+  d.cancelTimer({ kind: 'pipeline-stop-grace', id });
+}
+
+function onStopGrace(d: Draft, p: PipelineRec): void {
+  if (p.phase.kind === 'stopping' && !p.phase.stop.killed) killPipeline(d, p.id);
+}
+
+function finishPipelineStop(d: Draft, p: PipelineRec): void {
+  d.cancelTimer({ kind: 'pipeline-stop-grace', id: p.id });
+  const ws = workspaceOf(d.state, p.wsId);
+  if (ws.phase.kind === 'stopping') return; // the workspace's stop finishes it
+  const reaped = p.phase.kind === 'stopping' ? p.phase.stop.reaped : 0;
+  d.emit({ type: 'settle', kind: 'pipeline', id: p.id, reaped });
+  d.event('pipeline-stopped', { pipeline: p.id, label: p.label, reaped });
+  finishPipeline(d, p, { kind: 'done', reason: 'stopped' });
+}
+
+function quiesceRunning(d: Draft, p: PipelineRec): void {
+  const stop: StopState = { graceMs: 0, reaped: 0, killed: false };
+  d.put('pipelines', { ...p, phase: { kind: 'stopping', stop } });
+}
+
+function quiesceBackoff(d: Draft, p: PipelineRec): void {
+  d.cancelTimer({ kind: 'pipeline-restart', id: p.id });
+  d.put('pipelines', { ...p, phase: { kind: 'done', reason: 'stopped' } });
+}
+
+function onEdgeSniffed(d: Draft, p: PipelineRec, e: { edgeIndex: number; verdict: Verdict }) {
+  const edge = p.spec.edges[e.edgeIndex];
+  if (!edge) return;
   const verdict = { edgeIndex: e.edgeIndex, ...e.verdict };
   const verdicts = [...p.verdicts.filter((v) => v.edgeIndex !== e.edgeIndex), verdict];
   d.put('pipelines', { ...p, verdicts: verdicts.sort((a, b) => a.edgeIndex - b.edgeIndex) });
@@ -308,3 +375,55 @@ export function onEdgeSniffed(d: Draft, e: Ev<'edge-sniffed'>): void {
   const from = p.spec.nodes[edge.from]?.label ?? String(edge.from);
   d.event(`shipote.flow.${p.label}.${from}.${edge.fromOutput}.${ty}`, fields);
 }
+
+type P<T extends PipelineInput['type']> = Cell<PipelineRec, Extract<PipelineInput, { type: T }>>;
+type Row = { [T in PipelineInput['type']]: P<T> };
+
+/** Finished: nothing runs; a stop finishes it again as `stopped` (and settles its caller). */
+const FINISHED: Row = {
+  'group-spawned': 'bug',
+  'group-spawn-failed': 'bug',
+  'node-exited': 'bug',
+  'restart-timer': 'ignore',
+  stop: beginStop,
+  'stop-grace-timer': 'ignore',
+  quiesce: 'ignore',
+  'edge-sniffed': onEdgeSniffed,
+};
+
+export const PIPELINE_TABLE: Table<PipelinePhaseKind, PipelineInput, PipelineRec> = {
+  // Spawn effects are answered within the step that asked: nothing else reaches it.
+  spawning: {
+    'group-spawned': onGroupSpawned,
+    'group-spawn-failed': onGroupSpawnFailed,
+    'node-exited': 'bug',
+    'restart-timer': 'bug',
+    stop: 'bug',
+    'stop-grace-timer': 'bug',
+    quiesce: 'bug',
+    'edge-sniffed': 'ignore',
+  },
+  running: {
+    'group-spawned': 'bug',
+    'group-spawn-failed': 'bug',
+    'node-exited': onNodeExited,
+    'restart-timer': 'ignore',
+    stop: beginStop,
+    'stop-grace-timer': 'ignore',
+    quiesce: quiesceRunning,
+    'edge-sniffed': onEdgeSniffed,
+  },
+  stopping: {
+    'group-spawned': 'bug',
+    'group-spawn-failed': 'bug',
+    'node-exited': onNodeExited,
+    'restart-timer': 'ignore',
+    stop: stopAgain,
+    'stop-grace-timer': onStopGrace,
+    quiesce: 'ignore',
+    'edge-sniffed': onEdgeSniffed,
+  },
+  backoff: { ...FINISHED, 'restart-timer': onRestartTimer, quiesce: quiesceBackoff },
+  'crash-loop': FINISHED,
+  done: FINISHED,
+};

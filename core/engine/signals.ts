@@ -48,3 +48,8 @@ export function exitStatus(code: number | null, signal: string | null): ExitStat
   if (code === null) throw new Error('exitStatus: a death has a code or a signal');
   return { code, signal: null, status: code };
 }
+
+/** `signal=SIGKILL` or `code=3`, for exit events. */
+export function deathFields(exit: ExitStatus): Record<string, string | number> {
+  return exit.signal !== null ? { signal: exit.signal } : { code: exit.code ?? 0 };
+}

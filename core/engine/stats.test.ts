@@ -1,4 +1,4 @@
-import { caps, cmdSpec, ok, setup, wsSpec } from './fakes.js';
+import { caps, cmdSpec, ok, setup, wsSpec } from '../../testing/fakes.js';
 
 describe('quota', () => {
   it('logs a breach once and keeps running under enforce=log', () => {

@@ -28,7 +28,6 @@ import {
   type Usage,
   type WorkspaceRec,
 } from './model.js';
-import { onWorkspaceStop } from './workspace.js';
 
 type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 
@@ -66,9 +65,9 @@ function nextSampleAtMs(d: Draft, sampledNow: ReadonlySet<string>): number | nul
 /** Something started: make sure the sample timer fires by the time anything is due. */
 export function ensureSampling(d: Draft): void {
   const atMs = nextSampleAtMs(d, new Set());
-  const armedAtMs = d.state.timers.get('sample');
+  const armedAtMs = d.timerAt({ kind: 'sample' });
   if (atMs === null || (armedAtMs !== undefined && armedAtMs <= atMs)) return;
-  d.armTimer('sample', atMs);
+  d.armTimer({ kind: 'sample' }, atMs);
 }
 
 function isDue(d: Draft, ws: WorkspaceRec): boolean {
@@ -88,16 +87,16 @@ export function onSampleTimer(d: Draft): void {
   // was sampled now; an on-demand sample since only makes the next firing find less due).
   // Armed before the samples are read, so the real timer is timed from the wakeup.
   const atMs = nextSampleAtMs(d, new Set(due.map((e) => e.wsId)));
-  if (atMs !== null) d.armTimer('sample', atMs);
+  if (atMs !== null) d.armTimer({ kind: 'sample' }, atMs);
   for (const effect of due) d.emit(effect);
 }
 
 /** A save due before the next tick is written by this tick: one wakeup, not two. */
 function saveRidingAlong(d: Draft): void {
-  const saveAtMs = d.state.timers.get('save');
+  const saveAtMs = d.timerAt({ kind: 'save' });
   if (!d.state.dirty || saveAtMs === undefined) return;
   if (saveAtMs - d.nowMs > statsEveryMsOf(d.state.options)) return;
-  d.cancelTimer('save');
+  d.cancelTimer({ kind: 'save' });
   d.state = { ...d.state, dirty: false };
   d.emit({ type: 'write-snapshot', sync: false });
 }
@@ -159,7 +158,7 @@ export function onStatsSampled(d: Draft, e: Ev<'stats-sampled'>): void {
   if (s.source === 'cgroup' && s.oomKills > ws.oomKills) reportOom(d, next, s.oomKills);
   // Timed from the request, so a slow-cadence save lands on the next tick's instant.
   d.markDirty(Math.max(0, e.atMs + statsSaveDelayMs(d.state.options) - d.nowMs));
-  if (ws.state === 'running' && livePids(d.state, ws.id).length > 0) enforceQuota(d, ws.id);
+  if (ws.phase.kind === 'running' && livePids(d.state, ws.id).length > 0) enforceQuota(d, ws.id);
 }
 
 function reportOom(d: Draft, ws: WorkspaceRec, oomKills: number): void {
@@ -181,7 +180,7 @@ function enforceQuota(d: Draft, wsId: string): void {
   const fields = { ws: ws.id, label: ws.spec.label, breach: verdict.breaches.join('; ') };
   if (verdict.action === 'kill') {
     d.event('quota-kill', fields);
-    onWorkspaceStop(d, { type: 'workspace-stop', ref: ws.id, graceMs: 0, reason: 'quota' });
+    d.raise({ type: 'workspace-stop', ref: ws.id, graceMs: 0, reason: 'quota' });
     return;
   }
   if (verdict.action === 'log' && changed) d.event('quota-breach', fields);

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { caps, cmdSpec, wsSpec } from './fakes.js';
+import { caps, cmdSpec, wsSpec } from '../../testing/fakes.js';
 import type { EngineEvent, EngineState } from './model.js';
 import { initialState, step } from './step.js';
 

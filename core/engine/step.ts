@@ -1,20 +1,18 @@
 /**
  * The supervisor as one transition function: `step(state, event, nowMs) → {state, effects}`.
- * An explicit table maps each event type to a small handler (s6's action table); timer
- * events are dispatched again by timer kind. Effects are plain data the shell executes.
+ * EVENTS routes each event to its entity; each entity's state × event table (command.ts,
+ * pipeline.ts, workspace.ts) decides, with explicit no-op, refuse and bug cells. Events an
+ * entity raises for another are drained here, in order, within the same step. Effects are
+ * plain data the shell executes.
  */
 
 import { defaultPolicy, type Policy } from '../policy/index.js';
 import {
-  onCommandExited,
-  onCommandNotify,
+  COMMAND_TABLE,
+  deliverCommand,
   onCommandRestart,
   onCommandRun,
-  onKillTimer,
-  onRestartTimer,
-  onSpawned,
-  onSpawnFailed,
-  onWatchdog,
+  onCommandsEvict,
 } from './command.js';
 import { Draft } from './draft.js';
 import type { EngineEvent, EngineOptions, EngineState, StepResult } from './model.js';
@@ -27,25 +25,24 @@ import {
   onSnapshotRestored,
   onSnapshotWriteFailed,
 } from './persist.js';
-import {
-  onEdgeSniffed,
-  onGroupSpawned,
-  onGroupSpawnFailed,
-  onNodeExited,
-  onPipelineGrace,
-  onPipelineRestartTimer,
-  onPipelineRun,
-  onPipelineStop,
-} from './pipeline.js';
+import { deliverPipeline, onPipelineRun, onPipelineStop, PIPELINE_TABLE } from './pipeline.js';
+import { onDaemonShutdown, onShutdownGrace, onShutdownReaped } from './shutdown.js';
 import { onSampleTimer, onStatsRequested, onStatsSampled } from './stats.js';
+import { decodeTimer, type TimerKey } from './timers.js';
 import {
+  deliverWorkspace,
   onCgroupCreated,
   onCgroupFailed,
-  onStopGrace,
-  onTtl,
   onWorkspaceCreate,
   onWorkspaceStop,
+  WORKSPACE_TABLE,
 } from './workspace.js';
+
+export { COMMAND_TABLE, PIPELINE_TABLE, WORKSPACE_TABLE };
+
+/** Tries of a cgroup kill/remove that answers Busy, and the pause before the next one. */
+export const CGROUP_TRIES_MAX = 5;
+export const CGROUP_RETRY_MS = 100;
 
 export function initialState(options: EngineOptions): EngineState {
   return {
@@ -56,6 +53,7 @@ export function initialState(options: EngineOptions): EngineState {
     saved: new Map(),
     pids: new Map(),
     timers: new Map(),
+    shutdown: null,
     dirty: false,
     finishedSeq: 0,
     options,
@@ -66,59 +64,115 @@ type Handlers = {
   [K in EngineEvent['type']]: (d: Draft, e: Extract<EngineEvent, { type: K }>) => void;
 };
 
-const HANDLERS: Handlers = {
+const EVENTS: Handlers = {
   'daemon-started': (d, e) => {
     d.state = { ...d.state, caps: e.caps };
   },
+  'daemon-shutdown': onDaemonShutdown,
   'snapshot-restored': onSnapshotRestored,
   'pipeline-relaunch': onPipelineRelaunch,
   'workspace-create': onWorkspaceCreate,
   'workspace-stop': onWorkspaceStop,
   'cgroup-created': onCgroupCreated,
   'cgroup-failed': onCgroupFailed,
+  'cgroup-busy': onCgroupBusy,
   'command-run': onCommandRun,
   'command-restart': onCommandRestart,
-  spawned: onSpawned,
-  'spawn-failed': onSpawnFailed,
-  'group-spawned': onGroupSpawned,
-  'group-spawn-failed': onGroupSpawnFailed,
+  spawned: (d, e) => deliverCommand(d, e.cmdId, { type: 'spawned', pid: e.pid, wallMs: e.wallMs }),
+  'spawn-failed': (d, e) => deliverCommand(d, e.cmdId, { type: 'spawn-failed', error: e.error }),
+  'group-spawned': (d, e) => {
+    deliverPipeline(d, e.pipelineId, { type: 'group-spawned', pids: e.pids, taps: e.taps });
+  },
+  'group-spawn-failed': (d, e) => {
+    deliverPipeline(d, e.pipelineId, { type: 'group-spawn-failed', error: e.error });
+  },
   'process-exited': onProcessExited,
   'timer-fired': onTimerFired,
   'stats-sampled': onStatsSampled,
   'stats-requested': onStatsRequested,
-  notify: onNotify,
+  notify: (d, e) => {
+    const owner = d.state.pids.get(e.pid);
+    if (owner?.kind === 'command')
+      deliverCommand(d, owner.id, { type: 'notify', message: e.message });
+  },
   'pipeline-run': onPipelineRun,
   'pipeline-stop': onPipelineStop,
-  'pipeline-restart': (d, e) => onPipelineRestartTimer(d, e.id),
   'pipeline-save': onPipelineSave,
   'pipeline-drop': onPipelineDrop,
-  'edge-sniffed': onEdgeSniffed,
-  'snapshot-written': () => {},
+  'edge-sniffed': (d, e) => {
+    if (!d.state.pipelines.has(e.key)) return;
+    deliverPipeline(d, e.key, { type: 'edge-sniffed', edgeIndex: e.edgeIndex, verdict: e.verdict });
+  },
   'snapshot-write-failed': onSnapshotWriteFailed,
   flush: onFlush,
+  // Raised inside a step.
+  'command-quiesce': (d, e) => deliverCommand(d, e.cmdId, { type: 'quiesce' }),
+  'pipeline-quiesce': (d, e) => deliverPipeline(d, e.id, { type: 'quiesce' }),
+  'workspace-stop-proceed': (d, e) => {
+    deliverWorkspace(d, e.wsId, { type: 'stop-proceed', graceMs: e.graceMs });
+  },
+  'workspace-reaped': (d, e) => {
+    // Gone already: its stop finished with this very death.
+    if (d.state.workspaces.has(e.wsId)) deliverWorkspace(d, e.wsId, { type: 'reaped' });
+  },
+  'commands-evict': onCommandsEvict,
 };
 
-/** Timer keys are `kind` or `kind:id`. */
-const TIMERS: Record<string, (d: Draft, id: string) => void> = {
-  restart: onRestartTimer,
-  prestart: onPipelineRestartTimer,
-  'stop-grace': onStopGrace,
-  'pstop-grace': onPipelineGrace,
-  ttl: onTtl,
-  watchdog: onWatchdog,
-  kill: onKillTimer,
-  sample: (d) => onSampleTimer(d),
-  save: (d) => onSaveTimer(d),
-};
+/** Each timer kind to the entity event it is; a timer whose record is gone is stale. */
+function onTimer(d: Draft, key: TimerKey): void {
+  const has = (table: ReadonlyMap<string, unknown>, id: string) => table.has(id);
+  switch (key.kind) {
+    case 'restart':
+    case 'watchdog':
+    case 'kill': {
+      if (!has(d.state.commands, key.id)) return;
+      const type = key.kind === 'restart' ? 'restart-timer' : (`${key.kind}-timer` as const);
+      deliverCommand(d, key.id, { type });
+      return;
+    }
+    case 'pipeline-restart':
+    case 'pipeline-stop-grace': {
+      if (!has(d.state.pipelines, key.id)) return;
+      const type = key.kind === 'pipeline-restart' ? 'restart-timer' : 'stop-grace-timer';
+      deliverPipeline(d, key.id, { type });
+      return;
+    }
+    case 'stop-grace':
+    case 'ttl': {
+      if (!has(d.state.workspaces, key.id)) return;
+      const type = key.kind === 'ttl' ? 'ttl-timer' : 'stop-grace-timer';
+      deliverWorkspace(d, key.id, { type });
+      return;
+    }
+    case 'cgroup-retry':
+      d.emit({ type: `cgroup-${key.op}`, handle: key.handle, attempt: key.attempt + 1 });
+      return;
+    case 'shutdown-grace':
+      onShutdownGrace(d);
+      return;
+    case 'sample':
+      onSampleTimer(d);
+      return;
+    case 'save':
+      onSaveTimer(d);
+      return;
+  }
+}
 
 function onTimerFired(d: Draft, e: Extract<EngineEvent, { type: 'timer-fired' }>): void {
   // A timer cancelled after the shell queued its firing is stale: ignore it.
   if (!d.timerFired(e.key)) return;
-  const colon = e.key.indexOf(':');
-  const kind = colon < 0 ? e.key : e.key.slice(0, colon);
-  const handler = TIMERS[kind];
-  if (!handler) throw new Error(`step: unknown timer kind "${kind}"`);
-  handler(d, colon < 0 ? '' : e.key.slice(colon + 1));
+  onTimer(d, decodeTimer(e.key));
+}
+
+/** A Busy cgroup kill/remove is tried again on a timer, a bounded number of times. */
+function onCgroupBusy(d: Draft, e: Extract<EngineEvent, { type: 'cgroup-busy' }>): void {
+  if (e.attempt >= CGROUP_TRIES_MAX) {
+    d.event(`cgroup-${e.op}-gave-up`, { handle: e.handle, attempts: e.attempt });
+    return;
+  }
+  const key = { kind: 'cgroup-retry', op: e.op, handle: e.handle, attempt: e.attempt } as const;
+  d.armTimer(key, d.nowMs + CGROUP_RETRY_MS * e.attempt);
 }
 
 function onProcessExited(d: Draft, e: Extract<EngineEvent, { type: 'process-exited' }>): void {
@@ -128,16 +182,10 @@ function onProcessExited(d: Draft, e: Extract<EngineEvent, { type: 'process-exit
     d.event('exit-unknown', { pid: e.pid });
     return;
   }
-  if (owner.kind === 'command') {
-    onCommandExited(d, owner.id, e.code, e.signal);
-    return;
-  }
-  onNodeExited(d, owner.id, owner.index, e.code, e.signal);
-}
-
-function onNotify(d: Draft, e: Extract<EngineEvent, { type: 'notify' }>): void {
-  const owner = d.state.pids.get(e.pid);
-  if (owner?.kind === 'command') onCommandNotify(d, owner.id, e.message);
+  const { code, signal } = e;
+  if (owner.kind === 'command') deliverCommand(d, owner.id, { type: 'exited', code, signal });
+  else deliverPipeline(d, owner.id, { type: 'node-exited', index: owner.index, code, signal });
+  onShutdownReaped(d);
 }
 
 export function step(
@@ -148,8 +196,12 @@ export function step(
 ): StepResult {
   if (!Number.isInteger(nowMs)) throw new Error(`step: nowMs must be an integer, got ${nowMs}`);
   const d = new Draft(state, nowMs, policy);
-  const handler = HANDLERS[event.type] as (d: Draft, e: EngineEvent) => void;
-  handler(d, event);
+  let next: EngineEvent | undefined = event;
+  while (next !== undefined && d.error === null) {
+    const handler = EVENTS[next.type] as (d: Draft, e: EngineEvent) => void;
+    handler(d, next);
+    next = d.raised.shift();
+  }
   const result = d.result(state);
   assertInvariants(result.state);
   return result;
@@ -159,8 +211,11 @@ export function step(
 function assertInvariants(state: EngineState): void {
   for (const [pid, owner] of state.pids) {
     if (owner.kind === 'command') {
-      const cmd = state.commands.get(owner.id);
-      if (cmd?.pid !== pid) throw new Error(`invariant: pid ${pid} owner ${owner.id} disagrees`);
+      const phase = state.commands.get(owner.id)?.phase;
+      const alive = phase?.kind === 'starting' || phase?.kind === 'running';
+      if (!(alive || phase?.kind === 'stopping') || phase.pid !== pid) {
+        throw new Error(`invariant: pid ${pid} owner ${owner.id} disagrees`);
+      }
     } else {
       const node = state.pipelines.get(owner.id)?.nodes[owner.index];
       if (node?.pid !== pid || !node.alive) throw new Error(`invariant: node pid ${pid} disagrees`);

@@ -1,17 +1,13 @@
 /**
- * The imperative shell around `step`: holds the state, executes effects through the
- * ports, and feeds port results and kernel events back as events. Port results (spawn,
- * cgroup create) are fed back at once, before any queued kernel event, so an exit that
- * a port reports while spawning always finds its pid registered.
+ * The supervisor facade: the api.ts methods over the shell (shell.ts), which runs the
+ * pure `step` machine and executes its effects through the ports.
  */
 
-import { discern } from '../flow/index.js';
 import { formatIssues, parsePipelineToml } from '../manifest/index.js';
 import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
 import type { WorkerSpec } from '../manifest/worker.js';
-import { defaultPolicy, type Policy } from '../policy/index.js';
-import type { KernelEvent, LifecycleEvent, PortError, Ports, TimerHandle } from '../ports.js';
-import { decodeSnapshot, encodeSnapshot } from '../snapshot/index.js';
+import { defaultPolicy } from '../policy/index.js';
+import type { LifecycleEvent, PortError } from '../ports.js';
 import type {
   ApiError,
   ApiResult,
@@ -30,9 +26,9 @@ import type {
 } from './api.js';
 import { resolveCommand, resolveWorkspace } from './draft.js';
 import { commandsOf } from './live.js';
-import type { Effect, EngineEvent, EngineOptions, EngineState, WorkspaceRec } from './model.js';
-import { toSnapshot } from './persist.js';
-import { initialState, step } from './step.js';
+import type { EngineOptions, WorkspaceRec } from './model.js';
+import { restoreFromStore } from './restore.js';
+import { type Settled, Shell } from './shell.js';
 import {
   commandView,
   healthView,
@@ -45,12 +41,33 @@ import {
 import type { WorkerSupervisor, WorkerView } from './worker-api.js';
 import { type EnvelopeLookup, UNAVAILABLE_WORKERS, WorkerHost } from './worker-host.js';
 
-type Settled = ApiResult<{ reaped: number }>;
+export const createSupervisor: CreateSupervisor = (ports, options = {}) => {
+  const policy = { ...defaultPolicy, ...options.policy };
+  const shell = new Shell(ports, engineOptions(options), policy);
+  return new Facade(shell, ports.queue ? workerHost(shell, ports.queue, options) : null);
+};
 
-const SPAWN_ERRORS_MAX = 32;
-
-export const createSupervisor: CreateSupervisor = (ports, options = {}) =>
-  new Shell(ports, options);
+/** Workers (contract §9) beside the engine: their exits come through the shell's hook. */
+function workerHost(
+  shell: Shell,
+  queue: NonNullable<Shell['ports']['queue']>,
+  options: SupervisorOptions,
+): WorkerHost {
+  const envelopeOf = (wsId: string): EnvelopeLookup => {
+    const ws = shell.state.workspaces.get(wsId);
+    if (ws?.phase.kind === 'running') return { ok: true, envelope: ws.envelope };
+    return { ok: false, why: `workspace ${wsId} is ${ws ? ws.phase.kind : 'gone'}` };
+  };
+  const host = new WorkerHost({
+    ...shell.ports,
+    queue,
+    append: (e) => shell.append(e.ev, e.fields),
+    envelopeOf,
+    ...(options.taskLogs ? { taskLogs: options.taskLogs } : {}),
+  });
+  shell.exitHook = (pid, code, signal) => host.onExit(pid, code, signal);
+  return host;
+}
 
 function engineOptions(options: SupervisorOptions): EngineOptions {
   return {
@@ -64,299 +81,32 @@ function engineOptions(options: SupervisorOptions): EngineOptions {
 
 const notFound = (message: string): ApiError => ({ code: 'not_found', message });
 
-class Shell implements Supervisor {
-  private state: EngineState;
-  private readonly policy: Policy;
-  private readonly queue: EngineEvent[] = [];
-  private depth = 0;
-  private readonly timers = new Map<string, TimerHandle>();
-  private readonly listeners = new Set<(event: LifecycleEvent) => void>();
-  private readonly waiters = new Map<string, ((r: Settled) => void)[]>();
-  /** Recent spawn failures by key, for the API call that caused them (bounded). */
-  private readonly spawnErrors = new Map<string, PortError>();
-  private lastWritten: string | null = null;
-  /** Set when a snapshot could not be set aside: never overwrite what we could not read. */
-  private storeBlocked: string | null = null;
+class Facade implements Supervisor {
   private started = false;
-  private closed = false;
-  /** Workers and their queues (contract §9): present when the ports have a queue store. */
-  private readonly workers: WorkerHost | null;
+  private shuttingDown: Promise<Settled> | null = null;
 
   constructor(
-    private readonly ports: Ports,
-    options: SupervisorOptions,
-  ) {
-    this.state = initialState(engineOptions(options));
-    this.policy = { ...defaultPolicy, ...options.policy };
-    ports.kernel.onEvent((event) => this.onKernelEvent(event));
-    this.workers = ports.queue
-      ? new WorkerHost({
-          ...ports,
-          queue: ports.queue,
-          append: (e) => this.append(e.ev, e.fields),
-          envelopeOf: (wsId) => this.envelopeOf(wsId),
-          ...(options.taskLogs ? { taskLogs: options.taskLogs } : {}),
-        })
-      : null;
+    private readonly shell: Shell,
+    private readonly workers: WorkerHost | null,
+  ) {}
+
+  private get state() {
+    return this.shell.state;
   }
 
-  private envelopeOf(wsId: string): EnvelopeLookup {
-    const ws = this.state.workspaces.get(wsId);
-    if (ws?.state === 'running') return { ok: true, envelope: ws.envelope };
-    return { ok: false, why: `workspace ${wsId} is ${ws ? ws.state : 'gone'}` };
+  private get ports() {
+    return this.shell.ports;
   }
 
-  // ── the loop ────────────────────────────────────────────────────────────────────
-
-  /** Step one event and run its effects; returns the refusal, if the step refused. */
-  private apply(event: EngineEvent): ApiError | null {
-    this.depth += 1;
-    try {
-      const nowMs = this.ports.clock.nowMs();
-      const result = step(this.state, event, nowMs, this.policy);
-      if (result.error) return result.error;
-      if (result.effects.some((e) => e.type === 'write-snapshot' && e.sync)) {
-        // Write-through: the intent is durable before anything else happens, or the
-        // step never happened (its state is dropped, its effects never run).
-        const failure = this.write(result.state);
-        if (failure) return failure;
-      }
-      this.state = result.state;
-      for (const effect of result.effects) this.run(effect);
-      return null;
-    } finally {
-      this.depth -= 1;
-      if (this.depth === 0) this.drain();
-    }
+  private apply(event: Parameters<Shell['apply']>[0]): ApiError | null {
+    return this.shell.apply(event);
   }
-
-  /** Events from outside (kernel, timers) wait until the current step's effects ran. */
-  private enqueue(event: EngineEvent): void {
-    this.queue.push(event);
-    if (this.depth === 0) this.drain();
-  }
-
-  private drain(): void {
-    while (this.depth === 0 && this.queue.length > 0) {
-      const event = this.queue.shift() as EngineEvent;
-      this.apply(event);
-    }
-  }
-
-  private onKernelEvent(event: KernelEvent): void {
-    if (event.type === 'exit') {
-      const { pid, code, signal } = event;
-      if (this.workers?.onExit(pid, code, signal)) return;
-      this.enqueue({ type: 'process-exited', pid, code, signal });
-      return;
-    }
-    if (event.type === 'notify') {
-      this.enqueue({ type: 'notify', pid: event.pid, message: event.message });
-      return;
-    }
-    const verdict = discern(event.bytes);
-    this.enqueue({ type: 'edge-sniffed', key: event.key, edgeIndex: event.edgeIndex, verdict });
-  }
-
-  private run(effect: Effect): void {
-    switch (effect.type) {
-      case 'spawn':
-        this.runSpawn(effect);
-        return;
-      case 'spawn-group':
-        this.runSpawnGroup(effect);
-        return;
-      case 'signal':
-        this.ports.kernel.signal(effect.pid, effect.signal);
-        return;
-      case 'arm-timer':
-        this.armTimer(effect.key, effect.atMs);
-        return;
-      case 'cancel-timer':
-        this.cancelTimer(effect.key);
-        return;
-      case 'cgroup-create':
-        this.runCgroupCreate(effect);
-        return;
-      case 'cgroup-kill':
-      case 'cgroup-remove':
-        this.runCgroupOp(effect);
-        return;
-      case 'sample':
-        this.runSample(effect);
-        return;
-      case 'write-snapshot':
-        if (!effect.sync) this.writeLater();
-        return;
-      case 'append-event':
-        this.append(effect.ev, effect.fields);
-        return;
-      case 'release':
-        this.ports.kernel.release(effect.key);
-        return;
-      case 'settle':
-        this.settle(`${effect.kind}:${effect.id}`, {
-          ok: true,
-          value: { reaped: effect.reaped },
-        });
-        return;
-    }
-  }
-
-  private runSpawn(effect: Extract<Effect, { type: 'spawn' }>): void {
-    const result = this.ports.kernel.spawn(effect.key, effect.req);
-    if (result.ok) {
-      const wallMs = this.ports.clock.wallMs();
-      this.apply({ type: 'spawned', cmdId: effect.cmdId, pid: result.value.pid, wallMs });
-      return;
-    }
-    this.noteSpawnError(effect.cmdId, result.error);
-    this.apply({ type: 'spawn-failed', cmdId: effect.cmdId, error: result.error });
-  }
-
-  private noteSpawnError(key: string, error: PortError): void {
-    this.spawnErrors.delete(key);
-    this.spawnErrors.set(key, error);
-    const oldest = this.spawnErrors.keys().next();
-    if (this.spawnErrors.size > SPAWN_ERRORS_MAX && !oldest.done)
-      this.spawnErrors.delete(oldest.value);
-  }
-
-  private runSpawnGroup(effect: Extract<Effect, { type: 'spawn-group' }>): void {
-    const result = this.ports.kernel.spawnGroup(effect.key, effect.req);
-    const pipelineId = effect.pipelineId;
-    if (result.ok) {
-      const { pids, taps } = result.value;
-      this.apply({ type: 'group-spawned', pipelineId, pids, taps });
-      return;
-    }
-    this.noteSpawnError(pipelineId, result.error);
-    this.apply({ type: 'group-spawn-failed', pipelineId, error: result.error });
-  }
-
-  private runCgroupCreate(effect: Extract<Effect, { type: 'cgroup-create' }>): void {
-    const result = this.ports.cgroups.create(effect.relPath, effect.limits);
-    if (result.ok) {
-      this.apply({ type: 'cgroup-created', wsId: effect.wsId, handle: result.value.handle });
-    } else {
-      this.apply({ type: 'cgroup-failed', wsId: effect.wsId, error: result.error });
-    }
-  }
-
-  private runCgroupOp(effect: Extract<Effect, { type: 'cgroup-kill' | 'cgroup-remove' }>): void {
-    const { cgroups } = this.ports;
-    const result =
-      effect.type === 'cgroup-kill' ? cgroups.kill(effect.handle) : cgroups.remove(effect.handle);
-    if (!result.ok) {
-      const { reason, message } = result.error;
-      this.append(`${effect.type}-failed`, { handle: effect.handle, reason, message });
-    }
-  }
-
-  private runSample(effect: Extract<Effect, { type: 'sample' }>): void {
-    const { wsId, atMs } = effect;
-    const wallMs = this.ports.clock.wallMs();
-    if (effect.cgroup) {
-      const r = this.ports.cgroups.stats(effect.cgroup);
-      if (r.ok) {
-        const s = r.value;
-        const sample = {
-          source: 'cgroup' as const,
-          alive: s.pids,
-          memBytes: s.memBytes,
-          memPeakBytes: s.memPeakBytes,
-          cpuUs: s.cpuUs,
-          oomKills: s.oomKills,
-        };
-        this.enqueue({ type: 'stats-sampled', wsId, sample, wallMs, atMs });
-        return;
-      }
-    }
-    if (effect.pids.length === 0) return;
-    const s = this.ports.kernel.sample(effect.pids);
-    const sample = {
-      source: 'proc' as const,
-      alive: s.alive,
-      memBytes: s.rssBytes,
-      memPeakBytes: s.rssBytes,
-      cpuUs: s.cpuUs,
-      oomKills: 0,
-    };
-    this.enqueue({ type: 'stats-sampled', wsId, sample, wallMs, atMs });
-  }
-
-  private armTimer(key: string, atMs: number): void {
-    this.cancelTimer(key);
-    if (this.closed) return;
-    // A clock may fire a due timer inside setTimer, before the handle is known.
-    let handle: TimerHandle | undefined;
-    let firedEarly = false;
-    handle = this.ports.clock.setTimer(atMs, () => {
-      if (handle === undefined) {
-        firedEarly = true;
-        return;
-      }
-      if (this.timers.get(key) !== handle) return;
-      this.timers.delete(key);
-      this.enqueue({ type: 'timer-fired', key });
-    });
-    if (firedEarly) this.enqueue({ type: 'timer-fired', key });
-    else this.timers.set(key, handle);
-  }
-
-  private cancelTimer(key: string): void {
-    const handle = this.timers.get(key);
-    if (handle === undefined) return;
-    this.timers.delete(key);
-    this.ports.clock.clearTimer(handle);
-  }
-
-  private append(ev: string, fields: Record<string, string | number | boolean>): void {
-    const event: LifecycleEvent = { wallMs: this.ports.clock.wallMs(), ev, fields };
-    this.ports.eventLog.append(event);
-    for (const listener of this.listeners) listener(event);
-  }
-
-  private settle(key: string, result: Settled): void {
-    const waiting = this.waiters.get(key) ?? [];
-    this.waiters.delete(key);
-    for (const resolve of waiting) resolve(result);
-  }
-
-  // ── persistence ─────────────────────────────────────────────────────────────────
-
-  /** Write the snapshot of `state`; null on success (or nothing to write). */
-  private write(state: EngineState): ApiError | null {
-    if (this.storeBlocked) return { code: 'unavailable', message: this.storeBlocked };
-    const text = encodeSnapshot(toSnapshot(state));
-    if (text === this.lastWritten) return null;
-    const result = this.ports.store.write(text);
-    if (result.ok) {
-      this.lastWritten = text;
-      return null;
-    }
-    const { reason, message } = result.error;
-    this.append('snapshot-write-failed', { reason, message });
-    return { code: 'unavailable', message: `snapshot write failed: ${message}` };
-  }
-
-  private writeLater(): void {
-    // After close() the snapshot flushed at shutdown stands: children dying now change nothing.
-    if (this.closed) return;
-    const failure = this.write(this.state);
-    // Retry later, unless the store is blocked for good (a snapshot we could not move).
-    if (failure && !this.storeBlocked) {
-      this.enqueue({ type: 'snapshot-write-failed', message: failure.message });
-    }
-  }
-
-  // ── Supervisor ──────────────────────────────────────────────────────────────────
 
   start(): RestoreReport {
     if (this.started) throw new Error('start() is called once');
     this.started = true;
     this.apply({ type: 'daemon-started', caps: this.ports.cgroups.caps() });
-    const report = this.restore();
+    const report = restoreFromStore(this.shell);
     const w = this.workers?.start();
     if (!w) return report;
     const queued = w.error ? `workers not loaded: ${w.error}` : `${w.workers} workers`;
@@ -367,68 +117,27 @@ class Shell implements Supervisor {
     if (!this.state.caps) this.apply({ type: 'daemon-started', caps: this.ports.cgroups.caps() });
   }
 
-  private restore(): RestoreReport {
-    const read = this.ports.store.read();
-    const empty = { workspaces: 0, savedPipelines: 0, relaunchedPipelines: 0 };
-    if (read.kind === 'empty') {
-      return { outcome: 'fresh', fromVersion: null, ...empty, message: 'no snapshot: fresh start' };
-    }
-    if (read.kind === 'error') return this.setAside(`unreadable: ${read.error.message}`);
-    const decoded = decodeSnapshot(read.text);
-    if (!decoded.ok) return this.setAside(`${decoded.reason}: ${decoded.message}`);
-    const { snapshot, fromVersion } = decoded;
-    const wallMs = this.ports.clock.wallMs();
-    this.apply({ type: 'snapshot-restored', snapshot, wallMs });
-    for (const pipeline of snapshot.livePipelines) {
-      const nodeIds = pipeline.spec.nodes.map(() => this.ports.ids.next());
-      this.apply({ type: 'pipeline-relaunch', pipeline, nodeIds });
-    }
-    const relaunchedPipelines = snapshot.livePipelines.filter(
-      (lp) => this.state.pipelines.get(lp.id)?.spawns === 1,
-    ).length;
-    const workspaces = snapshot.workspaces.length;
-    const savedPipelines = snapshot.savedPipelines.length;
-    const message =
-      `restored ${workspaces} workspaces, ${savedPipelines} saved pipelines, ` +
-      `relaunched ${relaunchedPipelines} pipelines (snapshot v${fromVersion})`;
-    return {
-      outcome: 'restored',
-      fromVersion,
-      workspaces,
-      savedPipelines,
-      relaunchedPipelines,
-      message,
-    };
-  }
-
-  private setAside(why: string): RestoreReport {
-    const moved = this.ports.store.setAside(why);
-    const base = { fromVersion: null, workspaces: 0, savedPipelines: 0, relaunchedPipelines: 0 };
-    if (moved.ok) {
-      this.append('snapshot-set-aside', { reason: why, path: moved.value.path });
-      const message = `snapshot set aside (${why}); moved to ${moved.value.path}; starting empty`;
-      return { outcome: 'set-aside', ...base, message };
-    }
-    const why2 = moved.error.message;
-    this.storeBlocked = `snapshot could not be set aside (${why2}); refusing to overwrite it`;
-    this.append('snapshot-set-aside', { reason: why, failed: true, message: moved.error.message });
-    return { outcome: 'set-aside', ...base, message: `${why}; ${this.storeBlocked}` };
-  }
-
   flush(): void {
     this.apply({ type: 'flush' });
   }
 
   close(): void {
-    this.closed = true;
     this.workers?.close();
-    for (const handle of this.timers.values()) this.ports.clock.clearTimer(handle);
-    this.timers.clear();
+    this.shell.close();
+  }
+
+  shutdown(graceMs: number): Promise<Settled> {
+    if (!this.shuttingDown) {
+      this.workers?.shutdown();
+      this.apply({ type: 'flush' });
+      this.shell.stopWriting();
+      this.shuttingDown = this.shell.waitFor('daemon:', { type: 'daemon-shutdown', graceMs });
+    }
+    return this.shuttingDown;
   }
 
   onEvent(listener: (event: LifecycleEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.shell.onEvent(listener);
   }
 
   private wsOf(ref: string): WorkspaceRec | null {
@@ -463,7 +172,7 @@ class Shell implements Supervisor {
   stopWorkspace(ref: string, graceMs: number): Promise<Settled> {
     const ws = this.wsOf(ref);
     if (!ws) return Promise.resolve({ ok: false, error: notFound(`no workspace "${ref}"`) });
-    return this.waitFor(`workspace:${ws.id}`, {
+    return this.shell.waitFor(`workspace:${ws.id}`, {
       type: 'workspace-stop',
       ref: ws.id,
       graceMs,
@@ -471,25 +180,10 @@ class Shell implements Supervisor {
     });
   }
 
-  private waitFor(key: string, event: EngineEvent): Promise<Settled> {
-    return new Promise<Settled>((resolve) => {
-      const list = this.waiters.get(key) ?? [];
-      list.push(resolve);
-      this.waiters.set(key, list);
-      const error = this.apply(event);
-      if (error) {
-        const rest = (this.waiters.get(key) ?? []).filter((r) => r !== resolve);
-        if (rest.length > 0) this.waiters.set(key, rest);
-        else this.waiters.delete(key);
-        resolve({ ok: false, error });
-      }
-    });
-  }
-
   quota(ref: string): ApiResult<QuotaView> {
     const ws = this.sampledNow(ref);
     if (!ws) return { ok: false, error: notFound(`no workspace "${ref}"`) };
-    return { ok: true, value: quotaView(this.state, ws, this.policy) };
+    return { ok: true, value: quotaView(this.state, ws, this.shell.policy) };
   }
 
   stats(ref: string): ApiResult<StatsView> {
@@ -516,13 +210,9 @@ class Shell implements Supervisor {
   }
 
   private spawnError(key: string): ApiError {
-    const e = this.spawnErrors.get(key);
-    this.spawnErrors.delete(key);
+    const e = this.shell.takeSpawnError(key);
     if (!e) throw new Error(`spawn of ${key} left nothing behind and reported no error`);
-    const error: ApiError = { code: 'spawn_failed', message: e.message };
-    if (e.errno !== undefined) error.errno = e.errno;
-    if (e.syscall !== undefined) error.syscall = e.syscall;
-    return error;
+    return toApiError(e);
   }
 
   listCommands(ref: string): ApiResult<CommandView[]> {
@@ -542,12 +232,11 @@ class Shell implements Supervisor {
   restartCommand(ref: string, cmd: string): ApiResult<CommandView> {
     const ws = this.wsOf(ref);
     const rec = ws ? resolveCommand(this.state, ws, cmd) : null;
-    this.spawnErrors.delete(rec?.id ?? '');
+    this.shell.takeSpawnError(rec?.id ?? '');
     const error = this.apply({ type: 'command-restart', ref, cmd });
     if (error) return { ok: false, error };
-    if (rec && this.spawnErrors.has(rec.id)) {
-      return { ok: false, error: this.spawnError(rec.id) };
-    }
+    const spawnError = rec ? this.shell.takeSpawnError(rec.id) : null;
+    if (spawnError) return { ok: false, error: toApiError(spawnError) };
     return this.getCommand(ref, cmd);
   }
 
@@ -583,7 +272,7 @@ class Shell implements Supervisor {
     if (!this.state.pipelines.has(id)) {
       return Promise.resolve({ ok: false, error: notFound(`no pipeline "${id}"`) });
     }
-    return this.waitFor(`pipeline:${id}`, { type: 'pipeline-stop', id, graceMs });
+    return this.shell.waitFor(`pipeline:${id}`, { type: 'pipeline-stop', id, graceMs });
   }
 
   savePipeline(name: string, source: string): ApiResult<SavedPipelineView> {
@@ -622,8 +311,9 @@ class Shell implements Supervisor {
   createWorker(ref: string, spec: WorkerSpec): ApiResult<WorkerView> {
     const ws = this.wsOf(ref);
     if (!ws) return { ok: false, error: notFound(`no workspace "${ref}"`) };
-    if (ws.state !== 'running') {
-      return { ok: false, error: { code: 'conflict', message: `workspace "${ref}" is stopping` } };
+    if (ws.phase.kind !== 'running') {
+      const message = `workspace "${ref}" is ${ws.phase.kind}: workers need a running workspace`;
+      return { ok: false, error: { code: 'conflict', message } };
     }
     return this.host.createWorker(ws.id, spec);
   }
@@ -638,4 +328,11 @@ class Shell implements Supervisor {
   health(): HealthView {
     return healthView(this.state);
   }
+}
+
+function toApiError(e: PortError): ApiError {
+  const error: ApiError = { code: 'spawn_failed', message: e.message };
+  if (e.errno !== undefined) error.errno = e.errno;
+  if (e.syscall !== undefined) error.syscall = e.syscall;
+  return error;
 }

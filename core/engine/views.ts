@@ -10,18 +10,20 @@ import type {
   StatsView,
   WorkspaceView,
 } from './api.js';
-import { commandsOf, livePids, pipelinesOf } from './live.js';
+import { commandState } from './command.js';
+import { commandPid, commandsOf, livePids, pipelinesOf } from './live.js';
 import type { CommandRec, EngineState, PipelineRec, SavedRec, WorkspaceRec } from './model.js';
+import { pipelineState } from './pipeline.js';
 
 export function workspaceView(state: EngineState, ws: WorkspaceRec, wallMs: number): WorkspaceView {
   const commands = commandsOf(state, ws.id);
   return {
     id: ws.id,
     label: ws.spec.label,
-    state: ws.state,
+    state: ws.phase.kind,
     createdAtWallMs: ws.createdAtWallMs,
     uptimeMs: Math.max(0, wallMs - ws.createdAtWallMs),
-    commandsAlive: commands.filter((c) => c.pid !== null).length,
+    commandsAlive: commands.filter((c) => commandPid(c) !== null).length,
     commandsTotal: commands.length,
     pipelines: pipelinesOf(state, ws.id).filter((p) => p.finishedSeq === 0).length,
     warnings: [...ws.warnings],
@@ -30,16 +32,17 @@ export function workspaceView(state: EngineState, ws: WorkspaceRec, wallMs: numb
 }
 
 export function commandView(cmd: CommandRec): CommandView {
+  const pid = commandPid(cmd);
   return {
     id: cmd.id,
     label: cmd.label,
     workspaceId: cmd.wsId,
-    pid: cmd.pid,
-    alive: cmd.pid !== null,
-    state: cmd.state,
+    pid,
+    alive: pid !== null,
+    state: commandState(cmd.phase),
     exit: cmd.exit,
     restarts: cmd.restarts,
-    backoffMs: cmd.state === 'backoff' ? cmd.delayMs : cmd.tally.backoffMs,
+    backoffMs: cmd.phase.kind === 'backoff' ? cmd.phase.delayMs : cmd.tally.backoffMs,
     startedAtWallMs: cmd.startedAtWallMs,
     spec: cmd.spec,
   };
@@ -50,10 +53,10 @@ export function pipelineView(p: PipelineRec): PipelineView {
     id: p.id,
     label: p.label,
     workspaceId: p.wsId,
-    state: p.state,
+    state: pipelineState(p.phase),
     supervised: p.spec.restart.restartOnFailure,
     restarts: p.restarts,
-    backoffMs: p.state === 'backoff' ? p.delayMs : p.tally.backoffMs,
+    backoffMs: p.phase.kind === 'backoff' ? p.phase.delayMs : p.tally.backoffMs,
     nodes: p.nodes.map((n) => ({ ...n })),
     taps: p.taps.map((t) => ({ edgeIndex: t.edgeIndex, socketPath: t.socketPath })),
     verdicts: p.verdicts.map((v) => ({ ...v })),
@@ -112,7 +115,7 @@ export function statsView(state: EngineState, ws: WorkspaceRec, wallMs: number):
 }
 
 export function healthView(state: EngineState): HealthView {
-  const commandsAlive = [...state.commands.values()].filter((c) => c.pid !== null).length;
+  const commandsAlive = [...state.commands.values()].filter((c) => commandPid(c) !== null).length;
   const running = [...state.pipelines.values()].filter((p) => p.finishedSeq === 0);
   return {
     workspaces: state.workspaces.size,

@@ -116,6 +116,16 @@ export class WorkerHost implements WorkerSupervisor {
     this.timers.clear();
   }
 
+  /**
+   * Daemon shutdown: deliver nothing more and end the running tasks. Their outcome is
+   * not recorded: each stays queued as `running` and comes back with attempt + 1, as
+   * after a kill -9 of the daemon.
+   */
+  shutdown(): void {
+    this.close();
+    for (const pid of this.pids.keys()) this.deps.kernel.signal(pid, 'SIGKILL');
+  }
+
   owns(pid: number): boolean {
     return this.pids.has(pid);
   }
@@ -127,6 +137,10 @@ export class WorkerHost implements WorkerSupervisor {
   /** A process exit; false when the pid is not a worker's. */
   onExit(pid: number, code: number | null, signal: string | null): boolean {
     if (!this.pids.has(pid)) return false;
+    if (this.closed) {
+      this.pids.delete(pid); // shutting down: the task stays queued for the next daemon
+      return true;
+    }
     this.exits.push({ pid, code, signal });
     if (this.depth === 0) this.drainExits();
     return true;
@@ -176,7 +190,7 @@ export class WorkerHost implements WorkerSupervisor {
 
   private apply(name: string, event: WorkerEvent): void {
     const rec = this.recs.get(name);
-    if (!rec) return;
+    if (!rec || this.closed) return; // closed: the next daemon takes over from the store
     this.depth += 1;
     try {
       const { clock } = this.deps;
@@ -351,6 +365,10 @@ export class WorkerHost implements WorkerSupervisor {
     if (!this.recs.has(name)) {
       return Promise.resolve({ ok: false, error: noWorker(name) });
     }
+    if (this.closed) {
+      const error: ApiError = { code: 'unavailable', message: 'the daemon is shutting down' };
+      return Promise.resolve({ ok: false, error });
+    }
     const item: QueuePush = {
       worker: name,
       id: this.deps.ids.next(),
@@ -368,6 +386,11 @@ export class WorkerHost implements WorkerSupervisor {
   /** Commits every pending push in one transaction, then answers each caller. */
   flushPushes(): void {
     this.flushArmed = false;
+    if (this.closed) {
+      const error: ApiError = { code: 'unavailable', message: 'the daemon is shutting down' };
+      for (const p of this.pending.splice(0)) p.resolve({ ok: false, error });
+      return;
+    }
     const batch = this.pending.filter((p) => this.recs.has(p.item.worker));
     for (const p of this.pending) {
       if (!this.recs.has(p.item.worker)) p.resolve({ ok: false, error: noWorker(p.item.worker) });

@@ -1,4 +1,4 @@
-import { caps, cmdSpec, fakes, ok, setup, wsSpec } from './fakes.js';
+import { caps, cmdSpec, fakes, ok, setup, wsSpec } from '../../testing/fakes.js';
 import { createSupervisor } from './supervisor.js';
 
 describe('workspaces', () => {

@@ -1,12 +1,16 @@
-/** Workspace handlers: create, stop (TERM → grace → KILL), TTL, cgroup results. */
+/**
+ * Workspaces: create, then one state machine (WORKSPACE_TABLE): stop (TERM → grace →
+ * KILL), TTL, reaped processes, cgroup results.
+ */
 
 import { checkCgroupPath } from '../manifest/index.js';
 import type { WorkspaceSpec } from '../manifest/types.js';
-import type { CgroupCaps, Envelope } from '../ports.js';
-import { evictDead } from './command.js';
+import type { CgroupCaps, Envelope, PortError } from '../ports.js';
 import { type Draft, resolveWorkspace, workspaceOf } from './draft.js';
+import { refusedGrace, shortenGrace } from './grace.js';
 import { commandsOf, livePids, pipelinesOf } from './live.js';
-import type { EngineEvent, WorkspaceRec } from './model.js';
+import type { EngineEvent, StopState, WorkspaceRec } from './model.js';
+import { type Cell, dispatch, type Table } from './table.js';
 
 type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 
@@ -48,8 +52,7 @@ export function newWorkspace(
     envelope: envelopeFor(spec, caps),
     createdAtWallMs,
     warnings: warningsFor(spec, caps),
-    state: 'running',
-    stop: null,
+    phase: { kind: 'running' },
     commandIds: [],
     usage: null,
     history: [],
@@ -68,7 +71,7 @@ export function provisionWorkspace(d: Draft, ws: WorkspaceRec, ttlLeftMs: number
     const limits = { memBytes: ws.spec.rlimits.memBytes, pids: ws.spec.rlimits.nproc };
     d.emit({ type: 'cgroup-create', wsId: ws.id, relPath: ws.spec.cgroupPath, limits });
   }
-  if (ws.spec.ttlMs > 0) d.armTimer(`ttl:${ws.id}`, d.nowMs + Math.max(0, ttlLeftMs));
+  if (ws.spec.ttlMs > 0) d.armTimer({ kind: 'ttl', id: ws.id }, d.nowMs + Math.max(0, ttlLeftMs));
 }
 
 export function onWorkspaceCreate(d: Draft, e: Ev<'workspace-create'>): void {
@@ -94,18 +97,44 @@ export function onWorkspaceCreate(d: Draft, e: Ev<'workspace-create'>): void {
   provisionWorkspace(d, ws, e.spec.ttlMs);
 }
 
+export type StopReason = 'operator' | 'ttl' | 'quota';
+
+/** What can happen to a workspace, once it exists. */
+export type WorkspaceInput =
+  | { type: 'stop'; graceMs: number; reason: StopReason }
+  | { type: 'stop-grace-timer' }
+  | { type: 'ttl-timer' }
+  /** One of its processes was reaped. */
+  | { type: 'reaped' }
+  /** Raised after its commands and pipelines were quiesced. */
+  | { type: 'stop-proceed'; graceMs: number }
+  | { type: 'cgroup-created'; handle: string }
+  | { type: 'cgroup-failed'; error: PortError };
+
+export function deliverWorkspace(d: Draft, wsId: string, input: WorkspaceInput): void {
+  const ws = workspaceOf(d.state, wsId);
+  const name = `workspace "${ws.spec.label}"`;
+  dispatch(d, WORKSPACE_TABLE, ws.phase.kind, ws, input, { name });
+}
+
 export function onCgroupCreated(d: Draft, e: Ev<'cgroup-created'>): void {
-  const ws = d.state.workspaces.get(e.wsId);
-  if (!ws) {
-    d.emit({ type: 'cgroup-remove', handle: e.handle });
+  if (!d.state.workspaces.has(e.wsId)) {
+    d.emit({ type: 'cgroup-remove', handle: e.handle, attempt: 1 });
     return;
   }
-  d.put('workspaces', { ...ws, envelope: { ...ws.envelope, cgroup: e.handle } });
+  deliverWorkspace(d, e.wsId, { type: 'cgroup-created', handle: e.handle });
 }
 
 export function onCgroupFailed(d: Draft, e: Ev<'cgroup-failed'>): void {
-  const ws = d.state.workspaces.get(e.wsId);
-  if (!ws) return;
+  if (!d.state.workspaces.has(e.wsId)) return;
+  deliverWorkspace(d, e.wsId, { type: 'cgroup-failed', error: e.error });
+}
+
+function cgroupCreated(d: Draft, ws: WorkspaceRec, e: { handle: string }): void {
+  d.put('workspaces', { ...ws, envelope: { ...ws.envelope, cgroup: e.handle } });
+}
+
+function cgroupFailed(d: Draft, ws: WorkspaceRec, e: { error: PortError }): void {
   const warning = `cgroup create failed (${e.error.message}): limits are accounted, not enforced`;
   d.put('workspaces', { ...ws, warnings: [...ws.warnings, warning] });
   d.event('cgroup-failed', { ws: ws.id, reason: e.error.reason, message: e.error.message });
@@ -119,25 +148,24 @@ export function onWorkspaceStop(d: Draft, e: Ev<'workspace-stop'>): void {
     return;
   }
   if (refusedGrace(d, e.graceMs)) return;
-  if (ws.state === 'stopping') {
-    shortenGrace(d, `stop-grace:${ws.id}`, e.graceMs, () => killWorkspace(d, ws.id));
-    return;
-  }
-  d.put('workspaces', {
-    ...ws,
-    state: 'stopping',
-    stop: { graceMs: e.graceMs, reaped: 0, killed: false },
-  });
+  deliverWorkspace(d, ws.id, { type: 'stop', graceMs: e.graceMs, reason: e.reason });
+}
+
+function beginStop(d: Draft, ws: WorkspaceRec, e: { graceMs: number; reason: StopReason }) {
+  const stop: StopState = { graceMs: e.graceMs, reaped: 0, killed: false };
+  d.put('workspaces', { ...ws, phase: { kind: 'stopping', stop } });
   if (e.reason === 'operator') d.writeThrough();
   else d.markDirty();
-  d.cancelTimer(`ttl:${ws.id}`);
-  d.event('workspace-stop', {
-    ws: ws.id,
-    label: ws.spec.label,
-    grace_ms: e.graceMs,
-    reason: e.reason,
-  });
-  quiesceWorkspace(d, ws.id);
+  d.cancelTimer({ kind: 'ttl', id: ws.id });
+  const fields = { ws: ws.id, label: ws.spec.label, grace_ms: e.graceMs, reason: e.reason };
+  d.event('workspace-stop', fields);
+  // No restart may happen in a stopping workspace: its commands and pipelines stop first.
+  for (const cmd of commandsOf(d.state, ws.id)) d.raise({ type: 'command-quiesce', cmdId: cmd.id });
+  for (const p of pipelinesOf(d.state, ws.id)) d.raise({ type: 'pipeline-quiesce', id: p.id });
+  d.raise({ type: 'workspace-stop-proceed', wsId: ws.id, graceMs: e.graceMs });
+}
+
+function proceedStop(d: Draft, ws: WorkspaceRec, e: { graceMs: number }): void {
   const pids = livePids(d.state, ws.id);
   if (pids.length === 0) {
     finishWorkspaceStop(d, ws.id);
@@ -151,92 +179,90 @@ export function onWorkspaceStop(d: Draft, e: Ev<'workspace-stop'>): void {
   if (ws.spec.onExit === 'reap') {
     for (const pid of pids) d.emit({ type: 'signal', pid, signal: 'SIGTERM' });
   }
-  d.armTimer(`stop-grace:${ws.id}`, d.nowMs + e.graceMs);
+  d.armTimer({ kind: 'stop-grace', id: ws.id }, d.nowMs + e.graceMs);
 }
 
-/** A second stop with a shorter grace brings the SIGKILL forward; a longer one changes nothing. */
-/** Refuses a grace that is not a non-negative integer of ms; true when it did. */
-export function refusedGrace(d: Draft, graceMs: number): boolean {
-  if (Number.isInteger(graceMs) && graceMs >= 0) return false;
-  const message = `grace must be a non-negative integer of ms, got ${graceMs}`;
-  d.refuse({ code: 'invalid', field: 'grace', message });
-  return true;
+function stopAgain(d: Draft, ws: WorkspaceRec, e: { graceMs: number }): void {
+  shortenGrace(d, { kind: 'stop-grace', id: ws.id }, e.graceMs, () => killWorkspace(d, ws.id));
 }
 
-export function shortenGrace(d: Draft, key: string, graceMs: number, kill: () => void): void {
-  const armedAtMs = d.state.timers.get(key);
-  if (armedAtMs === undefined) return; // already killed (or nothing left to wait for)
-  if (graceMs === 0) kill();
-  else if (d.nowMs + graceMs < armedAtMs) d.armTimer(key, d.nowMs + graceMs);
+function stopOf(ws: WorkspaceRec): StopState {
+  if (ws.phase.kind !== 'stopping') throw new Error(`workspace ${ws.id} is not stopping`);
+  return ws.phase.stop;
 }
 
-/** No restart may happen in a stopping workspace: mark commands and pipelines stopping. */
-function quiesceWorkspace(d: Draft, wsId: string): void {
-  for (const cmd of commandsOf(d.state, wsId)) {
-    d.cancelTimer(`restart:${cmd.id}`);
-    d.cancelTimer(`watchdog:${cmd.id}`);
-    d.cancelTimer(`kill:${cmd.id}`);
-    const state = cmd.state === 'backoff' ? 'exited' : cmd.state;
-    d.put('commands', { ...cmd, stopping: true, respawn: false, state });
-  }
-  evictDead(d, wsId); // commands that were waiting in backoff are dead records now
-  for (const p of pipelinesOf(d.state, wsId)) {
-    d.cancelTimer(`prestart:${p.id}`);
-    const state = p.state === 'backoff' ? 'stopped' : p.state;
-    d.put('pipelines', { ...p, state, stop: p.stop ?? { graceMs: 0, reaped: 0, killed: false } });
-  }
-}
-
-export function killWorkspace(d: Draft, wsId: string): void {
+function killWorkspace(d: Draft, wsId: string): void {
   const ws = workspaceOf(d.state, wsId);
-  if (!ws.stop) throw new Error('killWorkspace: only a stopping workspace is killed');
+  const stop = stopOf(ws);
   for (const pid of livePids(d.state, wsId)) d.emit({ type: 'signal', pid, signal: 'SIGKILL' });
-  if (ws.envelope.cgroup) d.emit({ type: 'cgroup-kill', handle: ws.envelope.cgroup });
-  d.put('workspaces', { ...ws, stop: { ...ws.stop, killed: true } });
-  d.cancelTimer(`stop-grace:${wsId}`);
+  if (ws.envelope.cgroup) d.emit({ type: 'cgroup-kill', handle: ws.envelope.cgroup, attempt: 1 });
+  d.put('workspaces', { ...ws, phase: { kind: 'stopping', stop: { ...stop, killed: true } } });
+  d.cancelTimer({ kind: 'stop-grace', id: wsId });
 }
 
-export function onStopGrace(d: Draft, wsId: string): void {
-  const ws = d.state.workspaces.get(wsId);
-  if (ws?.state === 'stopping' && ws.stop && !ws.stop.killed) killWorkspace(d, wsId);
+function onStopGrace(d: Draft, ws: WorkspaceRec): void {
+  if (!stopOf(ws).killed) killWorkspace(d, ws.id);
 }
 
-export function onTtl(d: Draft, wsId: string): void {
-  const ws = d.state.workspaces.get(wsId);
-  if (ws?.state !== 'running') return;
+function onTtl(d: Draft, ws: WorkspaceRec): void {
   d.event('ttl', { ws: ws.id, label: ws.spec.label, ttl_ms: ws.spec.ttlMs });
-  onWorkspaceStop(d, { type: 'workspace-stop', ref: ws.id, graceMs: 1000, reason: 'ttl' });
+  beginStop(d, ws, { graceMs: 1000, reason: 'ttl' });
 }
 
 /** Count one reaped process; finish the stop when nothing of the workspace is left. */
-export function noteWorkspaceDeath(d: Draft, wsId: string): void {
-  const ws = d.state.workspaces.get(wsId);
-  if (ws?.state !== 'stopping' || !ws.stop) return;
-  d.put('workspaces', { ...ws, stop: { ...ws.stop, reaped: ws.stop.reaped + 1 } });
-  if (livePids(d.state, wsId).length === 0) finishWorkspaceStop(d, wsId);
+function onReaped(d: Draft, ws: WorkspaceRec): void {
+  const stop = stopOf(ws);
+  const next = { ...stop, reaped: stop.reaped + 1 };
+  d.put('workspaces', { ...ws, phase: { kind: 'stopping', stop: next } });
+  if (livePids(d.state, ws.id).length === 0) finishWorkspaceStop(d, ws.id);
 }
 
-export function finishWorkspaceStop(d: Draft, wsId: string): void {
+function finishWorkspaceStop(d: Draft, wsId: string): void {
   const ws = workspaceOf(d.state, wsId);
   if (livePids(d.state, wsId).length !== 0) throw new Error('finish: processes still alive');
-  d.cancelTimer(`stop-grace:${wsId}`);
+  d.cancelTimer({ kind: 'stop-grace', id: wsId });
   for (const cmd of commandsOf(d.state, wsId)) {
     d.emit({ type: 'release', key: cmd.id });
     d.delete('commands', cmd.id);
   }
   for (const p of pipelinesOf(d.state, wsId)) {
-    d.cancelTimer(`pstop-grace:${p.id}`);
+    d.cancelTimer({ kind: 'pipeline-stop-grace', id: p.id });
     d.emit({ type: 'release', key: p.id });
-    d.emit({ type: 'settle', kind: 'pipeline', id: p.id, reaped: p.stop?.reaped ?? 0 });
+    const reaped = p.phase.kind === 'stopping' ? p.phase.stop.reaped : 0;
+    d.emit({ type: 'settle', kind: 'pipeline', id: p.id, reaped });
     d.delete('pipelines', p.id);
   }
   if (ws.envelope.cgroup) {
     // Grandchildren our pids left behind in the cgroup go with it.
-    d.emit({ type: 'cgroup-kill', handle: ws.envelope.cgroup });
-    d.emit({ type: 'cgroup-remove', handle: ws.envelope.cgroup });
+    d.emit({ type: 'cgroup-kill', handle: ws.envelope.cgroup, attempt: 1 });
+    d.emit({ type: 'cgroup-remove', handle: ws.envelope.cgroup, attempt: 1 });
   }
   d.delete('workspaces', wsId);
-  const reaped = ws.stop?.reaped ?? 0;
+  const reaped = stopOf(ws).reaped;
   d.event('workspace-stopped', { ws: wsId, label: ws.spec.label, reaped });
   d.emit({ type: 'settle', kind: 'workspace', id: wsId, reaped });
 }
+
+type W<T extends WorkspaceInput['type']> = Cell<WorkspaceRec, Extract<WorkspaceInput, { type: T }>>;
+type Row = { [T in WorkspaceInput['type']]: W<T> };
+
+const CGROUP_RESULTS = { 'cgroup-created': cgroupCreated, 'cgroup-failed': cgroupFailed };
+
+export const WORKSPACE_TABLE: Table<'running' | 'stopping', WorkspaceInput, WorkspaceRec> = {
+  running: {
+    stop: beginStop,
+    'stop-grace-timer': 'ignore',
+    'ttl-timer': onTtl,
+    reaped: 'ignore',
+    'stop-proceed': 'bug',
+    ...CGROUP_RESULTS,
+  } satisfies Row,
+  stopping: {
+    stop: stopAgain,
+    'stop-grace-timer': onStopGrace,
+    'ttl-timer': 'ignore',
+    reaped: onReaped,
+    'stop-proceed': proceedStop,
+    ...CGROUP_RESULTS,
+  } satisfies Row,
+};

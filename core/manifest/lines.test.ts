@@ -1,4 +1,4 @@
-import { SPEC_PIPELINE_TOML, SPEC_WORKSPACE_TOML } from './fixtures.js';
+import { SPEC_PIPELINE_TOML, SPEC_WORKSPACE_TOML } from '../../testing/fixtures/manifest.js';
 import { findLine, pathSegments } from './lines.js';
 
 describe('pathSegments', () => {

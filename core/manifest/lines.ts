@@ -47,8 +47,9 @@ function scanKeys(text: string): LineKey[] {
   let header: Segment[] = [];
   text.split(/\r?\n/).forEach((raw, index) => {
     const line = index + 1;
-    const arrayHeader = /^\s*\[\[([^\]]+)\]\]\s*(#.*)?$/.exec(raw);
-    const tableHeader = /^\s*\[([^\]]+)\]\s*(#.*)?$/.exec(raw);
+    const bracket = raw.trimStart().startsWith('[');
+    const arrayHeader = bracket ? /^\s*\[\[([^\]]+)\]\]\s*(#.*)?$/.exec(raw) : null;
+    const tableHeader = bracket ? /^\s*\[([^\]]+)\]\s*(#.*)?$/.exec(raw) : null;
     if (arrayHeader !== null) {
       const keys = splitDottedKey(arrayHeader[1]!) ?? [];
       const name = keys.join('.');
@@ -68,19 +69,40 @@ function scanKeys(text: string): LineKey[] {
   return out;
 }
 
-function isPrefix(prefix: Segment[], of: Segment[]): boolean {
-  if (prefix.length === 0 || prefix.length > of.length) return false;
-  return prefix.every((segment, index) => segment === of[index]);
+/** One string per key path; numbers and strings stay apart (`[0]` is not `."0"`). */
+function keyOf(segments: Segment[]): string {
+  let key = '';
+  for (const s of segments) key += typeof s === 'number' ? `[${s}]` : `.${JSON.stringify(s)}`;
+  return key;
+}
+
+/**
+ * Scans `text` once and answers every path from an index: O(text + depth) per lookup, so a
+ * spec with thousands of issues costs one scan (a rescan per issue was quadratic).
+ */
+export function lineLocator(text: string): (path: string) => number | undefined {
+  const firstLine = new Map<string, number>();
+  for (const key of scanKeys(text)) {
+    const k = keyOf(key.segments);
+    if (key.segments.length > 0 && !firstLine.has(k)) firstLine.set(k, key.line);
+  }
+  return (path) => {
+    const target = pathSegments(path);
+    const prefixes: string[] = [];
+    let key = '';
+    for (const s of target) {
+      key += keyOf([s]);
+      prefixes.push(key);
+    }
+    for (let n = prefixes.length - 1; n >= 0; n--) {
+      const line = firstLine.get(prefixes[n]!);
+      if (line !== undefined) return line;
+    }
+    return undefined;
+  };
 }
 
 /** 1-based line of the key that `path` names (or its nearest enclosing key), if found. */
 export function findLine(text: string, path: string): number | undefined {
-  const target = pathSegments(path);
-  if (target.length === 0) return undefined;
-  let best: LineKey | undefined;
-  for (const key of scanKeys(text)) {
-    if (!isPrefix(key.segments, target)) continue;
-    if (best === undefined || key.segments.length > best.segments.length) best = key;
-  }
-  return best?.line;
+  return lineLocator(text)(path);
 }

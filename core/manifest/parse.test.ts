@@ -1,6 +1,10 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: placeholders are under test
 import fc from 'fast-check';
-import { SPEC_PIPELINE_TOML, SPEC_WORKSPACE_TOML, SPEC_WORKSPACE_VALUE } from './fixtures.js';
+import {
+  SPEC_PIPELINE_TOML,
+  SPEC_WORKSPACE_TOML,
+  SPEC_WORKSPACE_VALUE,
+} from '../../testing/fixtures/manifest.js';
 import { parsePipelineToml, parseWorkspaceToml } from './parse.js';
 import type { SpecResult } from './types.js';
 
@@ -37,9 +41,9 @@ describe('parseWorkspaceToml', () => {
   });
 
   it('expands templates in values after parsing, so a value cannot inject TOML', () => {
-    const text = 'label = "${NAME}"\n';
+    const text = 'label = "w"\nsoma.cgroup.path = "${NAME}"\n';
     const result = parseWorkspaceToml(text, { NAME: 'x"\nttl = 5\n' });
-    expect(result.ok && result.value.label).toBe('x"\nttl = 5\n');
+    expect(result.ok && result.value.cgroupPath).toBe('x"\nttl = 5\n');
     expect(result.ok && result.value.ttlMs).toBe(0);
   });
 

@@ -4,7 +4,8 @@
  */
 
 import { parse, TomlError } from 'smol-toml';
-import { findLine } from './lines.js';
+import { LIMITS } from './limits.js';
+import { lineLocator } from './lines.js';
 import { validatePipelineSpec } from './pipeline.js';
 import { expandValue } from './templates.js';
 import type { PipelineSpec, SpecIssue, SpecResult, WorkspaceSpec } from './types.js';
@@ -33,16 +34,27 @@ function parseWith<T>(
   vars: Record<string, string>,
   validate: Validator<T>,
 ): SpecResult<T> {
+  const tooLong = specSizeIssue(text);
+  if (tooLong !== null) return { ok: false, issues: [tooLong] };
   const parsed = parseToml(text);
   if (!parsed.ok) return parsed;
   const result = validate(expandValue(parsed.value, vars));
   if (result.ok) return result;
-  return { ok: false, issues: result.issues.map((issue) => withLine(text, issue)) };
+  const locate = lineLocator(text);
+  return { ok: false, issues: result.issues.map((issue) => withLine(locate, issue)) };
 }
 
-function withLine(text: string, issue: SpecIssue): SpecIssue {
+/** The text limit is checked before the TOML parser sees a byte of it. */
+export function specSizeIssue(text: string): SpecIssue | null {
+  const max = LIMITS.specCharsMax;
+  if (text.length <= max) return null;
+  const message = `spec is ${text.length} characters; the limit is ${max} (specCharsMax)`;
+  return { path: '(toml)', message };
+}
+
+function withLine(locate: (path: string) => number | undefined, issue: SpecIssue): SpecIssue {
   if (issue.line !== undefined) return issue;
-  const line = findLine(text, issue.path);
+  const line = locate(issue.path);
   return line === undefined ? issue : { ...issue, line };
 }
 

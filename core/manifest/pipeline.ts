@@ -2,6 +2,7 @@
 
 import { checkGraph } from './graph.js';
 import { joinPath } from './issues.js';
+import { overLimit } from './limits.js';
 import {
   expected,
   fail,
@@ -11,6 +12,7 @@ import {
   readBool,
   readEnum,
   readInt,
+  readLabel,
   readString,
   readStrings,
   readSubTable,
@@ -66,7 +68,7 @@ export function validatePipelineSpec(raw: unknown): SpecResult<PipelineSpec> {
   const r = newReader();
   const root = readTable(r, raw, '', ROOT_KEYS);
   if (root === null) return { ok: false, issues: r.issues };
-  const label = readString(r, root, 'label', '', { nonEmpty: true });
+  const label = readLabel(r, root, 'label', '');
   const workspace = readString(r, root, 'workspace', '', { nonEmpty: true });
   const discern = readDiscern(r, readSubTable(r, root, 'discern', '', DISCERN_KEYS));
   const restart = readRestart(r, root);
@@ -134,6 +136,11 @@ function readNodes(r: Reader, value: unknown): PipelineNode[] {
     fail(r, 'nodes', 'expected at least one node, got none');
     return [];
   }
+  const tooMany = overLimit(value.length, 'nodes', 'nodesMax');
+  if (tooMany !== null) {
+    fail(r, 'nodes', tooMany);
+    return [];
+  }
   return value.map((item: unknown, index) => readNode(r, item, joinPath('nodes', index)));
 }
 
@@ -142,7 +149,7 @@ const NO_PAYLOAD = (): PipelineNode['payload'] => ({ exec: '', argv: [], envp: [
 function readNode(r: Reader, item: unknown, path: string): PipelineNode {
   const node = readTable(r, item, path, NODE_KEYS);
   if (node === null) return { label: '', payload: NO_PAYLOAD() };
-  const label = readString(r, node, 'label', path, { nonEmpty: true });
+  const label = readLabel(r, node, 'label', path);
   const payloadPath = joinPath(path, 'payload');
   if (node.payload === undefined) {
     fail(r, payloadPath, 'missing; expected a table with a Native entry');
@@ -174,6 +181,11 @@ function readEdges(r: Reader, value: unknown): PipelineEdge[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) {
     expected(r, 'edges', 'an array of [[edges]] tables', value);
+    return [];
+  }
+  const tooMany = overLimit(value.length, 'edges', 'edgesMax');
+  if (tooMany !== null) {
+    fail(r, 'edges', tooMany);
     return [];
   }
   return value.map((item: unknown, index) => {

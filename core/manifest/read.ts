@@ -5,6 +5,7 @@
  */
 
 import { describeValue, joinPath } from './issues.js';
+import { labelProblem } from './limits.js';
 import type { SpecIssue } from './types.js';
 
 export interface Reader {
@@ -176,4 +177,14 @@ export function readStrings(
     }
   });
   return out;
+}
+
+/** A required label (docs/CONTRACT.md §1): 1-63 characters of the documented alphabet. */
+export function readLabel(r: Reader, obj: Obj, key: string, path: string): string {
+  const before = r.issues.length;
+  const value = readString(r, obj, key, path, { nonEmpty: true });
+  if (r.issues.length > before) return value;
+  const problem = labelProblem(value);
+  if (problem !== null) fail(r, joinPath(path, key), problem);
+  return value;
 }

@@ -9,6 +9,7 @@ import {
   readBool,
   readEnum,
   readInt,
+  readLabel,
   readString,
   readSubTable,
   readTable,
@@ -29,7 +30,7 @@ export function validateWorkspaceSpec(raw: unknown): SpecResult<WorkspaceSpec> {
   const r = newReader();
   const root = readTable(r, raw, '', ROOT_KEYS);
   if (root === null) return { ok: false, issues: r.issues };
-  const label = readString(r, root, 'label', '', { nonEmpty: true });
+  const label = readLabel(r, root, 'label', '');
   const onExit = readEnum(r, root, 'on_exit', '', ['reap', 'wait'] as const, {
     fallback: D.onExit,
   });

@@ -9,6 +9,7 @@ import { decideRestart } from './restart.js';
 import { throttleStartMs } from './throttle.js';
 
 export * from './backoff.js';
+export * from './incarnation.js';
 export * from './intensity.js';
 export * from './permafail.js';
 export * from './quota.js';

@@ -98,3 +98,64 @@ export function unique<T>(items: T[], key: (item: T) => string, path: string, wh
     seen.add(k);
   });
 }
+
+/** An entry of a snapshot list that was dropped on restore, and why. */
+export interface SkippedEntry {
+  path: string;
+  message: string;
+}
+
+let skipSink: SkippedEntry[] | null = null;
+
+/**
+ * Runs a decode in which `entries` drops a malformed list entry (recording it) instead of
+ * failing the whole snapshot. Synchronous, so the sink never leaks between decodes.
+ */
+export function collectingSkips<T>(decode: () => T): { value: T; skipped: SkippedEntry[] } {
+  const outer = skipSink;
+  const skipped: SkippedEntry[] = [];
+  skipSink = skipped;
+  try {
+    return { value: decode(), skipped };
+  } finally {
+    skipSink = outer;
+  }
+}
+
+/**
+ * A top-level list of independent entries (workspaces, saved pipelines, ...): must be an
+ * array (else the file is corrupt), but inside `collectingSkips` one bad entry costs only
+ * itself. A repeated key keeps the first entry and skips the others.
+ */
+export function entries<T>(
+  o: Obj,
+  key: string,
+  path: string,
+  item: (value: unknown, path: string) => T,
+  id: (item: T) => string,
+): T[] {
+  const value = o[key];
+  const where = join(path, key);
+  if (!Array.isArray(value)) corrupt(where, 'an array', value);
+  const sink = skipSink;
+  if (sink === null) {
+    const all = value.map((v: unknown, index) => item(v, join(where, index)));
+    unique(all, id, where, 'id');
+    return all;
+  }
+  const out: T[] = [];
+  const seen = new Set<string>();
+  value.forEach((v: unknown, index) => {
+    const at = join(where, index);
+    try {
+      const entry = item(v, at);
+      if (seen.has(id(entry))) throw new Corrupt(`${at}: duplicate ${JSON.stringify(id(entry))}`);
+      seen.add(id(entry));
+      out.push(entry);
+    } catch (error) {
+      if (!(error instanceof Corrupt)) throw error;
+      sink.push({ path: at, message: error.message });
+    }
+  });
+  return out;
+}

@@ -1,8 +1,15 @@
 import fc from 'fast-check';
+import {
+  PIPELINE_SPEC,
+  V1_TEXT,
+  V2_TEXT,
+  V3_TEXT,
+  V4_TEXT,
+  WORKSPACE_SPEC,
+} from '../../testing/fixtures/snapshot.js';
 import type { StatsSample } from '../engine/api.js';
 import type { PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
 import { decodeSnapshot, encodeSnapshot, migrate, packOlder } from './codec.js';
-import { PIPELINE_SPEC, V1_TEXT, V2_TEXT, V3_TEXT, V4_TEXT, WORKSPACE_SPEC } from './fixtures.js';
 import { emptySnapshot, type Snapshot } from './types.js';
 
 function decoded(text: string): Snapshot {
@@ -98,17 +105,19 @@ const CORRUPT: [string, string, string | RegExp][] = [
     '{"version": 1}',
     /^snapshot is corrupt: workspaces: expected an array, got nothing$/,
   ],
+];
+
+/** Entry-level damage: the entry is skipped (and named), the rest of the file restored. */
+const BAD_ENTRY: [string, string, string | RegExp][] = [
   [
     'a wrong field type',
     V4_TEXT.replace('"restarts": 2', '"restarts": "2"'),
-    'snapshot is corrupt: livePipelines[0].restarts: ' +
-      'expected a non-negative safe integer, got "2" (string)',
+    'livePipelines[0].restarts: ' + 'expected a non-negative safe integer, got "2" (string)',
   ],
   [
     'a bad spec field',
     V1_TEXT.replace('"onExit":"reap"', '"onExit":"explode"'),
-    'snapshot is corrupt: workspaces[0].spec.onExit: ' +
-      'expected one of reap, wait, got "explode" (string)',
+    'workspaces[0].spec.onExit: ' + 'expected one of reap, wait, got "explode" (string)',
   ],
   [
     'an escaping cgroup path',
@@ -127,7 +136,7 @@ const CORRUPT: [string, string, string | RegExp][] = [
   [
     'a duplicate workspace id',
     V1_TEXT.replace(/\[(\{.*\})\]\}$/s, '[$1, $1]}'),
-    /^snapshot is corrupt: workspaces\[1\]: duplicate id "01HZX0000000000000000000AA"$/,
+    /^workspaces\[1\]: duplicate "01HZX0000000000000000000AA"$/,
   ],
 ];
 
@@ -137,6 +146,16 @@ describe('corrupt snapshots', () => {
     expect(got.reason).toBe('corrupt');
     if (typeof message === 'string') expect(got.message).toBe(message);
     else expect(got.message).toMatch(message);
+  });
+
+  it.each(BAD_ENTRY)('skips only the entry with %s, naming what was wrong', (_w, text, message) => {
+    const result = decodeSnapshot(text);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.skipped).toHaveLength(1);
+    const got = result.skipped[0]?.message ?? '';
+    if (typeof message === 'string') expect(got).toBe(message);
+    else expect(got).toMatch(message);
   });
 
   it('never throws on arbitrary text or JSON', () => {

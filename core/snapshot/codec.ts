@@ -4,7 +4,7 @@
  * Decoding never throws: corrupt text and newer versions come back as values.
  */
 
-import { Corrupt, obj } from './check.js';
+import { Corrupt, collectingSkips, obj } from './check.js';
 import { type DecodeResult, SNAPSHOT_VERSION, type Snapshot } from './types.js';
 import { packV1, unpackV1 } from './v1.js';
 import { packV2, unpackV2, upgradeV1 } from './v2.js';
@@ -64,7 +64,8 @@ export function migrate(raw: unknown): DecodeResult {
           `(${SNAPSHOT_VERSION}); upgrade shipote or move the file aside`,
       };
     }
-    return { ok: true, snapshot: unpackAny(version, raw), fromVersion: version };
+    const { value: snapshot, skipped } = collectingSkips(() => unpackAny(version, raw));
+    return { ok: true, snapshot, fromVersion: version, skipped };
   } catch (error) {
     if (error instanceof Corrupt) {
       return { ok: false, reason: 'corrupt', message: `snapshot is corrupt: ${error.message}` };

@@ -45,8 +45,11 @@ export interface Snapshot {
   stats: PersistedStats[];
 }
 
+import type { SkippedEntry } from './check.js';
+
 export type DecodeResult =
-  | { ok: true; snapshot: Snapshot; fromVersion: number }
+  /** `skipped`: malformed entries left out; the rest of the snapshot is restored. */
+  | { ok: true; snapshot: Snapshot; fromVersion: number; skipped: SkippedEntry[] }
   | { ok: false; reason: 'corrupt' | 'newer'; message: string };
 
 export function emptySnapshot(): Snapshot {

@@ -3,7 +3,7 @@
  * `{ version: 1, workspaces: [{ id, spec, createdAtWallMs, warnings }] }`.
  */
 
-import { arr, int, obj, str, strItem, unique } from './check.js';
+import { arr, entries, int, obj, str, strItem } from './check.js';
 import { checkWorkspaceSpec, packWorkspaceSpec } from './specs.js';
 import type { PersistedWorkspace } from './types.js';
 
@@ -33,8 +33,7 @@ export function packWorkspace(w: PersistedWorkspace): PersistedWorkspace {
 
 export function unpackV1(value: unknown): SnapshotV1 {
   const o = obj(value, '');
-  const workspaces = arr(o, 'workspaces', '', unpackWorkspace);
-  unique(workspaces, (w) => w.id, 'workspaces', 'id');
+  const workspaces = entries(o, 'workspaces', '', unpackWorkspace, (w) => w.id);
   return { version: 1, workspaces };
 }
 

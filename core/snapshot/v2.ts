@@ -3,7 +3,7 @@
  * `{ version: 2, workspaces, savedPipelines: [{ name, source, savedAtWallMs }] }`.
  */
 
-import { arr, int, obj, str, unique } from './check.js';
+import { entries, int, obj, str } from './check.js';
 import type { PersistedSavedPipeline } from './types.js';
 import { packWorkspace, type SnapshotV1, unpackV1 } from './v1.js';
 
@@ -27,8 +27,7 @@ export function packSaved(p: PersistedSavedPipeline): PersistedSavedPipeline {
 
 export function unpackV2(value: unknown): SnapshotV2 {
   const { workspaces } = unpackV1(value);
-  const savedPipelines = arr(obj(value, ''), 'savedPipelines', '', unpackSaved);
-  unique(savedPipelines, (p) => p.name, 'savedPipelines', 'name');
+  const savedPipelines = entries(obj(value, ''), 'savedPipelines', '', unpackSaved, (p) => p.name);
   return { version: 2, workspaces, savedPipelines };
 }
 

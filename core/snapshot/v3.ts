@@ -4,7 +4,7 @@
  *    livePipelines: [{ id, spec, source, vars, tap, restarts, backoffMs }] }`.
  */
 
-import { arr, bool, int, obj, str, strRecord, unique } from './check.js';
+import { bool, entries, int, obj, str, strRecord } from './check.js';
 import { checkPipelineSpec, packPipelineSpec } from './specs.js';
 import type { PersistedLivePipeline } from './types.js';
 import { packWorkspace } from './v1.js';
@@ -42,8 +42,7 @@ export function packLive(p: PersistedLivePipeline): PersistedLivePipeline {
 
 export function unpackV3(value: unknown): SnapshotV3 {
   const { workspaces, savedPipelines } = unpackV2(value);
-  const livePipelines = arr(obj(value, ''), 'livePipelines', '', unpackLive);
-  unique(livePipelines, (p) => p.id, 'livePipelines', 'id');
+  const livePipelines = entries(obj(value, ''), 'livePipelines', '', unpackLive, (p) => p.id);
   return { version: 3, workspaces, savedPipelines, livePipelines };
 }
 

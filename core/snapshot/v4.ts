@@ -5,7 +5,7 @@
  */
 
 import type { StatsSample } from '../engine/api.js';
-import { arr, int, obj, str, unique } from './check.js';
+import { arr, entries, int, obj, str } from './check.js';
 import { PERSISTED_SAMPLES_MAX, type PersistedStats, type Snapshot } from './types.js';
 import { packWorkspace } from './v1.js';
 import { packSaved } from './v2.js';
@@ -44,8 +44,7 @@ export function packStats(s: PersistedStats): PersistedStats {
 
 export function unpackV4(value: unknown): Snapshot {
   const { workspaces, savedPipelines, livePipelines } = unpackV3(value);
-  const stats = arr(obj(value, ''), 'stats', '', unpackStats);
-  unique(stats, (s) => s.workspaceId, 'stats', 'workspaceId');
+  const stats = entries(obj(value, ''), 'stats', '', unpackStats, (s) => s.workspaceId);
   return { version: 4, workspaces, savedPipelines, livePipelines, stats };
 }
 

@@ -4,19 +4,24 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 
 #include <napi.h>
 
+#include "bucket.h"
 #include "notify.h"
 #include "shipote.h"
 
@@ -26,6 +31,33 @@ namespace {
 const char* const kUsageSpawn = "Usage: spawn(exec, argv, envp, cwd, stdio, opts)";
 // A stdio value: a pipe the addon creates and captures (see Addon::Spawn).
 constexpr int64_t kCapture = -2;
+
+// What an argument must be; checkArgs compares the count and each kind in one place.
+enum class Kind { Number, String, Function, Object, Array };
+
+bool isKind(const Napi::Value& v, Kind kind) {
+  switch (kind) {
+    case Kind::Number: return v.IsNumber();
+    case Kind::String: return v.IsString();
+    case Kind::Function: return v.IsFunction();
+    case Kind::Object: return v.IsObject();
+    case Kind::Array: return v.IsArray();
+  }
+  return false;
+}
+
+// True when `info` holds exactly `kinds`; else throws TypeError(usage) and returns false.
+bool checkArgs(const Napi::CallbackInfo& info, std::initializer_list<Kind> kinds,
+               const char* usage) {
+  bool ok = info.Length() == kinds.size();
+  size_t i = 0;
+  for (Kind kind : kinds) {
+    if (!ok) break;
+    ok = isKind(info[i++], kind);
+  }
+  if (!ok) Napi::TypeError::New(info.Env(), usage).ThrowAsJavaScriptException();
+  return ok;
+}
 
 Napi::Object sysErrorObject(Napi::Env env, const SysError& e) {
   Napi::Object o = Napi::Object::New(env);
@@ -81,7 +113,8 @@ std::string optString(Napi::Object o, const char* key, bool* ok) {
 }
 
 // opts = { rlimits: [resource, soft, hard, …], nsFlags, newCgroupNs, mountProc, loUp,
-//          uidMap, gidMap, cgroupProcs: string[], cgroupFd, setsid, pdeathsig }
+//          uidMap, gidMap, cgroupProcs: string[], cgroupFd, setsid, pdeathsig, uid, gid,
+//          watchdogPid, forceCloseLoop }
 bool readSpawnOpts(Napi::Object o, SpawnPlan* plan) {
   bool ok = true;
   std::vector<int64_t> rl;
@@ -103,6 +136,20 @@ bool readSpawnOpts(Napi::Object o, SpawnPlan* plan) {
   plan->setsid = optBool(o, "setsid", true, &ok);
   plan->pgid = static_cast<int>(optInt(o, "pgid", -1, &ok));
   plan->pdeathsig = optBool(o, "pdeathsig", true, &ok);
+  plan->uid = optInt(o, "uid", -1, &ok);
+  plan->gid = optInt(o, "gid", -1, &ok);
+  plan->forceCloseLoop = optBool(o, "forceCloseLoop", false, &ok);
+  if (optBool(o, "watchdogPid", false, &ok)) {
+    // The child writes its pid over the placeholder (spawn.cc childWatchdogPid).
+    auto& env = plan->envpStore;
+    env.erase(std::remove_if(env.begin(), env.end(),
+                             [](const std::string& kv) {
+                               return kv.compare(0, 13, "WATCHDOG_PID=") == 0;
+                             }),
+              env.end());
+    plan->watchdogPidSlot = static_cast<int>(env.size());
+    env.push_back("WATCHDOG_PID=" + std::string(kPidDigits, '0'));
+  }
   const int allowed = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET |
                       CLONE_NEWUTS | CLONE_NEWIPC;
   if (plan->nsFlags & ~allowed) ok = false;
@@ -155,6 +202,7 @@ class Addon : public Napi::Addon<Addon> {
                     InstanceMethod("pipe", &Addon::Pipe),
                     InstanceMethod("close", &Addon::Close),
                     InstanceMethod("dup", &Addon::Dup),
+                    InstanceMethod("dupInheritable", &Addon::DupInheritable),
                     InstanceMethod("pumpStart", &Addon::PumpStart),
                     InstanceMethod("pumpStop", &Addon::PumpStop),
                     InstanceMethod("pumpBytes", &Addon::PumpBytes),
@@ -163,6 +211,11 @@ class Addon : public Napi::Addon<Addon> {
                     InstanceMethod("captureClose", &Addon::CaptureClose),
                     InstanceMethod("notifyClose", &Addon::NotifyClose),
                     InstanceMethod("probe", &Addon::Probe),
+                    InstanceMethod("becomeSubreaper", &Addon::BecomeSubreaper),
+                    InstanceMethod("notifySend", &Addon::NotifySend),
+                    InstanceMethod("lookupUser", &Addon::LookupUser),
+                    InstanceMethod("lookupGroup", &Addon::LookupGroup),
+                    InstanceMethod("bucketTrace", &Addon::BucketTrace),
                     InstanceValue("constants", Constants(env), napi_enumerable),
                 });
   }
@@ -172,6 +225,11 @@ class Addon : public Napi::Addon<Addon> {
     for (auto& entry : exits_) closeExitWatch(entry.second);
     for (auto& entry : notifies_) closeNotifyWatch(entry.second);
     for (auto& entry : captures_) closeCaptureWatch(entry.second);
+    if (reaper_ != nullptr) {
+      uv_signal_stop(reaper_);
+      uv_close(reinterpret_cast<uv_handle_t*>(reaper_),
+               [](uv_handle_t* h) { delete reinterpret_cast<uv_signal_t*>(h); });
+    }
     if (eofCheck_ != nullptr) {
       uv_close(reinterpret_cast<uv_handle_t*>(eofCheck_),
                [](uv_handle_t* h) { delete reinterpret_cast<uv_check_t*>(h); });
@@ -185,6 +243,10 @@ class Addon : public Napi::Addon<Addon> {
     // __WALL: our children send no exit signal (see spawn.cc).
     int rc = waitid(P_PIDFD, static_cast<id_t>(w->pidfd), &info, WEXITED | WNOHANG | __WALL);
     if (rc == 0 && info.si_pid == 0) return;  // spurious wakeup: still running
+    if (rc < 0 && errno == EINTR) return;     // level-triggered: the poll fires again
+    // A failed waitid is not an exit: it goes up as its errno with no code and no signal,
+    // and the TypeScript side reports the status as unknown.
+    int err = rc < 0 ? errno : 0;
     pid_t pid = w->pid;
     int code = -1;
     int signo = 0;
@@ -198,7 +260,7 @@ class Addon : public Napi::Addon<Addon> {
     Napi::HandleScope scope{Napi::Env(env_)};
     Napi::Env env(env_);
     call(onExit_, {Napi::Number::New(env, pid), Napi::Number::New(env, code),
-                   Napi::Number::New(env, signo)});
+                   Napi::Number::New(env, signo), Napi::Number::New(env, err)});
   }
 
   // Reads what the pipe holds (bounded per wakeup, to stay fair to the loop) and hands
@@ -311,10 +373,8 @@ class Addon : public Napi::Addon<Addon> {
 
   Napi::Value JsInit(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() != 3 || !info[0].IsFunction() || !info[1].IsFunction() ||
-        !info[2].IsFunction()) {
-      Napi::TypeError::New(env, "Usage: init(onExit, onNotify, onData)")
-          .ThrowAsJavaScriptException();
+    if (!checkArgs(info, {Kind::Function, Kind::Function, Kind::Function},
+                   "Usage: init(onExit, onNotify, onData)")) {
       return env.Undefined();
     }
     onExit_ = Napi::Persistent(info[0].As<Napi::Function>());
@@ -365,8 +425,10 @@ class Addon : public Napi::Addon<Addon> {
     Napi::Env env = info.Env();
     SpawnPlan plan;
     std::vector<int64_t> stdio;
-    bool ok = info.Length() == 6 && info[0].IsString() && info[3].IsString() &&
-              info[5].IsObject() && readStrings(info[1], &plan.argvStore) &&
+    const std::initializer_list<Kind> kinds = {Kind::String, Kind::Array,  Kind::Array,
+                                               Kind::String, Kind::Array, Kind::Object};
+    if (!checkArgs(info, kinds, kUsageSpawn)) return env.Undefined();
+    bool ok = readStrings(info[1], &plan.argvStore) &&
               readStrings(info[2], &plan.envpStore) && readInts(info[4], &stdio) &&
               stdio.size() == 3;
     if (ok) ok = readSpawnOpts(info[5].As<Napi::Object>(), &plan);
@@ -416,8 +478,7 @@ class Addon : public Napi::Addon<Addon> {
 
   Napi::Value Signal(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
-      Napi::TypeError::New(env, "Usage: signal(pid, signo)").ThrowAsJavaScriptException();
+    if (!checkArgs(info, {Kind::Number, Kind::Number}, "Usage: signal(pid, signo)")) {
       return env.Undefined();
     }
     pid_t pid = info[0].As<Napi::Number>().Int32Value();
@@ -434,10 +495,7 @@ class Addon : public Napi::Addon<Addon> {
 
   Napi::Value Pipe(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() != 1 || !info[0].IsNumber()) {
-      Napi::TypeError::New(env, "Usage: pipe(sizeBytes)").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
+    if (!checkArgs(info, {Kind::Number}, "Usage: pipe(sizeBytes)")) return env.Undefined();
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0) return sysErrorObject(env, SysError{errno, "pipe2"});
     int size = info[0].As<Napi::Number>().Int32Value();
@@ -451,32 +509,39 @@ class Addon : public Napi::Addon<Addon> {
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() != 1 || !info[0].IsNumber()) {
-      Napi::TypeError::New(env, "Usage: close(fd)").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
+    if (!checkArgs(info, {Kind::Number}, "Usage: close(fd)")) return env.Undefined();
     int fd = info[0].As<Napi::Number>().Int32Value();
     return Napi::Number::New(env, close(fd) == 0 ? 0 : errno);
   }
 
   Napi::Value Dup(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() != 1 || !info[0].IsNumber()) {
-      Napi::TypeError::New(env, "Usage: dup(fd)").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
+    if (!checkArgs(info, {Kind::Number}, "Usage: dup(fd)")) return env.Undefined();
     int fd = fcntl(info[0].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 3);
+    if (fd < 0) return sysErrorObject(env, SysError{errno, "fcntl"});
+    return Napi::Number::New(env, fd);
+  }
+
+  // Tests: an fd WITHOUT close-on-exec (what a careless library leaves behind), to check
+  // that no spawn lets it reach the program.
+  Napi::Value DupInheritable(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!checkArgs(info, {Kind::Number}, "Usage: dupInheritable(fd)")) return env.Undefined();
+    int fd = fcntl(info[0].As<Napi::Number>().Int32Value(), F_DUPFD, 3);
     if (fd < 0) return sysErrorObject(env, SysError{errno, "fcntl"});
     return Napi::Number::New(env, fd);
   }
 
   Napi::Value PumpStart(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    const char* usage = "Usage: pumpStart(sources, sinks, bytesPerSec)";
     std::vector<int64_t> sources, sinks;
-    if (info.Length() != 3 || !readInts(info[0], &sources) || !readInts(info[1], &sinks) ||
-        !info[2].IsNumber() || sources.empty() || sinks.empty()) {
-      Napi::TypeError::New(env, "Usage: pumpStart(sources, sinks, bytesPerSec)")
-          .ThrowAsJavaScriptException();
+    if (!checkArgs(info, {Kind::Array, Kind::Array, Kind::Number}, usage)) {
+      return env.Undefined();
+    }
+    if (!readInts(info[0], &sources) || !readInts(info[1], &sinks) || sources.empty() ||
+        sinks.empty()) {
+      Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
       return env.Undefined();
     }
     std::vector<int> src(sources.begin(), sources.end());
@@ -492,10 +557,7 @@ class Addon : public Napi::Addon<Addon> {
 
   Napi::Value PumpStop(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() != 1 || !info[0].IsNumber()) {
-      Napi::TypeError::New(env, "Usage: pumpStop(id)").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
+    if (!checkArgs(info, {Kind::Number}, "Usage: pumpStop(id)")) return env.Undefined();
     auto it = pumps_.find(info[0].As<Napi::Number>().Uint32Value());
     if (it != pumps_.end()) {
       pumpStop(it->second);
@@ -506,10 +568,7 @@ class Addon : public Napi::Addon<Addon> {
 
   Napi::Value PumpBytes(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() != 1 || !info[0].IsNumber()) {
-      Napi::TypeError::New(env, "Usage: pumpBytes(id)").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
+    if (!checkArgs(info, {Kind::Number}, "Usage: pumpBytes(id)")) return env.Undefined();
     auto it = pumps_.find(info[0].As<Napi::Number>().Uint32Value());
     if (it == pumps_.end()) return Napi::Number::New(env, -1);
     return Napi::Number::New(env, static_cast<double>(pumpBytes(it->second)));
@@ -517,10 +576,7 @@ class Addon : public Napi::Addon<Addon> {
 
   Napi::Value NotifyOpen(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() != 1 || !info[0].IsString()) {
-      Napi::TypeError::New(env, "Usage: notifyOpen(path)").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
+    if (!checkArgs(info, {Kind::String}, "Usage: notifyOpen(path)")) return env.Undefined();
     SysError error;
     int fd = notifyBind(info[0].As<Napi::String>().Utf8Value(), &error);
     if (fd < 0) return sysErrorObject(env, error);
@@ -544,10 +600,7 @@ class Addon : public Napi::Addon<Addon> {
 
   Napi::Value NotifyClose(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() != 1 || !info[0].IsNumber()) {
-      Napi::TypeError::New(env, "Usage: notifyClose(id)").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
+    if (!checkArgs(info, {Kind::Number}, "Usage: notifyClose(id)")) return env.Undefined();
     auto it = notifies_.find(info[0].As<Napi::Number>().Uint32Value());
     if (it != notifies_.end()) {
       closeNotifyWatch(it->second);
@@ -589,10 +642,7 @@ class Addon : public Napi::Addon<Addon> {
 
   Napi::Value CaptureOpen(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() != 1 || !info[0].IsNumber()) {
-      Napi::TypeError::New(env, "Usage: captureOpen(fd)").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
+    if (!checkArgs(info, {Kind::Number}, "Usage: captureOpen(fd)")) return env.Undefined();
     uint32_t id = startCapture(info[0].As<Napi::Number>().Int32Value());
     if (id == 0) return sysErrorObject(env, SysError{errno, "captureOpen"});
     return Napi::Number::New(env, id);
@@ -600,16 +650,120 @@ class Addon : public Napi::Addon<Addon> {
 
   Napi::Value CaptureClose(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() != 1 || !info[0].IsNumber()) {
-      Napi::TypeError::New(env, "Usage: captureClose(id)").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
+    if (!checkArgs(info, {Kind::Number}, "Usage: captureClose(id)")) return env.Undefined();
     auto it = captures_.find(info[0].As<Napi::Number>().Uint32Value());
     if (it != captures_.end()) {
       closeCaptureWatch(it->second);
       captures_.erase(it);
     }
     return env.Undefined();
+  }
+
+  // PR_SET_CHILD_SUBREAPER: orphaned descendants re-parent to us instead of to init. They
+  // raise SIGCHLD when they die (the kernel resets a re-parented child's exit signal), and
+  // a uv_signal watcher reaps them: no polling. Returns 0 or an errno.
+  Napi::Value BecomeSubreaper(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!checkArgs(info, {}, "Usage: becomeSubreaper()")) return env.Undefined();
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) return Napi::Number::New(env, errno);
+    if (reaper_ == nullptr) {
+      reaper_ = new uv_signal_t();
+      uv_signal_init(loop_, reaper_);
+      reaper_->data = this;
+      uv_signal_start(
+          reaper_, [](uv_signal_t* h, int) { static_cast<Addon*>(h->data)->reapOrphans(); },
+          SIGCHLD);
+      uv_unref(reinterpret_cast<uv_handle_t*>(reaper_));  // does not keep the loop alive
+    }
+    reapOrphans();  // any that died before the watcher
+    return Napi::Number::New(env, 0);
+  }
+
+  // Reaps exited children we do not watch. Our own children raise no SIGCHLD (exit signal
+  // 0) and a waitid without __WALL never reports them, so P_ALL sees only re-parented
+  // orphans; each is peeked first (WNOWAIT) and skipped if it is watched, so a pidfd
+  // watcher never loses an exit. The daemon starts no child_process children (libuv reaps
+  // those by pid; reaping them here would steal their status).
+  void reapOrphans() {
+    for (;;) {
+      siginfo_t info;
+      memset(&info, 0, sizeof info);
+      if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0 || info.si_pid == 0) {
+        return;
+      }
+      if (exits_.count(info.si_pid) != 0) return;  // watched: its pidfd reaps it
+      siginfo_t done;
+      if (waitid(P_PID, static_cast<id_t>(info.si_pid), &done, WEXITED | WNOHANG) < 0) return;
+      orphansReaped_ += 1;
+    }
+  }
+
+  // One datagram to an sd_notify socket (a path, or `@name` for the abstract namespace).
+  // Returns 0 or an errno.
+  Napi::Value NotifySend(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!checkArgs(info, {Kind::String, Kind::String}, "Usage: notifySend(path, message)")) {
+      return env.Undefined();
+    }
+    int err = notifySend(info[0].As<Napi::String>().Utf8Value(),
+                         info[1].As<Napi::String>().Utf8Value());
+    return Napi::Number::New(env, err);
+  }
+
+  // getpwnam_r: { uid, gid } of a user name, null when there is none, or a SysError.
+  Napi::Value LookupUser(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!checkArgs(info, {Kind::String}, "Usage: lookupUser(name)")) return env.Undefined();
+    std::string name = info[0].As<Napi::String>().Utf8Value();
+    std::vector<char> buf(64 * 1024);
+    struct passwd pw;
+    struct passwd* found = nullptr;
+    int rc = getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found);
+    if (rc != 0) return sysErrorObject(env, SysError{rc, "getpwnam_r"});
+    if (found == nullptr) return env.Null();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("uid", Napi::Number::New(env, pw.pw_uid));
+    o.Set("gid", Napi::Number::New(env, pw.pw_gid));
+    return o;
+  }
+
+  // getgrnam_r: the gid of a group name, null when there is none, or a SysError.
+  Napi::Value LookupGroup(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!checkArgs(info, {Kind::String}, "Usage: lookupGroup(name)")) return env.Undefined();
+    std::string name = info[0].As<Napi::String>().Utf8Value();
+    std::vector<char> buf(64 * 1024);
+    struct group gr;
+    struct group* found = nullptr;
+    int rc = getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found);
+    if (rc != 0) return sysErrorObject(env, SysError{rc, "getgrnam_r"});
+    if (found == nullptr) return env.Null();
+    return Napi::Number::New(env, gr.gr_gid);
+  }
+
+  // The pump's token bucket driven by a trace: [nowMs, wantBytes, …] → [granted, waitMs,
+  // …]. Lets tests hold it against core/flow/bucket.ts on the same inputs.
+  Napi::Value BucketTrace(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const char* usage = "Usage: bucketTrace(ratePerSec, burstBytes, [nowMs, wantBytes, ...])";
+    std::vector<int64_t> trace;
+    if (!checkArgs(info, {Kind::Number, Kind::Number, Kind::Array}, usage)) {
+      return env.Undefined();
+    }
+    if (!readInts(info[2], &trace) || trace.size() % 2 != 0) {
+      Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    TokenBucket bucket(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()),
+                       static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value()));
+    Napi::Array out = Napi::Array::New(env, trace.size());
+    for (size_t i = 0; i + 1 < trace.size(); i += 2) {
+      Grant g = bucket.take(static_cast<uint64_t>(trace[i + 1]), trace[i]);
+      auto at = static_cast<uint32_t>(i);
+      out.Set(at, Napi::Number::New(env, static_cast<double>(g.grantedBytes)));
+      out.Set(at + 1, Napi::Number::New(env, static_cast<double>(g.waitMs)));
+    }
+    return out;
   }
 
   Napi::Value Probe(const Napi::CallbackInfo& info) {
@@ -621,6 +775,7 @@ class Addon : public Napi::Addon<Addon> {
     // clone3 with a NULL args pointer: EFAULT/EINVAL when present, ENOSYS when not.
     long rc = syscall(SYS_clone3, nullptr, 0);
     o.Set("clone3", Napi::Boolean::New(env, rc < 0 && errno != ENOSYS));
+    o.Set("orphansReaped", Napi::Number::New(env, orphansReaped_));
     return o;
   }
 
@@ -635,6 +790,8 @@ class Addon : public Napi::Addon<Addon> {
   std::unordered_map<uint32_t, NotifyWatch*> notifies_;
   std::unordered_map<uint32_t, CaptureWatch*> captures_;
   std::unordered_map<uint32_t, Pump*> pumps_;
+  uv_signal_t* reaper_ = nullptr;       // SIGCHLD: reaps re-parented orphans
+  double orphansReaped_ = 0;
   uv_check_t* eofCheck_ = nullptr;     // delivers pendingEofs_ after the poll phase
   std::vector<uint32_t> pendingEofs_;
 };

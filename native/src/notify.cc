@@ -3,6 +3,7 @@
 // is known even when a grandchild speaks for the command.
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -21,6 +22,12 @@ int notifyBind(const std::string& path, SysError* error) {
     return -1;
   }
   memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  bool abstract = !path.empty() && path[0] == '@';
+  socklen_t len = sizeof addr;
+  if (abstract) {
+    addr.sun_path[0] = '\0';  // `@name`: the abstract namespace, no file
+    len = static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + path.size());
+  }
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) {
     *error = SysError{errno, "socket"};
@@ -32,13 +39,36 @@ int notifyBind(const std::string& path, SysError* error) {
     close(fd);
     return -1;
   }
-  unlink(path.c_str());  // a stale socket of a previous incarnation of the same command
-  if (bind(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0) {
+  // A stale socket of a previous incarnation of the same command.
+  if (!abstract) unlink(path.c_str());
+  if (bind(fd, reinterpret_cast<struct sockaddr*>(&addr), len) < 0) {
     *error = SysError{errno, "bind"};
     close(fd);
     return -1;
   }
   return fd;
+}
+
+int notifySend(const std::string& path, const std::string& message) {
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  if (path.empty()) return EINVAL;
+  if (path.size() >= sizeof addr.sun_path) return ENAMETOOLONG;
+  memcpy(addr.sun_path, path.data(), path.size());
+  socklen_t len = static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + path.size());
+  if (path[0] == '@') {
+    addr.sun_path[0] = '\0';  // abstract: no terminating NUL, the length says where it ends
+  } else {
+    len += 1;  // include the NUL of a filesystem path
+  }
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  ssize_t n = sendto(fd, message.data(), message.size(), MSG_NOSIGNAL,
+                     reinterpret_cast<struct sockaddr*>(&addr), len);
+  int err = n < 0 ? errno : 0;
+  close(fd);
+  return err;
 }
 
 int notifyRecv(int fd, NotifyMessage* out) {

@@ -21,6 +21,7 @@
 #include <memory>
 #include <thread>
 
+#include "bucket.h"
 #include "shipote.h"
 
 namespace shipote {
@@ -28,10 +29,10 @@ namespace shipote {
 namespace {
 constexpr size_t kChunkBytesMax = 1 << 20;
 
-int64_t monotonicNs() {
+int64_t monotonicMs() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
 void setNonblocking(int fd) {
@@ -43,10 +44,10 @@ void setNonblocking(int fd) {
 class Pump {
  public:
   Pump(std::vector<int> sources, std::vector<int> sinks, uint64_t bytesPerSec)
-      : sources_(std::move(sources)), sinks_(std::move(sinks)), rate_(bytesPerSec) {
-    tokens_ = static_cast<double>(rate_);
-    lastRefillNs_ = monotonicNs();
-  }
+      : sources_(std::move(sources)),
+        sinks_(std::move(sinks)),
+        rate_(bytesPerSec),
+        bucket_(bytesPerSec, bytesPerSec) {}
 
   ~Pump() {
     for (int fd : sources_) closeFd(fd);
@@ -98,19 +99,18 @@ class Pump {
         std::count_if(sinks_.begin(), sinks_.end(), [](int fd) { return fd >= 0; }));
   }
 
-  // Token bucket, 1 s burst. Returns how many bytes may pass now (waits for at least one).
+  // The core's token bucket (bucket.h), burst = 1 s of rate. Returns how many bytes may
+  // pass now (the tokens are taken); waits for at least one, or returns 0 on stop.
   size_t admit(size_t wanted) {
     if (rate_ == 0) return wanted;
     for (;;) {
-      int64_t now = monotonicNs();
-      tokens_ = std::min(static_cast<double>(rate_),
-                         tokens_ + static_cast<double>(now - lastRefillNs_) * 1e-9 * rate_);
-      lastRefillNs_ = now;
-      if (tokens_ >= 1.0) return std::min(wanted, static_cast<size_t>(tokens_));
-      double waitNs = (1.0 - tokens_) / static_cast<double>(rate_) * 1e9;
+      int64_t nowMs = monotonicMs();
+      Grant g = bucket_.take(wanted, nowMs);
+      if (g.grantedBytes > 0) return static_cast<size_t>(g.grantedBytes);
+      // Less than a byte now: wait for one byte's worth, not for the whole chunk.
+      Grant one = bucket_.take(1, nowMs);
       struct pollfd p = {stopFd_, POLLIN, 0};
-      int ms = std::max(1, static_cast<int>(waitNs / 1e6));
-      if (poll(&p, 1, ms) > 0) return 0;
+      if (poll(&p, 1, static_cast<int>(std::min<uint64_t>(one.waitMs, 1000))) > 0) return 0;
     }
   }
 
@@ -226,7 +226,6 @@ class Pump {
     if (n == 0) return !stopRequested();
     if (!deliverChunk(src, n)) return false;
     bytes_.fetch_add(n, std::memory_order_relaxed);
-    if (rate_ != 0) tokens_ -= static_cast<double>(n);
     return true;
   }
 
@@ -261,8 +260,7 @@ class Pump {
   std::vector<int> sources_;
   std::vector<int> sinks_;
   uint64_t rate_;
-  double tokens_ = 0;
-  int64_t lastRefillNs_ = 0;
+  TokenBucket bucket_;
   int stopFd_ = -1;
   int devNull_ = -1;
   std::atomic<uint64_t> bytes_{0};

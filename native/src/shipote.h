@@ -48,6 +48,16 @@ struct SpawnPlan {
   bool setsid = true;
   int pgid = -1;                     // -1: leave; 0: lead a new process group; >0: join it
   bool pdeathsig = true;
+  // Ids to run as (-1: keep the daemon's): setgroups(0), setgid, setuid in the child.
+  int64_t uid = -1;
+  int64_t gid = -1;
+  // Index in envp of "WATCHDOG_PID=" + kPidDigits placeholder bytes: the child writes its
+  // own pid there (only the child knows it, in its own pid namespace). -1: none.
+  int watchdogPidSlot = -1;
+  // Soft RLIMIT_NOFILE read in the parent before the envelope may lower it: the
+  // fd-by-fd close bound when close_range(2) is missing (kernels before 5.11).
+  uint64_t fdLimit = 1024;
+  bool forceCloseLoop = false;       // tests: take the fd-by-fd path even with close_range
   pid_t parentPid = 0;
   int errPipe = -1;                  // write end of the CLOEXEC error pipe (fork-like path)
   // The child's failure report on the CLONE_VM path: it shares our memory and we resume
@@ -61,6 +71,9 @@ struct SpawnResult {
   int pidfd = -1;
   SysError error;
 };
+
+// Digits reserved for WATCHDOG_PID's value (a pid is at most 4194304 = 7 digits).
+constexpr int kPidDigits = 10;
 
 // Resolves `file` against PATH (from envp, else the daemon's PATH) like execvp would.
 SysError resolveExec(const std::string& file, const std::vector<std::string>& envp,

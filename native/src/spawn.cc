@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include "shipote.h"
@@ -55,6 +56,9 @@ enum Step : int {
   kStepLoUp,
   kStepCgroupJoin,
   kStepUnshareCgroup,
+  kStepDropGroups,
+  kStepSetgid,
+  kStepSetuid,
   kStepChdir,
   kStepCloseRange,
   kStepSigmask,
@@ -65,7 +69,8 @@ enum Step : int {
 const char* const kStepNames[kStepCount] = {
     "setgroups", "uid_map", "gid_map", "setsid", "prctl", "getppid", "setpgid", "dup2",
     "setrlimit",
-    "mount", "mount", "ioctl", "cgroup.procs", "unshare", "chdir", "close_range",
+    "mount", "mount", "ioctl", "cgroup.procs", "unshare", "setgroups", "setgid", "setuid",
+    "chdir", "close_range",
     "sigprocmask", "execve",
 };
 
@@ -170,8 +175,51 @@ void childEnvelope(const SpawnPlan* plan) {
   }
 }
 
-// Child order per STYLE native/3: dispositions, stdio, (ids: none), envelope, close_range,
-// signal mask, execve.
+// Drops to the requested ids, in the only order that works: supplementary groups first
+// (setgroups needs CAP_SETGID), then the gid, then the uid (after which nothing more may
+// be dropped).
+void childIds(const SpawnPlan* plan) {
+  if (plan->uid < 0 && plan->gid < 0) return;
+  if (setgroups(0, nullptr) < 0) childFail(plan, kStepDropGroups, errno);
+  if (plan->gid >= 0 && setgid(static_cast<gid_t>(plan->gid)) < 0) {
+    childFail(plan, kStepSetgid, errno);
+  }
+  if (plan->uid >= 0 && setuid(static_cast<uid_t>(plan->uid)) < 0) {
+    childFail(plan, kStepSetuid, errno);
+  }
+}
+
+// Writes the child's own pid into the WATCHDOG_PID placeholder (async-signal-safe: no
+// allocation, no locale; the placeholder is this spawn's own buffer).
+void childWatchdogPid(const SpawnPlan* plan) {
+  if (plan->watchdogPidSlot < 0) return;
+  char* value = plan->envp[static_cast<size_t>(plan->watchdogPidSlot)] + 13;  // "WATCHDOG_PID="
+  char digits[kPidDigits];
+  int n = 0;
+  for (unsigned long v = static_cast<unsigned long>(getpid()); n == 0 || v > 0; v /= 10) {
+    digits[n++] = static_cast<char>('0' + v % 10);
+  }
+  for (int i = 0; i < n; i++) value[i] = digits[n - 1 - i];
+  value[n] = '\0';
+}
+
+// Every fd above 2 must not reach the program. close_range(2) marks them close-on-exec in
+// one call; before Linux 5.11 (ENOSYS, or EINVAL for CLOSE_RANGE_CLOEXEC on 5.9/5.10) we
+// close them one by one up to the soft RLIMIT_NOFILE the parent read (as node-pty does).
+// The fork-like path's report pipe stays open: it is close-on-exec already.
+void childCloseFds(const SpawnPlan* plan) {
+  if (!plan->forceCloseLoop && close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  if (!plan->forceCloseLoop && errno != ENOSYS && errno != EINVAL) {
+    childFail(plan, kStepCloseRange, errno);
+  }
+  for (uint64_t fd = 3; fd < plan->fdLimit; fd++) {
+    if (static_cast<int>(fd) != plan->errPipe) close(static_cast<int>(fd));
+  }
+}
+
+// Child order per STYLE native/3: dispositions, stdio, envelope, ids, cwd, close_range,
+// signal mask, execve. The ids are dropped after the envelope (rlimits, mounts and the
+// cgroup join need the daemon's privileges) and before chdir (checked as the new user).
 int childMain(void* arg) {
   const SpawnPlan* plan = static_cast<const SpawnPlan*>(arg);
   struct sigaction dfl;
@@ -194,8 +242,10 @@ int childMain(void* arg) {
   }
   childStdio(plan);
   childEnvelope(plan);
+  childIds(plan);
   if (!plan->cwd.empty() && chdir(plan->cwd.c_str()) < 0) childFail(plan, kStepChdir, errno);
-  if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) childFail(plan, kStepCloseRange, errno);
+  childCloseFds(plan);
+  childWatchdogPid(plan);
   sigset_t empty;
   sigemptyset(&empty);
   if (sigprocmask(SIG_SETMASK, &empty, nullptr) < 0) childFail(plan, kStepSigmask, errno);
@@ -251,13 +301,13 @@ bool readChildReport(int fd, ChildReport* report) {
   }
 }
 
-void reapFailed(pid_t pid, int pidfd) {
+// Reaps a child that reported a setup failure (it has _exit'ed or is about to).
+void reapFailed(int pidfd) {
   siginfo_t info;
   for (;;) {
     int rc = waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | __WALL);
     if (rc == 0 || errno != EINTR) break;
   }
-  (void)pid;
 }
 
 }  // namespace
@@ -327,6 +377,10 @@ SpawnResult spawnChild(SpawnPlan& plan) {
   }
   plan.errPipe = errPipe[1];
   plan.parentPid = getpid();
+  struct rlimit nofile;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY) {
+    plan.fdLimit = nofile.rlim_cur;
+  }
   plan.reportErr = 0;
   plan.reportStep = -1;
   int pidfd = -1;
@@ -345,7 +399,7 @@ SpawnResult spawnChild(SpawnPlan& plan) {
   if (forked) failed = readChildReport(errPipe[0], &report);
   if (errPipe[0] >= 0) close(errPipe[0]);
   if (failed) {
-    reapFailed(pid, pidfd);
+    reapFailed(pidfd);
     close(pidfd);
     int step = report.step >= 0 && report.step < kStepCount ? report.step : kStepExecve;
     result.error = SysError{report.err, kStepNames[step]};

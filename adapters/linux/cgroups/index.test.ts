@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,5 +122,40 @@ describe('create, stats, kill and remove on a fake v2 tree', () => {
     if (!r.ok) expect(r.error.reason).toBe('NotFound');
     expect(cg.remove(gone)).toEqual({ ok: true, value: true });
     expect(existsSync(gone)).toBe(false);
+  });
+
+  it('answers Busy as a value, at once, while a cgroup to remove still lists processes', () => {
+    const dir = join(root, 'ws', 'busy');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'cgroup.procs'), '101\n');
+    const r = cg.remove(dir);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error).toMatchObject({ port: 'Cgroups', method: 'remove', reason: 'Busy' });
+      expect(r.error.message).toBe(`${dir}: 1 process(es) still in the cgroup; try again shortly`);
+    }
+    expect(existsSync(dir)).toBe(true);
+  });
+
+  it('removes a cgroup once nothing is listed', () => {
+    const dir = join(root, 'ws', 'empty');
+    mkdirSync(dir, { recursive: true });
+    expect(cg.remove(dir)).toEqual({ ok: true, value: true });
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('kills without cgroup.kill in one round and answers Busy while pids are listed', async () => {
+    const dir = join(root, 'ws', 'old');
+    mkdirSync(dir, { recursive: true });
+    // Our own processes, listed in a plain file (the fake cgroup.procs keeps listing them).
+    const children = [spawn('/bin/sleep', ['100']), spawn('/bin/sleep', ['100'])];
+    const exited = children.map((c) => new Promise((r) => c.once('exit', (_, sig) => r(sig))));
+    writeFileSync(join(dir, 'cgroup.procs'), children.map((c) => `${c.pid}\n`).join(''));
+    const r = cg.kill(dir);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatchObject({ method: 'kill', reason: 'Busy' });
+    expect(await Promise.all(exited)).toEqual(['SIGKILL', 'SIGKILL']);
+    writeFileSync(join(dir, 'cgroup.procs'), ''); // the kernel drops them once reaped
+    expect(cg.kill(dir)).toEqual({ ok: true, value: { killed: 0 } });
   });
 });

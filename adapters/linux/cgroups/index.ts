@@ -17,7 +17,7 @@ import { loadAddon } from '../addon.js';
 import * as cpu from './cpu.js';
 import { cgroupError, readText, writeText } from './fsio.js';
 import { dirsOf, handleOf } from './handle.js';
-import { killPlacement } from './kill.js';
+import { busy, killPlacement, procsOf } from './kill.js';
 import { childPlacement, computeLayout, type Layout, placementFromDirs } from './layout.js';
 import * as memory from './memory.js';
 import { parseControllers } from './parse.js';
@@ -34,10 +34,6 @@ export interface LinuxCgroupsOptions {
 }
 
 const WANTED = ['memory', 'pids'];
-
-function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 
 function writable(path: string): boolean {
   try {
@@ -206,25 +202,27 @@ export class LinuxCgroups implements Cgroups {
     return { ok: true, value: { ...memory.stat(p), ...cpu.stat(p), ...pids.stat(p) } };
   }
 
+  /** Never blocks: processes that have not exited yet come back as Busy (a value). */
   kill(handle: string): PortResult<{ killed: number }> {
-    return killPlacement(this.placement(handle), sleepMs);
+    return killPlacement(this.placement(handle));
   }
 
+  /**
+   * rmdir of every hierarchy's dir. Never blocks: while processes are still listed, or the
+   * kernel answers EBUSY (the last ones are exiting), the answer is Busy, and the engine
+   * calls again on a timer.
+   */
   remove(handle: string): PortResult<true> {
     for (const dir of placementDirs(this.placement(handle))) {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          rmdirSync(dir);
-          break;
-        } catch (cause) {
-          const code = (cause as { code?: string }).code;
-          if (code === 'ENOENT') break; // already removed: the goal is reached
-          if (code === 'EBUSY' && attempt < 20) {
-            sleepMs(10); // the last processes are still exiting
-            continue;
-          }
-          return { ok: false, error: cgroupError('remove', `rmdir ${dir}`, cause, dir) };
-        }
+      const left = procsOf(dir).length;
+      if (left > 0) return busy('remove', dir, left);
+      try {
+        rmdirSync(dir);
+      } catch (cause) {
+        const code = (cause as { code?: string }).code;
+        if (code === 'ENOENT') continue; // already removed: the goal is reached
+        if (code === 'EBUSY') return busy('remove', dir, procsOf(dir).length);
+        return { ok: false, error: cgroupError('remove', `rmdir ${dir}`, cause, dir) };
       }
     }
     return { ok: true, value: true };

@@ -1,17 +1,29 @@
 /**
  * Killing everything in a cgroup. v2 (5.14+): one write to cgroup.kill. Older v2 and v1:
- * freeze (v1 freezer.state / v2 cgroup.freeze) so nothing forks meanwhile, SIGKILL every
- * pid in cgroup.procs, thaw, and repeat until empty (bounded).
+ * one round per call — freeze (v1 freezer.state / v2 cgroup.freeze) so nothing forks
+ * meanwhile, SIGKILL every pid in cgroup.procs, thaw — never a wait: while processes are
+ * still listed the call answers Busy as a value, and the engine calls again on a timer.
  */
 
-import type { PortResult } from '../../../core/ports.js';
+import type { PortError, PortResult } from '../../../core/ports.js';
 import { readText, writeText } from './fsio.js';
 import { parseControllers } from './parse.js';
 import type { Placement } from './placement.js';
 
-const ROUNDS_MAX = 20;
+/** Busy, as a value: processes are still in `dir` (they are exiting, or were just forked). */
+export function busy(method: string, dir: string, count: number): PortResult<never> {
+  const error: PortError = {
+    _tag: 'PortError',
+    port: 'Cgroups',
+    method,
+    reason: 'Busy',
+    message: `${dir}: ${count} process(es) still in the cgroup; try again shortly`,
+    path: dir,
+  };
+  return { ok: false, error };
+}
 
-function procsOf(dir: string): number[] {
+export function procsOf(dir: string): number[] {
   return parseControllers(readText(`${dir}/cgroup.procs`) ?? '').map(Number);
 }
 
@@ -25,10 +37,7 @@ function freeze(p: Placement, on: boolean): void {
   }
 }
 
-export function killPlacement(
-  p: Placement,
-  sleepMs: (ms: number) => void,
-): PortResult<{ killed: number }> {
+export function killPlacement(p: Placement): PortResult<{ killed: number }> {
   const dir = p.version === 'v2' ? p.unified : (p.v1.freezer ?? p.v1.pids ?? p.v1.memory ?? null);
   if (!dir) return { ok: true, value: { killed: 0 } };
   const first = procsOf(dir);
@@ -36,21 +45,18 @@ export function killPlacement(
     const r = writeText('kill', `${dir}/cgroup.kill`, '1');
     return r.ok ? { ok: true, value: { killed: first.length } } : r;
   }
-  const killed = new Set<number>();
-  for (let round = 0; round < ROUNDS_MAX; round++) {
-    const pids = procsOf(dir);
-    if (pids.length === 0) break;
-    freeze(p, true);
-    for (const pid of procsOf(dir)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-        killed.add(pid);
-      } catch {
-        // ESRCH: it exited on its own meanwhile
-      }
+  if (first.length === 0) return { ok: true, value: { killed: 0 } };
+  freeze(p, true);
+  let killed = 0;
+  for (const pid of procsOf(dir)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed++;
+    } catch {
+      // ESRCH: it exited on its own meanwhile
     }
-    freeze(p, false); // a frozen task dies only once thawed
-    sleepMs(5);
   }
-  return { ok: true, value: { killed: killed.size } };
+  freeze(p, false); // a frozen task dies only once thawed
+  const left = procsOf(dir).length;
+  return left === 0 ? { ok: true, value: { killed } } : busy('kill', dir, left);
 }

@@ -3,9 +3,9 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { noNamespaces } from '../../../core/manifest/defaults.js';
-import type { Envelope, KernelEvent, ProcRequest } from '../../../core/ports.js';
-import { createLinuxKernel, type LinuxKernel } from '../kernel.js';
+import { createLinuxKernel, type LinuxKernel } from '../adapters/linux/kernel.js';
+import { noNamespaces } from '../core/manifest/defaults.js';
+import type { Envelope, KernelEvent, ProcRequest } from '../core/ports.js';
 
 export { noNamespaces };
 

@@ -1,15 +1,16 @@
 /**
- * Small in-memory ports for the engine's own tests: a manual clock, a kernel whose
+ * Small in-memory ports for the engine's own tests: the simulator's clock, a kernel whose
  * processes live until told to exit (or signalled), cgroups with settable caps and stats,
  * a store that can be told to fail. Pure: no real time, no real processes.
  */
 
-import { pipelinePolicies, workspaceSpec } from '../manifest/defaults.js';
-import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
+import type { Supervisor } from '../core/engine/api.js';
+import { createSupervisor } from '../core/engine/supervisor.js';
+import { pipelinePolicies, workspaceSpec } from '../core/manifest/defaults.js';
+import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../core/manifest/types.js';
 import type {
   CgroupCaps,
   CgroupStats,
-  Clock,
   EventLog,
   GroupRequest,
   Ids,
@@ -24,47 +25,28 @@ import type {
   SignalName,
   Store,
   StoreRead,
-  TimerHandle,
-} from '../ports.js';
-import type { Supervisor } from './api.js';
-import { createSupervisor } from './supervisor.js';
+} from '../core/ports.js';
+import { SimClock } from '../sim/clock.js';
 
 export const WALL_EPOCH_MS = 1_700_000_000_000;
 
-export class FakeClock implements Clock {
-  now = 0;
-  private next = 1;
-  private readonly timers = new Map<number, { atMs: number; fire: () => void }>();
-  nowMs(): number {
-    return this.now;
+/**
+ * The simulator's clock (one in-memory clock for every test) under the names the engine's
+ * tests use: `now` reads (and, before anything is armed, moves) virtual time.
+ */
+export class FakeClock extends SimClock {
+  constructor() {
+    super(10, WALL_EPOCH_MS);
   }
-  wallMs(): number {
-    return WALL_EPOCH_MS + this.now;
+  get now(): number {
+    return this.nowMs();
   }
-  setTimer(atMs: number, fire: () => void): TimerHandle {
-    const handle = this.next++;
-    this.timers.set(handle, { atMs, fire });
-    return handle;
-  }
-  clearTimer(handle: TimerHandle): void {
-    this.timers.delete(handle);
-  }
-  /** Move time forward, firing due timers in time order (each at its own instant). */
-  advance(ms: number): void {
-    const end = this.now + ms;
-    for (;;) {
-      const due = [...this.timers.entries()]
-        .filter(([, t]) => t.atMs <= end)
-        .sort((a, b) => a[1].atMs - b[1].atMs || a[0] - b[0])[0];
-      if (!due) break;
-      this.timers.delete(due[0]);
-      this.now = Math.max(this.now, due[1].atMs);
-      due[1].fire();
-    }
-    this.now = end;
+  /** Move time to `ms`, firing what is due on the way (a daemon that restarts later). */
+  set now(ms: number) {
+    this.advanceTo(ms);
   }
   pending(): number {
-    return this.timers.size;
+    return this.pendingTimers();
   }
 }
 

@@ -9,10 +9,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { withJsonFlag } from '../cli/argv.js';
-import { socketAnswers } from '../control/server.js';
+import { withJsonFlag } from '../adapters/cli/argv.js';
+import { socketAnswers } from '../adapters/control/server.js';
 
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const binPath = join(repoRoot, 'bin', 'shipote.mjs');
 const distDaemon = join(repoRoot, 'dist', 'adapters', 'daemon', 'main.js');
 const distLinux = join(repoRoot, 'dist', 'adapters', 'linux', 'index.js');

@@ -1,0 +1,258 @@
+/**
+ * The control API under hostile clients (docs/CONTRACT.md §6): malformed URLs, oversized
+ * bodies, idle and excess connections, bad labels. Each case was an adversarial finding.
+ */
+
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Supervisor } from '../../core/engine/api.js';
+import { workspaceSpec } from '../../core/manifest/defaults.js';
+import { simEngine } from '../../testing/engine.js';
+import { pollUntil } from '../../testing/linux.js';
+import { requestJson, requestStream } from './client.js';
+import { type ControlServer, serveControl } from './server.js';
+import { coreSpecParsers } from './specs.js';
+import type { ControlDeps } from './types.js';
+
+function deps(sup: Supervisor): ControlDeps {
+  return {
+    supervisor: sup,
+    specs: coreSpecParsers,
+    logs: { read: () => Buffer.alloc(0), follow: () => () => undefined },
+    flows: () => [],
+    caps: () => ({}),
+    history: () => [],
+    statePath: '/state.json',
+    socketPath: '/sock',
+    restoreReport: () => null,
+    nowMs: () => 5000,
+    startedAtMs: 0,
+  };
+}
+
+let dir: string;
+let socket: string;
+let server: ControlServer;
+let sup: Supervisor;
+const opened: Socket[] = [];
+
+const limits = { connectionsMax: 8, idleTimeoutMs: 300, headersTimeoutMs: 300 };
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'shipote-hard-'));
+  socket = join(dir, 'run', 'shipote.sock');
+  sup = simEngine().sup;
+  server = await serveControl(deps(sup), socket, limits);
+});
+afterEach(async () => {
+  for (const s of opened.splice(0)) s.destroy();
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A raw connection that says nothing; resolves once connected. */
+function idleConnection(): Promise<{ sock: Socket; closed: () => boolean }> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(socket);
+    opened.push(sock);
+    let closed = false;
+    sock.on('close', () => {
+      closed = true;
+    });
+    sock.on('error', () => undefined);
+    sock.resume(); // Read what the server says (a 408), so its close is seen.
+    sock.once('connect', () => resolve({ sock, closed: () => closed }));
+    sock.once('error', reject);
+  });
+}
+
+/** Sends `bytes` of body without waiting for the reply first; resolves with the status. */
+function postBig(bytes: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { socketPath: socket, method: 'POST', path: '/v1/workspaces', agent: false },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => {
+          body += c.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.setHeader('content-length', bytes);
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    for (let sent = 0; sent < bytes; sent += chunk.length) {
+      req.write(chunk.subarray(0, Math.min(chunk.length, bytes - sent)));
+    }
+    req.end();
+  });
+}
+
+describe('control server hardening', () => {
+  it('answers a malformed %-escape in the path with 400, not 500', async () => {
+    const reply = await requestJson<{ error: { message: string } }>(
+      socket,
+      'GET',
+      '/v1/workspaces/%E0%A4%A',
+    );
+    expect(reply.status).toBe(400);
+    expect(reply.body.error.message).toContain('malformed %-escape');
+  });
+
+  it('answers an oversized body with 413 after reading it, not a torn connection', async () => {
+    const reply = await postBig(2 * 1024 * 1024);
+    expect(reply.status).toBe(413);
+    expect(reply.body).toContain('bodyBytesMax');
+  });
+
+  it('closes an idle connection after the idle timeout', async () => {
+    const idle = await idleConnection();
+    await pollUntil(() => (idle.closed() ? true : undefined), 'the idle connection to close', 3000);
+  });
+
+  it('keeps at most connectionsMax connections and still answers health', async () => {
+    const idle: { sock: Socket; closed: () => boolean }[] = [];
+    for (let i = 0; i < limits.connectionsMax * 3; i++) idle.push(await idleConnection());
+    const reply = await requestJson(socket, 'GET', '/v1/health');
+    expect(reply.status).toBe(200);
+    const open = await pollUntil(
+      () => {
+        const n = idle.filter((c) => !c.closed()).length;
+        return n <= limits.connectionsMax ? n : undefined;
+      },
+      'excess connections to be closed',
+      3000,
+    );
+    expect(open).toBeLessThanOrEqual(limits.connectionsMax);
+  });
+
+  it('keeps a follow stream open past the idle timeout', async () => {
+    const chunks: string[] = [];
+    const done = requestStream(socket, '/v1/events?history=0&follow=1', (c) => {
+      chunks.push(c.toString());
+    });
+    const idle = await idleConnection();
+    await pollUntil(() => (idle.closed() ? true : undefined), 'the idle connection to close', 3000);
+    sup.createWorkspace(workspaceSpec({ label: 'still-here' }));
+    await pollUntil(
+      () => (chunks.join('').includes('still-here') ? true : undefined),
+      'the event on the follow stream',
+    );
+    // Closing the server ends the stream; the client sees it cut (the stream never ends).
+    await server.close();
+    await done.catch(() => undefined);
+  });
+
+  it('exports the event-loop delay in /metrics', async () => {
+    const reply = await requestJson<string>(socket, 'GET', '/metrics');
+    expect(reply.body).toMatch(/^shipote_event_loop_delay_seconds\{quantile="0\.99"\} \d/m);
+    expect(reply.body).toMatch(/^shipote_event_loop_delay_max_seconds \d/m);
+  });
+
+  it('refuses a command label outside the documented set, naming the field', async () => {
+    await requestJson(socket, 'POST', '/v1/workspaces', { toml: 'label = "w"\n' });
+    const reply = await requestJson<{ error: { field: string; message: string } }>(
+      socket,
+      'POST',
+      '/v1/workspaces/w/commands',
+      { exec: '/bin/true', label: '\u001b]0;owned\u0007' },
+    );
+    expect(reply.status).toBe(400);
+    expect(reply.body.error.field).toBe('label');
+    expect(reply.body.error.message).toContain('expected 1-63 characters');
+  });
+
+  it('refuses a saved pipeline name outside the documented set', async () => {
+    const name = encodeURIComponent('x'.repeat(64));
+    const source =
+      'label = "p"\nworkspace = "w"\n[[nodes]]\nlabel = "a"\n' +
+      'payload = { Native = { exec = "/bin/cat" } }\n';
+    const reply = await requestJson<{ error: { field: string } }>(
+      socket,
+      'PUT',
+      `/v1/saved-pipelines/${name}`,
+      { source },
+    );
+    expect(reply.status).toBe(400);
+    expect(reply.body.error.field).toBe('name');
+  });
+});
+
+/** A server that should not have started is stopped again, so the test cannot hang. */
+async function serveAndClose(path: string): Promise<void> {
+  const extra = await serveControl(deps(sup), path);
+  await extra.close();
+}
+
+describe('socket directory and socket ownership', () => {
+  it('refuses to serve in a world-writable directory, saying how to fix it', async () => {
+    const open = join(dir, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    await expect(serveAndClose(join(open, 's.sock'))).rejects.toThrow(
+      `socket directory ${open} has mode 0777 (writable by others); expected 0700`,
+    );
+  });
+
+  it('refuses to serve in a directory owned by another uid', async () => {
+    const theirs = join(dir, 'theirs');
+    mkdirSync(theirs, { mode: 0o700 });
+    chownSync(theirs, 4242, 4242);
+    await expect(serveAndClose(join(theirs, 's.sock'))).rejects.toThrow(
+      /socket directory .* is owned by uid 4242/,
+    );
+  });
+
+  it('makes the client refuse a socket reached through a symbolic link', async () => {
+    const link = join(dir, 'link.sock');
+    symlinkSync(socket, link);
+    await expect(requestJson(link, 'GET', '/v1/health')).rejects.toThrow(`${link} is not a socket`);
+  });
+
+  it('makes the client refuse a socket owned by another uid before sending', async () => {
+    chownSync(socket, 4242, 4242);
+    await expect(requestJson(socket, 'GET', '/v1/health')).rejects.toThrow(
+      /is owned by uid 4242, not by you/,
+    );
+  });
+});
+
+describe('doctor and restore', () => {
+  it('lists each snapshot entry that restore set aside, with where the file went', async () => {
+    const extraDir = join(dir, 'd2');
+    const report = {
+      outcome: 'restored' as const,
+      fromVersion: 4,
+      workspaces: 1,
+      savedPipelines: 0,
+      relaunchedPipelines: 0,
+      message: 'restored 1 workspaces',
+      skipped: [{ path: 'workspaces[1]', message: 'workspaces[1].spec.label: expected a string' }],
+      skippedAsidePath: '/state/state.json.partial-1',
+    };
+    const extra = await serveControl(
+      { ...deps(sup), restoreReport: () => report },
+      join(extraDir, 's.sock'),
+    );
+    try {
+      const reply = await requestJson<{ findings: { what: string; fix: string }[] }>(
+        join(extraDir, 's.sock'),
+        'GET',
+        '/v1/doctor',
+      );
+      expect(reply.body.findings).toContainEqual({
+        what:
+          'snapshot entry workspaces[1] was set aside: ' +
+          'workspaces[1].spec.label: expected a string',
+        fix: 'inspect /state/state.json.partial-1 (every other entry was restored)',
+        wallMs: 0,
+      });
+    } finally {
+      await extra.close();
+    }
+  });
+});

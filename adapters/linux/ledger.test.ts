@@ -1,0 +1,90 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Ledger, leftovers, readLedger } from './ledger.js';
+import type { PidStat } from './proc-stats.js';
+import type { ProcTable } from './trees.js';
+
+// Pids above the kernel's pid_max (2^22): no /proc entry, so no scope marker is read.
+const BASE = 2 ** 22 + 100;
+
+function proc(pid: number, over: Partial<PidStat> = {}): PidStat {
+  return { pid, state: 'S', ppid: 1, pgid: pid, sid: pid, cpuTicks: 0, startTicks: 500, ...over };
+}
+
+const table = (...procs: PidStat[]): ProcTable => new Map(procs.map((p) => [p.pid, p]));
+
+describe('leftovers of a previous incarnation', () => {
+  const ledger = (groups: { pgid: number; startTicks: number }[]) => ({
+    version: 1 as const,
+    tag: 'feed',
+    groups: groups.map((g) => ({ ...g, key: 'k' })),
+  });
+
+  it('ends a recorded group whose leader is the recorded process', () => {
+    const t = table(proc(BASE), proc(BASE + 1, { pgid: BASE, startTicks: 600 }));
+    expect(leftovers(ledger([{ pgid: BASE, startTicks: 500 }]), t, 1).sort()).toEqual([
+      BASE,
+      BASE + 1,
+    ]);
+  });
+
+  it('ends the members of a recorded group whose leader is gone', () => {
+    const t = table(proc(BASE + 1, { pgid: BASE, startTicks: 600 }));
+    expect(leftovers(ledger([{ pgid: BASE, startTicks: 500 }]), t, 1)).toEqual([BASE + 1]);
+  });
+
+  it('leaves a reused pid alone: same pgid, another start time', () => {
+    const t = table(proc(BASE, { startTicks: 900 }), proc(BASE + 1, { pgid: BASE }));
+    expect(leftovers(ledger([{ pgid: BASE, startTicks: 500 }]), t, 1)).toEqual([]);
+  });
+
+  it('leaves a group alone when a member predates the recorded leader', () => {
+    const t = table(proc(BASE + 1, { pgid: BASE, startTicks: 400 }));
+    expect(leftovers(ledger([{ pgid: BASE, startTicks: 500 }]), t, 1)).toEqual([]);
+  });
+
+  it('never ends itself nor what started it', () => {
+    const self = proc(BASE + 2, { pgid: BASE, ppid: BASE + 1, startTicks: 700 });
+    const parent = proc(BASE + 1, { pgid: BASE, ppid: 1, startTicks: 600 });
+    const t = table(proc(BASE), parent, self);
+    expect(leftovers(ledger([{ pgid: BASE, startTicks: 500 }]), t, BASE + 2)).toEqual([BASE]);
+  });
+});
+
+describe('the ledger file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shipote-ledger-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads a missing or torn file as empty, with a fresh tag', () => {
+    const torn = join(dir, 'torn.ledger');
+    writeFileSync(torn, '{"version":1,"tag":"ab","gro');
+    for (const path of [join(dir, 'none.ledger'), torn]) {
+      const l = readLedger(path);
+      expect(l.groups).toEqual([]);
+      expect(l.tag).toMatch(/^[0-9a-f]{16}$/);
+    }
+  });
+
+  it('keeps the tag, records groups once per loop turn and forgets released keys', async () => {
+    const path = join(dir, 'state.json.ledger');
+    const l = new Ledger(path, 'cafe');
+    l.record({ pgid: 10, startTicks: 1, key: 'a' });
+    l.record({ pgid: 11, startTicks: 2, key: 'b' });
+    expect(readLedger(path).groups).toEqual([]); // not yet: one write per turn
+    await new Promise((r) => setImmediate(r));
+    expect(readLedger(path)).toEqual({
+      version: 1,
+      tag: 'cafe',
+      groups: [
+        { pgid: 10, startTicks: 1, key: 'a' },
+        { pgid: 11, startTicks: 2, key: 'b' },
+      ],
+    });
+    l.forget((g) => g.key === 'a');
+    l.flush();
+    expect(JSON.parse(readFileSync(path, 'utf8')).groups).toEqual([
+      { pgid: 11, startTicks: 2, key: 'b' },
+    ]);
+  });
+});

@@ -1,0 +1,231 @@
+/**
+ * Process trees of the commands and pipelines the kernel adapter starts (by their root
+ * key: a command id, or a pipeline's key for every node). A signal for one of their pids
+ * reaches:
+ *  - every process group started for the root (a lone command's session, a pipeline's
+ *    group led by node 0), with kill(-pgid), whether or not the leader still lives; a
+ *    group is signalled only while its leader is the recorded process (start time) or,
+ *    the leader gone, while no member predates it (trees.ts groupMembers);
+ *  - the tracked pids themselves (a node in its own pid namespace leads its own group);
+ *  - strays: processes below those pids that left the groups (setsid), and orphans
+ *    re-parented to the daemon (child subreaper) whose scope marker names the root.
+ * The /proc snapshot is taken once per loop turn (a stop of 200 services scans once).
+ *
+ * What a root leaves behind after its processes exited (a daemonized grandchild) lives on,
+ * as it would in the workspace's cgroup, until the root is released (its workspace
+ * stopped, or the pipeline restarted): release kills it, as cgroup.kill would.
+ */
+
+import { randomBytes } from 'node:crypto';
+import type { NativeAddon } from './addon.js';
+import { withEnv } from './envelope.js';
+import type { Ledger } from './ledger.js';
+import {
+  type GroupRecord,
+  groupMembers,
+  killQuietly,
+  type ProcTable,
+  readPidStat,
+  SCOPE_ENV,
+  scanProcs,
+  scopeOf,
+  subtree,
+} from './trees.js';
+
+interface Root {
+  pids: Set<number>;
+  groups: GroupRecord[];
+}
+
+/** A process named by pid and start time. */
+interface Named {
+  pid: number;
+  startTicks: number;
+}
+
+const SIGKILL = 9;
+
+export class ProcessTrees {
+  readonly tag: string;
+  private readonly roots = new Map<string, Root>();
+  private readonly rootOfPid = new Map<number, string>();
+  private table: ProcTable | null = null;
+  /** `${root}:${signo}` sent this loop turn (a pipeline's nodes are signalled one by one). */
+  private readonly sentThisTurn = new Set<string>();
+  /** Scope markers of orphans, by `${pid}:${startTicks}` (read once per process). */
+  private readonly scopes = new Map<string, string | null>();
+  /** Group leaders started this turn: their start time is read once the turn ends. */
+  private readonly leaders: { root: string; pid: number }[] = [];
+  private flushScheduled = false;
+
+  constructor(
+    private readonly native: Pick<NativeAddon, 'signal'>,
+    private readonly ledger: Ledger | null,
+    private readonly isLive: (pid: number) => boolean,
+  ) {
+    this.tag = ledger?.tag ?? randomBytes(8).toString('hex');
+  }
+
+  /** The child's environment with the scope marker of `root`. */
+  mark(envp: string[], root: string): string[] {
+    return withEnv(envp, SCOPE_ENV, `${this.tag}:${root}`);
+  }
+
+  /** A process was started for `root`; `leads`: it leads a new process group. */
+  started(root: string, pid: number, leads: boolean): void {
+    let r = this.roots.get(root);
+    if (!r) {
+      r = { pids: new Set(), groups: [] };
+      this.roots.set(root, r);
+    }
+    if (leads) this.forgetDead(root, r);
+    r.pids.add(pid);
+    this.rootOfPid.set(pid, root);
+    if (!leads) return;
+    // Off the spawn path: recorded at the end of the turn (the child cannot be reaped
+    // before then: its exit is only read in a later poll phase).
+    this.leaders.push({ root, pid });
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.recordLeaders();
+    });
+  }
+
+  private recordLeaders(): void {
+    for (const { root, pid } of this.leaders.splice(0)) {
+      const r = this.roots.get(root);
+      const stat = r ? readPidStat(pid) : null;
+      if (!r || !stat) continue; // released, or already gone: nothing to record
+      const group = { pgid: pid, startTicks: stat.startTicks };
+      r.groups.push(group);
+      this.ledger?.record({ ...group, key: root });
+    }
+  }
+
+  /**
+   * Signals the tree `pid` belongs to. False when the pid is not one we started (the
+   * caller signals it alone).
+   */
+  signalTreeOf(pid: number, signo: number): boolean {
+    const root = this.rootOfPid.get(pid);
+    if (root === undefined) return false;
+    const turn = `${root}:${signo}`;
+    if (this.sentThisTurn.has(turn)) return true;
+    if (this.sentThisTurn.size === 0) setImmediate(() => this.sentThisTurn.clear());
+    this.sentThisTurn.add(turn);
+    this.signalRoot(root, signo, () => true);
+    return true;
+  }
+
+  /** The engine released `root`: whatever of it still runs (not tracked) is killed. */
+  release(root: string): void {
+    const r = this.roots.get(root);
+    if (!r) return;
+    this.signalRoot(root, SIGKILL, (pid) => !this.isLive(pid));
+    for (const pid of r.pids) this.rootOfPid.delete(pid);
+    this.roots.delete(root);
+    this.ledger?.forget((g) => g.key === root);
+  }
+
+  /** Shutdown: every tree is killed and the ledger emptied. */
+  close(): void {
+    for (const root of [...this.roots.keys()]) {
+      this.signalRoot(root, SIGKILL, () => true);
+      this.roots.delete(root);
+    }
+    this.rootOfPid.clear();
+    this.ledger?.forget(() => true);
+    this.ledger?.flush();
+  }
+
+  /** Signals everything of `root` that `may` allows; returns what it signalled. */
+  private signalRoot(root: string, signo: number, may: (pid: number) => boolean): Named[] {
+    this.recordLeaders(); // groups started this turn are signalled too
+    const r = this.roots.get(root);
+    if (!r) return [];
+    const table = this.snapshot();
+    const done = new Map<number, Named>();
+    for (const g of r.groups) {
+      const members = groupMembers(table, g);
+      if (members.length === 0 || !members.every((m) => may(m.pid))) continue;
+      killQuietly(-g.pgid, signo);
+      for (const m of members) done.set(m.pid, m);
+    }
+    for (const pid of r.pids) {
+      const p = table.get(pid);
+      if (!done.has(pid) && this.isLive(pid) && may(pid)) {
+        this.native.signal(pid, signo);
+        done.set(pid, { pid, startTicks: p?.startTicks ?? 0 });
+      }
+    }
+    for (const p of this.strays(root, r, table)) {
+      if (!done.has(p.pid) && may(p.pid) && p.state !== 'Z') {
+        killQuietly(p.pid, signo);
+        done.set(p.pid, p);
+      }
+    }
+    return [...done.values()];
+  }
+
+  private scopeOfProc(p: Named): string | null {
+    const id = `${p.pid}:${p.startTicks}`;
+    let scope = this.scopes.get(id);
+    if (scope === undefined) {
+      scope = scopeOf(p.pid);
+      this.scopes.set(id, scope);
+    }
+    return scope;
+  }
+
+  /** Processes below the root's live pids and its orphans (subreaper children). */
+  private strays(root: string, r: Root, table: ProcTable) {
+    const self = process.pid;
+    const want = `${this.tag}:${root}`;
+    const tops = [...r.pids].filter((pid) => this.isLive(pid));
+    for (const p of table.values()) {
+      if (p.ppid !== self || this.isLive(p.pid) || p.state === 'Z') continue;
+      if (this.scopeOfProc(p) === want) tops.push(p.pid);
+    }
+    return subtree(table, tops);
+  }
+
+  /**
+   * Drops the exited pids and emptied groups of a previous incarnation of `root`. A group
+   * is empty when kill(-pgid, 0) finds no member (one syscall, no /proc scan: a restart
+   * stays cheap). A group id that was reused keeps its record a while longer; that is
+   * harmless, signalling checks the start time.
+   */
+  private forgetDead(root: string, r: Root): void {
+    for (const pid of r.pids) {
+      if (!this.isLive(pid)) {
+        r.pids.delete(pid);
+        this.rootOfPid.delete(pid);
+      }
+    }
+    const empty = r.groups.filter((g) => !killQuietly(-g.pgid, 0));
+    if (empty.length === 0) return;
+    r.groups = r.groups.filter((g) => !empty.includes(g));
+    this.ledger?.forget((g) => g.key === root && empty.some((e) => e.pgid === g.pgid));
+  }
+
+  /** /proc, read at most once per loop turn. */
+  private snapshot(): ProcTable {
+    if (this.table) return this.table;
+    const table = scanProcs();
+    this.table = table;
+    setImmediate(() => {
+      this.table = null;
+    });
+    for (const id of this.scopes.keys()) {
+      const pid = Number(id.slice(0, id.indexOf(':')));
+      if (!table.has(pid)) this.scopes.delete(id);
+    }
+    return table;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The size limits of what the control API accepts (docs/CONTRACT.md §1, §3). One home, so
+ * the validators, the control server and the docs quote the same numbers. Each bounds the
+ * work one request can cause: no spec may keep the daemon's event loop busy for long.
+ */
+
+export const LIMITS = {
+  /** Characters of one workspace or pipeline TOML text. */
+  specCharsMax: 65_536,
+  /** `[[nodes]]` of one pipeline (each is a process with up to three pipes). */
+  nodesMax: 128,
+  /** `[[edges]]` of one pipeline. */
+  edgesMax: 1024,
+  /** Characters of a label (workspace, command, pipeline, node, saved pipeline name). */
+  labelCharsMax: 63,
+  /** Bytes of one request body. */
+  bodyBytesMax: 1024 * 1024,
+} as const;
+
+/** The documented label alphabet: a letter or digit first, then letters, digits, `._-`. */
+export const LABEL_PATTERN_TEXT = '[A-Za-z0-9][A-Za-z0-9._-]*';
+const LABEL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** null when `label` is a valid label; otherwise what is wrong with it, for an issue. */
+export function labelProblem(label: string): string | null {
+  if (label.length >= 1 && label.length <= LIMITS.labelCharsMax && LABEL_RE.test(label)) {
+    return null;
+  }
+  const shown = label.length > 40 ? `${JSON.stringify(label.slice(0, 37))}...` : label;
+  const got = label.length > 40 ? shown : JSON.stringify(label);
+  return (
+    `expected 1-${LIMITS.labelCharsMax} characters matching ${LABEL_PATTERN_TEXT}, ` +
+    `got ${got} (${label.length} characters)`
+  );
+}
+
+/** `N things; the limit is M (name)`, or null within the limit. */
+export function overLimit(
+  count: number,
+  what: string,
+  name: 'nodesMax' | 'edgesMax',
+): string | null {
+  const max = LIMITS[name];
+  return count > max ? `${count} ${what}; the limit is ${max} (${name})` : null;
+}
