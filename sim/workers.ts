@@ -8,7 +8,15 @@
 import type { Supervisor } from '../core/engine/api.js';
 import type { WorkerSpec } from '../core/manifest/worker.js';
 import type { Prng } from './prng.js';
-import type { SeedRun } from './runner.js';
+import type { SimQueueStore } from './queue-store.js';
+import type { Trace } from './trace.js';
+
+/** What a worker operation needs of the seed's run (a SeedRun, without importing it). */
+export interface WorkerRun {
+  sup: Supervisor;
+  model: { workspaces: readonly { id: string }[] };
+  world: { trace: Trace; queue: SimQueueStore };
+}
 
 export type WorkerOp =
   | {
@@ -68,7 +76,7 @@ function workerName(sup: Supervisor, index: number): string | null {
   return names.length === 0 ? null : (names[index % names.length] ?? null);
 }
 
-function createWorker(run: SeedRun, op: Extract<WorkerOp, { kind: 'create-worker' }>): void {
+function createWorker(run: WorkerRun, op: Extract<WorkerOp, { kind: 'create-worker' }>): void {
   const ws = run.model.workspaces[op.ws % Math.max(1, run.model.workspaces.length)];
   if (!ws || !run.sup.createWorker) return;
   const spec: WorkerSpec = {
@@ -88,7 +96,7 @@ function createWorker(run: SeedRun, op: Extract<WorkerOp, { kind: 'create-worker
 }
 
 /** Pushes are not awaited: they are acknowledged when the group commit runs (a timer). */
-function pushTasks(run: SeedRun, op: Extract<WorkerOp, { kind: 'push-tasks' }>): void {
+function pushTasks(run: WorkerRun, op: Extract<WorkerOp, { kind: 'push-tasks' }>): void {
   const name = workerName(run.sup, op.worker);
   if (name === null || !run.sup.pushTask) return;
   const queue = run.world.queue;
@@ -103,7 +111,7 @@ function pushTasks(run: SeedRun, op: Extract<WorkerOp, { kind: 'push-tasks' }>):
   }
 }
 
-function retryDead(run: SeedRun, op: Extract<WorkerOp, { kind: 'retry-dead' }>): void {
+function retryDead(run: WorkerRun, op: Extract<WorkerOp, { kind: 'retry-dead' }>): void {
   const name = workerName(run.sup, op.worker);
   if (name === null || !run.sup.listTasks || !run.sup.retryTask) return;
   const dead = run.sup.listTasks(name, { dead: true });
@@ -113,7 +121,7 @@ function retryDead(run: SeedRun, op: Extract<WorkerOp, { kind: 'retry-dead' }>):
   run.world.trace.add(() => `  → retry ${name} ${first.id}: ${r.ok ? 'ok' : r.error.message}`);
 }
 
-function dropWorker(run: SeedRun, op: Extract<WorkerOp, { kind: 'drop-worker' }>): void {
+function dropWorker(run: WorkerRun, op: Extract<WorkerOp, { kind: 'drop-worker' }>): void {
   const name = workerName(run.sup, op.worker);
   if (name === null || !run.sup.dropWorker) return;
   void run.sup.dropWorker(name, { force: op.force }).then((r) => {
@@ -121,7 +129,7 @@ function dropWorker(run: SeedRun, op: Extract<WorkerOp, { kind: 'drop-worker' }>
   });
 }
 
-export function executeWorkerOp(run: SeedRun, op: WorkerOp): void {
+export function executeWorkerOp(run: WorkerRun, op: WorkerOp): void {
   if (op.kind === 'create-worker') createWorker(run, op);
   else if (op.kind === 'push-tasks') pushTasks(run, op);
   else if (op.kind === 'retry-dead') retryDead(run, op);

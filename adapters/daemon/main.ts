@@ -6,8 +6,8 @@
 
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { TaskLogs } from '../../core/engine/api.js';
 import { createSupervisor } from '../../core/engine/supervisor.js';
-import type { TaskLogs } from '../../core/engine/worker-host.js';
 import type { Cgroups, LifecycleEvent } from '../../core/ports.js';
 import { coreSpecParsers } from '../control/specs.js';
 import { createLinuxCgroups, createLinuxKernel, type LinuxKernel } from '../linux/index.js';

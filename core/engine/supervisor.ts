@@ -22,6 +22,7 @@ import type {
   StatsView,
   Supervisor,
   SupervisorOptions,
+  WorkerSupervisor,
   WorkspaceView,
 } from './api.js';
 import { resolveCommand, resolveWorkspace } from './draft.js';
@@ -38,8 +39,8 @@ import {
   statsView,
   workspaceView,
 } from './views.js';
-import type { WorkerSupervisor, WorkerView } from './worker-api.js';
 import { type EnvelopeLookup, UNAVAILABLE_WORKERS, WorkerHost } from './worker-host.js';
+import type { WorkerView } from './worker-views.js';
 
 export const createSupervisor: CreateSupervisor = (ports, options = {}) => {
   const policy = { ...defaultPolicy, ...options.policy };

@@ -24,7 +24,7 @@ import type {
   TimerHandle,
   WorkerDef,
 } from '../ports.js';
-import type { ApiError, ApiResult } from './api.js';
+import type { ApiError, ApiResult, TaskLogs, WorkerSupervisor } from './api.js';
 import {
   decideDrop,
   newWorker,
@@ -34,7 +34,6 @@ import {
   type WorkerRec,
   workerStep,
 } from './worker.js';
-import type { WorkerSupervisor } from './worker-api.js';
 import { type WorkerView, workerView } from './worker-views.js';
 
 export interface WorkerHostDeps {
@@ -46,17 +45,7 @@ export interface WorkerHostDeps {
   append: EventLog['append'];
   /** The envelope of a running workspace, or why tasks cannot start there now. */
   envelopeOf: (wsId: string) => EnvelopeLookup;
-  /** A worker's captured stderr: a dead letter keeps what its last attempt wrote. */
   taskLogs?: TaskLogs;
-}
-
-export interface TaskLogs {
-  /** Bytes of stderr captured under `key` so far (never decreases). */
-  stderrBytes(key: string): number;
-  /** The last `bytes` bytes of stderr captured under `key`, as text. */
-  stderrTail(key: string, bytes: number): string;
-  /** `fire` once what `key`'s processes wrote is captured (pipes at EOF), if it can tell. */
-  whenCaptured?(key: string, fire: () => void): void;
 }
 
 /** How long an exit waits for the task's stderr to be captured (a grandchild may hold it). */
