@@ -20,10 +20,13 @@ export interface WorkerView {
   held: string | null;
   exec: string;
   argv: string[];
+  envp: string[];
+  cwd: string;
   backoffMsInitial: number;
   backoffMsMax: number;
   timeoutMs: number;
   crashLoopMax: number;
+  crashLoopWindowMs: number;
 }
 
 export function workerView(
@@ -52,9 +55,12 @@ export function workerView(
     held: rec.held,
     exec: def.exec,
     argv: def.argv,
+    envp: def.env,
+    cwd: def.cwd,
     backoffMsInitial: def.backoffMsInitial,
     backoffMsMax: def.backoffMsMax,
     timeoutMs: def.timeoutMs,
     crashLoopMax: def.crashLoopMax,
+    crashLoopWindowMs: def.crashLoopWindowMs,
   };
 }

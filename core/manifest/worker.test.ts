@@ -1,4 +1,4 @@
-import { validateWorkerSpec } from './worker.js';
+import { validateWorkerSpec, type WorkerSpec, workerApplyAction } from './worker.js';
 
 describe('worker spec', () => {
   it('fills the defaults: 200 ms doubling to 30 s, no timeout, 3 failures in 5 min', () => {
@@ -34,5 +34,17 @@ describe('worker spec', () => {
     if (r.ok) return;
     expect(r.issues[0]?.path).toBe(field);
     expect(r.issues[0]?.message).toContain(words);
+  });
+
+  it.each([
+    ['no worker of that name', null, 'create'],
+    ['the same worker', {}, 'unchanged'],
+    ['another timeout', { timeoutMs: 5 }, 'replace'],
+    ['other arguments', { argv: ['-n'] }, 'replace'],
+  ] as [string, Partial<WorkerSpec> | null, string][])('apply: %s → %s', (_what, over, want) => {
+    const spec = validateWorkerSpec({ name: 'w', exec: '/bin/cat' });
+    if (!spec.ok) throw new Error('bad fixture');
+    const existing = over === null ? null : { ...spec.value, ...over };
+    expect(workerApplyAction(spec.value, existing)).toBe(want);
   });
 });

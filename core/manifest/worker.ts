@@ -80,3 +80,41 @@ export function validateWorkerSpec(raw: unknown, path = ''): SpecResult<WorkerSp
   if (r.issues.length > 0) return { ok: false, issues: r.issues };
   return { ok: true, value: spec };
 }
+
+/** The fields of a declared worker that `apply` compares with what is running. */
+export interface DeclaredWorker {
+  exec: string;
+  argv: string[];
+  envp: string[];
+  cwd: string;
+  backoffMsInitial: number;
+  backoffMsMax: number;
+  timeoutMs: number;
+  crashLoopMax: number;
+  crashLoopWindowMs: number;
+}
+
+/**
+ * For `apply`: what to do with a declared worker given the one of that name that exists
+ * (null: none). Workers are not changed in place: a changed one is dropped (refused while
+ * tasks remain, unless pruning with force) and created again.
+ */
+export function workerApplyAction(
+  declared: WorkerSpec,
+  existing: DeclaredWorker | null,
+): 'create' | 'unchanged' | 'replace' {
+  if (existing === null) return 'create';
+  const keys: (keyof DeclaredWorker)[] = [
+    'exec',
+    'argv',
+    'envp',
+    'cwd',
+    'backoffMsInitial',
+    'backoffMsMax',
+    'timeoutMs',
+    'crashLoopMax',
+    'crashLoopWindowMs',
+  ];
+  const same = keys.every((k) => JSON.stringify(declared[k]) === JSON.stringify(existing[k]));
+  return same ? 'unchanged' : 'replace';
+}
