@@ -35,7 +35,10 @@ const config: Config = {
         '<rootDir>/scripts/**/*.test.ts',
         '<rootDir>/testing/**/*.test.ts',
       ],
+      testPathIgnorePatterns: ['/node_modules/', '\\.pack\\.test\\.ts$'],
     },
+    // `npm pack` + a global install into a temp prefix: its own stage (slow, uses npm).
+    { ...common, displayName: 'pack', testMatch: ['<rootDir>/adapters/**/*.pack.test.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/e2e/**/*.test.ts'] },
   ],
 };

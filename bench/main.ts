@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLinuxKernel } from '../adapters/linux/index.js';
+import { captureSuite } from './capture.js';
 import { type BenchContext, type Row, runAll } from './suites.js';
 import { printTable } from './table.js';
 
@@ -23,7 +24,7 @@ function suiteArg(argv: string[]): { suite?: string } {
 async function main(): Promise<void> {
   const args = new Set(process.argv.slice(2));
   const runtimeDir = mkdtempSync(join(tmpdir(), 'shipote-bench-'));
-  const kernel = createLinuxKernel({ runtimeDir, logCapacityBytes: 4096 });
+  const kernel = createLinuxKernel({ runtimeDir });
   const ctx: BenchContext = {
     kernel,
     runtimeDir,
@@ -35,7 +36,8 @@ async function main(): Promise<void> {
   };
   let rows: Row[];
   try {
-    rows = await runAll(ctx);
+    // `--capture`: only the capture-to-disk suite (bench/capture.ts); it is in the full run too.
+    rows = args.has('--capture') ? await captureSuite(ctx) : await runAll(ctx);
   } finally {
     kernel.close();
     rmSync(runtimeDir, { recursive: true, force: true });

@@ -77,7 +77,6 @@ async function plainEdgeRows(ctx: BenchContext, exits: Exits, rounds: number): P
   ctx.log(`plain edge GB/s: ${describePaired(p, 2)}`);
   const big = createLinuxKernel({
     runtimeDir: ctx.runtimeDir,
-    logCapacityBytes: 4096,
     pipeSizeBytes: 1 << 20,
   });
   const bigCtx = { ...ctx, kernel: big };

@@ -210,12 +210,14 @@ export { adapterSpawns, Exits, nodeSpawns, proc };
 export async function runAll(ctx: BenchContext): Promise<Row[]> {
   exits = new Exits(ctx.kernel);
   const { pipeSuite } = await import('./pipes.js');
+  const { captureSuite } = await import('./capture.js');
   const { workerSuite } = await import('./workers.js');
   const ex = exits;
   const suites: [string, () => Promise<Row[]>][] = [
     ['spawn', () => spawnSuite(ctx)],
     ['restart', () => restartSuite(ctx)],
     ['pipes', () => pipeSuite(ctx, ex)],
+    ['capture', () => captureSuite(ctx)],
     ['workers', () => workerSuite(ctx)],
   ];
   const rows: Row[] = [];

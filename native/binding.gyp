@@ -6,7 +6,8 @@
         "src/addon.cc",
         "src/spawn.cc",
         "src/pump.cc",
-        "src/notify.cc"
+        "src/notify.cc",
+        "src/logfile.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       # No C++ exceptions anywhere: node-addon-api reports failures as pending JS exceptions

@@ -11,6 +11,7 @@ const STAGES = [
   { name: 'typecheck', cmd: 'npm run --silent typecheck', counts: false },
   { name: 'lint', cmd: 'npm run --silent lint', counts: false },
   { name: 'unit', cmd: 'npm run --silent test:unit', counts: true },
+  { name: 'package', cmd: 'npm run --silent jest -- --selectProjects pack', counts: true },
   { name: 'sim', cmd: 'npm run --silent sim -- --seeds 300', counts: false },
   {
     name: 'sim-canary',

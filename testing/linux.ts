@@ -43,9 +43,9 @@ export interface Harness {
   close(): void;
 }
 
-export function harness(logCapacityBytes = 4 * 1024 * 1024): Harness {
+export function harness(): Harness {
   const runtimeDir = mkdtempSync(join(tmpdir(), 'shipote-linux-'));
-  const kernel = createLinuxKernel({ runtimeDir, logCapacityBytes });
+  const kernel = createLinuxKernel({ runtimeDir });
   const events: KernelEvent[] = [];
   kernel.onEvent((e) => events.push(e));
   const h: Harness = {

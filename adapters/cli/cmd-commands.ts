@@ -67,7 +67,7 @@ export function addCommandCommands(program: Command, io: Io): void {
     .option('--watchdog-ms <ms>', 'kill when no WATCHDOG=1 arrives within this long')
     .option('--cwd <dir>', 'working directory (default: the current one)')
     .option('--env <K=V>', 'environment variable (repeatable)', collectPair, [])
-    .option('--json', 'print the CommandView')
+    .option('--json', 'print the command as JSON')
     .action(async (ref: string, argv: string[], o: RunOptions, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const body = commandBody(argv, o, io);
@@ -78,7 +78,7 @@ export function addCommandCommands(program: Command, io: Io): void {
   program
     .command('commands <ws>')
     .description('id, label, pid, state, exit status, restarts, log bytes')
-    .option('--json', 'print CommandView[]')
+    .option('--json', 'print the commands as JSON')
     .action(async (ref: string, _o, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const list = await ctx.api.get<(CommandView & { logBytes?: number })[]>(
@@ -101,7 +101,7 @@ export function addCommandCommands(program: Command, io: Io): void {
   program
     .command('restart <ws> <cmd>')
     .description('operator restart: clears crash-loop / gave-up and starts it again')
-    .option('--json', 'print the CommandView')
+    .option('--json', 'print the command as JSON')
     .action(async (ref: string, c: string, _o, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const view = await ctx.api.post<CommandView>(
@@ -117,28 +117,51 @@ interface LogsOptions {
   stderr?: boolean;
   both?: boolean;
   tail?: string;
+  lines?: string;
+  since?: string;
+  until?: string;
+  timestamps?: boolean;
   follow?: boolean;
+}
+
+function logsQuery(o: LogsOptions): URLSearchParams {
+  const picked = [o.stdout && 'stdout', o.stderr && 'stderr', o.both && 'both'].filter(Boolean);
+  if (picked.length > 1) throw usage('pick one of --stdout, --stderr, --both');
+  const q = new URLSearchParams({ which: String(picked[0] ?? 'both') });
+  const tail = intFlag(o.tail, '--tail');
+  if (tail !== undefined) q.set('tail', String(tail));
+  const lines = intFlag(o.lines, '--lines');
+  if (lines !== undefined) q.set('lines', String(lines));
+  if (o.since !== undefined) q.set('since', o.since);
+  if (o.until !== undefined) q.set('until', o.until);
+  if (o.timestamps) q.set('timestamps', '1');
+  if (o.follow) q.set('follow', '1');
+  return q;
 }
 
 function addLogsCommand(program: Command, io: Io): void {
   program
-    .command('logs <ws> <cmd>')
-    .description('captured output of a command; -f follows until it ends')
+    .command('logs <ws> [cmd]')
+    .description(
+      'captured output of a command, or of every command of a workspace merged by time ' +
+        '(each line labelled); -f follows until it ends',
+    )
     .option('--stdout', 'stdout only')
     .option('--stderr', 'stderr only')
     .option('--both', 'stdout and stderr (default)')
+    .option('-n, --lines <n>', 'only the last N lines (per command when merged)')
     .option('--tail <bytes>', 'only the last BYTES')
+    .option('--since <when>', 'lines from then on: a duration back (10m, 1h30m) or RFC 3339')
+    .option('--until <when>', 'lines up to then: a duration back (10m, 1h30m) or RFC 3339')
+    .option('-t, --timestamps', 'the capture time (RFC 3339) before each line')
     .option('-f, --follow', 'keep printing new output until the command ends')
-    .action(async (ref: string, c: string, o: LogsOptions, cmd: Command) => {
+    .action(async (ref: string, c: string | undefined, o: LogsOptions, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
-      const picked = [o.stdout && 'stdout', o.stderr && 'stderr', o.both && 'both'].filter(Boolean);
-      if (picked.length > 1) throw usage('pick one of --stdout, --stderr, --both');
-      const q = new URLSearchParams({ which: String(picked[0] ?? 'both') });
-      const tail = intFlag(o.tail, '--tail');
-      if (tail !== undefined) q.set('tail', String(tail));
-      if (o.follow) q.set('follow', '1');
-      await ctx.api.stream(`/v1/workspaces/${enc(ref)}/commands/${enc(c)}/logs?${q}`, (chunk) =>
-        io.out(chunk),
-      );
+      const q = logsQuery(o);
+      const path =
+        c === undefined
+          ? `/v1/workspaces/${enc(ref)}/logs?${q}`
+          : `/v1/workspaces/${enc(ref)}/commands/${enc(c)}/logs?${q}`;
+      await ctx.api.stream(path, (chunk) => io.out(chunk));
     });
 }

@@ -6,6 +6,7 @@ import type { LifecycleEvent } from '../../core/ports.js';
 import type { DoctorView } from '../control/types.js';
 import { formatEvent } from '../store/logfmt.js';
 import { addViewCommand, type Io, intFlag, makeCtx } from './context.js';
+import { CliError, exitFailed } from './errors.js';
 import { humanDuration, keyValues } from './format.js';
 
 function flatPairs(obj: Record<string, unknown>): [string, string][] {
@@ -36,7 +37,7 @@ export function addMiscCommands(program: Command, io: Io): void {
   const caps = {
     name: 'caps',
     description: 'cgroup version, delegation, user namespaces, pidfd',
-    json: 'print CgroupCaps',
+    json: 'print the capabilities as JSON',
     path: '/v1/caps',
   };
   addViewCommand<Record<string, unknown>>(program, io, caps, (ctx, c) =>
@@ -45,7 +46,7 @@ export function addMiscCommands(program: Command, io: Io): void {
   const health = {
     name: 'health',
     description: 'alive workspaces, commands, pipelines, flows',
-    json: 'print HealthView',
+    json: 'print the counts as JSON',
     path: '/v1/health',
   };
   addViewCommand<HealthView>(program, io, health, (ctx, h) =>
@@ -54,8 +55,18 @@ export function addMiscCommands(program: Command, io: Io): void {
   const doctor = {
     name: 'doctor',
     description: 'caps, reachability, snapshot health, recent failures and their fixes',
-    json: 'print DoctorView',
+    json: 'print the diagnosis as JSON',
     path: '/v1/doctor',
+    // Scripts and CI can use it: a listed problem makes the exit status 1.
+    check: (d: DoctorView) => {
+      const problems = d.findings.length + (d.snapshot.ok ? 0 : 1);
+      if (problems > 0) {
+        throw new CliError(
+          exitFailed,
+          `doctor: ${problems} problem${problems > 1 ? 's' : ''} found`,
+        );
+      }
+    },
   };
   addViewCommand<DoctorView>(program, io, doctor, (ctx, d) => printDoctor((l) => ctx.print(l), d));
   program
@@ -63,7 +74,7 @@ export function addMiscCommands(program: Command, io: Io): void {
     .description('lifecycle events (logfmt); -f follows new ones')
     .option('-f, --follow', 'keep printing new events')
     .option('--history <n>', 'past events to print first', '100')
-    .option('--json', 'one JSON LifecycleEvent per line')
+    .option('--json', 'one event as JSON per line')
     .action(async (o: { follow?: boolean; history: string }, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const q = new URLSearchParams({ history: String(intFlag(o.history, '--history')) });

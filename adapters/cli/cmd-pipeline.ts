@@ -93,7 +93,7 @@ export function addPipelineCommands(program: Command, io: Io): void {
     .option('--tap', 'print each edge verdict and its flow socket')
     .option('--tail', 'stream the first flow to stdout until the producer ends')
     .option('--var <K=V>', 'template variable (repeatable)', collectPair, [])
-    .option('--json', 'print the PipelineView')
+    .option('--json', 'print the pipeline as JSON')
     .action(async (file: string, o: RunFlags, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const source = readSpecFile(file);
@@ -105,7 +105,7 @@ export function addPipelineCommands(program: Command, io: Io): void {
   pl.command('stop <id>')
     .description("stop that pipeline's processes")
     .option('--grace <ms>', 'grace period in ms', '1000')
-    .option('--json', 'print {reaped}')
+    .option('--json', 'print the number of processes reaped as JSON')
     .action(async (id: string, o: { grace: string }, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const graceMs = intFlag(o.grace, '--grace');
@@ -117,7 +117,7 @@ export function addPipelineCommands(program: Command, io: Io): void {
     });
   pl.command('save <name> <spec>')
     .description('save a pipeline spec (templates unexpanded) under a name')
-    .option('--json', 'print the SavedPipelineView')
+    .option('--json', 'print the saved pipeline as JSON')
     .action(async (name: string, file: string, _o, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const source = readSpecFile(file);
@@ -136,7 +136,7 @@ export function addPipelineCommands(program: Command, io: Io): void {
 function addPipelineReadCommands(pl: Command, io: Io): void {
   pl.command('list')
     .description('running and saved pipelines')
-    .option('--json', 'print {running: PipelineView[], saved: SavedPipelineView[]}')
+    .option('--json', 'print running and saved pipelines as JSON')
     .action(async (_o, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const running = await ctx.api.get<PipelineView[]>('/v1/pipelines');
@@ -169,7 +169,7 @@ function addPipelineReadCommands(pl: Command, io: Io): void {
     .option('--var <K=V>', 'template variable (repeatable)', collectPair, [])
     .option('--tap', 'print each edge verdict and its flow socket')
     .option('--tail', 'stream the first flow to stdout until the producer ends')
-    .option('--json', 'print the PipelineView')
+    .option('--json', 'print the pipeline as JSON')
     .action(async (name: string, o: RunFlags, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const saved = await ctx.api.get<SavedPipelineView>(`/v1/saved-pipelines/${enc(name)}`);
@@ -205,11 +205,16 @@ export function addFlowCommands(program: Command, io: Io): void {
   const flow = program.command('flow').description('flow sockets of tapped edges');
   const list = {
     name: 'list',
-    description: 'sockets with bytes total and bytes/s',
-    json: 'print FlowView[]',
+    description: 'flow sockets: a table on a terminal, else one socket path per line',
+    json: 'print the flows as JSON',
     path: '/v1/flows',
   };
   addViewCommand<FlowView[]>(flow, io, list, (ctx, flows) => {
+    // Like ls: a script (`flow list | grep shipote-flow`) gets bare paths.
+    if (!ctx.io.tty) {
+      for (const f of flows) ctx.print(f.socketPath);
+      return;
+    }
     if (flows.length === 0) return ctx.print('no flows');
     const rows = flows.map((f) => [
       f.socketPath,

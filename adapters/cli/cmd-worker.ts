@@ -150,7 +150,7 @@ function addPush(worker: Command, io: Io): void {
     .command('push <name> [task]')
     .description('queue a task (the text, --file F, or stdin with - or nothing); prints its id')
     .option('--file <file>', 'read the task from a file (- for stdin)')
-    .option('--json', 'print {id, seq} as JSON')
+    .option('--json', 'print the task id and its sequence number as JSON')
     .action(async (name: string, text: string | undefined, o: { file?: string }, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const bytes = await taskBytes(text, o.file);

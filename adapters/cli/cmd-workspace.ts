@@ -23,7 +23,7 @@ export function addWorkspaceCommands(program: Command, io: Io): void {
   const ws = program.command('workspace').description('create, list, stop and inspect workspaces');
   ws.command('create <spec>')
     .description('create a workspace from a TOML spec; prints its id and warnings')
-    .option('--json', 'print {id, warnings}')
+    .option('--json', 'print the id and the warnings as JSON')
     .action(async (file: string, _o, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const toml = readSpecFile(file);
@@ -39,14 +39,14 @@ export function addWorkspaceCommands(program: Command, io: Io): void {
   const list = {
     name: 'list',
     description: 'id, label, state, commands, uptime',
-    json: 'print WorkspaceView[]',
+    json: 'print the workspaces as JSON',
     path: '/v1/workspaces',
   };
   addViewCommand<WorkspaceView[]>(ws, io, list, printWorkspaces);
   ws.command('stop <ws>')
     .description('SIGTERM every live process, SIGKILL after the grace period')
     .option('--grace <ms>', 'grace period in ms (0 = SIGKILL at once)', '1000')
-    .option('--json', 'print {reaped}')
+    .option('--json', 'print the number of processes reaped as JSON')
     .action(async (ref: string, o: { grace: string }, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const graceMs = intFlag(o.grace, '--grace');
@@ -58,7 +58,7 @@ export function addWorkspaceCommands(program: Command, io: Io): void {
     });
   ws.command('quota <ws>')
     .description('limits beside usage, and breaches')
-    .option('--json', 'print QuotaView')
+    .option('--json', 'print limits, usage and breaches as JSON')
     .action(async (ref: string, _o, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const q = await ctx.api.get<QuotaView>(`/v1/workspaces/${enc(ref)}/quota`);
@@ -68,7 +68,7 @@ export function addWorkspaceCommands(program: Command, io: Io): void {
   ws.command('stats <ws>')
     .description('commands, RSS, CPU, uptime; --history draws sparklines')
     .option('--history', 'sparklines of RSS and CPU over the recorded samples')
-    .option('--json', 'print StatsView')
+    .option('--json', 'print the stats as JSON')
     .action(async (ref: string, o: { history?: boolean }, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const s = await ctx.api.get<StatsView>(`/v1/workspaces/${enc(ref)}/stats`);

@@ -13,6 +13,8 @@ export interface Io {
   uid: number;
   /** Colour on stdout (a terminal and no NO_COLOR). */
   color: boolean;
+  /** stdout is a terminal (lists print tables there, one item per line elsewhere). */
+  tty?: boolean;
 }
 
 export interface Ctx {
@@ -50,7 +52,14 @@ export function makeCtx(cmd: Command, io: Io): Ctx {
 export function addViewCommand<T>(
   parent: Command,
   io: Io,
-  def: { name: string; description: string; json: string; path: string },
+  def: {
+    name: string;
+    description: string;
+    json: string;
+    path: string;
+    /** After printing (with or without --json): throws to fail on what the view says. */
+    check?: (view: T) => void;
+  },
   render: (ctx: Ctx, view: T) => void,
 ): void {
   parent
@@ -60,8 +69,9 @@ export function addViewCommand<T>(
     .action(async (_o, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const view = await ctx.api.get<T>(def.path);
-      if (ctx.json) return ctx.printJson(view);
-      render(ctx, view);
+      if (ctx.json) ctx.printJson(view);
+      else render(ctx, view);
+      def.check?.(view);
     });
 }
 

@@ -56,3 +56,16 @@ export function errorFromReply(status: number, body: unknown, context?: string):
   }
   return new CliError(code, error.message);
 }
+
+/**
+ * `${NAME}` left in an error (a template variable nobody set, e.g. `no workspace "${WS}"`):
+ * one hint per variable naming it and the flag that sets it.
+ */
+export function templateHints(texts: string[]): string[] {
+  const names = new Set<string>();
+  for (const text of texts)
+    for (const m of text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) names.add(m[1] ?? '');
+  return [...names].map(
+    (n) => `hint: \${${n}} is a template variable that was not set: pass --var ${n}=<value>`,
+  );
+}

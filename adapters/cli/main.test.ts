@@ -2,7 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type SimEngine, simEngine } from '../../testing/engine.js';
-import { ECHO_CAT_PIPELINE_TOML, STRICT_WORKSPACE_TOML } from '../../testing/fixtures/control.js';
+import {
+  ECHO_CAT_PIPELINE_TOML,
+  STRICT_WORKSPACE_TOML,
+  textLogSource,
+} from '../../testing/fixtures/control.js';
 import { type ControlServer, serveControl } from '../control/server.js';
 import { coreSpecParsers } from '../control/specs.js';
 import type { Io } from './context.js';
@@ -23,7 +27,7 @@ beforeEach(async () => {
     {
       supervisor: engine.sup,
       specs: coreSpecParsers,
-      logs: { read: () => Buffer.from('hello\n'), follow: () => () => {} },
+      logs: textLogSource(new Map([['*', 'hello\n']]), new Set(), false),
       flows: () => [],
       caps: () => ({ version: 'v1', delegated: false, reasons: ['no delegation'] }),
       history: () => [{ wallMs: 0, ev: 'restart', fields: { ws: 'W', backoff_ms: 400 } }],

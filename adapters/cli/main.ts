@@ -10,15 +10,26 @@ import { Command, CommanderError } from 'commander';
 import { addCommandCommands } from './cmd-commands.js';
 import { addMiscCommands } from './cmd-misc.js';
 import { addFlowCommands, addPipelineCommands } from './cmd-pipeline.js';
+import { addTopCommand } from './cmd-top.js';
+import { addCompletionCommand, addViewsCommands } from './cmd-views.js';
 import { addWorkerCommands } from './cmd-worker.js';
 import { addWorkspaceCommands } from './cmd-workspace.js';
 import { colorWanted } from './colors.js';
 import type { Io } from './context.js';
-import { CliError, exitFailed, exitOk, exitUsage } from './errors.js';
+import { CliError, exitFailed, exitOk, exitUsage, templateHints } from './errors.js';
+import { packageVersion } from './version.js';
+
+interface DaemonFlags {
+  state?: string;
+  init?: boolean;
+  apply?: string;
+  grace?: string;
+}
 
 export function buildProgram(io: Io): Command {
   const program = new Command('shipote')
     .description('Linux process supervisor: workspaces, supervised commands, pipelines')
+    .version(packageVersion(), '-V, --version', 'print the shipote version')
     .option('--socket <path>', 'control socket (default $SHIPOTE_SOCKET, then the runtime dir)')
     .showHelpAfterError()
     .exitOverride()
@@ -30,13 +41,19 @@ export function buildProgram(io: Io): Command {
     .command('daemon')
     .description('run the daemon in the foreground')
     .option('--state <file>', 'snapshot file (default $SHIPOTE_STATE, then XDG state dir)')
-    .action(async (o: { state?: string }, cmd: Command) => {
+    .option('--init', "be a container's init: reap orphans, stop gracefully on SIGTERM")
+    .option('--apply <file>', 'apply this file at start (implies --init)')
+    .option('--grace <ms>', 'with --init: how long services get after SIGTERM (default 8000)')
+    .action(async (o: DaemonFlags, cmd: Command) => {
       // bin/shipote.mjs skips the CLI for `daemon`; this path serves `tsx adapters/cli/main.ts`.
       const { daemonMain } = await import('../daemon/entry.js');
       const g = cmd.optsWithGlobals() as { socket?: string };
       const argv = [
         ...(g.socket ? ['--socket', g.socket] : []),
         ...(o.state ? ['--state', o.state] : []),
+        ...(o.init ? ['--init'] : []),
+        ...(o.apply ? ['--apply', o.apply] : []),
+        ...(o.grace ? ['--grace', o.grace] : []),
       ];
       await daemonMain(argv);
     });
@@ -45,6 +62,9 @@ export function buildProgram(io: Io): Command {
   addPipelineCommands(program, io);
   addFlowCommands(program, io);
   addMiscCommands(program, io);
+  addViewsCommands(program, io);
+  addTopCommand(program, io);
+  addCompletionCommand(program, io);
   addWorkerCommands(program, io);
   return program;
 }
@@ -65,6 +85,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     if (error instanceof CliError) {
       io.err(`shipote: ${error.message}\n`);
       for (const d of error.details) io.err(`  ${d}\n`);
+      for (const h of templateHints([error.message, ...error.details])) io.err(`${h}\n`);
       return error.exitCode;
     }
     io.err(`shipote: ${(error as Error).message ?? String(error)}\n`);
@@ -83,6 +104,7 @@ export function processIo(): Io {
     env: process.env,
     uid: process.getuid?.() ?? 0,
     color: colorWanted(process.env, process.stdout.isTTY === true),
+    tty: process.stdout.isTTY === true,
   };
 }
 

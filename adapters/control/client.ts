@@ -56,13 +56,14 @@ function open(
   method: string,
   path: string,
   body?: unknown,
+  extraHeaders: Record<string, string> = {},
 ): Promise<IncomingMessage> {
   checkSocketOwner(socketPath);
   return new Promise((resolve, reject) => {
     // Bytes go as they are (a worker's task); anything else as JSON.
     const raw = body instanceof Uint8Array;
     const payload = body === undefined ? undefined : raw ? body : JSON.stringify(body);
-    const headers: Record<string, string | number> = {};
+    const headers: Record<string, string | number> = { ...extraHeaders };
     if (payload !== undefined) {
       headers['content-type'] = raw ? 'application/octet-stream' : 'application/json';
       headers['content-length'] = Buffer.byteLength(payload);
@@ -104,8 +105,9 @@ export async function requestStream(
   socketPath: string,
   path: string,
   onChunk: (chunk: Buffer) => void,
+  options: { headers?: Record<string, string> } = {},
 ): Promise<{ status: number; errorText: string }> {
-  const res = await open(socketPath, 'GET', path);
+  const res = await open(socketPath, 'GET', path, undefined, options.headers);
   const status = res.statusCode ?? 0;
   const errorChunks: Buffer[] = [];
   for await (const chunk of res) {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Supervisor } from '../../core/engine/api.js';
 import { workspaceSpec } from '../../core/manifest/defaults.js';
 import { simEngine } from '../../testing/engine.js';
+import { textLogSource } from '../../testing/fixtures/control.js';
 import { pollUntil } from '../../testing/linux.js';
 import { requestJson, requestStream } from './client.js';
 import { type ControlServer, serveControl } from './server.js';
@@ -21,7 +22,7 @@ function deps(sup: Supervisor): ControlDeps {
   return {
     supervisor: sup,
     specs: coreSpecParsers,
-    logs: { read: () => Buffer.alloc(0), follow: () => () => undefined },
+    logs: textLogSource(new Map(), new Set(), false),
     flows: () => [],
     caps: () => ({}),
     history: () => [],

@@ -1,19 +1,25 @@
 /**
- * Log replies: the captured bytes as `application/octet-stream`; with `follow=1` the
- * reply stays open (chunked) and new bytes are written as they are captured, until the
- * command is dead for good (exited, crash-loop, gave-up) or the client goes away.
+ * Log replies: the captured bytes as `application/octet-stream`, read from the disk store
+ * (so a stopped command, a stopped workspace and an earlier daemon's logs are there too);
+ * with `follow=1` the reply stays open and goes on from where it is when the store
+ * nudges, until every target is dead for good or the client goes away. A client that does
+ * not read is paused by backpressure (`res.write()` false → wait for 'drain'): the reader
+ * keeps its offset on disk, so nothing queues in the daemon.
  * The end is noticed from lifecycle events, never by polling.
  */
 
+import type { ServerResponse } from 'node:http';
 import type { CommandView, PipelineView, Supervisor } from '../../core/engine/api.js';
 import { markStreaming } from './connections.js';
-import { unwrap } from './http-util.js';
+import { notFound, unwrap } from './http-util.js';
 import type { Ctx } from './router.js';
-import type { LogWhich } from './types.js';
+import type { KnownLog, LogQuery, LogWhich } from './types.js';
 
 /** Whose logs: a command, or a pipeline node (keyed by its command id). */
 export interface LogTarget {
   key: string;
+  /** The prefix of its lines in a workspace's merged logs. */
+  label?: string;
   /** Dead for good: nothing more will be written. */
   finished(): boolean;
 }
@@ -30,74 +36,184 @@ function pipelineFinished(p: PipelineView): boolean {
   return p.state !== 'running' && p.state !== 'backoff';
 }
 
+function commandTarget(sup: Supervisor, view: CommandView, label?: string): LogTarget {
+  const { workspaceId, id } = view;
+  return {
+    key: id,
+    ...(label === undefined ? {} : { label }),
+    finished: () => {
+      const now = sup.getCommand(workspaceId, id);
+      return !now.ok || isFinished(now.value);
+    },
+  };
+}
+
+function nodeTarget(sup: Supervisor, p: PipelineView, index: number, label?: string): LogTarget {
+  const pipelineId = p.id;
+  return {
+    // The Linux adapter captures a node's unwired outputs under `<group key>/<index>`,
+    // and the engine spawns a pipeline's group under the pipeline id.
+    key: `${p.id}/${index}`,
+    ...(label === undefined ? {} : { label }),
+    finished: () => {
+      const now = sup.getPipeline(pipelineId);
+      return !now.ok || pipelineFinished(now.value);
+    },
+  };
+}
+
+const gone = (): boolean => true;
+
+/** The newest log on disk of workspace `ws` (id or label) whose key or label is `cmd`. */
+function knownTarget(known: KnownLog[], ws: string, cmd: string): LogTarget | null {
+  const hits = known
+    .filter((k) => (k.ws === ws || k.wsLabel === ws) && (k.key === cmd || k.label === cmd))
+    .sort((a, b) => b.startedWallMs - a.startedWallMs);
+  return hits[0] ? { key: hits[0].key, finished: gone } : null;
+}
+
 /**
  * `cmd` is a command id or label of the workspace, or a pipeline node: its command id,
  * or `<pipeline id or label>.<node label>` (the newest pipeline with that label wins).
+ * Logs the supervisor has forgotten are found on disk (`known`).
  */
-export function resolveLogTarget(sup: Supervisor, ws: string, cmd: string): LogTarget {
+export function resolveLogTarget(
+  sup: Supervisor,
+  ws: string,
+  cmd: string,
+  known: () => KnownLog[] = () => [],
+): LogTarget {
   const direct = sup.getCommand(ws, cmd);
-  if (direct.ok) {
-    const { workspaceId, id } = direct.value;
-    return {
-      key: id,
-      finished: () => {
-        const now = sup.getCommand(workspaceId, id);
-        return !now.ok || isFinished(now.value);
-      },
-    };
+  if (direct.ok) return commandTarget(sup, direct.value);
+  const wsView = sup.getWorkspace(ws);
+  if (wsView.ok) {
+    for (const p of [...sup.listPipelines()].reverse()) {
+      if (p.workspaceId !== wsView.value.id) continue;
+      const index = p.nodes.findIndex(
+        (n) =>
+          n.commandId === cmd || `${p.id}.${n.label}` === cmd || `${p.label}.${n.label}` === cmd,
+      );
+      if (index >= 0) return nodeTarget(sup, p, index);
+    }
   }
-  const wsView = unwrap(sup.getWorkspace(ws));
-  for (const p of [...sup.listPipelines()].reverse()) {
-    if (p.workspaceId !== wsView.id) continue;
-    const index = p.nodes.findIndex(
-      (n) => n.commandId === cmd || `${p.id}.${n.label}` === cmd || `${p.label}.${n.label}` === cmd,
-    );
-    if (index < 0) continue;
-    const pipelineId = p.id;
-    return {
-      // The Linux adapter captures a node's unwired outputs under `<group key>/<index>`,
-      // and the engine spawns a pipeline's group under the pipeline id.
-      key: `${p.id}/${index}`,
-      finished: () => {
-        const now = sup.getPipeline(pipelineId);
-        return !now.ok || pipelineFinished(now.value);
-      },
-    };
-  }
+  const onDisk = knownTarget(known(), ws, cmd);
+  if (onDisk) return onDisk;
   return unwrap(direct) as never;
 }
 
-export function streamLogs(
+/** Every command and pipeline node of a workspace, labelled, plus what only the disk knows. */
+export function resolveWorkspaceLogs(
+  sup: Supervisor,
+  ws: string,
+  known: () => KnownLog[] = () => [],
+): LogTarget[] {
+  const wsView = sup.getWorkspace(ws);
+  const onDisk = known().filter((k) => k.ws === ws || k.wsLabel === ws);
+  if (!wsView.ok && onDisk.length === 0) return unwrap(wsView) as never;
+  const targets: LogTarget[] = [];
+  if (wsView.ok) {
+    for (const c of unwrap(sup.listCommands(wsView.value.id))) {
+      targets.push(commandTarget(sup, c, c.label));
+    }
+    for (const p of sup.listPipelines()) {
+      if (p.workspaceId !== wsView.value.id) continue;
+      p.nodes.forEach((n, i) => {
+        targets.push(nodeTarget(sup, p, i, `${p.label}.${n.label}`));
+      });
+    }
+  }
+  const seen = new Set(targets.map((t) => t.key));
+  for (const k of onDisk) {
+    if (!seen.has(k.key)) targets.push({ key: k.key, label: k.label, finished: gone });
+    seen.add(k.key);
+  }
+  if (targets.length === 0) throw notFound(`workspace "${ws}" has no logs`);
+  return targets;
+}
+
+/** Resolves once `res` can take more (or is gone). */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+export async function streamLogs(
   ctx: Ctx,
-  target: LogTarget,
+  targets: LogTarget[],
   which: LogWhich,
-  tailBytes: number | undefined,
+  query: LogQuery,
   follow: boolean,
-): void {
+): Promise<void> {
   const { res, deps } = ctx;
-  const head = deps.logs.read(target.key, which, tailBytes);
+  const keys = targets.map(({ key, label }) => (label === undefined ? { key } : { key, label }));
+  const reader = deps.logs.open(keys, which, query);
   res.writeHead(200, { 'content-type': 'application/octet-stream' });
-  if (head.length > 0) res.write(head);
-  if (!follow || target.finished()) {
+  let closed = false;
+  res.on('close', () => {
+    closed = true;
+  });
+  const pump = async (): Promise<void> => {
+    for (let b = reader.next(); b && !closed; b = reader.next()) {
+      if (!res.write(b)) await drained(res);
+    }
+  };
+  await pump();
+  const allFinished = (): boolean => targets.every((t) => t.finished());
+  if (!follow || closed || reader.done() || allFinished()) {
     res.end();
     return;
   }
   markStreaming(res);
-  let ended = false;
-  let drainTimer: NodeJS.Timeout | null = null;
-  const unfollow = deps.logs.follow(target.key, which, (chunk) => {
-    if (!ended) res.write(chunk);
-  });
-  const finish = (): void => {
-    if (ended) return;
-    ended = true;
-    unfollow();
-    offEvent();
-    if (drainTimer) clearTimeout(drainTimer);
-    res.end();
+  await followLoop(ctx, targets, pump, allFinished, () => closed);
+  res.end();
+}
+
+async function followLoop(
+  ctx: Ctx,
+  targets: LogTarget[],
+  pump: () => Promise<void>,
+  allFinished: () => boolean,
+  closed: () => boolean,
+): Promise<void> {
+  let dirty = false;
+  let wake: (() => void) | null = null;
+  const nudge = (): void => {
+    dirty = true;
+    wake?.();
   };
-  const offEvent = deps.supervisor.onEvent(() => {
-    if (drainTimer === null && target.finished()) drainTimer = setTimeout(finish, followDrainMs);
-  });
-  res.on('close', finish);
+  const offs = targets.map((t) => ctx.deps.logs.follow(t.key, nudge));
+  const offEvent = ctx.deps.supervisor.onEvent(nudge);
+  ctx.res.on('close', nudge);
+  try {
+    let finishedAtMs = -1;
+    while (!closed()) {
+      if (!dirty) {
+        const timer =
+          finishedAtMs >= 0 ? setTimeout(nudge, Math.max(0, finishedAtMs - Date.now())) : null;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = null;
+        if (timer) clearTimeout(timer);
+      }
+      dirty = false;
+      await pump();
+      if (finishedAtMs < 0 && allFinished()) finishedAtMs = Date.now() + followDrainMs;
+      if (finishedAtMs >= 0 && Date.now() >= finishedAtMs) {
+        await pump();
+        return;
+      }
+    }
+  } finally {
+    for (const off of offs) off();
+    offEvent();
+    ctx.res.off('close', nudge);
+  }
 }

@@ -21,7 +21,8 @@ const nsPerSecond = 1e9;
 function loopDelayFamilies(): string[] {
   const h = loopDelay;
   if (h === null) return [];
-  const seconds = (ns: number) => ns / nsPerSecond;
+  // Before the first sample the histogram's mean is NaN and its min huge: report zeros.
+  const seconds = (ns: number) => (h.count > 0 ? ns / nsPerSecond : 0);
   const quantiles = [0.5, 0.9, 0.99].map((q) => ({
     labels: { quantile: String(q) },
     value: seconds(h.percentile(q * 100)),
@@ -61,6 +62,11 @@ function family(name: string, type: string, help: string, samples: Sample[]): st
   return lines.join('\n');
 }
 
+/**
+ * Every label set is bounded: workspace and pipeline labels (chosen by the operator, one
+ * per workspace or pipeline definition), edge indexes and fixed kinds; never ids, pids or
+ * socket paths, which change with every run.
+ */
 export function renderMetrics(deps: ControlDeps): string {
   const sup = deps.supervisor;
   const workspaces = sup.listWorkspaces();
@@ -73,7 +79,7 @@ export function renderMetrics(deps: ControlDeps): string {
     if (cmds.ok) for (const c of cmds.value) commandRestarts += c.restarts;
   }
   const pipelineRestarts = pipelines.reduce((n, p) => n + p.restarts, 0);
-  const flows = deps.flows();
+  const flows = flowSeries(deps);
   const families = [
     family('shipote_workspaces', 'gauge', 'Workspaces known to the daemon.', [
       { value: workspaces.length },
@@ -88,28 +94,107 @@ export function renderMetrics(deps: ControlDeps): string {
       { labels: { kind: 'command' }, value: commandRestarts },
       { labels: { kind: 'pipeline' }, value: pipelineRestarts },
     ]),
-    family('shipote_flows', 'gauge', 'Flow sockets open for readers.', [{ value: flows.length }]),
+    ...workspaceFamilies(deps),
+    family('shipote_flows', 'gauge', 'Flow sockets open for readers.', [
+      { value: deps.flows().length },
+    ]),
     family(
       'shipote_flow_bytes_total',
       'counter',
-      'Bytes that went through a tapped edge.',
-      flows.map((f) => ({ labels: flowLabels(f), value: f.bytesTotal })),
+      'Bytes through the tapped edges of live pipeline runs, by pipeline label and edge.',
+      flows.map((f) => ({ labels: f.labels, value: f.bytesTotal })),
     ),
     family(
       'shipote_flow_bytes_per_second',
       'gauge',
-      'Recent throughput of a tapped edge.',
-      flows.map((f) => ({ labels: flowLabels(f), value: f.bytesPerSec })),
+      'Recent throughput of tapped edges, by pipeline label and edge.',
+      flows.map((f) => ({ labels: f.labels, value: f.bytesPerSec })),
     ),
     family('shipote_uptime_seconds', 'gauge', 'Seconds since the daemon started.', [
       { value: Math.floor((deps.nowMs() - deps.startedAtMs) / 1000) },
     ]),
     ...loopDelayFamilies(),
+    ...processFamilies(deps.processStats?.() ?? null),
     ...workerMetrics(sup).map((f) => family(f.name, f.type, f.help, f.samples)),
   ];
   return `${families.join('\n')}\n`;
 }
 
-function flowLabels(f: { key: string; edgeIndex: number; socketPath: string }) {
-  return { pipeline: f.key, edge: String(f.edgeIndex), socket: f.socketPath };
+/** Flows summed by (pipeline label, edge): runs of one pipeline share their series. */
+function flowSeries(deps: ControlDeps) {
+  const labelOf = new Map(deps.supervisor.listPipelines().map((p) => [p.id, p.label]));
+  const series = new Map<
+    string,
+    { labels: Record<string, string>; bytesTotal: number; bytesPerSec: number }
+  >();
+  for (const f of deps.flows()) {
+    const pipeline = labelOf.get(f.key) ?? 'unknown';
+    const key = `${pipeline}\0${f.edgeIndex}`;
+    const s = series.get(key) ?? {
+      labels: { pipeline, edge: String(f.edgeIndex) },
+      bytesTotal: 0,
+      bytesPerSec: 0,
+    };
+    s.bytesTotal += f.bytesTotal;
+    s.bytesPerSec += f.bytesPerSec;
+    series.set(key, s);
+  }
+  return [...series.values()];
+}
+
+/** RSS and CPU time of each live workspace (its last sample), by workspace label. */
+function workspaceFamilies(deps: ControlDeps): string[] {
+  const rss: Sample[] = [];
+  const cpu: Sample[] = [];
+  for (const ws of deps.supervisor.listWorkspaces()) {
+    if (ws.state === 'stopped') continue;
+    const stats = deps.supervisor.stats(ws.id);
+    if (!stats.ok) continue;
+    rss.push({ labels: { workspace: ws.label }, value: stats.value.rssBytes });
+    cpu.push({ labels: { workspace: ws.label }, value: stats.value.cpuUs / 1_000_000 });
+  }
+  return [
+    family('shipote_workspace_resident_memory_bytes', 'gauge', 'RSS of a workspace.', rss),
+    family(
+      'shipote_workspace_cpu_seconds_total',
+      'counter',
+      'CPU time (user + system) of the live processes of a workspace.',
+      cpu,
+    ),
+  ];
+}
+
+/** The daemon's own process, with the names every Prometheus client library uses. */
+export interface ProcessStats {
+  residentMemoryBytes: number;
+  virtualMemoryBytes: number;
+  cpuSeconds: number;
+  openFds: number;
+  maxFds: number;
+  startTimeSeconds: number;
+}
+
+function processFamilies(p: ProcessStats | null): string[] {
+  if (p === null) return [];
+  return [
+    family('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.', [
+      { value: p.residentMemoryBytes },
+    ]),
+    family('process_virtual_memory_bytes', 'gauge', 'Virtual memory size in bytes.', [
+      { value: p.virtualMemoryBytes },
+    ]),
+    family('process_cpu_seconds_total', 'counter', 'User and system CPU time in seconds.', [
+      { value: p.cpuSeconds },
+    ]),
+    family('process_open_fds', 'gauge', 'Number of open file descriptors.', [{ value: p.openFds }]),
+    family('process_max_fds', 'gauge', 'Maximum number of open file descriptors.', [
+      { value: p.maxFds },
+    ]),
+    family(
+      'process_start_time_seconds',
+      'gauge',
+      'Start time of the process since the Unix epoch in seconds.',
+      [{ value: p.startTimeSeconds }],
+    ),
+  ];
 }

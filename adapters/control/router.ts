@@ -39,6 +39,11 @@ export class Router {
     return this;
   }
 
+  /** Every route as `METHOD /pattern` (for the OpenAPI coverage test). */
+  list(): { method: string; pattern: string }[] {
+    return this.routes.map(({ method, pattern }) => ({ method, pattern }));
+  }
+
   /** `found` false: no such path; `allowed` lists the methods the path does accept. */
   match(
     method: string,

@@ -1,5 +1,6 @@
 /** /v1/workspaces and the commands, logs and stats under them. */
 
+import { parseTimeBound } from '../logstore/time.js';
 import {
   checkLabel,
   invalid,
@@ -9,9 +10,9 @@ import {
   readJsonBody,
   unwrap,
 } from './http-util.js';
-import { resolveLogTarget, streamLogs } from './logs.js';
+import { type LogTarget, resolveLogTarget, resolveWorkspaceLogs, streamLogs } from './logs.js';
 import type { Ctx, Router } from './router.js';
-import type { LogWhich } from './types.js';
+import type { LogQuery, LogWhich } from './types.js';
 
 export const graceMsDefault = 1000;
 
@@ -45,7 +46,8 @@ export function addWorkspaceRoutes(router: Router): void {
     .add('POST', '/v1/workspaces/:ws/commands/:cmd/restart', ({ deps, params }) =>
       unwrap(deps.supervisor.restartCommand(ws(params), cmd(params))),
     )
-    .add('GET', '/v1/workspaces/:ws/commands/:cmd/logs', logs);
+    .add('GET', '/v1/workspaces/:ws/commands/:cmd/logs', logs)
+    .add('GET', '/v1/workspaces/:ws/logs', workspaceLogs);
 }
 
 function ws(params: Record<string, string>): string {
@@ -85,15 +87,51 @@ async function runCommand(ctx: Ctx): Promise<unknown> {
 
 const whichValues: readonly LogWhich[] = ['stdout', 'stderr', 'both'];
 
-function logs(ctx: Ctx): unknown {
-  const { deps, params, query } = ctx;
-  const target = resolveLogTarget(deps.supervisor, ws(params), cmd(params));
-  const which = (query.get('which') ?? 'both') as LogWhich;
+function logQuery(ctx: Ctx): LogQuery {
+  const { query, deps } = ctx;
+  const q: LogQuery = {};
+  const tailBytes = queryInt(query, 'tail');
+  if (tailBytes !== undefined) q.tailBytes = tailBytes;
+  const lines = queryInt(query, 'lines');
+  if (lines !== undefined) q.lines = lines;
+  const nowWallMs = deps.wallMs?.() ?? Date.now();
+  for (const field of ['since', 'until'] as const) {
+    const raw = query.get(field);
+    if (raw === null || raw === '') continue;
+    const t = parseTimeBound(field, raw, nowWallMs);
+    if (!t.ok) throw invalid(t.message, field);
+    q[field === 'since' ? 'sinceMs' : 'untilMs'] = t.wallMs;
+  }
+  const ts = query.get('timestamps');
+  if (ts === '1' || ts === 'true') q.timestamps = true;
+  return q;
+}
+
+function followOf(ctx: Ctx): boolean {
+  return ctx.query.get('follow') === '1' || ctx.query.get('follow') === 'true';
+}
+
+function whichOf(ctx: Ctx): LogWhich {
+  const which = (ctx.query.get('which') ?? 'both') as LogWhich;
   if (!whichValues.includes(which)) {
     throw invalid(`which: expected stdout, stderr or both, got "${which}"`, 'which');
   }
-  const tailBytes = queryInt(query, 'tail');
-  const follow = query.get('follow') === '1' || query.get('follow') === 'true';
-  streamLogs(ctx, target, which, tailBytes, follow);
+  return which;
+}
+
+async function logs(ctx: Ctx): Promise<unknown> {
+  const { deps, params } = ctx;
+  const known = () => deps.logs.known?.() ?? [];
+  const target = resolveLogTarget(deps.supervisor, ws(params), cmd(params), known);
+  await streamLogs(ctx, [target], whichOf(ctx), logQuery(ctx), followOf(ctx));
+  return undefined;
+}
+
+/** Every command's logs of a workspace, merged by time, each line labelled. */
+async function workspaceLogs(ctx: Ctx): Promise<unknown> {
+  const { deps, params } = ctx;
+  const known = () => deps.logs.known?.() ?? [];
+  const targets: LogTarget[] = resolveWorkspaceLogs(deps.supervisor, ws(params), known);
+  await streamLogs(ctx, targets, whichOf(ctx), logQuery(ctx), followOf(ctx));
   return undefined;
 }

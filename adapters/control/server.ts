@@ -20,7 +20,9 @@ import { drainBody, HttpError, invalid, sendError, sendJson } from './http-util.
 import { startLoopDelayMonitor } from './metrics.js';
 import { Router } from './router.js';
 import { addMiscRoutes } from './routes-misc.js';
+import { addOpenApiRoutes } from './routes-openapi.js';
 import { addPipelineRoutes } from './routes-pipelines.js';
+import { addPsRoutes } from './routes-ps.js';
 import { addWorkerRoutes } from './routes-workers.js';
 import { addWorkspaceRoutes } from './routes-workspaces.js';
 import type { ControlDeps } from './types.js';
@@ -45,6 +47,8 @@ export function buildRouter(): Router {
   addWorkspaceRoutes(router);
   addPipelineRoutes(router);
   addMiscRoutes(router);
+  addPsRoutes(router);
+  addOpenApiRoutes(router);
   addWorkerRoutes(router);
   return router;
 }

@@ -12,7 +12,8 @@ import type {
   SpecResult,
   WorkspaceSpec,
 } from '../../core/manifest/types.js';
-import type { LifecycleEvent } from '../../core/ports.js';
+import type { LifecycleEvent, ProcStats } from '../../core/ports.js';
+import type { ProcessStats } from './metrics.js';
 
 export type LogWhich = 'stdout' | 'stderr' | 'both';
 
@@ -29,13 +30,48 @@ export interface SpecParsers {
   formatIssues(issues: SpecIssue[]): string;
 }
 
+export interface LogQuery {
+  /** The last N lines (per stream; of the merge for one command's two streams). */
+  lines?: number;
+  /** The last N bytes. */
+  tailBytes?: number;
+  sinceMs?: number;
+  untilMs?: number;
+  /** An RFC 3339 time before each line. */
+  timestamps?: boolean;
+}
+
+/** Output of one or more logs, read from the disk store where it left off. */
+export interface LogReader {
+  /** The next chunk, or null when caught up (more may come later). */
+  next(): Uint8Array | null;
+  /** An `until` bound was reached: nothing more will come. */
+  done(): boolean;
+}
+
+export interface LogKey {
+  key: string;
+  /** Printed before each line (merged logs of a workspace). */
+  label?: string;
+}
+
+/** A log on disk the supervisor may no longer know (see adapters/logstore/meta.ts). */
+export interface KnownLog {
+  key: string;
+  ws: string;
+  wsLabel: string;
+  label: string;
+  startedWallMs: number;
+}
+
 export interface LogSource {
-  /** Captured bytes of `key` (a command id), the last `tailBytes` when given. */
-  read(key: string, which: LogWhich, tailBytes?: number): Uint8Array;
-  /** New bytes as they are captured; returns the unsubscribe function. */
-  follow(key: string, which: LogWhich, listener: (chunk: Uint8Array) => void): () => void;
+  open(keys: LogKey[], which: LogWhich, query: LogQuery): LogReader;
+  /** A nudge when `key`'s logs grew or a stream ended; returns the unsubscribe function. */
+  follow(key: string, listener: () => void): () => void;
   /** Bytes captured so far (stdout + stderr), for `commands`. */
   bytes?(key: string): number;
+  /** Logs on disk with their owners, for commands the supervisor has forgotten. */
+  known?(): KnownLog[];
 }
 
 export interface FlowView {
@@ -73,7 +109,13 @@ export interface ControlDeps {
   statePath: string;
   socketPath: string;
   restoreReport(): RestoreReport | null;
+  /** Wall-clock ms (`--since 10m`). */
+  wallMs?(): number;
   /** Monotonic ms, for uptime. */
   nowMs(): number;
+  /** RSS and CPU of the process trees under `pids` (GET /v1/ps); absent in fakes. */
+  sample?(pids: number[]): ProcStats;
+  /** The daemon's own process metrics (/metrics); absent in fakes. */
+  processStats?(): ProcessStats;
   startedAtMs: number;
 }

@@ -2,7 +2,13 @@
 
 import type { Supervisor } from '../../core/engine/api.js';
 import type { WorkerView } from '../../core/engine/worker-api.js';
-import type { DoctorFinding } from './types.js';
+
+/** A doctor finding (DoctorFinding of types.ts, by shape: types.ts imports the metrics). */
+interface Finding {
+  what: string;
+  fix: string;
+  wallMs: number;
+}
 
 export interface MetricFamily {
   name: string;
@@ -57,7 +63,7 @@ export function workerMetrics(sup: Supervisor): MetricFamily[] {
 }
 
 /** One finding per dead letter, with the command that puts it back in the queue. */
-export function workerFindings(sup: Supervisor): DoctorFinding[] {
+export function workerFindings(sup: Supervisor): Finding[] {
   return workersIn(sup).flatMap((w) =>
     w.deadLetters.map((d) => {
       const how =

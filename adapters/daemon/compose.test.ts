@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { workspaceSpec } from '../../core/manifest/defaults.js';
 import type { LifecycleEvent } from '../../core/ports.js';
 import { simEngine } from '../../testing/engine.js';
+import { textLogSource } from '../../testing/fixtures/control.js';
 import { requestJson } from '../control/client.js';
 import { coreSpecParsers } from '../control/specs.js';
 import { startDaemon } from './compose.js';
@@ -51,7 +52,7 @@ describe('startDaemon', () => {
       notifier,
       control: {
         specs: coreSpecParsers,
-        logs: { read: () => new Uint8Array(0), follow: () => () => {} },
+        logs: textLogSource(new Map(), new Set()),
         flows: () => [],
         caps: () => ({}),
         history: () => [],

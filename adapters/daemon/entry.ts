@@ -6,23 +6,41 @@
 
 import { runDaemon } from './main.js';
 
-export const daemonUsage = 'usage: shipote daemon [--socket PATH] [--state FILE]';
+/** Default grace of the stop on SIGTERM in init mode: under `docker stop`'s 10 s. */
+export const initGraceMsDefault = 8000;
 
-export type DaemonArgs =
-  | { ok: true; socketPath?: string; statePath?: string; help: boolean }
-  | { ok: false; message: string };
+export const daemonUsage =
+  'usage: shipote daemon [--socket PATH] [--state FILE] [--init] [--apply FILE] [--grace MS]';
 
-/** Accepts `--socket P`, `--socket=P`, `--state F`, `--state=F`, `-h/--help`. */
+interface Parsed {
+  socketPath?: string;
+  statePath?: string;
+  help: boolean;
+  /** Be a container's init: reap orphans, graceful stop on SIGTERM (implied by --apply). */
+  init: boolean;
+  applyFile?: string;
+  graceMs?: number;
+}
+
+export type DaemonArgs = ({ ok: true } & Parsed) | { ok: false; message: string };
+
+const valueFlags = ['--socket', '--state', '--apply', '--grace'];
+
+/** `--socket P`, `--state F`, `--apply F`, `--grace MS` (or `=`), `--init`, `-h/--help`. */
 export function parseDaemonArgs(argv: string[]): DaemonArgs {
-  const out: { socketPath?: string; statePath?: string; help: boolean } = { help: false };
+  const out: Parsed = { help: false, init: false };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] ?? '';
     if (arg === '-h' || arg === '--help') {
       out.help = true;
       continue;
     }
+    if (arg === '--init') {
+      out.init = true;
+      continue;
+    }
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? arg.split(/=(.*)/s) : [arg];
-    if (flag !== '--socket' && flag !== '--state') {
+    if (flag === undefined || !valueFlags.includes(flag)) {
       return { ok: false, message: `unknown argument "${arg}"` };
     }
     let value = inline;
@@ -34,8 +52,20 @@ export function parseDaemonArgs(argv: string[]): DaemonArgs {
       return { ok: false, message: `${flag} needs a value` };
     }
     if (flag === '--socket') out.socketPath = value;
-    else out.statePath = value;
+    else if (flag === '--state') out.statePath = value;
+    else if (flag === '--apply') out.applyFile = value;
+    else {
+      const ms = Number(value);
+      if (!Number.isSafeInteger(ms) || ms < 0) {
+        return {
+          ok: false,
+          message: `--grace expects milliseconds (an integer >= 0), got "${value}"`,
+        };
+      }
+      out.graceMs = ms;
+    }
   }
+  if (out.applyFile !== undefined) out.init = true;
   return { ok: true, ...out };
 }
 
@@ -51,7 +81,10 @@ export async function daemonMain(argv: string[]): Promise<void> {
     return;
   }
   try {
-    await runDaemon({ socketPath: args.socketPath, statePath: args.statePath });
+    const init = args.init
+      ? { graceMs: args.graceMs ?? initGraceMsDefault, applyFile: args.applyFile }
+      : undefined;
+    await runDaemon({ socketPath: args.socketPath, statePath: args.statePath, init });
   } catch (error) {
     process.stderr.write(`shipote daemon: ${(error as Error).message}\n`);
     process.exit(1);

@@ -6,18 +6,22 @@
 
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { TaskLogs } from '../../core/engine/api.js';
+import type { Supervisor, TaskLogs } from '../../core/engine/api.js';
 import { createSupervisor } from '../../core/engine/supervisor.js';
 import type { Cgroups, LifecycleEvent } from '../../core/ports.js';
 import { coreSpecParsers } from '../control/specs.js';
+import { bufferBytesDefault } from '../linux/budget.js';
 import { createLinuxCgroups, createLinuxKernel, type LinuxKernel } from '../linux/index.js';
 import { ledgerPathFor, sweepLeftovers } from '../linux/ledger.js';
+import { logLimitsDefault } from '../linux/logs.js';
+import { wireLogStore } from '../logstore/daemon.js';
 import { openDaemonQueue } from '../queue/index.js';
 import { createFileEventLog } from '../store/event-log.js';
 import { createFileStore } from '../store/file-store.js';
 import {
   eventLogPathFor,
   intFromEnv,
+  logDirFor,
   resolveSocketPath,
   resolveStatePath,
 } from '../store/paths.js';
@@ -26,10 +30,13 @@ import { createSystemClock } from './clock.js';
 import { startDaemon } from './compose.js';
 import { createUlidIds } from './ids.js';
 import { createNotifier } from './notify.js';
+import { selfStats } from './self-stats.js';
 
 export interface DaemonOptions {
   socketPath?: string | undefined;
   statePath?: string | undefined;
+  /** Run as a container's init (`--init`, `--apply FILE`): see init.ts. */
+  init?: { graceMs: number; applyFile?: string | undefined } | undefined;
 }
 
 /**
@@ -86,15 +93,34 @@ function closeAll(parts: ({ close(): void } | null)[]): void {
   for (const part of parts) part?.close();
 }
 
+function eventLogFor(env: NodeJS.ProcessEnv, statePath: string) {
+  return createFileEventLog({
+    path: eventLogPathFor(statePath),
+    maxBytes: intFromEnv(env, 'SHIPOTE_EVENTS_MAX_BYTES', 1024 * 1024),
+    keep: intFromEnv(env, 'SHIPOTE_EVENTS_KEEP', 3),
+  });
+}
+
 /**
+ * The Linux kernel adapter: sockets next to the control socket, logs next to the state.
  * What a previous incarnation left running (it was killed, or lost its children's exits)
  * is ended before anything is restored; from now on orphans of ours re-parent to us.
  */
-async function startKernel(statePath: string, socketPath: string, log: (line: string) => void) {
-  const ledgerPath = ledgerPathFor(statePath);
+async function startKernel(
+  env: NodeJS.ProcessEnv,
+  paths: { statePath: string; socketPath: string },
+  log: (line: string) => void,
+) {
+  const ledgerPath = ledgerPathFor(paths.statePath);
   const swept = await sweepLeftovers({ ledgerPath, log });
   return createLinuxKernel({
-    runtimeDir: join(dirname(socketPath), 'sockets'),
+    runtimeDir: join(dirname(paths.socketPath), 'sockets'),
+    logDir: logDirFor(paths.statePath),
+    logLimits: {
+      maxBytes: intFromEnv(env, 'SHIPOTE_LOG_MAX_BYTES', logLimitsDefault.maxBytes),
+      keep: intFromEnv(env, 'SHIPOTE_LOG_KEEP', logLimitsDefault.keep),
+    },
+    bufferBytes: intFromEnv(env, 'SHIPOTE_BUFFER_BYTES', bufferBytesDefault),
     ledger: { path: ledgerPath, tag: swept.tag },
     subreaper: true,
   });
@@ -110,12 +136,8 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   ensurePrivateDir(dirname(statePath), 'state directory', 'SHIPOTE_STATE (or --state)');
   const clock = createSystemClock();
   const store = createFileStore({ path: statePath });
-  const eventLog = createFileEventLog({
-    path: eventLogPathFor(statePath),
-    maxBytes: intFromEnv(env, 'SHIPOTE_EVENTS_MAX_BYTES', 1024 * 1024),
-    keep: intFromEnv(env, 'SHIPOTE_EVENTS_KEEP', 3),
-  });
-  const kernel = await startKernel(statePath, socketPath, log);
+  const eventLog = eventLogFor(env, statePath);
+  const kernel = await startKernel(env, { statePath, socketPath }, log);
   const cgroups = chooseCgroups(env);
   const ids = createUlidIds();
   const queue = openDaemonQueue(env, statePath, log);
@@ -130,21 +152,18 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     statsEveryMs: intFromEnv(env, 'SHIPOTE_STATS_EVERY_MS', 10_000),
   });
   const appendEvent = (event: LifecycleEvent) => eventLog.append(event);
+  const logs = wireLogStore({ env, statePath, socketPath, supervisor, kernel, clock, appendEvent });
   const daemon = await startDaemon({
     supervisor,
     notifier: createNotifier({ env, pid: process.pid }),
     control: {
       specs: coreSpecParsers,
-      logs: {
-        read: (key, which, tailBytes) => kernel.logs(key, which, tailBytes),
-        follow: (key, which, listener) => kernel.followLogs(key, which, listener),
-        bytes: (key) => {
-          const b = kernel.logBytes(key);
-          return b.stdout + b.stderr;
-        },
-      },
+      logs: logs.source,
+      wallMs: clock.wallMs,
       flows: () => kernel.flows(),
       caps: () => cgroups.caps(),
+      sample: (pids) => kernel.sample(pids),
+      processStats: () => selfStats(clock.wallMs()),
       history: (limit) => eventLog.history(limit),
       statePath,
       socketPath,
@@ -157,9 +176,12 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     wallMs: clock.wallMs,
     closeKernel: () => closeAll([kernel, queue]),
   });
-  const onSignal = (signal: NodeJS.Signals) => {
-    void daemon.shutdown(signal).then(() => process.exit(0));
-  };
+  logs.startTicks();
+  const onSignal = options.init
+    ? await initMode(options.init, { supervisor, kernel }, log, (reason) => daemon.shutdown(reason))
+    : (signal: NodeJS.Signals) => {
+        void daemon.shutdown(signal).then(() => process.exit(0));
+      };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   process.on('uncaughtException', (error) => {
@@ -168,4 +190,40 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     supervisor.flush();
     process.exit(1);
   });
+}
+
+/**
+ * `--init`/`--apply`: reap orphans from now on, apply the file, and on SIGTERM stop every
+ * workspace within the grace, then exit 0 if that stop was clean, 1 if not.
+ */
+async function initMode(
+  init: NonNullable<DaemonOptions['init']>,
+  { supervisor, kernel }: { supervisor: Supervisor; kernel: { reapOrphans(): number } },
+  log: (line: string) => void,
+  shutdown: (reason: string) => Promise<void>,
+): Promise<(signal: NodeJS.Signals) => void> {
+  const { applyFileAtStart } = await import('./apply-hook.js');
+  const { stopEverything } = await import('./init.js');
+  log(`init: pid ${process.pid}, reaping orphans, grace ${init.graceMs} ms on SIGTERM`);
+  if (init.applyFile) {
+    try {
+      await applyFileAtStart(init.applyFile, { supervisor, log });
+    } catch (error) {
+      log(`init: ${(error as Error).message}`);
+      await shutdown('apply failed');
+      process.exit(1);
+    }
+  }
+  return (signal) => {
+    void (async () => {
+      log(`init: ${signal}: stopping every workspace within ${init.graceMs} ms`);
+      const outcome = await stopEverything(supervisor, init.graceMs);
+      await shutdown(signal);
+      const reapedTotal = kernel.reapOrphans();
+      const how = outcome.clean ? 'clean' : `not clean: killed ${outcome.killed.join(', ')}`;
+      const counts = `${outcome.reaped} processes stopped, ${reapedTotal} orphans reaped`;
+      log(`init: stop ${how}; ${counts}`);
+      process.exit(outcome.clean ? 0 : 1);
+    })();
+  };
 }

@@ -80,7 +80,10 @@ maybe(`shipote daemon lifecycle${why ? ` (skipped: ${why})` : ''}`, () => {
     await import('node:fs').then((fs) => fs.mkdirSync(stateDir, { recursive: true }));
     writeFileSync(h.statePath, '{"version": 4, "workspaces": [tr');
     await h.startDaemon();
-    const doctor = await h.json<DoctorView>(['doctor']);
+    // A snapshot set aside is a problem doctor lists: it exits 1, --json or not.
+    const reply = await h.cli(['doctor', '--json']);
+    expect(reply.code).toBe(1);
+    const doctor = JSON.parse(reply.stdout) as DoctorView;
     expect(doctor.snapshot.restore?.outcome).toBe('set-aside');
     const aside = readdirSync(stateDir).filter((f) => f.startsWith('state.json.corrupt-'));
     expect(aside).toHaveLength(1);
@@ -89,6 +92,7 @@ maybe(`shipote daemon lifecycle${why ? ` (skipped: ${why})` : ''}`, () => {
     );
     const human = await h.cli(['doctor']);
     expect(human.stdout).toContain('NEEDS ATTENTION');
+    expect(human.code).toBe(1);
   });
 
   it('flushes, ends its children and exits 0 on SIGTERM', async () => {

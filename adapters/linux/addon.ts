@@ -127,12 +127,28 @@ export interface NativeAddon {
    * children nobody watches (re-parented orphans). 0 or an errno.
    */
   becomeSubreaper(): number;
+  /** Reaps the orphans waiting now; the number reaped since start. */
+  reapNow(): number;
   /** One datagram to an sd_notify socket (`@name`: abstract namespace). 0 or an errno. */
   notifySend(path: string, message: string): number;
   lookupUser(name: string): { uid: number; gid: number } | null | SysError;
   lookupGroup(name: string): number | null | SysError;
   /** The pump's token bucket over [nowMs, wantBytes, …]: [grantedBytes, waitMs, …]. */
   bucketTrace(ratePerSec: number, burstBytes: number, trace: number[]): number[];
+  /**
+   * Starts the log writer thread (native/src/logfile.cc) once; `onLog` gets a stream's byte
+   * count when a watched stream grew, and once at its EOF.
+   */
+  logInit(onLog: (id: number, bytes: number, eof: boolean) => void): SysError | undefined;
+  /** Splices a pipe read end into `<base>.log` (rotated) with `<base>.idx`. Takes `fd`. */
+  logOpen(fd: number, base: string, maxBytes: number, keep: number): number | SysError;
+  /** The same for a capture `spawn` made (its id), in the tick of the spawn. */
+  logAdopt(captureId: number, base: string, maxBytes: number, keep: number): number | SysError;
+  logClose(id: number): void;
+  /** A watched stream reports each write through onLog (followers). */
+  logWatch(id: number, on: boolean): void;
+  /** Bytes the stream received so far; -1 once it ended. */
+  logBytes(id: number): number;
   readonly constants: NativeConstants;
 }
 

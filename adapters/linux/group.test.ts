@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import type { GroupEdge, GroupRequest, GroupTap, KernelEvent } from '../../core/ports.js';
 import { childrenOfSelf, harness, pollUntil, req } from '../../testing/linux.js';
 
-const h = harness(8 * 1024 * 1024);
+const h = harness();
 const k = h.kernel;
 const childrenBefore = new Set(childrenOfSelf());
 

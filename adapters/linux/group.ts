@@ -18,6 +18,7 @@ import type {
   TapInfo,
 } from '../../core/ports.js';
 import { isSysError, type NativeAddon, type Spawned } from './addon.js';
+import type { ByteBudget } from './budget.js';
 import { openReader } from './capture.js';
 import { validateProcRequest } from './envelope.js';
 import { sysPortError } from './errors.js';
@@ -28,7 +29,8 @@ import { TapFlow } from './taps.js';
 /** What spawnGroup needs from the kernel adapter, and nothing more. */
 export interface GroupLauncher {
   readonly native: NativeAddon;
-  readonly logStore: Pick<LogStore, 'capture'>;
+  readonly logStore: Pick<LogStore, 'captureFd'>;
+  readonly budget: ByteBudget;
   readonly runtimeDir: string;
   /** A pipe pair; `sizeBytesMin`: at least this big (pumped pipes). */
   pipe(method: string, sizeBytesMin?: number): PortResult<[number, number]>;
@@ -235,22 +237,21 @@ function finish(
   for (const [id, p] of wiring.captured) {
     const [node, output] = id.split('.') as [string, OutputName];
     wiring.owned.delete(p[0]);
-    launcher.logStore.capture(`${key}/${node}`, output, (onChunk) =>
-      openReader(launcher.native, p[0], onChunk),
-    );
+    launcher.logStore.captureFd(`${key}/${node}`, output, p[0]);
     if (!keys.includes(`${key}/${node}`)) keys.push(`${key}/${node}`);
   }
   const taps: TapFlow[] = [];
   for (const t of req.taps) {
     const p = wiring.tapPipes.get(t.edgeIndex);
     if (!p) continue;
-    const name = `flow-${key.replace(/\//g, '-')}-${t.edgeIndex}.sock`;
+    const name = `shipote-flow-${key.replace(/\//g, '-')}-${t.edgeIndex}.sock`;
     const flow = new TapFlow(
       key,
       t,
       join(launcher.runtimeDir, name),
       (e) => launcher.emit(e),
       () => launcher.nowMs(),
+      launcher.budget,
     );
     wiring.owned.delete(p[0]);
     flow.read(p[0], (fd, onChunk) => openReader(launcher.native, fd, onChunk));

@@ -10,6 +10,7 @@ import { closeSync, constants as fsc, mkdirSync, openSync, statfsSync } from 'no
 import { constants as osc } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { OutputName } from '../../core/manifest/types.js';
 import type {
   GroupRequest,
   Kernel,
@@ -21,6 +22,7 @@ import type {
   SignalName,
   TapInfo,
 } from '../../core/ports.js';
+import { LogCursor } from '../logstore/cursor.js';
 import {
   CAPTURE,
   isSysError,
@@ -29,27 +31,38 @@ import {
   type Spawned,
   type SysError,
 } from './addon.js';
-import { adoptReader, dispatchCapture } from './capture.js';
+import { ByteBudget, bufferBytesDefault } from './budget.js';
+import { dispatchCapture } from './capture.js';
 import { dirsOf } from './cgroups/handle.js';
 import { spawnOptsFor, validateProcRequest, withEnv } from './envelope.js';
 import { sysPortError } from './errors.js';
 import { type GroupLauncher, spawnGroupWith } from './group.js';
 import { Ledger } from './ledger.js';
-import { type LogListener, LogStore, type LogWhich } from './logs.js';
+import {
+  type LogLimits,
+  type LogListener,
+  LogStore,
+  type LogWhich,
+  logLimitsDefault,
+} from './logs.js';
 import { sampleTrees } from './proc-stats.js';
 import { resolveRunAs } from './run-as.js';
 import { stdinFd } from './stdin.js';
 import type { FlowInfo, TapFlow } from './taps.js';
 import { ProcessTrees } from './tree-signals.js';
 
-export type { LogListener, LogWhich } from './logs.js';
+export type { LogLimits, LogListener, LogWhich } from './logs.js';
 export type { FlowInfo } from './taps.js';
 
 export interface LinuxKernelOptions {
   /** Directory for notify and flow sockets; created if missing. */
   runtimeDir: string;
-  /** Per stream ring capacity; default 256 KiB. */
-  logCapacityBytes?: number;
+  /** Where captured output is written (the log store); default `<runtimeDir>/logs`. */
+  logDir?: string;
+  /** Rotation of the log files (daemon-wide defaults). */
+  logLimits?: LogLimits;
+  /** The daemon-wide budget for flow replay buffers and reader backlogs; default 64 MiB. */
+  bufferBytes?: number;
   /** F_SETPIPE_SZ for the pipes we create; 0/absent = kernel default. */
   pipeSizeBytes?: number;
   /**
@@ -63,19 +76,27 @@ export interface LinuxKernelOptions {
 
 interface ResolvedOptions {
   runtimeDir: string;
-  logCapacityBytes: number;
+  logDir: string;
+  logLimits: LogLimits;
+  bufferBytes: number;
   pipeSizeBytes: number;
   ledger: { path: string; tag: string } | undefined;
   subreaper: boolean;
 }
 
 export interface LinuxKernel extends Kernel {
+  /** Everything retained of `key`'s logs (the last `tailBytes`), read from the files. */
   logs(key: string, which: LogWhich, tailBytes?: number): Uint8Array;
+  /** The directory holding `key`'s log files. */
+  logDir(key: string): string;
   logBytes(key: string): { stdout: number; stderr: number };
   /** `fire` once the output of `key`'s processes is fully captured (their pipes at EOF). */
   whenCaptured(key: string, fire: () => void): void;
-  followLogs(key: string, which: LogWhich, listener: LogListener): () => void;
+  /** A nudge whenever `key`'s log files grew or a stream ended. */
+  followLogs(key: string, listener: LogListener): () => void;
   flows(): FlowInfo[];
+  /** Reaps the re-parented orphans waiting now; how many were reaped since start. */
+  reapOrphans(): number;
   /** Stops pumps, closes sockets, SIGKILLs every live child we started. */
   close(): void;
 }
@@ -115,6 +136,7 @@ export { validateProcRequest } from './envelope.js';
 export class KernelImpl implements LinuxKernel, GroupLauncher {
   readonly native: NativeAddon;
   readonly logStore: LogStore;
+  readonly budget: ByteBudget;
   private readonly listeners: ((event: KernelEvent) => void)[] = [];
   private readonly live = new Map<number, string>(); // pid → key
   private readonly discarded = new Set<number>();
@@ -128,7 +150,8 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
 
   constructor(readonly opts: ResolvedOptions) {
     this.native = addon();
-    this.logStore = new LogStore(opts.logCapacityBytes);
+    this.logStore = new LogStore(this.native, opts.logDir, opts.logLimits);
+    this.budget = new ByteBudget(opts.bufferBytes);
     this.runtimeDir = opts.runtimeDir;
     mkdirSync(opts.runtimeDir, { recursive: true, mode: 0o700 });
     const ledger = opts.ledger ? new Ledger(opts.ledger.path, opts.ledger.tag) : null;
@@ -144,6 +167,10 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
 
   nowMs(): number {
     return Math.floor(performance.now());
+  }
+
+  reapOrphans(): number {
+    return this.native.reapNow();
   }
 
   emit(event: KernelEvent): void {
@@ -298,8 +325,8 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
     }
     if (!r.ok) return r;
     const { pid, out, err } = r.value;
-    this.logStore.capture(key, 'stdout', (onChunk) => adoptReader(this.native, out, onChunk));
-    this.logStore.capture(key, 'stderr', (onChunk) => adoptReader(this.native, err, onChunk));
+    this.logStore.captureSpawned(key, 'stdout', out);
+    this.logStore.captureSpawned(key, 'stderr', err);
     return { ok: true, value: { pid } };
   }
 
@@ -358,7 +385,20 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
   }
 
   logs(key: string, which: LogWhich, tailBytes?: number): Uint8Array {
-    return this.logStore.tail(key, which, tailBytes);
+    const dir = this.logStore.keyDir(key);
+    const streams: OutputName[] = which === 'both' ? ['stdout', 'stderr'] : [which];
+    const cursor = new LogCursor(
+      streams.map((stream) => ({ dir, stream })),
+      tailBytes === undefined ? {} : { tailBytes },
+    );
+    const parts: Buffer[] = [];
+    for (let b = cursor.next(); b; b = cursor.next()) parts.push(b);
+    const all = Buffer.concat(parts);
+    return tailBytes === undefined ? all : all.subarray(Math.max(0, all.length - tailBytes));
+  }
+
+  logDir(key: string): string {
+    return this.logStore.keyDir(key);
   }
 
   /** `fire` once the output of `key`'s processes is fully captured (their pipes at EOF). */
@@ -370,8 +410,8 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
     return this.logStore.bytes(key);
   }
 
-  followLogs(key: string, which: LogWhich, listener: LogListener): () => void {
-    return this.logStore.follow(key, which, listener);
+  followLogs(key: string, listener: LogListener): () => void {
+    return this.logStore.follow(key, listener);
   }
 
   flows(): FlowInfo[] {
@@ -389,7 +429,9 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
 export function createLinuxKernel(opts: LinuxKernelOptions): LinuxKernel {
   return new KernelImpl({
     runtimeDir: opts.runtimeDir,
-    logCapacityBytes: opts.logCapacityBytes ?? 256 * 1024,
+    logDir: opts.logDir ?? join(opts.runtimeDir, 'logs'),
+    logLimits: opts.logLimits ?? logLimitsDefault,
+    bufferBytes: opts.bufferBytes ?? bufferBytesDefault,
     pipeSizeBytes: opts.pipeSizeBytes ?? 0,
     ledger: opts.ledger,
     subreaper: opts.subreaper ?? false,

@@ -1,83 +1,119 @@
 /**
- * Captured stdout/stderr per key, in bounded rings (ByteRing from core/flow): one per
- * stream and one interleaved in arrival order for `both`. Followers get live chunks.
- * Released keys keep their logs (a dead command's logs stay readable) until
- * `releasedKeysMax` newer keys have been released.
+ * Captured stdout/stderr per key, on disk: the addon's writer thread splices each capture
+ * pipe into `<dir>/<key>/<stream>.log` (rotated at `maxBytes`, `keep` files, a timestamp
+ * index beside each; see adapters/logstore/files.ts). No byte goes through JavaScript and
+ * nothing is held in memory: readers open the files (adapters/logstore/cursor.ts), so the
+ * logs of a dead command, a stopped workspace or an earlier daemon stay readable until
+ * retention removes them. Followers get a nudge (no bytes) when their key's files grew.
  */
 
-import { ByteRing } from '../../core/flow/index.js';
-import type { ChunkHandler, Reader } from './capture.js';
-
-/** Starts reading a capture (a pipe fd, or one the addon already runs). */
-export type StartReader = (onChunk: ChunkHandler) => Reader;
-
+import { mkdirSync } from 'node:fs';
 import type { OutputName } from '../../core/manifest/types.js';
+import { keyDir, listFiles, streamEnd } from '../logstore/files.js';
+import { isSysError, type NativeAddon } from './addon.js';
 
 export type LogWhich = OutputName | 'both';
-export type LogListener = (chunk: Uint8Array, stream: OutputName) => void;
+/** New bytes are on disk for the key (or a stream ended). */
+export type LogListener = () => void;
+
+export interface LogLimits {
+  /** A file is rotated when it reaches this size. */
+  maxBytes: number;
+  /** Files per stream, the one being written included. */
+  keep: number;
+}
+
+export const logLimitsDefault: LogLimits = { maxBytes: 16 * 1024 * 1024, keep: 3 };
 
 interface KeyLogs {
-  stdout: ByteRing;
-  stderr: ByteRing;
-  both: ByteRing;
-  followers: Set<{ which: LogWhich; listener: LogListener }>;
-  /** Open capture readers. */
-  open: Set<Reader>;
-  /** Called once every open reader reached EOF. */
+  /** Native stream ids still capturing. */
+  open: Map<number, OutputName>;
+  ended: { stdout: number; stderr: number };
+  followers: Set<LogListener>;
+  /** Called once every open capture reached EOF (a worker's exit waits for its stderr). */
   drained: (() => void)[];
+}
+
+// The addon has one onLog callback per process: notes go to the store owning the id.
+const owners = new Map<number, LogStore>();
+const initialized = new WeakSet<NativeAddon>();
+
+function onLog(id: number, bytes: number, eof: boolean): void {
+  owners.get(id)?.onNote(id, bytes, eof);
 }
 
 export class LogStore {
   private readonly byKey = new Map<string, KeyLogs>();
-  private readonly released: string[] = [];
+  private readonly byId = new Map<number, string>();
 
   constructor(
-    private readonly capacityBytes: number,
-    private readonly releasedKeysMax = 64,
-  ) {}
+    private readonly native: NativeAddon,
+    readonly dir: string,
+    private readonly limits: LogLimits = logLimitsDefault,
+  ) {
+    if (!initialized.has(native)) {
+      native.logInit(onLog);
+      initialized.add(native);
+    }
+  }
 
   private entry(key: string): KeyLogs {
     let e = this.byKey.get(key);
     if (!e) {
-      const cap = this.capacityBytes;
-      e = {
-        stdout: new ByteRing(cap),
-        stderr: new ByteRing(cap),
-        both: new ByteRing(cap),
-        followers: new Set(),
-        open: new Set(),
-        drained: [],
-      };
+      const ended = { stdout: 0, stderr: 0 };
+      e = { open: new Map(), ended, followers: new Set(), drained: [] };
       this.byKey.set(key, e);
     }
-    const at = this.released.indexOf(key);
-    if (at >= 0) this.released.splice(at, 1); // in use again (a restart reuses its key)
     return e;
   }
 
-  push(key: string, stream: OutputName, chunk: Uint8Array): void {
-    const e = this.entry(key);
-    e[stream].push(chunk);
-    e.both.push(chunk);
-    for (const f of e.followers) {
-      if (f.which === 'both' || f.which === stream) f.listener(chunk, stream);
-    }
+  keyDir(key: string): string {
+    return keyDir(this.dir, key);
   }
 
-  /** Reads a capture into the key's `stream` ring until EOF. */
-  capture(key: string, stream: OutputName, start: StartReader): void {
+  private start(key: string, stream: OutputName, open: (base: string) => number | unknown): void {
+    const dir = this.keyDir(key);
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch {
+      // logOpen reports it (ENOENT/EACCES) and closes the pipe: the child is not blocked.
+    }
+    const id = open(`${dir}/${stream}`);
+    if (typeof id !== 'number' || isSysError(id) || id <= 0) return;
     const e = this.entry(key);
-    const reader = start((chunk) => {
-      if (chunk) {
-        this.push(key, stream, chunk);
-        return;
-      }
-      e.open.delete(reader);
-      if (e.open.size > 0) return;
-      const waiting = e.drained.splice(0);
-      for (const fire of waiting) fire();
-    });
-    e.open.add(reader);
+    e.open.set(id, stream);
+    this.byId.set(id, key);
+    owners.set(id, this);
+    if (e.followers.size > 0) this.native.logWatch(id, true);
+  }
+
+  /** A capture spawn made (its id): from now on it goes to the key's file. */
+  captureSpawned(key: string, stream: OutputName, captureId: number): void {
+    if (captureId === 0) return;
+    const { maxBytes, keep } = this.limits;
+    this.start(key, stream, (base) => this.native.logAdopt(captureId, base, maxBytes, keep));
+  }
+
+  /** A pipe read end (ours from now on, also on failure). */
+  captureFd(key: string, stream: OutputName, fd: number): void {
+    const { maxBytes, keep } = this.limits;
+    this.start(key, stream, (base) => this.native.logOpen(fd, base, maxBytes, keep));
+  }
+
+  onNote(id: number, bytes: number, eof: boolean): void {
+    const key = this.byId.get(id);
+    const e = key === undefined ? undefined : this.byKey.get(key);
+    if (!e) return;
+    if (eof) {
+      const stream = e.open.get(id);
+      if (stream) e.ended[stream] = bytes;
+      e.open.delete(id);
+      this.byId.delete(id);
+      owners.delete(id);
+    }
+    for (const f of e.followers) f();
+    if (eof && e.open.size === 0) for (const fire of e.drained.splice(0)) fire();
+    if (eof && e.open.size === 0 && e.followers.size === 0) this.byKey.delete(key!);
   }
 
   /** `fire` once every capture of `key` reached EOF (at once when none is open). */
@@ -87,34 +123,44 @@ export class LogStore {
     else e.drained.push(fire);
   }
 
-  tail(key: string, which: LogWhich, tailBytes?: number): Uint8Array {
-    const e = this.byKey.get(key);
-    return e ? e[which].tail(tailBytes) : new Uint8Array(0);
-  }
-
+  /** Bytes the key's streams received, from the writer or, for older ones, the files. */
   bytes(key: string): { stdout: number; stderr: number } {
     const e = this.byKey.get(key);
-    return { stdout: e?.stdout.totalBytes ?? 0, stderr: e?.stderr.totalBytes ?? 0 };
-  }
-
-  follow(key: string, which: LogWhich, listener: LogListener): () => void {
-    const f = { which, listener };
-    const e = this.entry(key);
-    e.followers.add(f);
-    return () => e.followers.delete(f);
-  }
-
-  release(key: string): void {
-    if (!this.byKey.has(key) || this.released.includes(key)) return;
-    this.released.push(key);
-    while (this.released.length > this.releasedKeysMax) {
-      const old = this.released.shift()!;
-      this.byKey.delete(old);
+    const out = { stdout: e?.ended.stdout ?? 0, stderr: e?.ended.stderr ?? 0 };
+    for (const [id, stream] of e?.open ?? []) out[stream] = Math.max(0, this.native.logBytes(id));
+    if (!e) {
+      const dir = this.keyDir(key);
+      out.stdout = streamEnd(listFiles(dir, 'stdout'));
+      out.stderr = streamEnd(listFiles(dir, 'stderr'));
     }
+    return out;
   }
 
+  follow(key: string, listener: LogListener): () => void {
+    const e = this.entry(key);
+    e.followers.add(listener);
+    if (e.followers.size === 1) for (const id of e.open.keys()) this.native.logWatch(id, true);
+    return () => {
+      e.followers.delete(listener);
+      if (e.followers.size > 0) return;
+      for (const id of e.open.keys()) this.native.logWatch(id, false);
+      if (e.open.size === 0) this.byKey.delete(key);
+    };
+  }
+
+  /** The key's processes are gone: its captures end on their own (EOF). */
+  release(key: string): void {
+    const e = this.byKey.get(key);
+    if (e && e.open.size === 0 && e.followers.size === 0) this.byKey.delete(key);
+  }
+
+  /** Stops capturing everything (the files stay). */
   close(): void {
-    for (const e of this.byKey.values()) for (const r of e.open) r.close();
+    for (const id of this.byId.keys()) {
+      this.native.logClose(id);
+      owners.delete(id);
+    }
+    this.byId.clear();
     this.byKey.clear();
   }
 }

@@ -2,13 +2,17 @@
  * A tapped edge as seen by the daemon: the pump writes a copy of the edge's bytes into a
  * pipe we read here. The bytes feed a replay buffer, a throughput meter, a one-off sample
  * (`tap-sample` event) and every reader attached to the edge's flow Unix socket. A reader
- * that attaches late first receives the replay buffer, then live bytes.
+ * that attaches late first receives the replay buffer, then live bytes. What the replay
+ * and the readers' backlogs hold counts against the daemon-wide byte budget: when a chunk
+ * does not fit, the reader furthest behind is dropped (a stalled `flow tail` never grows
+ * the daemon) and, if still short, the chunk is not kept for replay.
  */
 
 import { unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { ReplayBuffer, ThroughputMeter } from '../../core/flow/index.js';
 import type { GroupTap, KernelEvent } from '../../core/ports.js';
+import { ByteBudget } from './budget.js';
 import type { ChunkHandler, Reader } from './capture.js';
 
 /** A reader this far behind is dropped rather than buffered without bound. */
@@ -34,6 +38,7 @@ export class TapFlow {
   private sampled = false;
   private ended = false;
   private source: Reader | null = null;
+  private readonly unhold: () => void;
 
   constructor(
     readonly key: string,
@@ -41,8 +46,10 @@ export class TapFlow {
     readonly socketPath: string,
     private readonly emit: (event: KernelEvent) => void,
     private readonly nowMs: () => number,
+    private readonly budget: ByteBudget = new ByteBudget(),
   ) {
     this.replay = new ReplayBuffer(tap.replayChunks, tap.replayBytes);
+    this.unhold = budget.hold(() => this.heldBytes());
     try {
       unlinkSync(socketPath); // a stale socket of an earlier run of the same key
     } catch {
@@ -70,7 +77,15 @@ export class TapFlow {
     };
   }
 
+  /** Replay plus every reader's unsent backlog. */
+  heldBytes(): number {
+    let held = this.replay.bytes;
+    for (const r of this.readers) held += r.writableLength;
+    return held;
+  }
+
   close(): void {
+    this.unhold();
     this.source?.close();
     for (const r of this.readers) r.destroy();
     this.readers.clear();
@@ -94,12 +109,26 @@ export class TapFlow {
   }
 
   private onData(chunk: Buffer): void {
-    this.replay.push(chunk);
+    this.makeRoom(chunk.length * Math.max(1, this.readers.size));
+    if (this.budget.fits(chunk.length)) this.replay.push(chunk);
     this.meter.add(chunk.length, this.nowMs());
     this.takeSample(chunk);
     for (const r of this.readers) {
       if (r.writableLength > READER_BACKLOG_BYTES_MAX) r.destroy();
       else r.write(chunk);
+    }
+  }
+
+  /** Drops the readers furthest behind until `bytes` fit the budget (or none is behind). */
+  private makeRoom(bytes: number): void {
+    while (!this.budget.fits(bytes)) {
+      let worst: Socket | null = null;
+      for (const r of this.readers) {
+        if (r.writableLength > (worst?.writableLength ?? 0)) worst = r;
+      }
+      if (!worst) return;
+      this.readers.delete(worst);
+      worst.destroy();
     }
   }
 

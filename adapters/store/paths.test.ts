@@ -18,13 +18,20 @@ describe('resolveStatePath', () => {
 
 describe('resolveSocketPath', () => {
   it.each([
-    [{ SHIPOTE_SOCKET: '/s.sock', XDG_RUNTIME_DIR: '/run/u' }, undefined, '/s.sock'],
-    [{ XDG_RUNTIME_DIR: '/run/u' }, undefined, '/run/u/shipote/shipote.sock'],
-    [{}, undefined, '/tmp/shipote-0/shipote.sock'],
-    [{ SHIPOTE_SOCKET: '/s.sock' }, '/flag.sock', '/flag.sock'],
-  ])('falls back in the contract order for env %j and flag %s', (env, flag, expected) => {
-    expect(resolveSocketPath(env, 0, flag)).toBe(expected);
-  });
+    [{ SHIPOTE_SOCKET: '/s.sock', XDG_RUNTIME_DIR: '/run/u' }, 1000, undefined, '/s.sock'],
+    [{ XDG_RUNTIME_DIR: '/run/user/1000' }, 1000, undefined, '/run/user/1000/shipote/shipote.sock'],
+    [{}, 1000, undefined, '/tmp/shipote-1000/shipote.sock'],
+    [{ SHIPOTE_SOCKET: '/s.sock' }, 1000, '/flag.sock', '/flag.sock'],
+    // root talks to the system unit (%t = /run), even from a login session with its own dir
+    [{ XDG_RUNTIME_DIR: '/run/user/0' }, 0, undefined, '/run/shipote/shipote.sock'],
+    [{}, 0, undefined, '/run/shipote/shipote.sock'],
+    [{ SHIPOTE_SOCKET: '/s.sock' }, 0, undefined, '/s.sock'],
+  ])(
+    'falls back in the contract order for env %j, uid %d and flag %s',
+    (env, uid, flag, expected) => {
+      expect(resolveSocketPath(env, uid, flag)).toBe(expected);
+    },
+  );
 });
 
 describe('intFromEnv', () => {

@@ -28,13 +28,23 @@ export function eventLogPathFor(statePath: string): string {
   return join(dirname(statePath), 'events.log');
 }
 
+/** The log store (captured output, see adapters/logstore) lives next to the snapshot. */
+export function logDirFor(statePath: string): string {
+  return join(dirname(statePath), 'logs');
+}
+/** Where the system unit (examples/shipote.service) serves: `%t` is /run for root. */
+export const systemSocketPath = '/run/shipote/shipote.sock';
+
 /**
- * docs/CONTRACT.md: `--socket` > `$SHIPOTE_SOCKET` > `$XDG_RUNTIME_DIR/shipote/shipote.sock` >
- * `/tmp/shipote-$UID/shipote.sock`.
+ * docs/CONTRACT.md: `--socket` > `$SHIPOTE_SOCKET` > (root: `/run/shipote/shipote.sock`) >
+ * `$XDG_RUNTIME_DIR/shipote/shipote.sock` > `/tmp/shipote-$UID/shipote.sock`. The last
+ * three are `%t/shipote/shipote.sock` of the system and user units, so the CLI finds the
+ * daemon they run.
  */
 export function resolveSocketPath(env: PathEnv, uid: number, override?: string): string {
   if (override) return override;
   if (env.SHIPOTE_SOCKET) return env.SHIPOTE_SOCKET;
+  if (uid === 0) return systemSocketPath;
   if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'shipote', 'shipote.sock');
   return `/tmp/shipote-${uid}/shipote.sock`;
 }

@@ -28,7 +28,7 @@ import type {
   SpecResult,
 } from './types.js';
 
-const ROOT_KEYS = [
+export const ROOT_KEYS = [
   'label',
   'workspace',
   'discern',
@@ -42,17 +42,19 @@ const ROOT_KEYS = [
   'crash_loop_max',
   'crash_loop_window_ms',
 ] as const;
-const DISCERN_KEYS = [
+export const DISCERN_KEYS = [
   'sample_bytes',
   'enrich_producer',
   'replay_chunks',
   'replay_bytes',
   'max_bytes_per_sec',
 ] as const;
-const NODE_KEYS = ['label', 'payload'] as const;
-const PAYLOAD_KEYS = ['Native'] as const;
-const NATIVE_KEYS = ['exec', 'argv', 'envp'] as const;
-const EDGE_KEYS = ['from', 'from_output', 'to', 'to_input'] as const;
+export const NODE_KEYS = ['label', 'payload'] as const;
+export const PAYLOAD_KEYS = ['Native'] as const;
+export const NATIVE_KEYS = ['exec', 'argv', 'envp'] as const;
+export const EDGE_KEYS = ['from', 'from_output', 'to', 'to_input'] as const;
+export const FROM_OUTPUTS = ['stdout', 'stderr'] as const;
+export const TO_INPUTS = ['stdin'] as const;
 
 export const PIPELINE_DEFAULTS = {
   sampleBytes: 4096,
@@ -194,11 +196,11 @@ function readEdges(r: Reader, value: unknown): PipelineEdge[] {
     if (edge === null) return { from: 0, fromOutput: 'stdout', to: 0, toInput: 'stdin' };
     return {
       from: readInt(r, edge, 'from', path, undefined),
-      fromOutput: readEnum(r, edge, 'from_output', path, ['stdout', 'stderr'] as const, {
+      fromOutput: readEnum(r, edge, 'from_output', path, FROM_OUTPUTS, {
         fallback: 'stdout',
       }),
       to: readInt(r, edge, 'to', path, undefined),
-      toInput: readEnum(r, edge, 'to_input', path, ['stdin'] as const, { fallback: 'stdin' }),
+      toInput: readEnum(r, edge, 'to_input', path, TO_INPUTS, { fallback: 'stdin' }),
     };
   });
 }

@@ -16,13 +16,14 @@ import {
 } from './read.js';
 import type { EnforceAction, Namespaces, SpecResult, WorkspaceSpec } from './types.js';
 
-const ROOT_KEYS = ['label', 'on_exit', 'ttl', 'soma', 'quota_enforce'] as const;
-const SOMA_KEYS = ['rlimits', 'namespaces', 'cgroup'] as const;
-const RLIMIT_KEYS = ['mem_bytes', 'nproc', 'nofile'] as const;
-const NAMESPACE_KEYS = ['user', 'pid', 'mount', 'net', 'uts', 'ipc', 'cgroup'] as const;
-const CGROUP_KEYS = ['path'] as const;
-const ENFORCE_KEYS = ['mem', 'nproc'] as const;
-const ENFORCE_ACTIONS: readonly EnforceAction[] = ['none', 'log', 'kill'];
+export const ROOT_KEYS = ['label', 'on_exit', 'ttl', 'soma', 'quota_enforce'] as const;
+export const SOMA_KEYS = ['rlimits', 'namespaces', 'cgroup'] as const;
+export const RLIMIT_KEYS = ['mem_bytes', 'nproc', 'nofile'] as const;
+export const NAMESPACE_KEYS = ['user', 'pid', 'mount', 'net', 'uts', 'ipc', 'cgroup'] as const;
+export const CGROUP_KEYS = ['path'] as const;
+export const ENFORCE_KEYS = ['mem', 'nproc'] as const;
+export const ENFORCE_ACTIONS: readonly EnforceAction[] = ['none', 'log', 'kill'];
+export const ON_EXIT_CHOICES = ['reap', 'wait'] as const;
 /** The fallback of every key (the label has none: it is required). */
 const D = workspaceSpec({ label: '' });
 
@@ -31,7 +32,7 @@ export function validateWorkspaceSpec(raw: unknown): SpecResult<WorkspaceSpec> {
   const root = readTable(r, raw, '', ROOT_KEYS);
   if (root === null) return { ok: false, issues: r.issues };
   const label = readLabel(r, root, 'label', '');
-  const onExit = readEnum(r, root, 'on_exit', '', ['reap', 'wait'] as const, {
+  const onExit = readEnum(r, root, 'on_exit', '', ON_EXIT_CHOICES, {
     fallback: D.onExit,
   });
   const ttlMs = readInt(r, root, 'ttl', '', D.ttlMs);

@@ -28,8 +28,14 @@ const neverPull: ImagePullPolicy = { shouldPull: () => false };
 const initScript =
   'trap "exit 0" TERM; echo e2e-init ready; while :; do sleep 3600 & wait $!; done';
 
+/** What a suite may change about the container: its pid 1 and its environment. */
+export interface ContainerOptions {
+  entrypoint?: string[];
+  env?: Record<string, string>;
+}
+
 class DelegatedContainer extends GenericContainer {
-  constructor(image: string) {
+  constructor(image: string, options: ContainerOptions = {}) {
     super(image);
     this.withPullPolicy(neverPull)
       .withNetworkMode('none')
@@ -37,7 +43,8 @@ class DelegatedContainer extends GenericContainer {
       .withDroppedCapabilities('SYS_RESOURCE')
       .withSecurityOpt('seccomp=unconfined', 'apparmor=unconfined')
       .withBindMounts([{ source: repoRoot, target: srcInContainer, mode: 'ro' }])
-      .withEntrypoint(['/bin/sh', '-c', initScript])
+      .withEntrypoint(options.entrypoint ?? ['/bin/sh', '-c', initScript])
+      .withEnvironment(options.env ?? {})
       .withLabels(runLabels())
       .withStartupTimeout(30_000);
     const hostConfig: DelegatedHostConfig = this.hostConfig;
@@ -71,15 +78,20 @@ export interface E2eContainer {
   shOk(script: string, options?: ExecOptions): Promise<string>;
   /** Writes a file inside the container. */
   writeFile(target: string, content: string): Promise<void>;
+  /** `docker stop -t seconds` (SIGTERM to pid 1, SIGKILL past it): exit code and logs. */
+  dockerStop(seconds: number): Promise<{ exitCode: number; logs: string }>;
   /** Stops and removes the container. Idempotent. */
   release(): Promise<void>;
 }
 
-export async function acquireContainer(image = imageTag): Promise<E2eContainer> {
+export async function acquireContainer(
+  image = imageTag,
+  options: ContainerOptions = {},
+): Promise<E2eContainer> {
   await assertImagePresent(image);
   let started: StartedTestContainer;
   try {
-    started = await new DelegatedContainer(image).start();
+    started = await new DelegatedContainer(image, options).start();
   } catch (cause) {
     throw new E2eError('start', `container from ${image} did not start`, { cause });
   }
@@ -144,6 +156,14 @@ function wrap(started: StartedTestContainer): E2eContainer {
         throw new E2eError('exec', `could not write ${target} in ${id.slice(0, 12)}`, { cause });
       }
     },
+    async dockerStop(seconds) {
+      const client = await getContainerRuntimeClient();
+      const container = client.container.dockerode.getContainer(id);
+      await container.stop({ t: seconds });
+      const state = (await container.inspect()).State;
+      const logs = await container.logs({ stdout: true, stderr: true, follow: false });
+      return { exitCode: state.ExitCode, logs: demux(logs) };
+    },
     async release() {
       if (released) return;
       released = true;
@@ -154,4 +174,17 @@ function wrap(started: StartedTestContainer): E2eContainer {
       }
     },
   };
+}
+
+/** Docker's multiplexed log stream (8-byte frame headers) as text. */
+function demux(raw: Buffer | string): string {
+  if (typeof raw === 'string') return raw;
+  const out: Buffer[] = [];
+  let at = 0;
+  while (at + 8 <= raw.length) {
+    const size = raw.readUInt32BE(at + 4);
+    out.push(raw.subarray(at + 8, at + 8 + size));
+    at += 8 + size;
+  }
+  return Buffer.concat(out).toString('utf8');
 }

@@ -22,6 +22,7 @@
 #include <napi.h>
 
 #include "bucket.h"
+#include "logfile.h"
 #include "notify.h"
 #include "shipote.h"
 
@@ -212,15 +213,23 @@ class Addon : public Napi::Addon<Addon> {
                     InstanceMethod("notifyClose", &Addon::NotifyClose),
                     InstanceMethod("probe", &Addon::Probe),
                     InstanceMethod("becomeSubreaper", &Addon::BecomeSubreaper),
+                    InstanceMethod("reapNow", &Addon::ReapNow),
                     InstanceMethod("notifySend", &Addon::NotifySend),
                     InstanceMethod("lookupUser", &Addon::LookupUser),
                     InstanceMethod("lookupGroup", &Addon::LookupGroup),
                     InstanceMethod("bucketTrace", &Addon::BucketTrace),
+                    InstanceMethod("logInit", &Addon::LogInit),
+                    InstanceMethod("logOpen", &Addon::LogOpen),
+                    InstanceMethod("logAdopt", &Addon::LogAdopt),
+                    InstanceMethod("logClose", &Addon::LogClose),
+                    InstanceMethod("logWatch", &Addon::LogWatch),
+                    InstanceMethod("logBytes", &Addon::LogBytes),
                     InstanceValue("constants", Constants(env), napi_enumerable),
                 });
   }
 
   ~Addon() {
+    closeLogWriter();
     for (auto& entry : pumps_) pumpStop(entry.second);
     for (auto& entry : exits_) closeExitWatch(entry.second);
     for (auto& entry : notifies_) closeNotifyWatch(entry.second);
@@ -679,6 +688,15 @@ class Addon : public Napi::Addon<Addon> {
     return Napi::Number::New(env, 0);
   }
 
+  // reapNow(): reaps the orphans waiting now (the SIGCHLD watcher does this on its own);
+  // returns how many were reaped since start. Container init reports it.
+  Napi::Value ReapNow(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!checkArgs(info, {}, "Usage: reapNow()")) return env.Undefined();
+    reapOrphans();
+    return Napi::Number::New(env, orphansReaped_);
+  }
+
   // Reaps exited children we do not watch. Our own children raise no SIGCHLD (exit signal
   // 0) and a waitid without __WALL never reports them, so P_ALL sees only re-parented
   // orphans; each is peeked first (WNOWAIT) and skipped if it is watched, so a pidfd
@@ -766,6 +784,116 @@ class Addon : public Napi::Addon<Addon> {
     return out;
   }
 
+  // ── The log store's writer (logfile.cc): captured pipes spliced into files ──────────
+
+  // logInit(onLog(id, bytes, eof)): starts the writer thread; notes come back in the loop.
+  Napi::Value LogInit(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 1 || !info[0].IsFunction()) {
+      Napi::TypeError::New(env, "Usage: logInit(onLog)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    onLog_ = Napi::Persistent(info[0].As<Napi::Function>());
+    if (logWriter_ != nullptr) return env.Undefined();
+    logAsync_ = new uv_async_t();
+    logAsync_->data = this;
+    uv_async_init(loop_, logAsync_,
+                  [](uv_async_t* h) { static_cast<Addon*>(h->data)->onLogNotes(); });
+    uv_unref(reinterpret_cast<uv_handle_t*>(logAsync_));
+    SysError error;
+    logWriter_ = logWriterStart([](void* a) { uv_async_send(static_cast<uv_async_t*>(a)); },
+                                logAsync_, &error);
+    if (logWriter_ == nullptr) return sysErrorObject(env, error);
+    return env.Undefined();
+  }
+
+  void onLogNotes() {
+    if (logWriter_ == nullptr) return;
+    std::vector<LogNote> notes = logWriterTake(logWriter_);
+    Napi::Env env(env_);
+    Napi::HandleScope scope{env};
+    for (const LogNote& n : notes) {
+      call(onLog_, {Napi::Number::New(env, n.id),
+                    Napi::Number::New(env, static_cast<double>(n.bytes)),
+                    Napi::Boolean::New(env, n.eof)});
+    }
+  }
+
+  void closeLogWriter() {
+    if (logWriter_ != nullptr) logWriterStop(logWriter_);
+    logWriter_ = nullptr;
+    if (logAsync_ != nullptr) {
+      uv_close(reinterpret_cast<uv_handle_t*>(logAsync_),
+               [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });
+    }
+    logAsync_ = nullptr;
+  }
+
+  Napi::Value logAdd(Napi::Env env, int fd, const Napi::CallbackInfo& info) {
+    SysError error;
+    uint32_t id = logWriterAdd(logWriter_, fd, info[1].As<Napi::String>().Utf8Value(),
+                               static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value()),
+                               info[3].As<Napi::Number>().Uint32Value(), &error);
+    if (id == 0) return sysErrorObject(env, error);
+    return Napi::Number::New(env, id);
+  }
+
+  bool logArgsOk(const Napi::CallbackInfo& info, const char* usage) {
+    bool ok = logWriter_ != nullptr && info.Length() == 4 && info[0].IsNumber() &&
+              info[1].IsString() && info[2].IsNumber() && info[3].IsNumber();
+    if (!ok) Napi::TypeError::New(info.Env(), usage).ThrowAsJavaScriptException();
+    return ok;
+  }
+
+  // logOpen(fd, base, maxBytes, keep): takes `fd` (a pipe read end), also on failure.
+  Napi::Value LogOpen(const Napi::CallbackInfo& info) {
+    if (!logArgsOk(info, "Usage: logOpen(fd, base, maxBytes, keep) after logInit")) {
+      return info.Env().Undefined();
+    }
+    return logAdd(info.Env(), info[0].As<Napi::Number>().Int32Value(), info);
+  }
+
+  // logAdopt(captureId, base, maxBytes, keep): a capture spawn made goes to a file instead
+  // of onData. Called in the same tick as spawn, so no byte has been read yet.
+  Napi::Value LogAdopt(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!logArgsOk(info, "Usage: logAdopt(captureId, base, maxBytes, keep) after logInit")) {
+      return env.Undefined();
+    }
+    auto it = captures_.find(info[0].As<Napi::Number>().Uint32Value());
+    if (it == captures_.end()) return sysErrorObject(env, SysError{EBADF, "logAdopt"});
+    int fd = fcntl(it->second->fd, F_DUPFD_CLOEXEC, 0);
+    int err = errno;
+    closeCaptureWatch(it->second);
+    captures_.erase(it);
+    if (fd < 0) return sysErrorObject(env, SysError{err, "fcntl"});
+    return logAdd(env, fd, info);
+  }
+
+  Napi::Value LogClose(const Napi::CallbackInfo& info) {
+    if (logWriter_ != nullptr && info.Length() == 1 && info[0].IsNumber()) {
+      logWriterRemove(logWriter_, info[0].As<Napi::Number>().Uint32Value());
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value LogWatch(const Napi::CallbackInfo& info) {
+    if (logWriter_ != nullptr && info.Length() == 2 && info[0].IsNumber()) {
+      logWriterWatch(logWriter_, info[0].As<Napi::Number>().Uint32Value(),
+                     info[1].ToBoolean().Value());
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value LogBytes(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (logWriter_ == nullptr || info.Length() != 1 || !info[0].IsNumber()) {
+      return Napi::Number::New(env, -1);
+    }
+    int64_t n = logWriterBytes(logWriter_, info[0].As<Napi::Number>().Uint32Value());
+    return Napi::Number::New(env, static_cast<double>(n));
+  }
+
   Napi::Value Probe(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
@@ -794,6 +922,9 @@ class Addon : public Napi::Addon<Addon> {
   double orphansReaped_ = 0;
   uv_check_t* eofCheck_ = nullptr;     // delivers pendingEofs_ after the poll phase
   std::vector<uint32_t> pendingEofs_;
+  LogWriter* logWriter_ = nullptr;
+  uv_async_t* logAsync_ = nullptr;
+  Napi::FunctionReference onLog_;
 };
 
 }  // namespace shipote

@@ -1,0 +1,276 @@
+/**
+ * Reading the log store: a cursor over one or more streams that hands out the next output
+ * chunk (bounded) and remembers where it is, so a follower that was paused by backpressure
+ * resumes from its offset. One stream without `timestamps` or labels is copied as it is
+ * (binary stays byte-identical); otherwise output goes line by line, merged by the time
+ * stamped on each line's first byte (then by arrival order), with a label and/or an RFC 3339
+ * time prefixed to each line (`docker compose logs`). `lines`, `since` and `until` only move
+ * where each stream starts and ends (index lookups and a backwards scan, never a full read).
+ */
+
+import {
+  type IndexRecord,
+  type LogFile,
+  listFiles,
+  offsetAtOrAfter,
+  readFileRange,
+  recordFor,
+  recordsIn,
+  type StreamName,
+  startOfLastLines,
+  streamEnd,
+} from './files.js';
+
+export interface LogSourceSpec {
+  dir: string;
+  stream: StreamName;
+  /** Printed before each line when given (`logs <ws>`). */
+  label?: string;
+}
+
+export interface LogQuery {
+  /** The last N lines of each stream (of the merge, for one command's two streams). */
+  lines?: number;
+  tailBytes?: number;
+  sinceMs?: number;
+  untilMs?: number;
+  timestamps?: boolean;
+}
+
+export const chunkBytesMax = 256 * 1024;
+const lineBytesMax = 64 * 1024;
+
+interface Piece {
+  wallMs: number;
+  seq: number;
+  bytes: Buffer;
+  lineStart: boolean;
+  label: string | undefined;
+}
+
+function byteAt(files: LogFile[], offset: number): number | undefined {
+  const file = files.find((f) => offset >= f.base && offset < f.base + f.size);
+  return file ? readFileRange(file, offset, 1)[0] : undefined;
+}
+
+/** `offset` if a line starts there, else the start of the next line. */
+function lineStartFrom(files: LogFile[], offset: number): number {
+  const end = streamEnd(files);
+  const begin = files[0]?.base ?? 0;
+  if (offset <= begin || byteAt(files, offset - 1) === 0x0a) return offset;
+  let pos = offset;
+  for (const file of files) {
+    while (pos < file.base + file.size && pos < end) {
+      if (pos < file.base) pos = file.base;
+      const block = readFileRange(file, pos, lineBytesMax);
+      const nl = block.indexOf(0x0a);
+      if (nl >= 0) return pos + nl + 1;
+      pos += block.length;
+      if (block.length === 0) break;
+    }
+  }
+  return end;
+}
+
+/** One stream: its files (listed again when the reader runs past them) and position. */
+class StreamReader {
+  files: LogFile[] = [];
+  pos = 0;
+  end = Number.POSITIVE_INFINITY;
+  private records: IndexRecord[] = [];
+  private recordAt = 0;
+  private lineWallMs = 0;
+  private lineSeq = 0;
+  private atLineStart = true;
+
+  constructor(
+    readonly spec: LogSourceSpec,
+    q: LogQuery,
+  ) {
+    this.refresh();
+    const begin = this.files[0]?.base ?? 0;
+    const last = streamEnd(this.files);
+    let pos = begin;
+    if (q.tailBytes !== undefined) pos = Math.max(begin, last - q.tailBytes);
+    if (q.lines !== undefined) pos = Math.max(pos, startOfLastLines(this.files, q.lines));
+    if (q.sinceMs !== undefined) {
+      pos = Math.max(pos, lineStartFrom(this.files, offsetAtOrAfter(this.files, q.sinceMs)));
+    }
+    if (q.untilMs !== undefined) {
+      this.end = lineStartFrom(this.files, offsetAtOrAfter(this.files, q.untilMs + 1));
+    }
+    this.pos = pos;
+    this.atLineStart = pos === begin || byteAt(this.files, pos - 1) === 0x0a;
+  }
+
+  refresh(): void {
+    this.files = listFiles(this.spec.dir, this.spec.stream);
+    this.records = [];
+  }
+
+  /** Up to `max` bytes from the position (none when caught up). */
+  read(max: number): Buffer {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const begin = this.files[0]?.base ?? 0;
+      if (this.pos < begin) this.pos = begin; // rotated away while we were paused
+      const limit = Math.min(max, this.end - this.pos);
+      const file = this.files.find((f) => this.pos >= f.base && this.pos < f.base + f.size);
+      if (limit > 0 && file) {
+        const bytes = readFileRange(file, this.pos, limit);
+        if (bytes.length > 0) return bytes;
+      }
+      if (limit <= 0) return Buffer.alloc(0);
+      this.refresh();
+    }
+    return Buffer.alloc(0);
+  }
+
+  /** The stamp of the chunk holding `offset`. */
+  private stampAt(offset: number): IndexRecord {
+    const file = this.files.find((f) => offset >= f.base && offset < f.base + f.size);
+    if (!file || file.records === 0) return { wallMs: 0, offset, seq: 0 };
+    const first = this.records[0];
+    if (!first || first.offset > offset || first.offset < file.base) {
+      const i = recordFor(file, offset);
+      this.records = recordsIn(file, i, Math.min(file.records, i + 4096));
+      this.recordAt = 0;
+    }
+    for (;;) {
+      const next = this.records[this.recordAt + 1];
+      if (next && next.offset <= offset) this.recordAt++;
+      else if (!next && this.records.length >= 4096) {
+        const i = recordFor(file, offset);
+        this.records = recordsIn(file, i, Math.min(file.records, i + 4096));
+        this.recordAt = 0;
+        if (this.records.length <= 1) break;
+      } else break;
+    }
+    return this.records[this.recordAt] ?? { wallMs: 0, offset, seq: 0 };
+  }
+
+  /** The next line (or a piece of a long one), or null when caught up. */
+  piece(): Piece | null {
+    const bytes = this.read(lineBytesMax);
+    if (bytes.length === 0) return null;
+    const nl = bytes.indexOf(0x0a);
+    const take = nl >= 0 ? bytes.subarray(0, nl + 1) : bytes;
+    const lineStart = this.atLineStart;
+    if (lineStart) {
+      const stamp = this.stampAt(this.pos);
+      this.lineWallMs = stamp.wallMs;
+      this.lineSeq = stamp.seq;
+    }
+    this.pos += take.length;
+    this.atLineStart = nl >= 0;
+    const bytesCopy = Buffer.from(take);
+    return {
+      wallMs: this.lineWallMs,
+      seq: this.lineSeq,
+      bytes: bytesCopy,
+      lineStart,
+      label: this.spec.label,
+    };
+  }
+}
+
+function prefixFor(p: Piece, q: LogQuery, labelWidth: number): string {
+  if (!p.lineStart) return '';
+  let s = '';
+  if (p.label !== undefined) s += `${p.label.padEnd(labelWidth)} | `;
+  if (q.timestamps) s += `${new Date(p.wallMs).toISOString()} `;
+  return s;
+}
+
+export class LogCursor {
+  private readonly readers: StreamReader[];
+  private readonly ahead: (Piece | null)[];
+  private readonly raw: boolean;
+  private readonly labelWidth: number;
+  private readonly labelled: boolean;
+  /** The last piece written ended its line (a merged view ends a cut-off line itself). */
+  private lineEnded = true;
+  private pending: Buffer[] = [];
+  /** The reader whose line is unfinished: it goes on before any other. */
+  private sticky = -1;
+
+  constructor(
+    sources: LogSourceSpec[],
+    private readonly q: LogQuery,
+  ) {
+    const labelled = sources.some((s) => s.label !== undefined);
+    this.labelled = labelled;
+    this.readers = sources.map((s) => new StreamReader(s, q));
+    this.ahead = this.readers.map(() => null);
+    this.raw = sources.length === 1 && !labelled && !q.timestamps;
+    this.labelWidth = Math.max(0, ...sources.map((s) => s.label?.length ?? 0));
+    // Labelled streams (`logs <ws>`) get N lines each, like `docker compose logs -n`.
+    if (!labelled && sources.length > 1 && q.lines !== undefined) this.lastLinesOfMerge(q.lines);
+  }
+
+  /**
+   * One command's two streams with `lines`: the last N lines of their merge (each stream
+   * starts at its own last N lines, which hold the merge's last N).
+   */
+  private lastLinesOfMerge(lines: number): void {
+    const kept: Buffer[][] = [];
+    for (let p = this.nextPiece(); p; p = this.nextPiece()) {
+      if (p.lineStart || kept.length === 0) kept.push([]);
+      kept[kept.length - 1]!.push(Buffer.concat([Buffer.from(prefixFor(p, this.q, 0)), p.bytes]));
+      if (kept.length > lines) kept.shift();
+    }
+    this.pending = kept.flat();
+  }
+
+  private nextPiece(): Piece | null {
+    let best = -1;
+    for (let i = 0; i < this.readers.length; i++) {
+      this.ahead[i] ??= this.readers[i]!.piece();
+      const p = this.ahead[i];
+      if (!p) continue;
+      if (i === this.sticky) {
+        best = i;
+        break;
+      }
+      const b = best >= 0 ? this.ahead[best]! : null;
+      if (!b || p.wallMs < b.wallMs || (p.wallMs === b.wallMs && p.seq < b.seq)) best = i;
+    }
+    if (best < 0) return null;
+    const p = this.ahead[best]!;
+    this.ahead[best] = null;
+    this.sticky = p.bytes[p.bytes.length - 1] === 0x0a ? -1 : best;
+    return p;
+  }
+
+  /** The next chunk of output, or null when caught up (follow: try again later). */
+  next(): Buffer | null {
+    if (this.pending.length > 0) {
+      const out = Buffer.concat(this.pending);
+      this.pending = [];
+      return out;
+    }
+    if (this.raw) {
+      const r = this.readers[0]!;
+      const bytes = r.read(chunkBytesMax);
+      r.pos += bytes.length;
+      return bytes.length > 0 ? bytes : null;
+    }
+    const parts: Buffer[] = [];
+    let size = 0;
+    while (size < chunkBytesMax) {
+      const p = this.nextPiece();
+      if (!p) break;
+      const prefix = prefixFor(p, this.q, this.labelWidth);
+      if (this.labelled && p.lineStart && !this.lineEnded) parts.push(Buffer.from('\n'));
+      this.lineEnded = p.bytes[p.bytes.length - 1] === 0x0a;
+      if (prefix) parts.push(Buffer.from(prefix));
+      parts.push(p.bytes);
+      size += prefix.length + p.bytes.length;
+    }
+    return parts.length > 0 ? Buffer.concat(parts) : null;
+  }
+
+  /** Nothing more can come (an `until` bound was reached by every stream). */
+  done(): boolean {
+    return this.readers.every((r) => r.pos >= r.end);
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The log store against a real daemon (real processes, real files): logs outlive a
+ * workspace stop and a daemon kill -9, rotation keeps `keep` files of at most `max_bytes`,
+ * `-n` / `--since` / `--until` / `--timestamps` pick the right lines, binary output comes
+ * back byte-identical, `logs <ws>` merges labelled lines, and a follower that stops
+ * reading leaves the daemon's memory bounded.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { jest } from '@jest/globals';
+import type { CommandView } from '../../core/engine/api.js';
+import { Harness, harnessSkipReason, waitFor } from '../../testing/harness.js';
+import { requestStream } from '../control/client.js';
+
+const why = harnessSkipReason();
+const maybe = why ? describe.skip : describe;
+
+jest.setTimeout(60_000);
+
+const maxBytes = 64 * 1024;
+const keep = 3;
+
+maybe(`log store against a real daemon${why ? ` (skipped: ${why})` : ''}`, () => {
+  let h: Harness;
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    // The daemon inherits these (the harness spreads process.env): small files, fast rotation.
+    process.env.SHIPOTE_LOG_MAX_BYTES = String(maxBytes);
+    process.env.SHIPOTE_LOG_KEEP = String(keep);
+    h = new Harness();
+    await h.startDaemon();
+    writeFileSync(join(h.dir, 'ws.toml'), 'label = "lg"\n');
+    expect((await h.cli(['workspace', 'create', join(h.dir, 'ws.toml')])).code).toBe(0);
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await h?.close();
+  });
+
+  const run = (label: string, script: string): Promise<CommandView> =>
+    h.json<CommandView>(['run', 'lg', '--label', label, '--', '/bin/sh', '-c', script]);
+
+  const exited = (label: string): Promise<CommandView> =>
+    waitFor(`${label} to exit`, async () => {
+      const list = await h.json<CommandView[]>(['commands', 'lg']);
+      return list.find((c) => c.label === label && c.state === 'exited');
+    });
+
+  const bytesOf = async (path: string): Promise<Buffer> => {
+    const parts: Buffer[] = [];
+    const r = await requestStream(h.socketPath, path, (c) => parts.push(c));
+    if (r.status !== 200) throw new Error(`${path}: ${r.status} ${r.errorText}`);
+    return Buffer.concat(parts);
+  };
+
+  const logDir = (id: string): string => join(h.dir, 'state', 'logs', id);
+
+  it('keeps logs readable after the workspace stops and after a daemon kill -9', async () => {
+    await run('keeper', 'echo one; echo two >&2; echo three');
+    await exited('keeper');
+    await h.cli(['workspace', 'stop', 'lg', '--grace', '0']);
+    const before = await h.cli(['logs', 'lg', 'keeper', '--stdout']);
+    expect(before).toEqual({ code: 0, stdout: 'one\nthree\n', stderr: '' });
+    await h.killDaemon('SIGKILL');
+    await h.startDaemon();
+    const after = await h.cli(['logs', 'lg', 'keeper', '--stderr']);
+    expect(after).toEqual({ code: 0, stdout: 'two\n', stderr: '' });
+    await h.cli(['workspace', 'create', join(h.dir, 'ws.toml')]);
+  });
+
+  it('rotates: exactly `keep` files of at most `max_bytes`, the newest bytes kept', async () => {
+    const view = await run('rot', 'seq 1 60000');
+    await exited('rot');
+    const files = readdirSync(logDir(view.id)).filter((n) => /^stdout\.log(\.\d+)?$/.test(n));
+    expect(files.sort()).toEqual(['stdout.log', 'stdout.log.1', 'stdout.log.2']);
+    for (const f of files) {
+      expect(statSync(join(logDir(view.id), f)).size).toBeLessThanOrEqual(maxBytes);
+    }
+    const all = (await bytesOf(`/v1/workspaces/lg/commands/rot/logs?which=stdout`)).toString();
+    const full = `${Array.from({ length: 60000 }, (_, i) => i + 1).join('\n')}\n`;
+    expect(all.length).toBeGreaterThan(2 * maxBytes);
+    expect(full.endsWith(all)).toBe(true);
+  });
+
+  it('-n, --since, --until and --timestamps pick lines by their capture time', async () => {
+    await run('times', 'echo a1; echo a2; sleep 1; echo b1; echo b2');
+    await exited('times');
+    const stamped = await h.cli(['logs', 'lg', 'times', '--stdout', '--timestamps']);
+    const lines = stamped.stdout.trimEnd().split('\n');
+    expect(lines.map((l) => l.split(' ')[1])).toEqual(['a1', 'a2', 'b1', 'b2']);
+    const stamps = lines.map((l) => l.split(' ')[0]!);
+    for (const s of stamps) expect(new Date(s).toISOString()).toBe(s);
+    expect(Date.parse(stamps[2]!) - Date.parse(stamps[1]!)).toBeGreaterThanOrEqual(900);
+    const last = await h.cli(['logs', 'lg', 'times', '-n', '2']);
+    expect(last.stdout).toBe('b1\nb2\n');
+    const since = await h.cli(['logs', 'lg', 'times', '--since', stamps[2]!]);
+    expect(since.stdout).toBe('b1\nb2\n');
+    const until = await h.cli(['logs', 'lg', 'times', '--until', stamps[1]!]);
+    expect(until.stdout).toBe('a1\na2\n');
+    const recent = await h.cli(['logs', 'lg', 'times', '--since', '1h']);
+    expect(recent.stdout).toBe('a1\na2\nb1\nb2\n');
+    const bad = await h.cli(['logs', 'lg', 'times', '--since', 'yesterday']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/since: expected a duration like 10m .* got "yesterday"/);
+  });
+
+  it('returns binary output byte-identical, whole and with -n', async () => {
+    const blob = randomBytes(40_000);
+    const path = join(h.dir, 'blob.bin');
+    writeFileSync(path, blob);
+    await run('bin', `cat ${path}`);
+    await exited('bin');
+    const whole = await bytesOf('/v1/workspaces/lg/commands/bin/logs?which=stdout');
+    expect(whole.equals(blob)).toBe(true);
+    const tail = await bytesOf('/v1/workspaces/lg/commands/bin/logs?which=stdout&lines=3');
+    let cut = blob.length - 1;
+    for (let found = 0; cut >= 0; cut--) {
+      if (blob[cut] === 0x0a && cut !== blob.length - 1 && ++found === 3) break;
+    }
+    expect(tail.equals(blob.subarray(cut + 1))).toBe(true);
+    const file = readFileSync(join(logDir((await exited('bin')).id), 'stdout.log'));
+    expect(file.equals(blob)).toBe(true);
+  });
+
+  it('merges every command of a workspace by time, each line labelled', async () => {
+    // Files order the three lines: L1, then R1, then L2.
+    const f1 = join(h.dir, 'f1');
+    const f2 = join(h.dir, 'f2');
+    const waitFile = (f: string): string => `while [ ! -e ${f} ]; do sleep 0.05; done`;
+    await run('left', `echo L1; touch ${f1}; ${waitFile(f2)}; echo L2`);
+    await run('right', `${waitFile(f1)}; echo R1; sleep 0.05; touch ${f2}`);
+    await exited('left');
+    await exited('right');
+    const merged = await h.cli(['logs', 'lg', '--stdout']);
+    const mine = merged.stdout.split('\n').filter((l) => /^(left|right) /.test(l));
+    expect(mine.map((l) => l.replace(/ +\|/, ' |'))).toEqual([
+      'left | L1',
+      'right | R1',
+      'left | L2',
+    ]);
+  });
+
+  it('a follower that stops reading leaves the daemon memory bounded', async () => {
+    const pid = h.daemon!.pid!;
+    const rssKiB = (field: 'VmRSS' | 'VmHWM'): number =>
+      Number(
+        new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1],
+      );
+    await run('flood', 'sleep 0.5; head -c 400000000 /dev/zero | tr "\\0" "x"');
+    // A raw client that asks to follow and never reads a byte.
+    const sock = createConnection(h.socketPath);
+    sock.write('GET /v1/workspaces/lg/commands/flood/logs?follow=1 HTTP/1.1\r\nHost: x\r\n\r\n');
+    sock.pause();
+    const before = rssKiB('VmRSS');
+    const view = await waitFor(
+      'the flood to end',
+      async () => {
+        const list = await h.json<CommandView[]>(['commands', 'lg']);
+        return list.find((c) => c.label === 'flood' && c.state === 'exited');
+      },
+      120_000,
+    );
+    expect(view.state).toBe('exited');
+    const peakKiB = rssKiB('VmHWM');
+    sock.destroy();
+    expect(peakKiB - before).toBeLessThan(150 * 1024);
+  }, 150_000);
+});

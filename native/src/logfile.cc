@@ -1,0 +1,322 @@
+// The log store's writer thread (see logfile.h for the file layout).
+//
+// One thread, one epoll set over every capture pipe. A readable pipe is spliced into its
+// stream's file (splice(2): the bytes never cross into userspace, let alone JavaScript);
+// before a chunk lands, a 24-byte index record stamps its first byte with the wall time,
+// unless the previous chunk of the whole writer went to the same stream in the same ms.
+// A file that reaches max_bytes is rotated (B.log → B.log.1 …, `keep` files in all).
+
+#include "logfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace shipote {
+
+namespace {
+constexpr size_t kSpliceBytesMax = 1 << 20;
+constexpr size_t kTurnBytesMax = 4 << 20;  // per stream per wakeup: fair to the others
+constexpr int kPipeBytes = 1 << 20;       // capture pipes grow to this (best effort)
+
+struct Record {
+  int64_t wallMs;
+  uint64_t offset;
+  uint64_t seq;
+};
+static_assert(sizeof(Record) == 24, "index records are 24 bytes");
+
+int64_t wallMsNow() {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+std::string nth(const std::string& path, uint32_t n) {
+  return n == 0 ? path : path + "." + std::to_string(n);
+}
+}  // namespace
+
+struct Sink {
+  uint32_t id = 0;
+  int pipe = -1;
+  int file = -1;
+  int index = -1;
+  std::string base;
+  uint64_t maxBytes = 0;
+  uint32_t keep = 1;
+  uint64_t size = 0;  // of the current file
+  loff_t fileOff = 0;
+  std::atomic<uint64_t> offset{0};
+  int64_t lastRecordMs = -1;
+  uint64_t lastSeq = 0;
+  bool broken = false;  // the file cannot be written: the bytes are discarded
+  std::atomic<bool> watched{false};
+
+  ~Sink() {
+    for (int fd : {pipe, file, index}) {
+      if (fd >= 0) close(fd);
+    }
+  }
+
+  std::string logPath(uint32_t n) const { return nth(base + ".log", n); }
+  std::string indexPath(uint32_t n) const { return nth(base + ".idx", n); }
+
+  void record(int64_t wallMs, uint64_t seq) {
+    Record r{wallMs, offset.load(std::memory_order_relaxed), seq};
+    ssize_t ignored = write(index, &r, sizeof r);
+    (void)ignored;
+    lastRecordMs = wallMs;
+    lastSeq = seq;
+  }
+
+  // Opens B.log (appending to what a previous incarnation left) and B.idx.
+  bool open(SysError* error, uint64_t seq) {
+    file = ::open(logPath(0).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (file < 0) return fail(error, "open");
+    index = ::open(indexPath(0).c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (index < 0) return fail(error, "open");
+    struct stat st;
+    if (fstat(file, &st) < 0) return fail(error, "fstat");
+    size = static_cast<uint64_t>(st.st_size);
+    fileOff = static_cast<loff_t>(size);
+    struct stat ist;
+    if (fstat(index, &ist) < 0) return fail(error, "fstat");
+    uint64_t whole = static_cast<uint64_t>(ist.st_size) / sizeof(Record) * sizeof(Record);
+    if (whole != static_cast<uint64_t>(ist.st_size)) {
+      if (ftruncate(index, static_cast<off_t>(whole)) < 0) return fail(error, "ftruncate");
+    }
+    Record first{0, 0, 0};
+    if (whole > 0 && pread(index, &first, sizeof first, 0) == sizeof first) {
+      offset.store(first.offset + size, std::memory_order_relaxed);
+    } else {
+      offset.store(size, std::memory_order_relaxed);
+      Record r{wallMsNow(), 0, seq};
+      if (write(index, &r, sizeof r) != sizeof r) return fail(error, "write");
+    }
+    return true;
+  }
+
+  static bool fail(SysError* error, const char* syscall) {
+    *error = SysError{errno, syscall};
+    return false;
+  }
+
+  // B.log → B.log.1 → … (the oldest beyond `keep` goes), then a fresh B.log whose first
+  // record carries on the last chunk's time (a chunk may straddle the boundary).
+  void rotate() {
+    close(file);
+    close(index);
+    file = index = -1;
+    unlink(logPath(keep - 1).c_str());
+    unlink(indexPath(keep - 1).c_str());
+    for (uint32_t n = keep - 1; n >= 1; n--) {
+      rename(logPath(n - 1).c_str(), logPath(n).c_str());
+      rename(indexPath(n - 1).c_str(), indexPath(n).c_str());
+    }
+    file = ::open(logPath(0).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    index = ::open(indexPath(0).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+                   0600);
+    size = 0;
+    fileOff = 0;
+    if (file < 0 || index < 0) {
+      broken = true;
+      return;
+    }
+    record(lastRecordMs < 0 ? wallMsNow() : lastRecordMs, lastSeq);
+  }
+};
+
+class LogWriter {
+ public:
+  LogWriter(void (*wake)(void*), void* arg) : wake_(wake), wakeArg_(arg) {}
+
+  ~LogWriter() {
+    for (int fd : {epoll_, stopFd_, devNull_}) {
+      if (fd >= 0) close(fd);
+    }
+  }
+
+  bool init(SysError* error) {
+    epoll_ = epoll_create1(EPOLL_CLOEXEC);
+    stopFd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    devNull_ = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (epoll_ < 0 || stopFd_ < 0 || devNull_ < 0) return Sink::fail(error, "epoll_create1");
+    struct epoll_event ev = {};
+    ev.events = EPOLLIN;
+    ev.data.u32 = 0;
+    if (epoll_ctl(epoll_, EPOLL_CTL_ADD, stopFd_, &ev) < 0) return Sink::fail(error, "epoll_ctl");
+    thread_ = std::thread([this] { run(); });
+    return true;
+  }
+
+  void stop() {
+    uint64_t one = 1;
+    ssize_t ignored = write(stopFd_, &one, sizeof one);
+    (void)ignored;
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard<std::mutex> lock(mutex_);
+    sinks_.clear();
+  }
+
+  uint32_t add(int fd, const std::string& base, uint64_t maxBytes, uint32_t keep,
+               SysError* error) {
+    auto sink = std::make_shared<Sink>();
+    sink->pipe = fd;
+    sink->base = base;
+    sink->maxBytes = std::max<uint64_t>(maxBytes, 1);
+    sink->keep = std::max<uint32_t>(keep, 1);
+    if (!sink->open(error, 0)) return 0;
+    fcntl(fd, F_SETPIPE_SZ, kPipeBytes);  // best effort: fewer, larger chunks
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    std::lock_guard<std::mutex> lock(mutex_);
+    sink->id = ++lastId_;
+    struct epoll_event ev = {};
+    ev.events = EPOLLIN;
+    ev.data.u32 = sink->id;
+    if (epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) < 0) {
+      Sink::fail(error, "epoll_ctl");
+      return 0;
+    }
+    sinks_[sink->id] = sink;
+    return sink->id;
+  }
+
+  void remove(uint32_t id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = sinks_.find(id);
+    if (it == sinks_.end()) return;
+    epoll_ctl(epoll_, EPOLL_CTL_DEL, it->second->pipe, nullptr);
+    sinks_.erase(it);  // the fds close with the last reference
+  }
+
+  void watch(uint32_t id, bool on) {
+    std::shared_ptr<Sink> sink = find(id);
+    if (sink) sink->watched.store(on, std::memory_order_relaxed);
+  }
+
+  int64_t bytes(uint32_t id) {
+    std::shared_ptr<Sink> sink = find(id);
+    return sink ? static_cast<int64_t>(sink->offset.load(std::memory_order_relaxed)) : -1;
+  }
+
+  std::vector<LogNote> take() {
+    std::lock_guard<std::mutex> lock(notesMutex_);
+    std::vector<LogNote> out;
+    for (const auto& n : notes_) out.push_back(n.second);
+    notes_.clear();
+    return out;
+  }
+
+ private:
+  std::shared_ptr<Sink> find(uint32_t id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = sinks_.find(id);
+    return it == sinks_.end() ? nullptr : it->second;
+  }
+
+  void note(const Sink& s, bool eof) {
+    bool first;
+    {
+      std::lock_guard<std::mutex> lock(notesMutex_);
+      first = notes_.empty();
+      notes_[s.id] = LogNote{s.id, s.offset.load(std::memory_order_relaxed), eof};
+    }
+    if (first) wake_(wakeArg_);
+  }
+
+  // Moves what the pipe holds into the file. Returns false at EOF.
+  bool service(Sink& s) {
+    size_t moved = 0;
+    while (moved < kTurnBytesMax) {
+      if (!s.broken && s.size >= s.maxBytes) s.rotate();
+      int64_t now = wallMsNow();
+      if (!s.broken && (now != s.lastRecordMs || lastSink_ != s.id)) s.record(now, ++seq_);
+      lastSink_ = s.id;
+      size_t room = s.broken ? kSpliceBytesMax : std::min(kSpliceBytesMax, s.maxBytes - s.size);
+      ssize_t r = s.broken ? splice(s.pipe, nullptr, devNull_, nullptr, room,
+                                    SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
+                           : splice(s.pipe, nullptr, s.file, &s.fileOff, room,
+                                    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (r > 0) {
+        moved += static_cast<size_t>(r);
+        if (!s.broken) s.size += static_cast<uint64_t>(r);
+        s.offset.fetch_add(static_cast<uint64_t>(r), std::memory_order_relaxed);
+        continue;
+      }
+      if (r == 0) return false;
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) break;
+      if (s.broken) return false;  // the pipe itself failed
+      s.broken = true;             // ENOSPC, EIO…: keep the child unblocked
+    }
+    if (moved > 0 && s.watched.load(std::memory_order_relaxed)) note(s, false);
+    return true;
+  }
+
+  void run() {
+    struct epoll_event events[64];
+    for (;;) {
+      int n = epoll_wait(epoll_, events, 64, -1);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return;
+      for (int i = 0; i < n; i++) {
+        uint32_t id = events[i].data.u32;
+        if (id == 0) return;  // stop
+        std::shared_ptr<Sink> sink = find(id);
+        if (!sink || service(*sink)) continue;
+        note(*sink, true);
+        remove(id);
+      }
+    }
+  }
+
+  void (*wake_)(void*);
+  void* wakeArg_;
+  int epoll_ = -1;
+  int stopFd_ = -1;
+  int devNull_ = -1;
+  uint32_t lastId_ = 0;
+  uint32_t lastSink_ = 0;
+  uint64_t seq_ = 0;
+  std::mutex mutex_;  // sinks_
+  std::map<uint32_t, std::shared_ptr<Sink>> sinks_;
+  std::mutex notesMutex_;
+  std::map<uint32_t, LogNote> notes_;
+  std::thread thread_;
+};
+
+LogWriter* logWriterStart(void (*wake)(void*), void* arg, SysError* error) {
+  std::unique_ptr<LogWriter> w(new LogWriter(wake, arg));
+  if (!w->init(error)) return nullptr;
+  return w.release();
+}
+
+void logWriterStop(LogWriter* w) {
+  w->stop();
+  delete w;
+}
+
+uint32_t logWriterAdd(LogWriter* w, int fd, const std::string& base, uint64_t maxBytes,
+                      uint32_t keep, SysError* error) {
+  return w->add(fd, base, maxBytes, keep, error);  // on failure the sink closed `fd`
+}
+
+void logWriterRemove(LogWriter* w, uint32_t id) { w->remove(id); }
+void logWriterWatch(LogWriter* w, uint32_t id, bool on) { w->watch(id, on); }
+std::vector<LogNote> logWriterTake(LogWriter* w) { return w->take(); }
+int64_t logWriterBytes(LogWriter* w, uint32_t id) { return w->bytes(id); }
+
+}  // namespace shipote

@@ -1,0 +1,41 @@
+// The log store's writer: captured pipes spliced into size-rotated files by one thread.
+//
+// Files of one stream, for a base path B: `B.log` (being written), `B.log.1` … older;
+// `B.idx` / `B.idx.N` next to each: fixed 24-byte records (wallMs i64, offset u64, seq u64)
+// in native byte order. `offset` counts every byte the stream ever received (it goes on
+// across rotation and restarts), so a file's first record gives the offset of its first
+// byte; `seq` orders chunks across all streams of one writer (arrival order).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "shipote.h"
+
+namespace shipote {
+
+class LogWriter;
+
+struct LogNote {
+  uint32_t id;
+  uint64_t bytes;  // the stream's offset after the last write
+  bool eof;
+};
+
+// `wake(arg)` is called from the writer thread when notes are waiting (coalesce it).
+LogWriter* logWriterStart(void (*wake)(void*), void* arg, SysError* error);
+void logWriterStop(LogWriter* w);  // joins the thread, closes every fd
+
+// Takes ownership of `fd` (a pipe read end), also on failure. Returns an id, 0 on error.
+uint32_t logWriterAdd(LogWriter* w, int fd, const std::string& base, uint64_t maxBytes,
+                      uint32_t keep, SysError* error);
+// Stops capturing (closes the pipe and the files).
+void logWriterRemove(LogWriter* w, uint32_t id);
+// A watched stream reports every write (followers); EOF is always reported.
+void logWriterWatch(LogWriter* w, uint32_t id, bool on);
+std::vector<LogNote> logWriterTake(LogWriter* w);
+// The stream's offset; -1 when the id is unknown (ended or removed).
+int64_t logWriterBytes(LogWriter* w, uint32_t id);
+
+}  // namespace shipote
