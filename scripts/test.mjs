@@ -19,6 +19,8 @@ const STAGES = [
     counts: false,
     expectFail: true,
   },
+  // The short stress form (about a minute): one count per attack.
+  { name: 'stress', cmd: 'npm run --silent stress', counts: true },
   { name: 'e2e', cmd: 'npm run --silent e2e', counts: true },
   { name: 'e2e-v2', cmd: 'npm run --silent e2e:v2', counts: true },
 ];

@@ -17,7 +17,7 @@ import {
   startDaemon,
   stopDaemon,
 } from './daemon.js';
-import { call } from './http.js';
+import { health } from './http.js';
 import { mib, type Outcome, type StressOptions } from './report.js';
 
 const holderEntry = fileURLToPath(new URL('./holder.ts', import.meta.url));
@@ -37,9 +37,20 @@ interface Holder {
 }
 
 function startHolder(socket: string, count: number, slow: number): Holder {
+  // Niced: on a loaded host the attack must not win by starving the daemon of CPU.
   const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', holderEntry, socket, String(count), String(slow)],
+    'nice',
+    [
+      '-n',
+      '10',
+      process.execPath,
+      '--import',
+      'tsx',
+      holderEntry,
+      socket,
+      String(count),
+      String(slow),
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -84,7 +95,7 @@ export async function connFlood(o: StressOptions): Promise<Outcome> {
     const checker = (async () => {
       while (checking) {
         healthAsked += 1;
-        const a = await call(d.socket, 'GET', '/v1/health', undefined, 5000);
+        const a = await health(d.socket, 5000);
         if (a.status === 200) healthAnswered += 1;
         else if (healthErrors.length < 3) healthErrors.push(`${a.status} ${a.error ?? ''}`);
         fdPeak = Math.max(fdPeak, fdCount(d.child.pid));

@@ -11,7 +11,7 @@ const [socket = '', countText = '0', slowText = '0'] = process.argv.slice(2);
 const count = Number(countText);
 const slow = Number(slowText);
 /** A closed connection is opened again after this long (connection churn on top). */
-const reopenAfterMs = 1000;
+const reopenAfterMs = 3000;
 let opened = 0;
 let errors = 0;
 let stopping = false;

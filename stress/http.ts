@@ -50,8 +50,20 @@ export function callJson(socket: string, method: string, path: string, value?: u
   return call(socket, method, path, value === undefined ? undefined : JSON.stringify(value));
 }
 
-/** Health answered 200 within the deadline. */
+/**
+ * Health answered 200 within the deadline. A full accept queue (connect EAGAIN) is retried
+ * within the deadline, as the CLI does: the question is whether the daemon answers.
+ */
+export async function health(socket: string, deadlineMs = 5000): Promise<Answer> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const a = await call(socket, 'GET', '/v1/health', undefined, Math.max(1, until - Date.now()));
+    const busy = a.status === 0 && (a.error ?? '').includes('EAGAIN');
+    if (!busy || Date.now() >= until) return a;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 export async function healthy(socket: string, deadlineMs = 5000): Promise<boolean> {
-  const a = await call(socket, 'GET', '/v1/health', undefined, deadlineMs);
-  return a.status === 200;
+  return (await health(socket, deadlineMs)).status === 200;
 }

@@ -72,7 +72,8 @@ const mutations: Mutation[] = [
   (t, p) => {
     const lines = t.split('\n');
     const i = p(lines.length);
-    const copies = Array.from({ length: 1 + p(3000) }, () => lines[i]);
+    const bound = Math.floor(4_000_000 / ((lines[i]?.length ?? 0) + 1));
+    const copies = Array.from({ length: Math.min(1 + p(3000), bound) }, () => lines[i]);
     return [...lines.slice(0, i), ...copies, ...lines.slice(i)].join('\n');
   },
   // many nodes (the 5,000-node pipelines of the adversarial run)
@@ -96,6 +97,18 @@ const mutations: Mutation[] = [
   (t, p) => t.replace(/= \d+/, `= ${'9'.repeat(1 + p(400))}`),
 ];
 
+/** The i-th mutated spec of a run (pipelines, every fourth a workspace). */
+export function mutatedSpec(i: number, pick: (n: number) => number) {
+  const pipeline = i % 4 !== 3;
+  let text = pipeline ? BASE_PIPELINE : BASE_WORKSPACE;
+  const rounds = 1 + pick(3);
+  for (let k = 0; k < rounds; k++) {
+    // Past the body limit more text only tests the client; keep it under 2 MiB.
+    text = mutations[pick(mutations.length)]!(text, pick).slice(0, 2 * 1024 * 1024);
+  }
+  return { pipeline, text };
+}
+
 export async function specFuzz(o: StressOptions): Promise<Outcome> {
   const total = o.long ? 3200 : 160;
   const dir = newDir('spec');
@@ -110,13 +123,7 @@ export async function specFuzz(o: StressOptions): Promise<Outcome> {
     let healthMissed = 0;
     let slowest = { ms: 0, what: '' };
     for (let i = 0; i < total; i++) {
-      const pipeline = i % 4 !== 3;
-      let text = pipeline ? BASE_PIPELINE : BASE_WORKSPACE;
-      const rounds = 1 + pick(3);
-      for (let k = 0; k < rounds; k++) {
-        // Past the body limit more text only tests the client; keep it under 2 MiB.
-        text = mutations[pick(mutations.length)]!(text, pick).slice(0, 2 * 1024 * 1024);
-      }
+      const { pipeline, text } = mutatedSpec(i, pick);
       const sentAt = performance.now();
       const a = pipeline
         ? await callJson(d.socket, 'POST', '/v1/pipelines', { source: text })

@@ -50,8 +50,11 @@ export class Api {
     return this.call<T>('POST', path, body, context);
   }
 
-  /** A streaming GET (logs, events): chunks go to `onChunk` until the server ends. */
-  async stream(path: string, onChunk: (chunk: Buffer) => void): Promise<void> {
+  /**
+   * A streaming GET (logs, events): chunks go to `onChunk` until the server ends; while a
+   * promise it returns is pending, nothing more is read (backpressure up to the daemon).
+   */
+  async stream(path: string, onChunk: (chunk: Buffer) => unknown): Promise<void> {
     const result = await this.withDaemon(() =>
       requestStream(this.options.socketPath, path, onChunk),
     );

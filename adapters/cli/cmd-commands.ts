@@ -162,6 +162,9 @@ function addLogsCommand(program: Command, io: Io): void {
         c === undefined
           ? `/v1/workspaces/${enc(ref)}/logs?${q}`
           : `/v1/workspaces/${enc(ref)}/commands/${enc(c)}/logs?${q}`;
-      await ctx.api.stream(path, (chunk) => io.out(chunk));
+      await ctx.api.stream(path, (chunk) => {
+        io.out(chunk);
+        return io.drained?.();
+      });
     });
 }

@@ -133,10 +133,10 @@ export function treeLines(node: ProcNode, indent: string): string[] {
 async function lastLines(ctx: Ctx, ws: string, cmd: string, n: number): Promise<string[]> {
   if (n === 0) return [];
   const chunks: Buffer[] = [];
-  const q = new URLSearchParams({ which: 'both', tail: String(Math.max(4096, n * 512)) });
-  await ctx.api.stream(`/v1/workspaces/${enc(ws)}/commands/${enc(cmd)}/logs?${q}`, (c) =>
-    chunks.push(c),
-  );
+  const q = new URLSearchParams({ which: 'both', lines: String(n) });
+  await ctx.api.stream(`/v1/workspaces/${enc(ws)}/commands/${enc(cmd)}/logs?${q}`, (c) => {
+    chunks.push(c);
+  });
   const text = Buffer.concat(chunks).toString('utf8').replace(/\n$/, '');
   return text === '' ? [] : text.split('\n').slice(-n);
 }

@@ -8,6 +8,8 @@ import { usage } from './errors.js';
 
 export interface Io {
   out(text: string | Uint8Array): void;
+  /** Resolves once stdout has room again (after a write it could not take at once). */
+  drained?(): Promise<void> | undefined;
   err(text: string): void;
   env: NodeJS.ProcessEnv;
   uid: number;

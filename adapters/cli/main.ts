@@ -98,6 +98,10 @@ export function processIo(): Io {
     out: (text) => {
       process.stdout.write(text);
     },
+    drained: () =>
+      process.stdout.writableNeedDrain
+        ? new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()))
+        : undefined,
     err: (text) => {
       process.stderr.write(text);
     },

@@ -51,7 +51,11 @@ export function checkSocketOwner(socketPath: string, uid = process.getuid?.() ??
   }
 }
 
-function open(
+/** A full accept queue (connect EAGAIN on a Unix socket) is retried this often, this far apart. */
+const busyRetries = 50;
+const busyRetryMs = 20;
+
+async function open(
   socketPath: string,
   method: string,
   path: string,
@@ -59,6 +63,24 @@ function open(
   extraHeaders: Record<string, string> = {},
 ): Promise<IncomingMessage> {
   checkSocketOwner(socketPath);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await openOnce(socketPath, method, path, body, extraHeaders);
+    } catch (error) {
+      const busy = (error as NodeJS.ErrnoException).code === 'EAGAIN';
+      if (!busy || attempt >= busyRetries) throw error;
+      await new Promise((r) => setTimeout(r, busyRetryMs));
+    }
+  }
+}
+
+function openOnce(
+  socketPath: string,
+  method: string,
+  path: string,
+  body: unknown,
+  extraHeaders: Record<string, string>,
+): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     // Bytes go as they are (a worker's task); anything else as JSON.
     const raw = body instanceof Uint8Array;
@@ -104,15 +126,21 @@ export async function requestJson<T = unknown>(
 export async function requestStream(
   socketPath: string,
   path: string,
-  onChunk: (chunk: Buffer) => void,
+  /** A returned promise pauses the reading until it settles; other results are ignored. */
+  onChunk: (chunk: Buffer) => unknown,
   options: { headers?: Record<string, string> } = {},
 ): Promise<{ status: number; errorText: string }> {
   const res = await open(socketPath, 'GET', path, undefined, options.headers);
   const status = res.statusCode ?? 0;
   const errorChunks: Buffer[] = [];
   for await (const chunk of res) {
-    if (status >= 200 && status < 300) onChunk(chunk as Buffer);
-    else errorChunks.push(chunk as Buffer);
+    if (status < 200 || status >= 300) {
+      errorChunks.push(chunk as Buffer);
+      continue;
+    }
+    // A slow consumer (stdout into a stalled pipe) stops the reading: the daemon pauses.
+    const busy = onChunk(chunk as Buffer);
+    if (busy instanceof Promise) await busy;
   }
   return { status, errorText: Buffer.concat(errorChunks).toString('utf8') };
 }

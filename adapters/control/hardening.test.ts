@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Supervisor } from '../../core/engine/api.js';
 import { workspaceSpec } from '../../core/manifest/defaults.js';
-import { simEngine } from '../../testing/engine.js';
+import { LIMITS } from '../../core/manifest/limits.js';
+import { type SimEngine, simEngine } from '../../testing/engine.js';
 import { textLogSource } from '../../testing/fixtures/control.js';
 import { pollUntil } from '../../testing/linux.js';
 import { requestJson, requestStream } from './client.js';
@@ -38,6 +39,7 @@ let dir: string;
 let socket: string;
 let server: ControlServer;
 let sup: Supervisor;
+let engine: SimEngine;
 const opened: Socket[] = [];
 
 const limits = { connectionsMax: 8, idleTimeoutMs: 300, headersTimeoutMs: 300 };
@@ -45,7 +47,8 @@ const limits = { connectionsMax: 8, idleTimeoutMs: 300, headersTimeoutMs: 300 };
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'shipote-hard-'));
   socket = join(dir, 'run', 'shipote.sock');
-  sup = simEngine().sup;
+  engine = simEngine();
+  sup = engine.sup;
   server = await serveControl(deps(sup), socket, limits);
 });
 afterEach(async () => {
@@ -113,6 +116,23 @@ describe('control server hardening', () => {
   it('closes an idle connection after the idle timeout', async () => {
     const idle = await idleConnection();
     await pollUntil(() => (idle.closed() ? true : undefined), 'the idle connection to close', 3000);
+  });
+
+  it('closes a connection that trickles its headers past the headers timeout', async () => {
+    const slow = await idleConnection();
+    slow.sock.write('GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+    const drip = setInterval(() => {
+      if (!slow.closed()) slow.sock.write('a');
+    }, 50);
+    try {
+      await pollUntil(
+        () => (slow.closed() ? true : undefined),
+        'the slow connection to close',
+        3000,
+      );
+    } finally {
+      clearInterval(drip);
+    }
   });
 
   it('keeps at most connectionsMax connections and still answers health', async () => {
@@ -256,4 +276,147 @@ describe('doctor and restore', () => {
       await extra.close();
     }
   });
+});
+
+describe('metrics counters and gauges', () => {
+  function sample(text: string, name: string): number {
+    const m = new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\d+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : Number.NaN;
+  }
+
+  it('never lets shipote_restarts_total go down when a workspace goes away', async () => {
+    let gone = false;
+    // The real supervisor, seen through a view in which the workspace can vanish.
+    const view = new Proxy(sup, {
+      get(target, key) {
+        if (key === 'listWorkspaces') return () => (gone ? [] : target.listWorkspaces());
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const extraDir = join(dir, 'd3');
+    const extra = await serveControl({ ...deps(view), supervisor: view }, join(extraDir, 's.sock'));
+    try {
+      await requestJson(join(extraDir, 's.sock'), 'POST', '/v1/workspaces', {
+        toml: 'label = "w"\n',
+      });
+      const run = await requestJson<{ id: string }>(
+        join(extraDir, 's.sock'),
+        'POST',
+        '/v1/workspaces/w/commands',
+        { exec: '/bin/true' },
+      );
+      await sup.restartCommand('w', run.body.id); // an operator restart, with its event
+      engine.advance(2000); // the simulated process ends; the command starts again
+      const name = 'shipote_restarts_total{kind="command"}';
+      const before = await requestJson<string>(join(extraDir, 's.sock'), 'GET', '/metrics');
+      expect(sample(before.body, name)).toBe(1);
+      gone = true;
+      sup.createWorkspace(workspaceSpec({ label: 'other' })); // any event: counters look again
+      const after = await requestJson<string>(join(extraDir, 's.sock'), 'GET', '/metrics');
+      expect(sample(after.body, name)).toBe(1);
+    } finally {
+      await extra.close();
+    }
+  });
+
+  it('reports the same pipeline and flow counts as health', async () => {
+    const withFlow = {
+      ...deps(sup),
+      flows: () => [
+        { socketPath: '/t/0', key: 'OLD', edgeIndex: 0, bytesTotal: 1, bytesPerSec: 0 },
+      ],
+    };
+    const extraDir = join(dir, 'd4');
+    const extra = await serveControl(withFlow, join(extraDir, 's.sock'));
+    try {
+      const health = await requestJson<{ pipelines: number; flows: number }>(
+        join(extraDir, 's.sock'),
+        'GET',
+        '/v1/health',
+      );
+      const metrics = await requestJson<string>(join(extraDir, 's.sock'), 'GET', '/metrics');
+      expect(sample(metrics.body, 'shipote_pipelines')).toBe(health.body.pipelines);
+      expect(sample(metrics.body, 'shipote_flows')).toBe(health.body.flows);
+    } finally {
+      await extra.close();
+    }
+  });
+});
+
+describe('replies reach clients that are still sending', () => {
+  it('answers a GET that carries a large body after reading it, not with EPIPE', async () => {
+    const reply = await sendRaw('GET', '/v1/health', 512 * 1024);
+    expect(reply.status).toBe(200);
+  });
+
+  it('answers headers too large with 431 while the client still sends its body', async () => {
+    const reply = await sendRaw('PUT', `/v1/saved-pipelines/${'a'.repeat(20_000)}`, 1024 * 1024);
+    expect(reply.status).toBe(431);
+  });
+});
+
+/** Sends the body in slow chunks, so the server could reply (and close) before the end. */
+function sendRaw(method: string, path: string, bytes: number): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: socket, method, path, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+    });
+    req.on('error', reject);
+    req.setHeader('content-length', bytes);
+    const chunk = Buffer.alloc(32 * 1024, 0x7b);
+    const writeFrom = (sent: number): void => {
+      if (sent >= bytes) {
+        req.end();
+        return;
+      }
+      const n = Math.min(chunk.length, bytes - sent);
+      req.write(chunk.subarray(0, n), () => setTimeout(() => writeFrom(sent + n), 2));
+    };
+    writeFrom(0);
+  });
+}
+
+describe('state size limits', () => {
+  it('refuses a saved pipeline that would take the saved sources past the limit', async () => {
+    const body = (n: number) => ({
+      source:
+        `# ${'p'.repeat(60_000)}\nlabel = "p${n}"\nworkspace = "w"\n[[nodes]]\nlabel = "a"\n` +
+        'payload = { Native = { exec = "/bin/cat" } }\n',
+    });
+    const perSave = body(0).source.length;
+    const fits = Math.floor(LIMITS.savedCharsMax / perSave);
+    for (let n = 0; n < fits; n++) {
+      const ok = await requestJson(socket, 'PUT', `/v1/saved-pipelines/s${n}`, body(n));
+      expect(ok.status).toBe(200);
+    }
+    const reply = await requestJson<{ error: { message: string } }>(
+      socket,
+      'PUT',
+      '/v1/saved-pipelines/one-more',
+      body(fits),
+    );
+    expect(reply.status).toBe(413);
+    expect(reply.body.error.message).toContain('(savedCharsMax)');
+    // Replacing a saved pipeline by one of the same size still fits.
+    expect((await requestJson(socket, 'PUT', '/v1/saved-pipelines/s0', body(0))).status).toBe(200);
+  });
+
+  it('refuses a workspace past workspacesMax, naming the limit', async () => {
+    // All but the last through the supervisor (fast), the last through the API.
+    for (let n = 0; n < LIMITS.workspacesMax - 1; n++) {
+      expect(sup.createWorkspace(workspaceSpec({ label: `w${n}` })).ok).toBe(true);
+    }
+    const last = await requestJson(socket, 'POST', '/v1/workspaces', { toml: 'label = "last"\n' });
+    expect(last.status).toBe(200);
+    const reply = await requestJson<{ error: { message: string } }>(
+      socket,
+      'POST',
+      '/v1/workspaces',
+      { toml: 'label = "over"\n' },
+    );
+    expect(reply.status).toBe(413);
+    expect(reply.body.error.message).toContain('(workspacesMax)');
+  }, 60_000);
 });

@@ -164,3 +164,9 @@ export function checkLabel(label: string, field: string): void {
   const problem = labelProblem(label);
   if (problem !== null) throw invalid(`${field}: ${problem}`, field);
 }
+
+/** 413 naming a limit of docs/CLI.md (Limits): the request is fine, the state is full. */
+export function overLimit(what: string, limitName: keyof typeof LIMITS): HttpError {
+  const message = `${what}; the limit is ${LIMITS[limitName]} (${limitName})`;
+  return new HttpError(413, { code: 'invalid', message });
+}

@@ -1,6 +1,7 @@
 /** Prometheus text exposition format (version 0.0.4) of what the daemon knows. */
 
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import type { RestartCounters } from './counters.js';
 import type { ControlDeps } from './types.js';
 import { workerMetrics } from './workers-health.js';
 
@@ -63,41 +64,29 @@ function family(name: string, type: string, help: string, samples: Sample[]): st
 }
 
 /**
- * Every label set is bounded: workspace and pipeline labels (chosen by the operator, one
- * per workspace or pipeline definition), edge indexes and fixed kinds; never ids, pids or
- * socket paths, which change with every run.
+ * The gauges come from the same source as `health` (they must agree); the restart counter
+ * from the daemon-wide counters (it must never go down, whatever stops or restarts).
  */
-export function renderMetrics(deps: ControlDeps): string {
-  const sup = deps.supervisor;
-  const workspaces = sup.listWorkspaces();
-  const pipelines = sup.listPipelines();
-  let commandsAlive = 0;
-  let commandRestarts = 0;
-  for (const ws of workspaces) {
-    commandsAlive += ws.commandsAlive;
-    const cmds = sup.listCommands(ws.id);
-    if (cmds.ok) for (const c of cmds.value) commandRestarts += c.restarts;
-  }
-  const pipelineRestarts = pipelines.reduce((n, p) => n + p.restarts, 0);
+export function renderMetrics(deps: ControlDeps, counters: RestartCounters): string {
+  const health = deps.supervisor.health();
+  const restarts = counters.totals();
   const flows = flowSeries(deps);
   const families = [
     family('shipote_workspaces', 'gauge', 'Workspaces known to the daemon.', [
-      { value: workspaces.length },
+      { value: health.workspaces },
     ]),
     family('shipote_commands_alive', 'gauge', 'Commands with a live process.', [
-      { value: commandsAlive },
+      { value: health.commandsAlive },
     ]),
-    family('shipote_pipelines', 'gauge', 'Pipelines known to the daemon.', [
-      { value: pipelines.length },
-    ]),
+    family('shipote_pipelines', 'gauge', 'Pipelines running.', [{ value: health.pipelines }]),
     family('shipote_restarts_total', 'counter', 'Restarts of supervised commands and pipelines.', [
-      { labels: { kind: 'command' }, value: commandRestarts },
-      { labels: { kind: 'pipeline' }, value: pipelineRestarts },
+      { labels: { kind: 'command' }, value: restarts.command },
+      { labels: { kind: 'pipeline' }, value: restarts.pipeline },
+    ]),
+    family('shipote_flows', 'gauge', 'Flow sockets of running pipelines.', [
+      { value: health.flows },
     ]),
     ...workspaceFamilies(deps),
-    family('shipote_flows', 'gauge', 'Flow sockets open for readers.', [
-      { value: deps.flows().length },
-    ]),
     family(
       'shipote_flow_bytes_total',
       'counter',
@@ -115,7 +104,7 @@ export function renderMetrics(deps: ControlDeps): string {
     ]),
     ...loopDelayFamilies(),
     ...processFamilies(deps.processStats?.() ?? null),
-    ...workerMetrics(sup).map((f) => family(f.name, f.type, f.help, f.samples)),
+    ...workerMetrics(deps.supervisor).map((f) => family(f.name, f.type, f.help, f.samples)),
   ];
   return `${families.join('\n')}\n`;
 }

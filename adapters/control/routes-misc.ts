@@ -2,10 +2,12 @@
 
 import type { LifecycleEvent } from '../../core/ports.js';
 import { markStreaming } from './connections.js';
+import { createRestartCounters, type RestartCounters } from './counters.js';
 import { buildDoctor } from './doctor.js';
 import { queryInt } from './http-util.js';
 import { renderMetrics } from './metrics.js';
 import type { Ctx, Router } from './router.js';
+import type { ControlDeps } from './types.js';
 
 export const historyDefault = 100;
 
@@ -17,7 +19,7 @@ export function addMiscRoutes(router: Router): void {
     .add('GET', '/v1/flows', ({ deps }) => deps.flows())
     .add('GET', '/v1/events', events)
     .add('GET', '/metrics', ({ deps, res }) => {
-      const body = renderMetrics(deps);
+      const body = renderMetrics(deps, countersOf(deps));
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
       res.end(body);
       return undefined;
@@ -61,6 +63,18 @@ function parseEventId(id: string): [number, number] | null {
 function isAfter(id: string, than: [number, number]): boolean {
   const me = parseEventId(id);
   return me !== null && (me[0] > than[0] || (me[0] === than[0] && me[1] > than[1]));
+}
+
+/** One restart-counter tally per set of deps (one per server), made on first use. */
+const counterTallies = new WeakMap<ControlDeps, RestartCounters>();
+
+export function countersOf(deps: ControlDeps): RestartCounters {
+  let counters = counterTallies.get(deps);
+  if (counters === undefined) {
+    counters = createRestartCounters(deps.supervisor, deps.countersPath);
+    counterTallies.set(deps, counters);
+  }
+  return counters;
 }
 
 /**

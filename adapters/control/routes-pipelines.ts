@@ -1,6 +1,7 @@
 /** /v1/pipelines (run, list, get, stop) and /v1/saved-pipelines (save, list, run, drop). */
 
 import type { RunPipelineOptions } from '../../core/engine/api.js';
+import { LIMITS } from '../../core/manifest/limits.js';
 import {
   checkLabel,
   invalid,
@@ -8,6 +9,7 @@ import {
   optNonNegInt,
   optString,
   optVars,
+  overLimit,
   readJsonBody,
   unwrap,
 } from './http-util.js';
@@ -37,6 +39,7 @@ export function addPipelineRoutes(router: Router): void {
       const source = optString(body, 'source');
       if (source === undefined) throw invalid('source: expected the pipeline TOML', 'source');
       checkSource(ctx, source, {});
+      checkSavedRoom(ctx, ctx.params.name ?? '', source);
       return unwrap(ctx.deps.supervisor.savePipeline(ctx.params.name ?? '', source));
     })
     .add('GET', '/v1/saved-pipelines', ({ deps }) => deps.supervisor.listSavedPipelines())
@@ -52,6 +55,17 @@ export function addPipelineRoutes(router: Router): void {
       unwrap(deps.supervisor.dropSavedPipeline(params.name ?? ''));
       return { dropped: params.name };
     });
+}
+
+/** Saved sources are written in every snapshot: their total is bounded (savedCharsMax). */
+function checkSavedRoom(ctx: Ctx, name: string, source: string): void {
+  let total = source.length;
+  for (const saved of ctx.deps.supervisor.listSavedPipelines()) {
+    if (saved.name !== name) total += saved.source.length;
+  }
+  if (total > LIMITS.savedCharsMax) {
+    throw overLimit(`saved pipelines would hold ${total} characters of source`, 'savedCharsMax');
+  }
 }
 
 function checkSource(ctx: Ctx, source: string, vars: Record<string, string>) {

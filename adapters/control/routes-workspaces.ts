@@ -1,11 +1,13 @@
 /** /v1/workspaces and the commands, logs and stats under them. */
 
+import { LIMITS } from '../../core/manifest/limits.js';
 import { parseTimeBound } from '../logstore/time.js';
 import {
   checkLabel,
   invalid,
   optNonNegInt,
   optString,
+  overLimit,
   queryInt,
   readJsonBody,
   unwrap,
@@ -69,6 +71,10 @@ async function createWorkspace(ctx: Ctx): Promise<unknown> {
   if (!parsed.ok) {
     const lines = specs.formatIssues(parsed.issues);
     throw invalid(`invalid workspace spec:\n${lines}`, parsed.issues[0]?.path, parsed.issues);
+  }
+  const count = supervisor.listWorkspaces().length;
+  if (count >= LIMITS.workspacesMax) {
+    throw overLimit(`${count} workspaces exist already`, 'workspacesMax');
   }
   return unwrap(supervisor.createWorkspace(parsed.value));
 }

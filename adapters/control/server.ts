@@ -19,7 +19,7 @@ import {
 import { drainBody, HttpError, invalid, sendError, sendJson } from './http-util.js';
 import { startLoopDelayMonitor } from './metrics.js';
 import { Router } from './router.js';
-import { addMiscRoutes } from './routes-misc.js';
+import { addMiscRoutes, countersOf } from './routes-misc.js';
 import { addOpenApiRoutes } from './routes-openapi.js';
 import { addPipelineRoutes } from './routes-pipelines.js';
 import { addPsRoutes } from './routes-ps.js';
@@ -136,6 +136,8 @@ export async function serveControl(
     keepAliveTimeout: limits.idleTimeoutMs,
   });
   const connections = guardConnections(server, limits);
+  // Counting starts with the server, not with the first scrape.
+  const counters = countersOf(deps);
   server.on('request', (req, res) => void handler(req, res));
   startLoopDelayMonitor();
   // Bound under umask 077: the socket is 0600 from its first instant, not after a chmod.
@@ -146,7 +148,11 @@ export async function serveControl(
     process.umask(umaskBefore);
   }
   chmodSync(socketPath, 0o600);
-  return { socketPath, connections, close: () => closeServer(server, socketPath) };
+  const close = async () => {
+    counters.close();
+    await closeServer(server, socketPath);
+  };
+  return { socketPath, connections, close };
 }
 
 function listen(server: Server, socketPath: string): Promise<void> {

@@ -107,6 +107,8 @@ export interface ControlDeps {
   /** Events from the event log file, newest last. */
   history(limit?: number): LifecycleEvent[];
   statePath: string;
+  /** Where the restart counters persist (next to the snapshot); in memory when absent. */
+  countersPath?: string;
   socketPath: string;
   restoreReport(): RestoreReport | null;
   /** Wall-clock ms (`--since 10m`). */

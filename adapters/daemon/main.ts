@@ -25,7 +25,7 @@ import {
   resolveSocketPath,
   resolveStatePath,
 } from '../store/paths.js';
-import { ensurePrivateDir } from '../store/private-dir.js';
+import { ensureStateDir } from '../store/private-dir.js';
 import { createSystemClock } from './clock.js';
 import { startDaemon } from './compose.js';
 import { createUlidIds } from './ids.js';
@@ -132,8 +132,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const socketPath = resolveSocketPath(env, uid, options.socketPath);
   const statePath = resolveStatePath(env, uid, options.statePath);
   const log = (line: string) => process.stderr.write(`shipote daemon: ${line}\n`);
-  // The snapshot, its temp files and the event log live in this directory: ours alone.
-  ensurePrivateDir(dirname(statePath), 'state directory', 'SHIPOTE_STATE (or --state)');
+  ensureStateDir(dirname(statePath)); // snapshot, temp files, event log, counters
   const clock = createSystemClock();
   const store = createFileStore({ path: statePath });
   const eventLog = eventLogFor(env, statePath);
@@ -166,6 +165,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       processStats: () => selfStats(clock.wallMs()),
       history: (limit) => eventLog.history(limit),
       statePath,
+      countersPath: join(dirname(statePath), 'counters.json'),
       socketPath,
       nowMs: clock.nowMs,
       startedAtMs: clock.nowMs(),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { harness, req } from '../../testing/linux.js';
+import { harness, pollUntil, req } from '../../testing/linux.js';
 import { PIPE_BYTES_DEFAULT } from './stdin.js';
 
 const h = harness();
@@ -22,7 +22,9 @@ describe('stdin from bytes', () => {
     if (!r.ok) throw new Error(r.error.message);
     const exit = await h.exitOf(r.value.pid);
     expect(exit.code).toBe(0);
-    expect(h.text(key).split(' ')[0]).toBe(sha(bytes));
+    // The log writer puts the output on disk a little after the exit.
+    const out = await pollUntil(() => h.text(key) || undefined, `output of ${key}`);
+    expect(out.split(' ')[0]).toBe(sha(bytes));
   });
 
   it('leaves no temp file behind', () => {
@@ -33,6 +35,7 @@ describe('stdin from bytes', () => {
     const r = h.kernel.spawn('nostdin', req('/bin/sh', ['-c', 'wc -c']));
     if (!r.ok) throw new Error(r.error.message);
     await h.exitOf(r.value.pid);
-    expect(h.text('nostdin').trim()).toBe('0');
+    const out = await pollUntil(() => h.text('nostdin') || undefined, 'output of nostdin');
+    expect(out.trim()).toBe('0');
   });
 });

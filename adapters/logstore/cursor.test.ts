@@ -157,6 +157,24 @@ describe('tail reads', () => {
   });
 });
 
+describe('reading line by line', () => {
+  it('reads each byte about once (block reads, a caught-up stream not asked per line)', () => {
+    const line = `${'y'.repeat(99)}\n`;
+    writeStream('stdout', [[1000, 1, line.repeat(10_000)]]);
+    writeStream('stderr', []);
+    readStats.bytes = 0;
+    const text = readAll(
+      [
+        { dir, stream: 'stdout' },
+        { dir, stream: 'stderr' },
+      ],
+      { timestamps: true },
+    );
+    expect(text.split('\n').length).toBe(10_001);
+    expect(readStats.bytes).toBeLessThan(2 * 1_000_000);
+  });
+});
+
 describe('time bounds', () => {
   it.each([
     ['10m', 600_000],

@@ -38,6 +38,7 @@ export interface LogQuery {
 }
 
 export const chunkBytesMax = 256 * 1024;
+const newline = Buffer.from('\n');
 const lineBytesMax = 64 * 1024;
 
 interface Piece {
@@ -82,6 +83,9 @@ class StreamReader {
   private lineWallMs = 0;
   private lineSeq = 0;
   private atLineStart = true;
+  /** Bytes [blockAt, blockAt + block.length) of the stream, read ahead. */
+  private block: Buffer = Buffer.alloc(0);
+  private blockAt = 0;
 
   constructor(
     readonly spec: LogSourceSpec,
@@ -148,9 +152,20 @@ class StreamReader {
     return this.records[this.recordAt] ?? { wallMs: 0, offset, seq: 0 };
   }
 
+  /** Bytes at the position, from a block read ahead (one read per block, not per line). */
+  private view(max: number): Buffer {
+    const at = this.pos - this.blockAt;
+    if (at < 0 || at >= this.block.length) {
+      this.block = this.read(chunkBytesMax);
+      this.blockAt = this.pos;
+      return this.block.subarray(0, max);
+    }
+    return this.block.subarray(at, at + max);
+  }
+
   /** The next line (or a piece of a long one), or null when caught up. */
   piece(): Piece | null {
-    const bytes = this.read(lineBytesMax);
+    const bytes = this.view(lineBytesMax);
     if (bytes.length === 0) return null;
     const nl = bytes.indexOf(0x0a);
     const take = nl >= 0 ? bytes.subarray(0, nl + 1) : bytes;
@@ -162,47 +177,62 @@ class StreamReader {
     }
     this.pos += take.length;
     this.atLineStart = nl >= 0;
-    const bytesCopy = Buffer.from(take);
     return {
       wallMs: this.lineWallMs,
       seq: this.lineSeq,
-      bytes: bytesCopy,
+      bytes: take,
       lineStart,
       label: this.spec.label,
     };
   }
 }
 
-function prefixFor(p: Piece, q: LogQuery, labelWidth: number): string {
-  if (!p.lineStart) return '';
-  let s = '';
-  if (p.label !== undefined) s += `${p.label.padEnd(labelWidth)} | `;
-  if (q.timestamps) s += `${new Date(p.wallMs).toISOString()} `;
-  return s;
+/** Line prefixes (label, time), the last one kept: consecutive lines mostly share it. */
+class Prefixes {
+  private lastKey = '';
+  private last: Buffer = Buffer.alloc(0);
+
+  constructor(
+    private readonly timestamps: boolean,
+    private readonly labelWidth: number,
+  ) {}
+
+  of(p: Piece): Buffer | null {
+    if (!p.lineStart || (p.label === undefined && !this.timestamps)) return null;
+    const key = `${p.label ?? ''}\u0000${this.timestamps ? p.wallMs : ''}`;
+    if (key !== this.lastKey) {
+      let s = '';
+      if (p.label !== undefined) s += `${p.label.padEnd(this.labelWidth)} | `;
+      if (this.timestamps) s += `${new Date(p.wallMs).toISOString()} `;
+      this.last = Buffer.from(s);
+      this.lastKey = key;
+    }
+    return this.last;
+  }
 }
 
 export class LogCursor {
   private readonly readers: StreamReader[];
   private readonly ahead: (Piece | null)[];
   private readonly raw: boolean;
-  private readonly labelWidth: number;
+  private readonly prefixes: Prefixes;
   private readonly labelled: boolean;
   /** The last piece written ended its line (a merged view ends a cut-off line itself). */
   private lineEnded = true;
   private pending: Buffer[] = [];
   /** The reader whose line is unfinished: it goes on before any other. */
   private sticky = -1;
+  /** Readers found caught up during this `next()` (not asked again until the next one). */
+  private readonly dry = new Set<number>();
 
-  constructor(
-    sources: LogSourceSpec[],
-    private readonly q: LogQuery,
-  ) {
+  constructor(sources: LogSourceSpec[], q: LogQuery) {
     const labelled = sources.some((s) => s.label !== undefined);
     this.labelled = labelled;
     this.readers = sources.map((s) => new StreamReader(s, q));
     this.ahead = this.readers.map(() => null);
     this.raw = sources.length === 1 && !labelled && !q.timestamps;
-    this.labelWidth = Math.max(0, ...sources.map((s) => s.label?.length ?? 0));
+    const labelWidth = Math.max(0, ...sources.map((s) => s.label?.length ?? 0));
+    this.prefixes = new Prefixes(q.timestamps === true, labelWidth);
     // Labelled streams (`logs <ws>`) get N lines each, like `docker compose logs -n`.
     if (!labelled && sources.length > 1 && q.lines !== undefined) this.lastLinesOfMerge(q.lines);
   }
@@ -212,10 +242,12 @@ export class LogCursor {
    * starts at its own last N lines, which hold the merge's last N).
    */
   private lastLinesOfMerge(lines: number): void {
+    this.dry.clear();
     const kept: Buffer[][] = [];
     for (let p = this.nextPiece(); p; p = this.nextPiece()) {
       if (p.lineStart || kept.length === 0) kept.push([]);
-      kept[kept.length - 1]!.push(Buffer.concat([Buffer.from(prefixFor(p, this.q, 0)), p.bytes]));
+      const prefix = this.prefixes.of(p);
+      kept[kept.length - 1]!.push(prefix ? Buffer.concat([prefix, p.bytes]) : p.bytes);
       if (kept.length > lines) kept.shift();
     }
     this.pending = kept.flat();
@@ -224,7 +256,10 @@ export class LogCursor {
   private nextPiece(): Piece | null {
     let best = -1;
     for (let i = 0; i < this.readers.length; i++) {
-      this.ahead[i] ??= this.readers[i]!.piece();
+      if (this.ahead[i] === null && !this.dry.has(i)) {
+        this.ahead[i] = this.readers[i]!.piece();
+        if (this.ahead[i] === null) this.dry.add(i);
+      }
       const p = this.ahead[i];
       if (!p) continue;
       if (i === this.sticky) {
@@ -243,6 +278,7 @@ export class LogCursor {
 
   /** The next chunk of output, or null when caught up (follow: try again later). */
   next(): Buffer | null {
+    this.dry.clear();
     if (this.pending.length > 0) {
       const out = Buffer.concat(this.pending);
       this.pending = [];
@@ -259,12 +295,12 @@ export class LogCursor {
     while (size < chunkBytesMax) {
       const p = this.nextPiece();
       if (!p) break;
-      const prefix = prefixFor(p, this.q, this.labelWidth);
-      if (this.labelled && p.lineStart && !this.lineEnded) parts.push(Buffer.from('\n'));
+      const prefix = this.prefixes.of(p);
+      if (this.labelled && p.lineStart && !this.lineEnded) parts.push(newline);
       this.lineEnded = p.bytes[p.bytes.length - 1] === 0x0a;
-      if (prefix) parts.push(Buffer.from(prefix));
+      if (prefix) parts.push(prefix);
       parts.push(p.bytes);
-      size += prefix.length + p.bytes.length;
+      size += (prefix?.length ?? 0) + p.bytes.length;
     }
     return parts.length > 0 ? Buffer.concat(parts) : null;
   }

@@ -52,7 +52,9 @@ maybe(`log store against a real daemon${why ? ` (skipped: ${why})` : ''}`, () =>
 
   const bytesOf = async (path: string): Promise<Buffer> => {
     const parts: Buffer[] = [];
-    const r = await requestStream(h.socketPath, path, (c) => parts.push(c));
+    const r = await requestStream(h.socketPath, path, (c) => {
+      parts.push(c);
+    });
     if (r.status !== 200) throw new Error(`${path}: ${r.status} ${r.errorText}`);
     return Buffer.concat(parts);
   };
@@ -60,8 +62,10 @@ maybe(`log store against a real daemon${why ? ` (skipped: ${why})` : ''}`, () =>
   const logDir = (id: string): string => join(h.dir, 'state', 'logs', id);
 
   it('keeps logs readable after the workspace stops and after a daemon kill -9', async () => {
-    await run('keeper', 'echo one; echo two >&2; echo three');
+    const keeper = await run('keeper', 'echo one; echo two >&2; echo three');
     await exited('keeper');
+    const meta = JSON.parse(readFileSync(join(logDir(keeper.id), 'meta.json'), 'utf8'));
+    expect(meta).toMatchObject({ key: keeper.id, label: 'keeper', wsLabel: 'lg' });
     await h.cli(['workspace', 'stop', 'lg', '--grace', '0']);
     const before = await h.cli(['logs', 'lg', 'keeper', '--stdout']);
     expect(before).toEqual({ code: 0, stdout: 'one\nthree\n', stderr: '' });
@@ -144,6 +148,26 @@ maybe(`log store against a real daemon${why ? ` (skipped: ${why})` : ''}`, () =>
     ]);
   });
 
+  it('-f starts from -n and ends when the command exits', async () => {
+    const go = join(h.dir, 'go-follow');
+    await run('fol', `echo a; echo b; while [ ! -e ${go} ]; do sleep 0.05; done; echo c`);
+    await waitFor('a and b', async () => {
+      const r = await h.cli(['logs', 'lg', 'fol', '--stdout']);
+      return r.stdout === 'a\nb\n';
+    });
+    const seen: string[] = [];
+    const r = await requestStream(
+      h.socketPath,
+      '/v1/workspaces/lg/commands/fol/logs?which=stdout&lines=1&follow=1',
+      (c) => {
+        seen.push(c.toString());
+        if (seen.length === 1) writeFileSync(go, '');
+      },
+    );
+    expect(r.status).toBe(200);
+    expect(seen.join('')).toBe('b\nc\n');
+  });
+
   it('a follower that stops reading leaves the daemon memory bounded', async () => {
     const pid = h.daemon!.pid!;
     const rssKiB = (field: 'VmRSS' | 'VmHWM'): number =>
@@ -168,5 +192,7 @@ maybe(`log store against a real daemon${why ? ` (skipped: ${why})` : ''}`, () =>
     const peakKiB = rssKiB('VmHWM');
     sock.destroy();
     expect(peakKiB - before).toBeLessThan(150 * 1024);
+    // And after the flood the daemon is back within 10 MiB of where it was.
+    await waitFor('RSS back near where it was', () => rssKiB('VmRSS') - before < 10 * 1024);
   }, 150_000);
 });

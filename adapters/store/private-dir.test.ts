@@ -9,7 +9,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensurePrivateDir } from './private-dir.js';
+import { ensurePrivateDir, ensureStateDir } from './private-dir.js';
 
 let base: string;
 beforeEach(() => {
@@ -60,5 +60,15 @@ describe('ensurePrivateDir', () => {
     chmodSync(dir, 0o755);
     check(dir)();
     expect(statSync(dir).mode & 0o777).toBe(0o700);
+  });
+
+  it('leaves a readable state directory as it is, but refuses a shared one', () => {
+    const dir = join(base, 'state');
+    mkdirSync(dir);
+    chmodSync(dir, 0o755);
+    ensureStateDir(dir);
+    expect(statSync(dir).mode & 0o777).toBe(0o755);
+    chmodSync(dir, 0o1777);
+    expect(() => ensureStateDir(dir)).toThrow(/state directory .*\(writable by others\)/);
   });
 });

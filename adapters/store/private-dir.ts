@@ -3,9 +3,9 @@
  * (docs/CONTRACT.md §5, §6). Each must belong to the daemon's uid and be writable by
  * nobody else: another user who could write there could swap the socket or plant links.
  * A missing directory is created 0700 under umask 077, so no other uid ever sees it
- * open. An existing one owned by us that others can only read is tightened to 0700;
- * anything else (a link, another owner, writable by group or others) is refused with a
- * message that says how to fix it.
+ * open. An existing socket directory owned by us that others can only read is tightened
+ * to 0700 (a state directory is left readable); anything else (a link, another owner,
+ * writable by group or others) is refused with a message that says how to fix it.
  */
 
 import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
@@ -37,6 +37,7 @@ export function ensurePrivateDir(
   what: string,
   override: string,
   uid: number = ownUid(),
+  options: { tighten?: boolean } = {},
 ): void {
   withPrivateUmask(() => mkdirSync(dir, { recursive: true, mode: 0o700 }));
   const st = lstatSync(dir);
@@ -61,5 +62,12 @@ export function ensurePrivateDir(
         `check nothing in it is foreign, then chmod 700 ${dir}, ${elsewhere}`,
     );
   }
-  if ((mode & 0o077) !== 0) chmodSync(dir, 0o700);
+  // A readable one is tightened only when asked (the socket's); a state directory such as
+  // a 0755 StateDirectory or $HOME is left as its owner set it: nobody else can write there.
+  if ((mode & 0o077) !== 0 && options.tighten !== false) chmodSync(dir, 0o700);
+}
+
+/** A directory for the snapshot and its neighbours: ours, writable by nobody else. */
+export function ensureStateDir(dir: string, uid: number = ownUid()): void {
+  ensurePrivateDir(dir, 'state directory', 'SHIPOTE_STATE (or --state)', uid, { tighten: false });
 }

@@ -114,3 +114,45 @@ describe('spec limits (docs/CONTRACT.md §1, §3)', () => {
     expect(result.issues.map((i) => i.path)).toEqual(['label', 'nodes[0].label']);
   });
 });
+
+describe('documented limits', () => {
+  it('match the constants, row by row (docs/CLI.md, Limits)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const doc = readFileSync(new URL('../../docs/CLI.md', import.meta.url), 'utf8');
+    for (const [name, value] of Object.entries(LIMITS)) {
+      const row = doc.split('\n').find((line) => line.startsWith(`| \`${name}\``));
+      expect(row?.split('|')[2]?.trim()).toBe(String(value));
+    }
+  });
+});
+
+describe('template expansion budget', () => {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a placeholder under test
+  it('refuses a spec whose ${VAR} expansion would exceed the limit, naming it', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a placeholder under test
+    const placeholders = '${A}'.repeat(1000);
+    const text =
+      'label = "p"\nworkspace = "W"\n[[nodes]]\nlabel = "a"\n' +
+      `payload = { Native = { exec = "/bin/echo", argv = ["${placeholders}"] } }\n`;
+    const result = parsePipelineToml(text, { A: 'x'.repeat(10_000) });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues).toEqual([
+      {
+        path: '(vars)',
+        message:
+          `expanding \${VAR} templates would exceed ${LIMITS.expandedCharsMax} characters ` +
+          '(expandedCharsMax)',
+      },
+    ]);
+  });
+
+  it('still expands within the budget', () => {
+    const text =
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a placeholder under test
+      'label = "p"\nworkspace = "${W}"\n[[nodes]]\nlabel = "a"\n' +
+      'payload = { Native = { exec = "/bin/cat" } }\n';
+    const result = parsePipelineToml(text, { W: 'w'.repeat(1000) });
+    expect(result.ok && result.value.workspace).toBe('w'.repeat(1000));
+  });
+});

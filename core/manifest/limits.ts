@@ -13,6 +13,12 @@ export const LIMITS = {
   edgesMax: 1024,
   /** Characters of a label (workspace, command, pipeline, node, saved pipeline name). */
   labelCharsMax: 63,
+  /** Characters of all string values of a spec after `${VAR}` expansion. */
+  expandedCharsMax: 262_144,
+  /** Characters of all saved pipeline sources together (each is written in the snapshot). */
+  savedCharsMax: 4 * 1024 * 1024,
+  /** Workspaces at once. */
+  workspacesMax: 1024,
   /** Bytes of one request body. */
   bodyBytesMax: 1024 * 1024,
 } as const;

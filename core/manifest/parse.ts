@@ -7,7 +7,7 @@ import { parse, TomlError } from 'smol-toml';
 import { LIMITS } from './limits.js';
 import { lineLocator } from './lines.js';
 import { validatePipelineSpec } from './pipeline.js';
-import { expandValue } from './templates.js';
+import { expandValueBounded } from './templates.js';
 import type { PipelineSpec, SpecIssue, SpecResult, WorkspaceSpec } from './types.js';
 import { validateWorkspaceSpec } from './workspace.js';
 
@@ -38,7 +38,14 @@ function parseWith<T>(
   if (tooLong !== null) return { ok: false, issues: [tooLong] };
   const parsed = parseToml(text);
   if (!parsed.ok) return parsed;
-  const result = validate(expandValue(parsed.value, vars));
+  const expanded = expandValueBounded(parsed.value, vars, LIMITS.expandedCharsMax);
+  if (expanded === null) {
+    const message =
+      `expanding \${VAR} templates would exceed ${LIMITS.expandedCharsMax} characters ` +
+      '(expandedCharsMax)';
+    return { ok: false, issues: [{ path: '(vars)', message }] };
+  }
+  const result = validate(expanded.value);
   if (result.ok) return result;
   const locate = lineLocator(text);
   return { ok: false, issues: result.issues.map((issue) => withLine(locate, issue)) };

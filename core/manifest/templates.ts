@@ -33,3 +33,57 @@ export function expandValue(raw: unknown, vars: Record<string, string>): unknown
   }
   return raw;
 }
+
+interface Budget {
+  left: number;
+}
+
+/** `expandTemplates` that stops (null) before its output would pass the budget. */
+function expandCounted(text: string, vars: Record<string, string>, budget: Budget): string | null {
+  let out = '';
+  let last = 0;
+  for (const m of text.matchAll(PLACEHOLDER)) {
+    const name = m[1] ?? '';
+    const value = Object.hasOwn(vars, name) ? vars[name] : undefined;
+    const piece = text.slice(last, m.index) + (typeof value === 'string' ? value : m[0]);
+    budget.left -= piece.length;
+    if (budget.left < 0) return null;
+    out += piece;
+    last = m.index + m[0].length;
+  }
+  const rest = text.slice(last);
+  budget.left -= rest.length;
+  return budget.left < 0 ? null : out + rest;
+}
+
+/**
+ * `expandValue` with a budget on the characters of all expanded strings: a few `${A}` and
+ * one large var could otherwise grow a 64 KiB spec into gigabytes. null when over budget.
+ */
+export function expandValueBounded(
+  raw: unknown,
+  vars: Record<string, string>,
+  maxChars: number,
+): { value: unknown } | null {
+  const budget: Budget = { left: maxChars };
+  const walk = (v: unknown): unknown => {
+    if (budget.left < 0) return v;
+    if (typeof v === 'string') return expandCounted(v, vars, budget) ?? '';
+    if (Array.isArray(v)) return v.map(walk);
+    if (v === null || typeof v !== 'object') return v;
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) return v;
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(v)) {
+      Object.defineProperty(out, key, {
+        value: walk(value),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return out;
+  };
+  const value = walk(raw);
+  return budget.left < 0 ? null : { value };
+}

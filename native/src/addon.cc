@@ -807,16 +807,33 @@ class Addon : public Napi::Addon<Addon> {
     return env.Undefined();
   }
 
+  // Notes can still be pending while the environment is torn down (the handle is closed
+  // in its cleanup): a call into JS that cannot run then is dropped, not a fatal error.
   void onLogNotes() {
-    if (logWriter_ == nullptr) return;
+    if (logWriter_ == nullptr || onLog_.IsEmpty()) return;
     std::vector<LogNote> notes = logWriterTake(logWriter_);
-    Napi::Env env(env_);
-    Napi::HandleScope scope{env};
+    napi_env env = env_;
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+    napi_value global;
+    napi_get_global(env, &global);
     for (const LogNote& n : notes) {
-      call(onLog_, {Napi::Number::New(env, n.id),
-                    Napi::Number::New(env, static_cast<double>(n.bytes)),
-                    Napi::Boolean::New(env, n.eof)});
+      napi_value args[3];
+      napi_create_uint32(env, n.id, &args[0]);
+      napi_create_double(env, static_cast<double>(n.bytes), &args[1]);
+      napi_get_boolean(env, n.eof, &args[2]);
+      napi_value result;
+      napi_status st = napi_make_callback(env, nullptr, global, onLog_.Value(), 3, args, &result);
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (pending) {
+        napi_value e;
+        napi_get_and_clear_last_exception(env, &e);
+        if (st == napi_ok || st == napi_pending_exception) napi_fatal_exception(env, e);
+      }
+      if (st != napi_ok) break;
     }
+    napi_close_handle_scope(env, scope);
   }
 
   void closeLogWriter() {

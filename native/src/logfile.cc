@@ -5,6 +5,8 @@
 // before a chunk lands, a 24-byte index record stamps its first byte with the wall time,
 // unless the previous chunk of the whole writer went to the same stream in the same ms.
 // A file that reaches max_bytes is rotated (B.log → B.log.1 …, `keep` files in all).
+// Pipes for the same base share one open stream (a restarted command's new pipe while the
+// old one still drains, a forked child that kept the old pipe): one writer per file.
 
 #include "logfile.h"
 
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -46,11 +49,21 @@ int64_t wallMsNow() {
 std::string nth(const std::string& path, uint32_t n) {
   return n == 0 ? path : path + "." + std::to_string(n);
 }
+
+// Unlinking a file whose pages are still being written back can wait for the writeback:
+// the oldest file is renamed aside at once and unlinked by a short-lived thread, so the
+// capture never stalls on it.
+void discard(const std::string& path) {
+  static std::atomic<uint64_t> seq{0};
+  std::string aside = path + ".deleting-" + std::to_string(getpid()) + "-" +
+                      std::to_string(seq.fetch_add(1, std::memory_order_relaxed));
+  if (rename(path.c_str(), aside.c_str()) != 0) return;  // absent
+  std::thread([aside] { unlink(aside.c_str()); }).detach();
+}
 }  // namespace
 
 struct Sink {
-  uint32_t id = 0;
-  int pipe = -1;
+  uint32_t serial = 0;
   int file = -1;
   int index = -1;
   std::string base;
@@ -62,10 +75,9 @@ struct Sink {
   int64_t lastRecordMs = -1;
   uint64_t lastSeq = 0;
   bool broken = false;  // the file cannot be written: the bytes are discarded
-  std::atomic<bool> watched{false};
 
   ~Sink() {
-    for (int fd : {pipe, file, index}) {
+    for (int fd : {file, index}) {
       if (fd >= 0) close(fd);
     }
   }
@@ -119,8 +131,8 @@ struct Sink {
     close(file);
     close(index);
     file = index = -1;
-    unlink(logPath(keep - 1).c_str());
-    unlink(indexPath(keep - 1).c_str());
+    discard(logPath(keep - 1));
+    discard(indexPath(keep - 1));
     for (uint32_t n = keep - 1; n >= 1; n--) {
       rename(logPath(n - 1).c_str(), logPath(n).c_str());
       rename(indexPath(n - 1).c_str(), indexPath(n).c_str());
@@ -135,6 +147,18 @@ struct Sink {
       return;
     }
     record(lastRecordMs < 0 ? wallMsNow() : lastRecordMs, lastSeq);
+  }
+};
+
+// One capture pipe feeding a sink (the JS side's id).
+struct Input {
+  uint32_t id = 0;
+  int pipe = -1;
+  std::shared_ptr<Sink> sink;
+  std::atomic<bool> watched{false};
+
+  ~Input() {
+    if (pipe >= 0) close(pipe);
   }
 };
 
@@ -167,49 +191,65 @@ class LogWriter {
     (void)ignored;
     if (thread_.joinable()) thread_.join();
     std::lock_guard<std::mutex> lock(mutex_);
+    inputs_.clear();
     sinks_.clear();
   }
 
   uint32_t add(int fd, const std::string& base, uint64_t maxBytes, uint32_t keep,
                SysError* error) {
-    auto sink = std::make_shared<Sink>();
-    sink->pipe = fd;
-    sink->base = base;
-    sink->maxBytes = std::max<uint64_t>(maxBytes, 1);
-    sink->keep = std::max<uint32_t>(keep, 1);
-    if (!sink->open(error, 0)) return 0;
+    auto input = std::make_shared<Input>();
+    input->pipe = fd;
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto open = sinks_.find(base);
+    input->sink = open == sinks_.end() ? nullptr : open->second.lock();
+    if (!input->sink) {
+      auto sink = std::make_shared<Sink>();
+      sink->base = base;
+      sink->maxBytes = std::max<uint64_t>(maxBytes, 1);
+      sink->keep = std::max<uint32_t>(keep, 1);
+      sink->serial = ++lastSerial_;
+      // Files that cannot be opened (a full or read-only disk): the bytes are drained and
+      // dropped, so the child is not blocked or killed by SIGPIPE for want of a log.
+      SysError ignored;
+      if (!sink->open(&ignored, 0)) sink->broken = true;
+      input->sink = sink;
+      sinks_[base] = sink;
+    }
     fcntl(fd, F_SETPIPE_SZ, kPipeBytes);  // best effort: fewer, larger chunks
     int flags = fcntl(fd, F_GETFL);
     if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-    std::lock_guard<std::mutex> lock(mutex_);
-    sink->id = ++lastId_;
+    input->id = ++lastId_;
     struct epoll_event ev = {};
     ev.events = EPOLLIN;
-    ev.data.u32 = sink->id;
+    ev.data.u32 = input->id;
     if (epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) < 0) {
       Sink::fail(error, "epoll_ctl");
       return 0;
     }
-    sinks_[sink->id] = sink;
-    return sink->id;
+    inputs_[input->id] = input;
+    return input->id;
   }
 
   void remove(uint32_t id) {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto it = sinks_.find(id);
-    if (it == sinks_.end()) return;
+    auto it = inputs_.find(id);
+    if (it == inputs_.end()) return;
     epoll_ctl(epoll_, EPOLL_CTL_DEL, it->second->pipe, nullptr);
-    sinks_.erase(it);  // the fds close with the last reference
+    std::string base = it->second->sink->base;
+    inputs_.erase(it);  // the pipe (and, with its last input, the sink) close with the last ref
+    auto open = sinks_.find(base);
+    if (open != sinks_.end() && open->second.expired()) sinks_.erase(open);
   }
 
   void watch(uint32_t id, bool on) {
-    std::shared_ptr<Sink> sink = find(id);
-    if (sink) sink->watched.store(on, std::memory_order_relaxed);
+    std::shared_ptr<Input> input = find(id);
+    if (input) input->watched.store(on, std::memory_order_relaxed);
   }
 
   int64_t bytes(uint32_t id) {
-    std::shared_ptr<Sink> sink = find(id);
-    return sink ? static_cast<int64_t>(sink->offset.load(std::memory_order_relaxed)) : -1;
+    std::shared_ptr<Input> input = find(id);
+    if (!input) return -1;
+    return static_cast<int64_t>(input->sink->offset.load(std::memory_order_relaxed));
   }
 
   std::vector<LogNote> take() {
@@ -221,34 +261,35 @@ class LogWriter {
   }
 
  private:
-  std::shared_ptr<Sink> find(uint32_t id) {
+  std::shared_ptr<Input> find(uint32_t id) {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto it = sinks_.find(id);
-    return it == sinks_.end() ? nullptr : it->second;
+    auto it = inputs_.find(id);
+    return it == inputs_.end() ? nullptr : it->second;
   }
 
-  void note(const Sink& s, bool eof) {
+  void note(const Input& in, bool eof) {
     bool first;
     {
       std::lock_guard<std::mutex> lock(notesMutex_);
       first = notes_.empty();
-      notes_[s.id] = LogNote{s.id, s.offset.load(std::memory_order_relaxed), eof};
+      notes_[in.id] = LogNote{in.id, in.sink->offset.load(std::memory_order_relaxed), eof};
     }
     if (first) wake_(wakeArg_);
   }
 
   // Moves what the pipe holds into the file. Returns false at EOF.
-  bool service(Sink& s) {
+  bool service(Input& in) {
+    Sink& s = *in.sink;
     size_t moved = 0;
     while (moved < kTurnBytesMax) {
       if (!s.broken && s.size >= s.maxBytes) s.rotate();
       int64_t now = wallMsNow();
-      if (!s.broken && (now != s.lastRecordMs || lastSink_ != s.id)) s.record(now, ++seq_);
-      lastSink_ = s.id;
+      if (!s.broken && (now != s.lastRecordMs || lastSink_ != s.serial)) s.record(now, ++seq_);
+      lastSink_ = s.serial;
       size_t room = s.broken ? kSpliceBytesMax : std::min(kSpliceBytesMax, s.maxBytes - s.size);
-      ssize_t r = s.broken ? splice(s.pipe, nullptr, devNull_, nullptr, room,
+      ssize_t r = s.broken ? splice(in.pipe, nullptr, devNull_, nullptr, room,
                                     SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
-                           : splice(s.pipe, nullptr, s.file, &s.fileOff, room,
+                           : splice(in.pipe, nullptr, s.file, &s.fileOff, room,
                                     SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
       if (r > 0) {
         moved += static_cast<size_t>(r);
@@ -262,7 +303,7 @@ class LogWriter {
       if (s.broken) return false;  // the pipe itself failed
       s.broken = true;             // ENOSPC, EIO…: keep the child unblocked
     }
-    if (moved > 0 && s.watched.load(std::memory_order_relaxed)) note(s, false);
+    if (moved > 0 && in.watched.load(std::memory_order_relaxed)) note(in, false);
     return true;
   }
 
@@ -275,9 +316,9 @@ class LogWriter {
       for (int i = 0; i < n; i++) {
         uint32_t id = events[i].data.u32;
         if (id == 0) return;  // stop
-        std::shared_ptr<Sink> sink = find(id);
-        if (!sink || service(*sink)) continue;
-        note(*sink, true);
+        std::shared_ptr<Input> input = find(id);
+        if (!input || service(*input)) continue;
+        note(*input, true);
         remove(id);
       }
     }
@@ -289,10 +330,12 @@ class LogWriter {
   int stopFd_ = -1;
   int devNull_ = -1;
   uint32_t lastId_ = 0;
+  uint32_t lastSerial_ = 0;
   uint32_t lastSink_ = 0;
   uint64_t seq_ = 0;
-  std::mutex mutex_;  // sinks_
-  std::map<uint32_t, std::shared_ptr<Sink>> sinks_;
+  std::mutex mutex_;  // inputs_, sinks_
+  std::map<uint32_t, std::shared_ptr<Input>> inputs_;
+  std::map<std::string, std::weak_ptr<Sink>> sinks_;  // open streams by base path
   std::mutex notesMutex_;
   std::map<uint32_t, LogNote> notes_;
   std::thread thread_;
@@ -311,7 +354,7 @@ void logWriterStop(LogWriter* w) {
 
 uint32_t logWriterAdd(LogWriter* w, int fd, const std::string& base, uint64_t maxBytes,
                       uint32_t keep, SysError* error) {
-  return w->add(fd, base, maxBytes, keep, error);  // on failure the sink closed `fd`
+  return w->add(fd, base, maxBytes, keep, error);  // on failure the input closed `fd`
 }
 
 void logWriterRemove(LogWriter* w, uint32_t id) { w->remove(id); }
