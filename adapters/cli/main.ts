@@ -12,6 +12,7 @@ import { addMiscCommands } from './cmd-misc.js';
 import { addFlowCommands, addPipelineCommands } from './cmd-pipeline.js';
 import { addTopCommand } from './cmd-top.js';
 import { addCompletionCommand, addViewsCommands } from './cmd-views.js';
+import { addWorkerCommands } from './cmd-worker.js';
 import { addWorkspaceCommands } from './cmd-workspace.js';
 import { colorWanted } from './colors.js';
 import type { Io } from './context.js';
@@ -64,6 +65,7 @@ export function buildProgram(io: Io): Command {
   addViewsCommands(program, io);
   addTopCommand(program, io);
   addCompletionCommand(program, io);
+  addWorkerCommands(program, io);
   return program;
 }
 

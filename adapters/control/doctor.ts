@@ -6,6 +6,7 @@
 
 import type { LifecycleEvent } from '../../core/ports.js';
 import type { ControlDeps, DoctorFinding, DoctorView } from './types.js';
+import { workerFindings } from './workers-health.js';
 
 export const doctorHistoryMax = 1000;
 
@@ -76,6 +77,6 @@ export function buildDoctor(deps: ControlDeps): DoctorView {
       ok: snapshotOk,
       message: restore?.message ?? 'not restored yet',
     },
-    findings: findings.slice(-20),
+    findings: [...findings.slice(-20), ...workerFindings(deps.supervisor)],
   };
 }
