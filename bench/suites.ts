@@ -24,6 +24,8 @@ export interface BenchContext {
   kernel: LinuxKernel;
   runtimeDir: string;
   quick: boolean;
+  /** `--suite NAME`: run that suite only (spawn, restart, pipes, workers). */
+  suite?: string;
   log: (line: string) => void;
 }
 
@@ -211,11 +213,18 @@ export async function runAll(ctx: BenchContext): Promise<Row[]> {
   const { pipeSuite } = await import('./pipes.js');
   const { captureSuite } = await import('./capture.js');
   const { applySuite } = await import('./apply.js');
-  return [
-    ...(await spawnSuite(ctx)),
-    ...(await restartSuite(ctx)),
-    ...(await pipeSuite(ctx, exits)),
-    ...(await captureSuite(ctx)),
-    ...(await applySuite(ctx)),
+  const { workerSuite } = await import('./workers.js');
+  const ex = exits;
+  const suites: [string, () => Promise<Row[]>][] = [
+    ['spawn', () => spawnSuite(ctx)],
+    ['restart', () => restartSuite(ctx)],
+    ['pipes', () => pipeSuite(ctx, ex)],
+    ['capture', () => captureSuite(ctx)],
+    ['apply', () => applySuite(ctx)],
+    ['workers', () => workerSuite(ctx)],
   ];
+  const rows: Row[] = [];
+  for (const [name, run] of suites)
+    if (!ctx.suite || ctx.suite === name) rows.push(...(await run()));
+  return rows;
 }

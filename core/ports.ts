@@ -20,7 +20,7 @@ export type PortReason =
   | 'Corrupt' // a stored file that does not decode
   | 'Unknown';
 
-export type PortName = 'Clock' | 'Kernel' | 'Cgroups' | 'Store' | 'EventLog' | 'Ids';
+export type PortName = 'Clock' | 'Kernel' | 'Cgroups' | 'Store' | 'EventLog' | 'Ids' | 'QueueStore';
 
 export interface PortError {
   _tag: 'PortError';
@@ -80,6 +80,8 @@ export interface ProcRequest {
   /** User and group names (or numeric ids) to run as; absent or '' = the daemon's. */
   user?: string;
   group?: string;
+  /** Bytes the child reads on stdin, then EOF (a worker's task). Absent: /dev/null. */
+  stdin?: Uint8Array;
 }
 
 export interface GroupEdge {
@@ -234,4 +236,106 @@ export interface Ports {
   store: Store;
   eventLog: EventLog;
   ids: Ids;
+  /** The durable task queue of workers; absent: workers are refused as unavailable. */
+  queue?: QueueStore;
+}
+
+// ── QueueStore ─────────────────────────────────────────────────────────────────────
+
+/**
+ * A worker as declared: the command template each task runs with. Kept in the queue
+ * store beside its tasks, so a worker and its queue are created and dropped together.
+ */
+export interface WorkerDef {
+  name: string;
+  /** The workspace the tasks run in (its id, as restored). */
+  wsId: string;
+  exec: string;
+  argv: string[];
+  /** `KEY=value` entries added to every task's environment. */
+  env: string[];
+  cwd: string;
+  backoffMsInitial: number;
+  backoffMsMax: number;
+  /** 0 = no timeout. */
+  timeoutMs: number;
+  /** More than this many failures of one task within `crashLoopWindowMs` dead-letters it. */
+  crashLoopMax: number;
+  crashLoopWindowMs: number;
+  createdAtWallMs: number;
+}
+
+export interface TaskRow {
+  /** ULID. */
+  id: string;
+  worker: string;
+  /** Push order, global and increasing: delivery follows it. */
+  seq: number;
+  payload: Uint8Array;
+  /** Deliveries started so far (recorded before each spawn). */
+  attempt: number;
+  /** `running`: a delivery was recorded and no outcome since (the daemon may have died). */
+  state: 'queued' | 'running';
+  pushedAtWallMs: number;
+}
+
+/** How one delivery ended. */
+export interface TaskResult {
+  code: number | null;
+  signal: string | null;
+  /** `timeout` when the daemon killed it for `timeoutMs`. */
+  reason: 'exit' | 'signal' | 'timeout' | 'spawn-failed';
+  stderrTail: string;
+  wallMs: number;
+}
+
+export interface DeadLetter extends TaskRow {
+  last: TaskResult;
+}
+
+export interface WorkerCounters {
+  pushed: number;
+  done: number;
+  failed: number;
+  dead: number;
+  /** The last outcome recorded, if any. */
+  last: (TaskResult & { taskId: string }) | null;
+}
+
+export interface QueuePush {
+  worker: string;
+  id: string;
+  payload: Uint8Array;
+  pushedAtWallMs: number;
+}
+
+/**
+ * The durable task queue. Every write is one transaction, committed durably before the
+ * call returns ok (production: SQLite, WAL, synchronous=FULL); after an error nothing of
+ * that call is stored. Reads see every committed write.
+ */
+export interface QueueStore {
+  workers(): PortResult<WorkerDef[]>;
+  /** Refused (`Exists`) when a worker of that name exists. */
+  createWorker(def: WorkerDef): PortResult<true>;
+  /** Removes the worker, its tasks, dead letters and counters. */
+  dropWorker(name: string): PortResult<{ tasks: number; dead: number }>;
+  /** All in one transaction: every push stored, or none (`LimitExceeded` when full). */
+  push(items: QueuePush[]): PortResult<{ seqs: number[] }>;
+  /** The oldest task of the worker, or null. */
+  head(worker: string): PortResult<TaskRow | null>;
+  /** Record a delivery: attempt + 1, state running. Returns the new attempt. */
+  startAttempt(worker: string, taskId: string): PortResult<{ attempt: number }>;
+  /** Exit 0: the task is removed and `done` counted, in one transaction. */
+  complete(worker: string, taskId: string, result: TaskResult): PortResult<true>;
+  /** A failed delivery: the task stays at the head (state queued), `failed` counted. */
+  fail(worker: string, taskId: string, result: TaskResult): PortResult<true>;
+  /** A failed delivery past the crash-loop bound: moved to the dead letters. */
+  bury(worker: string, taskId: string, result: TaskResult): PortResult<true>;
+  /** A dead letter back to the tail of the queue (a new seq), its attempt count kept. */
+  retry(worker: string, taskId: string): PortResult<TaskRow>;
+  tasks(worker: string, limit: number): PortResult<TaskRow[]>;
+  dead(worker: string, limit: number): PortResult<DeadLetter[]>;
+  depth(worker: string): PortResult<number>;
+  counters(worker: string): PortResult<WorkerCounters>;
 }

@@ -15,6 +15,7 @@ import {
 import type { SeedRun } from './seed.js';
 import { ViolationError } from './seed.js';
 import { pipelineToml } from './toml.js';
+import { executeWorkerOp } from './workers.js';
 import type { Op } from './workload.js';
 
 type Exec<K extends Op['kind']> = (
@@ -265,6 +266,10 @@ const EXECUTORS: { [K in Op['kind']]: Exec<K> } = {
   crash: (run) => run.restore(),
   'restart-daemon': restartDaemon,
   advance: (run, op) => run.advance(op.ms),
+  'create-worker': executeWorkerOp,
+  'push-tasks': executeWorkerOp,
+  'retry-dead': executeWorkerOp,
+  'drop-worker': executeWorkerOp,
 };
 
 export function executeOp(run: SeedRun, op: Op): void | Promise<void> {

@@ -14,6 +14,9 @@ export const FAULT_KINDS = [
   'store-crash', // Store: the daemon dies in the middle of a write; the old text stays
   'cgroup-create-fail', // Cgroups: mkdir fails (EBUSY)
   'cgroup-busy', // Cgroups: a kill or remove answers Busy (the engine retries on a timer)
+  'queue-fail', // QueueStore: a commit fails (SQLITE_FULL, I/O error); nothing stored
+  'queue-crash', // QueueStore: the daemon dies mid-commit; the transaction lands whole or not
+  'queue-crash-done', // QueueStore: the daemon dies between a task's exit 0 and its removal
 ] as const;
 
 export type FaultKind = (typeof FAULT_KINDS)[number];

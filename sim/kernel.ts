@@ -67,6 +67,8 @@ export interface SpawnRecord {
   group: boolean;
   ok: boolean;
   seq: number;
+  /** A worker's delivery: SHIPOTE_TASK_ID and SHIPOTE_TASK_ATTEMPT of its env. */
+  task?: { id: string; attempt: number };
 }
 
 export interface ExitRecord {
@@ -186,6 +188,7 @@ export class SimKernel {
       return started;
     }
     const pids = [started.value.pid];
+    const task = taskOf(req.envp);
     this.spawns.push({
       atMs: this.clock.nowMs(),
       gen,
@@ -194,6 +197,7 @@ export class SimKernel {
       group: false,
       ok: true,
       seq: ++this.seq,
+      ...(task ? { task } : {}),
     });
     this.trace.add(
       () => `spawn key=${key} pid=${started.value.pid} ${req.exec} ${req.argv.join(' ')}`,
@@ -300,7 +304,7 @@ export class SimKernel {
       return { ok: false, error: portError(method, 'Unknown', 'daemon is gone') };
     }
     const script =
-      parseScript(req.exec, req.argv) ??
+      parseScript(req.exec, req.argv, req.stdin) ??
       (this.hostBinaries ? hostScript(req.exec, req.argv) : null);
     if (script === null) {
       const message = `exec ${req.exec}: No such file or directory`;
@@ -505,4 +509,12 @@ export class SimKernel {
       if (growing) this.armGrowth();
     });
   }
+}
+
+/** The task a worker's process was started for, from its environment. */
+function taskOf(envp: string[]): { id: string; attempt: number } | null {
+  const get = (name: string) => envp.find((e) => e.startsWith(`${name}=`))?.slice(name.length + 1);
+  const id = get('SHIPOTE_TASK_ID');
+  if (id === undefined) return null;
+  return { id, attempt: Number(get('SHIPOTE_TASK_ATTEMPT') ?? 0) };
 }

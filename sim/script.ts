@@ -12,6 +12,7 @@
  * | `sim:grow-mem`    | bytesPerMs                             | RSS grows linearly, forever      |
  * | `sim:fork`        | children                               | forks children, runs forever     |
  * | `sim:notify`      | readyAfterMs, watchdogEveryMs, hangMs  | READY=1, then WATCHDOG=1 pings   |
+ * | `sim:task`        | (stdin: `afterMs code`)                | a worker's task: exits with code |
  */
 
 export interface Script {
@@ -55,8 +56,16 @@ function num(argv: string[], i: number, fallback: number): number {
 }
 
 /** The script for an exec, or null when no such simulated binary exists. */
-export function parseScript(exec: string, argv: string[]): Script | null {
+export function parseScript(exec: string, argv: string[], stdin?: Uint8Array): Script | null {
   switch (exec) {
+    case 'sim:task': {
+      // A worker's task: its stdin says `afterMs code` (what this task does).
+      const words = new TextDecoder()
+        .decode(stdin ?? new Uint8Array())
+        .trim()
+        .split(' ');
+      return { ...BASE, exitAfterMs: num(words, 0, 0), exitCode: num(words, 1, 0) };
+    }
     case 'sim:exit':
       return { ...BASE, exitAfterMs: num(argv, 0, 0), exitCode: num(argv, 1, 0) };
     case 'sim:signal':

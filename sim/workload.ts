@@ -6,6 +6,13 @@
  */
 
 import type { Prng } from './prng.js';
+import {
+  drawCreateWorker,
+  drawDropWorker,
+  drawPushTasks,
+  drawRetryDead,
+  type WorkerOp,
+} from './workers.js';
 
 export interface Behaviour {
   exec: string;
@@ -53,7 +60,8 @@ export type Op =
   | { kind: 'crash' }
   /** Graceful: the engine's shutdown (flush, TERM, KILL after the grace), then it exits. */
   | { kind: 'restart-daemon'; graceMs: number }
-  | { kind: 'advance'; ms: number };
+  | { kind: 'advance'; ms: number }
+  | WorkerOp;
 
 const MIB = 1 << 20;
 
@@ -163,6 +171,10 @@ const OP_TABLE: [weight: number, draw: (prng: Prng) => Op][] = [
   [3, (prng) => ({ kind: 'restart-cmd', cmd: prng.int(64) })],
   [2, () => ({ kind: 'crash' })],
   [1, (prng) => ({ kind: 'restart-daemon', graceMs: prng.pick([0, 300, 1000]) })],
+  [3, drawCreateWorker],
+  [8, drawPushTasks],
+  [1, drawRetryDead],
+  [1, drawDropWorker],
   [
     35,
     (prng) => ({

@@ -16,6 +16,7 @@ import { Faults } from './faults.js';
 import { SimIds } from './ids.js';
 import { SimKernel } from './kernel.js';
 import { Prng } from './prng.js';
+import { SimQueueStore } from './queue-store.js';
 import { SimStore } from './store.js';
 import { Trace } from './trace.js';
 
@@ -35,6 +36,7 @@ export class SimWorld {
   readonly kernel: SimKernel;
   readonly cgroups: SimCgroups;
   readonly store: SimStore;
+  readonly queue: SimQueueStore;
   readonly eventLog: SimEventLog;
   readonly ids: SimIds;
   /** Current daemon generation; generations before it are dead. */
@@ -57,6 +59,13 @@ export class SimWorld {
       isAlive,
       (gen) => this.crash(gen),
     );
+    this.queue = new SimQueueStore(
+      this.faults,
+      this.trace,
+      isAlive,
+      (gen) => this.crash(gen),
+      () => this.kernel.seq,
+    );
     this.eventLog = new SimEventLog(() => this.clock.nowMs());
     this.ids = new SimIds(this.prng.fork(), () => this.clock.wallMs());
   }
@@ -74,6 +83,7 @@ export class SimWorld {
       store: this.store.port(gen),
       eventLog: this.eventLog.port(gen),
       ids: this.ids,
+      queue: this.queue.port(gen),
     };
   }
 

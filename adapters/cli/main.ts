@@ -13,6 +13,7 @@ import { addMiscCommands } from './cmd-misc.js';
 import { addFlowCommands, addPipelineCommands } from './cmd-pipeline.js';
 import { addTopCommand } from './cmd-top.js';
 import { addCompletionCommand, addViewsCommands } from './cmd-views.js';
+import { addWorkerCommands } from './cmd-worker.js';
 import { addWorkspaceCommands } from './cmd-workspace.js';
 import { colorWanted } from './colors.js';
 import type { Io } from './context.js';
@@ -66,6 +67,7 @@ export function buildProgram(io: Io): Command {
   addViewsCommands(program, io);
   addTopCommand(program, io);
   addCompletionCommand(program, io);
+  addWorkerCommands(program, io);
   return program;
 }
 

@@ -82,10 +82,12 @@ function openOnce(
   extraHeaders: Record<string, string>,
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
+    // Bytes go as they are (a worker's task); anything else as JSON.
+    const raw = body instanceof Uint8Array;
+    const payload = body === undefined ? undefined : raw ? body : JSON.stringify(body);
     const headers: Record<string, string | number> = { ...extraHeaders };
     if (payload !== undefined) {
-      headers['content-type'] = 'application/json';
+      headers['content-type'] = raw ? 'application/octet-stream' : 'application/json';
       headers['content-length'] = Buffer.byteLength(payload);
     }
     // No keep-alive: one connection per request, so the daemon holds no idle sockets.

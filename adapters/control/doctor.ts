@@ -9,6 +9,7 @@
 import type { RestoreReport, Supervisor } from '../../core/engine/api.js';
 import type { LifecycleEvent } from '../../core/ports.js';
 import type { ControlDeps, DoctorFinding, DoctorView } from './types.js';
+import { workerFindings } from './workers-health.js';
 
 export const doctorHistoryMax = 1000;
 const findingsMax = 20;
@@ -163,6 +164,7 @@ export function buildDoctor(deps: ControlDeps): DoctorView {
     findings: [
       ...standingFindings(deps.history(doctorHistoryMax), deps.supervisor),
       ...setAsideFindings(restore, deps.statePath),
+      ...workerFindings(deps.supervisor),
     ],
   };
 }

@@ -3,6 +3,7 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { RestartCounters } from './counters.js';
 import type { ControlDeps } from './types.js';
+import { workerMetrics } from './workers-health.js';
 
 /** Sampling step of the event-loop delay histogram. */
 const loopDelayResolutionMs = 20;
@@ -103,6 +104,7 @@ export function renderMetrics(deps: ControlDeps, counters: RestartCounters): str
     ]),
     ...loopDelayFamilies(),
     ...processFamilies(deps.processStats?.() ?? null),
+    ...workerMetrics(deps.supervisor).map((f) => family(f.name, f.type, f.help, f.samples)),
   ];
   return `${families.join('\n')}\n`;
 }

@@ -185,6 +185,7 @@ maybe(`the OpenAPI description against a real daemon${why ? ` (skipped: ${why})`
     await check('GET', '/v1/doctor', '/v1/doctor');
     await check('GET', '/v1/events', '/v1/events?history=10');
     await check('GET', '/v1/openapi.json', '/v1/openapi.json');
+    await checkWorkers(check);
     await check('POST', `${ws}/stop`, '/v1/workspaces/api/stop', { graceMs: 0 });
     const routed = buildRouter()
       .list()
@@ -192,3 +193,37 @@ maybe(`the OpenAPI description against a real daemon${why ? ` (skipped: ${why})`
     expect(routed.filter((r) => !seen.has(r))).toEqual([]);
   });
 });
+
+type Check = (method: string, template: string, path: string, body?: unknown) => Promise<Raw>;
+
+/** The worker routes, each answered as described (a task that fails ends dead-lettered). */
+async function checkWorkers(check: Check): Promise<void> {
+  const w = '/v1/workers/{name}';
+  const tasks = `${w}/tasks`;
+  const spec = {
+    workspace: 'api',
+    name: 'w',
+    exec: '/bin/sh',
+    argv: ['-c', 'exit 3'],
+    backoffMsInitial: 1,
+    crashLoopMax: 1,
+  };
+  await check('POST', '/v1/workers', '/v1/workers', spec);
+  await check('POST', '/v1/workers', '/v1/workers', { ...spec, name: 'a b' });
+  await check('GET', '/v1/workers', '/v1/workers');
+  await check('GET', w, '/v1/workers/w');
+  await check('GET', w, '/v1/workers/nope');
+  await check('POST', tasks, '/v1/workers/w/tasks', 'a task');
+  let dead: { id: string }[] = [];
+  for (let i = 0; i < 200 && dead.length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    dead = JSON.parse((await check('GET', tasks, '/v1/workers/w/tasks?dead=1')).text);
+  }
+  expect(dead).toHaveLength(1);
+  const retry = `${tasks}/{id}/retry`;
+  await check('POST', retry, `/v1/workers/w/tasks/${dead[0]?.id}/retry`);
+  await check('POST', retry, '/v1/workers/w/tasks/nope/retry');
+  await check('GET', tasks, '/v1/workers/w/tasks');
+  await check('DELETE', w, '/v1/workers/w?force=1');
+  await check('DELETE', w, '/v1/workers/w');
+}

@@ -235,6 +235,54 @@ const schemas: Record<string, S> = {
     unchanged: strings,
     results: arr(obj({ action: str, id: str, pid: nullable('integer') }, ['id', 'pid'])),
   }),
+  TaskResult: obj({
+    code: nullable('integer'),
+    signal: nullable('string'),
+    reason: { enum: ['exit', 'signal', 'timeout', 'spawn-failed'] },
+    stderrTail: str,
+    wallMs: int,
+  }),
+  WorkerView: obj({
+    name: str,
+    workspaceId: str,
+    state: { enum: ['idle', 'delivering', 'running', 'backoff', 'draining'] },
+    depth: nnInt,
+    running: { oneOf: [{ type: 'null' }, obj({ taskId: str, pid: int, attempt: nnInt })] },
+    pushed: nnInt,
+    done: nnInt,
+    failed: nnInt,
+    dead: nnInt,
+    last: {
+      oneOf: [
+        { type: 'null' },
+        { allOf: [ref('TaskResult')], type: 'object', required: ['taskId'] },
+      ],
+    },
+    deadLetters: arr(obj({ id: str, attempt: nnInt, last: ref('TaskResult') })),
+    held: nullable('string'),
+    exec: str,
+    argv: strings,
+    envp: strings,
+    cwd: str,
+    backoffMsInitial: nnInt,
+    backoffMsMax: nnInt,
+    timeoutMs: nnInt,
+    crashLoopMax: nnInt,
+    crashLoopWindowMs: nnInt,
+  }),
+  Task: obj(
+    {
+      id: str,
+      seq: nnInt,
+      attempt: nnInt,
+      state: { enum: ['queued', 'running', 'dead'] },
+      bytes: nnInt,
+      payload: { type: 'string', contentEncoding: 'base64' },
+      pushedAtWallMs: int,
+      last: ref('TaskResult'),
+    },
+    ['last'],
+  ),
 };
 
 const json = (schema: S, description = 'ok'): S => ({
@@ -394,6 +442,46 @@ const paths: Record<string, S> = {
   '/v1/saved-pipelines/{name}/run': {
     parameters: [pathParam('name', 'saved pipeline name')],
     post: op('run a saved pipeline', json(ref('PipelineView')), { requestBody: runPipelineBody }),
+  },
+  '/v1/workers': {
+    post: op('declare a worker in a workspace', json(ref('WorkerView')), {
+      requestBody: body({ type: 'object', required: ['workspace', 'name', 'exec'] }),
+    }),
+    get: op('workers with depth, running task and outcome counts', json(arr(ref('WorkerView')))),
+  },
+  '/v1/workers/{name}': {
+    parameters: [pathParam('name', 'worker name')],
+    get: op('one worker', json(ref('WorkerView'))),
+    delete: op(
+      'drop a worker (409 while tasks remain, unless force)',
+      json(obj({ dropped: str })),
+      {
+        parameters: [queryParam('force', { enum: ['1', 'true', '0'] }, 'discard its tasks')],
+      },
+    ),
+  },
+  '/v1/workers/{name}/tasks': {
+    parameters: [pathParam('name', 'worker name')],
+    post: op(
+      'push a task (the body, any bytes): answers after the commit',
+      json(obj({ id: str, seq: nnInt })),
+      {
+        requestBody: {
+          required: true,
+          content: { 'application/octet-stream': { schema: str } },
+        },
+      },
+    ),
+    get: op('queued tasks in delivery order, or dead letters', json(arr(ref('Task'))), {
+      parameters: [
+        queryParam('dead', { enum: ['1', 'true', '0'] }, 'dead letters instead'),
+        queryParam('limit', nnInt, 'at most this many (default 1000)'),
+      ],
+    }),
+  },
+  '/v1/workers/{name}/tasks/{id}/retry': {
+    parameters: [pathParam('name', 'worker name'), pathParam('id', 'task id')],
+    post: op('a dead letter back to the tail of the queue', json(ref('Task'))),
   },
   '/v1/health': { get: op('counts', json(ref('HealthView'))) },
   '/v1/caps': { get: op('cgroup and kernel capabilities', json(ref('Caps'))) },

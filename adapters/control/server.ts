@@ -25,6 +25,7 @@ import { addMiscRoutes, countersOf } from './routes-misc.js';
 import { addOpenApiRoutes } from './routes-openapi.js';
 import { addPipelineRoutes } from './routes-pipelines.js';
 import { addPsRoutes } from './routes-ps.js';
+import { addWorkerRoutes } from './routes-workers.js';
 import { addWorkspaceRoutes } from './routes-workspaces.js';
 import type { ControlDeps } from './types.js';
 
@@ -52,6 +53,7 @@ export function buildRouter(): Router {
   addMiscRoutes(router);
   addPsRoutes(router);
   addOpenApiRoutes(router);
+  addWorkerRoutes(router);
   return router;
 }
 

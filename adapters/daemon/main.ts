@@ -6,15 +6,16 @@
 
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Supervisor } from '../../core/engine/api.js';
+import type { Supervisor, TaskLogs } from '../../core/engine/api.js';
 import { createSupervisor } from '../../core/engine/supervisor.js';
 import type { Cgroups, LifecycleEvent } from '../../core/ports.js';
 import { coreSpecParsers } from '../control/specs.js';
 import { bufferBytesDefault } from '../linux/budget.js';
-import { createLinuxCgroups, createLinuxKernel } from '../linux/index.js';
+import { createLinuxCgroups, createLinuxKernel, type LinuxKernel } from '../linux/index.js';
 import { ledgerPathFor, sweepLeftovers } from '../linux/ledger.js';
 import { logLimitsDefault } from '../linux/logs.js';
 import { wireLogStore } from '../logstore/daemon.js';
+import { openDaemonQueue } from '../queue/index.js';
 import { createFileEventLog } from '../store/event-log.js';
 import { createFileStore } from '../store/file-store.js';
 import {
@@ -79,6 +80,19 @@ export function chooseCgroups(env: NodeJS.ProcessEnv): Cgroups {
   return cgroups;
 }
 
+/** Workers' stderr from the kernel's capture rings (dead letters keep a tail). */
+function taskLogsOf(kernel: LinuxKernel): TaskLogs {
+  return {
+    stderrBytes: (key) => kernel.logBytes(key).stderr,
+    stderrTail: (key, bytes) => Buffer.from(kernel.logs(key, 'stderr', bytes)).toString(),
+    whenCaptured: (key, fire) => kernel.whenCaptured(key, fire),
+  };
+}
+
+function closeAll(parts: ({ close(): void } | null)[]): void {
+  for (const part of parts) part?.close();
+}
+
 function eventLogFor(env: NodeJS.ProcessEnv, statePath: string) {
   return createFileEventLog({
     path: eventLogPathFor(statePath),
@@ -125,17 +139,17 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const kernel = await startKernel(env, { statePath, socketPath }, log);
   const cgroups = chooseCgroups(env);
   const ids = createUlidIds();
-  const supervisor = createSupervisor(
-    { clock, kernel, cgroups, store, eventLog, ids },
-    {
-      cores: availableParallelism(),
-      // The quota tick, only for workspaces with an enforced limit (log/kill).
-      sampleEveryMs: intFromEnv(env, 'SHIPOTE_SAMPLE_EVERY_MS', 1000),
-      // Stats history for every other live workspace (plus on demand); nothing alive,
-      // nothing ticks. See core/engine/stats.ts.
-      statsEveryMs: intFromEnv(env, 'SHIPOTE_STATS_EVERY_MS', 10_000),
-    },
-  );
+  const queue = openDaemonQueue(env, statePath, log);
+  const ports = { clock, kernel, cgroups, store, eventLog, ids, ...(queue ? { queue } : {}) };
+  const supervisor = createSupervisor(ports, {
+    taskLogs: taskLogsOf(kernel),
+    cores: availableParallelism(),
+    // The quota tick, only for workspaces with an enforced limit (log/kill).
+    sampleEveryMs: intFromEnv(env, 'SHIPOTE_SAMPLE_EVERY_MS', 1000),
+    // Stats history for every other live workspace (plus on demand); nothing alive,
+    // nothing ticks. See core/engine/stats.ts.
+    statsEveryMs: intFromEnv(env, 'SHIPOTE_STATS_EVERY_MS', 10_000),
+  });
   const appendEvent = (event: LifecycleEvent) => eventLog.append(event);
   const logs = wireLogStore({ env, statePath, socketPath, supervisor, kernel, clock, appendEvent });
   const daemon = await startDaemon({
@@ -160,7 +174,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     log,
     appendEvent,
     wallMs: clock.wallMs,
-    closeKernel: () => kernel.close(),
+    closeKernel: () => closeAll([kernel, queue]),
   });
   logs.startTicks();
   const onSignal = options.init

@@ -47,6 +47,7 @@ import {
 } from './logs.js';
 import { sampleTrees } from './proc-stats.js';
 import { resolveRunAs } from './run-as.js';
+import { stdinFd } from './stdin.js';
 import type { FlowInfo, TapFlow } from './taps.js';
 import { ProcessTrees } from './tree-signals.js';
 
@@ -89,6 +90,8 @@ export interface LinuxKernel extends Kernel {
   /** The directory holding `key`'s log files. */
   logDir(key: string): string;
   logBytes(key: string): { stdout: number; stderr: number };
+  /** `fire` once the output of `key`'s processes is fully captured (their pipes at EOF). */
+  whenCaptured(key: string, fire: () => void): void;
   /** A nudge whenever `key`'s log files grew or a stream ended. */
   followLogs(key: string, listener: LogListener): () => void;
   flows(): FlowInfo[];
@@ -307,8 +310,19 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
   spawn(key: string, req: ProcRequest): PortResult<{ pid: number }> {
     const problem = validateProcRequest(req);
     if (problem) return this.invalid('spawn', problem);
+    let stdin = -1;
+    if (req.stdin !== undefined) {
+      const fd = stdinFd(this.native, req.stdin, this.opts.runtimeDir);
+      if (!fd.ok) return fd;
+      stdin = fd.value;
+    }
     // The addon makes and reads the capture pipes: one call, no fds through JS.
-    const r = this.launch(key, req, [-1, CAPTURE, CAPTURE], 'spawn');
+    let r: PortResult<Spawned>;
+    try {
+      r = this.launch(key, req, [stdin, CAPTURE, CAPTURE], 'spawn');
+    } finally {
+      if (stdin >= 0) this.native.close(stdin);
+    }
     if (!r.ok) return r;
     const { pid, out, err } = r.value;
     this.logStore.captureSpawned(key, 'stdout', out);
@@ -385,6 +399,11 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
 
   logDir(key: string): string {
     return this.logStore.keyDir(key);
+  }
+
+  /** `fire` once the output of `key`'s processes is fully captured (their pipes at EOF). */
+  whenCaptured(key: string, fire: () => void): void {
+    this.logStore.whenDrained(key, fire);
   }
 
   logBytes(key: string): { stdout: number; stderr: number } {

@@ -30,6 +30,8 @@ interface KeyLogs {
   open: Map<number, OutputName>;
   ended: { stdout: number; stderr: number };
   followers: Set<LogListener>;
+  /** Called once every open capture reached EOF (a worker's exit waits for its stderr). */
+  drained: (() => void)[];
 }
 
 // The addon has one onLog callback per process: notes go to the store owning the id.
@@ -58,7 +60,8 @@ export class LogStore {
   private entry(key: string): KeyLogs {
     let e = this.byKey.get(key);
     if (!e) {
-      e = { open: new Map(), ended: { stdout: 0, stderr: 0 }, followers: new Set() };
+      const ended = { stdout: 0, stderr: 0 };
+      e = { open: new Map(), ended, followers: new Set(), drained: [] };
       this.byKey.set(key, e);
     }
     return e;
@@ -109,7 +112,15 @@ export class LogStore {
       owners.delete(id);
     }
     for (const f of e.followers) f();
+    if (eof && e.open.size === 0) for (const fire of e.drained.splice(0)) fire();
     if (eof && e.open.size === 0 && e.followers.size === 0) this.byKey.delete(key!);
+  }
+
+  /** `fire` once every capture of `key` reached EOF (at once when none is open). */
+  whenDrained(key: string, fire: () => void): void {
+    const e = this.byKey.get(key);
+    if (!e || e.open.size === 0) fire();
+    else e.drained.push(fire);
   }
 
   /** Bytes the key's streams received, from the writer or, for older ones, the files. */

@@ -9,8 +9,10 @@
  */
 
 import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
+import type { WorkerSpec } from '../manifest/worker.js';
 import type { Policy } from '../policy/index.js';
-import type { LifecycleEvent, Ports } from '../ports.js';
+import type { DeadLetter, LifecycleEvent, Ports, TaskRow } from '../ports.js';
+import type { WorkerView } from './worker-views.js';
 
 export type ApiErrorCode =
   | 'not_found' // no such workspace/command/pipeline/saved pipeline
@@ -172,7 +174,8 @@ export interface RunPipelineOptions {
   vars?: Record<string, string>;
 }
 
-export interface Supervisor {
+/** Workers (contract §9) are present when the ports include a queue store. */
+export interface Supervisor extends Partial<WorkerSupervisor> {
   /** Restore from the store, relaunch supervised pipelines, arm timers. Call once. */
   start(): RestoreReport;
   /** Write the snapshot now if dirty (SIGTERM path). */
@@ -247,6 +250,37 @@ export interface SupervisorOptions {
    * to core/policy. Injected, never flagged: the simulator's canary passes a broken one.
    */
   policy?: Partial<Policy>;
+  /** Captured stderr of workers' tasks (a dead letter keeps its last attempt's tail). */
+  taskLogs?: TaskLogs;
 }
 
 export type CreateSupervisor = (ports: Ports, options?: SupervisorOptions) => Supervisor;
+
+// ── workers (contract §9) ────────────────────────────────────────────────────────────
+
+export interface WorkerSupervisor {
+  /** Declares a worker in workspace `ref`; durable before it returns ok. */
+  createWorker(ref: string, spec: WorkerSpec): ApiResult<WorkerView>;
+  /** Resolves once the task is committed to the queue (group commit per event-loop turn). */
+  pushTask(name: string, payload: Uint8Array): Promise<ApiResult<{ id: string; seq: number }>>;
+  listWorkers(): WorkerView[];
+  getWorker(name: string): ApiResult<WorkerView>;
+  listTasks(
+    name: string,
+    options: { dead: boolean; limit?: number },
+  ): ApiResult<TaskRow[] | DeadLetter[]>;
+  /** A dead letter back to the tail of the queue; its attempt count goes on from where it was. */
+  retryTask(name: string, taskId: string): ApiResult<TaskRow>;
+  /** Refused (conflict) while tasks remain, unless `force`: a running task is killed first. */
+  dropWorker(name: string, options: { force: boolean }): Promise<ApiResult<true>>;
+}
+
+/** A worker's captured stderr: a dead letter keeps what its last attempt wrote. */
+export interface TaskLogs {
+  /** Bytes of stderr captured under `key` so far (never decreases). */
+  stderrBytes(key: string): number;
+  /** The last `bytes` bytes of stderr captured under `key`, as text. */
+  stderrTail(key: string, bytes: number): string;
+  /** `fire` once what `key`'s processes wrote is captured (pipes at EOF), if it can tell. */
+  whenCaptured?(key: string, fire: () => void): void;
+}

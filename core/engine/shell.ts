@@ -36,6 +36,8 @@ export class Shell {
   /** After close() or once a shutdown began: the snapshot on disk stands as flushed. */
   private writesOff = false;
   private closed = false;
+  /** Exits of processes the engine does not own (workers' tasks): true when taken. */
+  exitHook: ((pid: number, code: number | null, signal: string | null) => boolean) | null = null;
 
   constructor(
     readonly ports: Ports,
@@ -90,6 +92,7 @@ export class Shell {
   private onKernelEvent(event: KernelEvent): void {
     if (event.type === 'exit') {
       const { pid, code, signal } = event;
+      if (this.exitHook?.(pid, code, signal)) return;
       this.enqueue({ type: 'process-exited', pid, code, signal });
       return;
     }

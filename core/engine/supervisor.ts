@@ -5,6 +5,7 @@
 
 import { formatIssues, parsePipelineToml } from '../manifest/index.js';
 import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
+import type { WorkerSpec } from '../manifest/worker.js';
 import { defaultPolicy } from '../policy/index.js';
 import type { LifecycleEvent, PortError } from '../ports.js';
 import type {
@@ -21,6 +22,7 @@ import type {
   StatsView,
   Supervisor,
   SupervisorOptions,
+  WorkerSupervisor,
   WorkspaceView,
 } from './api.js';
 import { resolveCommand, resolvePipeline, resolveWorkspace } from './draft.js';
@@ -37,11 +39,36 @@ import {
   statsView,
   workspaceView,
 } from './views.js';
+import { type EnvelopeLookup, UNAVAILABLE_WORKERS, WorkerHost } from './worker-host.js';
+import type { WorkerView } from './worker-views.js';
 
 export const createSupervisor: CreateSupervisor = (ports, options = {}) => {
   const policy = { ...defaultPolicy, ...options.policy };
-  return new Facade(new Shell(ports, engineOptions(options), policy));
+  const shell = new Shell(ports, engineOptions(options), policy);
+  return new Facade(shell, ports.queue ? workerHost(shell, ports.queue, options) : null);
 };
+
+/** Workers (contract §9) beside the engine: their exits come through the shell's hook. */
+function workerHost(
+  shell: Shell,
+  queue: NonNullable<Shell['ports']['queue']>,
+  options: SupervisorOptions,
+): WorkerHost {
+  const envelopeOf = (wsId: string): EnvelopeLookup => {
+    const ws = shell.state.workspaces.get(wsId);
+    if (ws?.phase.kind === 'running') return { ok: true, envelope: ws.envelope };
+    return { ok: false, why: `workspace ${wsId} is ${ws ? ws.phase.kind : 'gone'}` };
+  };
+  const host = new WorkerHost({
+    ...shell.ports,
+    queue,
+    append: (e) => shell.append(e.ev, e.fields),
+    envelopeOf,
+    ...(options.taskLogs ? { taskLogs: options.taskLogs } : {}),
+  });
+  shell.exitHook = (pid, code, signal) => host.onExit(pid, code, signal);
+  return host;
+}
 
 function engineOptions(options: SupervisorOptions): EngineOptions {
   return {
@@ -59,7 +86,10 @@ class Facade implements Supervisor {
   private started = false;
   private shuttingDown: Promise<Settled> | null = null;
 
-  constructor(private readonly shell: Shell) {}
+  constructor(
+    private readonly shell: Shell,
+    private readonly workers: WorkerHost | null,
+  ) {}
 
   private get state() {
     return this.shell.state;
@@ -77,7 +107,11 @@ class Facade implements Supervisor {
     if (this.started) throw new Error('start() is called once');
     this.started = true;
     this.apply({ type: 'daemon-started', caps: this.ports.cgroups.caps() });
-    return restoreFromStore(this.shell);
+    const report = restoreFromStore(this.shell);
+    const w = this.workers?.start();
+    if (!w) return report;
+    const queued = w.error ? `workers not loaded: ${w.error}` : `${w.workers} workers`;
+    return { ...report, message: `${report.message}; ${queued}, ${w.tasks} queued tasks` };
   }
 
   private ensureCaps(): void {
@@ -89,11 +123,13 @@ class Facade implements Supervisor {
   }
 
   close(): void {
+    this.workers?.close();
     this.shell.close();
   }
 
   shutdown(graceMs: number): Promise<Settled> {
     if (!this.shuttingDown) {
+      this.workers?.shutdown();
       this.shuttingDown = this.shell.waitFor('daemon:', { type: 'daemon-shutdown', graceMs });
       this.shell.stopWriting();
     }
@@ -304,6 +340,29 @@ class Facade implements Supervisor {
     const error = this.apply({ type: 'pipeline-drop', name });
     return error ? { ok: false, error } : { ok: true, value: true };
   }
+
+  // ── workers (contract §9) ───────────────────────────────────────────────────────
+
+  private get host(): WorkerSupervisor {
+    return this.workers ?? UNAVAILABLE_WORKERS;
+  }
+
+  createWorker(ref: string, spec: WorkerSpec): ApiResult<WorkerView> {
+    const ws = this.wsOf(ref);
+    if (!ws) return { ok: false, error: notFound(`no workspace "${ref}"`) };
+    if (ws.phase.kind !== 'running') {
+      const message = `workspace "${ref}" is ${ws.phase.kind}: workers need a running workspace`;
+      return { ok: false, error: { code: 'conflict', message } };
+    }
+    return this.host.createWorker(ws.id, spec);
+  }
+
+  readonly pushTask: WorkerSupervisor['pushTask'] = (n, payload) => this.host.pushTask(n, payload);
+  readonly listWorkers: WorkerSupervisor['listWorkers'] = () => this.host.listWorkers();
+  readonly getWorker: WorkerSupervisor['getWorker'] = (name) => this.host.getWorker(name);
+  readonly listTasks: WorkerSupervisor['listTasks'] = (n, o) => this.host.listTasks(n, o);
+  readonly retryTask: WorkerSupervisor['retryTask'] = (name, id) => this.host.retryTask(name, id);
+  readonly dropWorker: WorkerSupervisor['dropWorker'] = (n, o) => this.host.dropWorker(n, o);
 
   health(): HealthView {
     return healthView(this.state);

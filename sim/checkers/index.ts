@@ -5,6 +5,10 @@ import { ContractChecker } from './contract.js';
 import { ExitZeroChecker } from './exit-zero.js';
 import { OrphanChecker } from './orphan.js';
 import { PlacementChecker } from './placement.js';
+import { QueueDurableChecker } from './queue-durable.js';
+import { QueueOrderChecker } from './queue-order.js';
+import { QueueRerunChecker } from './queue-rerun.js';
+import { QueueSingleChecker } from './queue-single.js';
 import { QuotaChecker } from './quota.js';
 import { RestartLimitChecker } from './restart-limit.js';
 import { RestoreChecker } from './restore.js';
@@ -30,5 +34,9 @@ export function makeCheckers(): Checker[] {
     new WatchdogChecker(),
     new PlacementChecker(),
     new ServicesChecker(),
+    new QueueOrderChecker(),
+    new QueueSingleChecker(),
+    new QueueDurableChecker(),
+    new QueueRerunChecker(),
   ];
 }

@@ -22,6 +22,11 @@ export const EXIT_CODES = {
   watchdog: 21,
   placement: 22,
   services: 23,
+  // 24 is reserved for the decision checker.
+  'queue-order': 25,
+  'queue-single': 26,
+  'queue-durable': 27,
+  'queue-rerun': 28,
 } as const;
 
 export type FailureClass = keyof typeof EXIT_CODES;

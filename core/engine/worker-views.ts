@@ -1,0 +1,66 @@
+/** What `worker ls` and the API show of a worker: plain data built from its record. */
+
+import type { DeadLetter, TaskResult, WorkerCounters } from '../ports.js';
+import type { WorkerRec, WorkerState } from './worker.js';
+
+export interface WorkerView {
+  name: string;
+  workspaceId: string;
+  state: WorkerState;
+  /** Tasks queued, the running one included. */
+  depth: number;
+  running: { taskId: string; pid: number; attempt: number } | null;
+  pushed: number;
+  done: number;
+  failed: number;
+  dead: number;
+  last: (TaskResult & { taskId: string }) | null;
+  deadLetters: { id: string; attempt: number; last: TaskResult }[];
+  /** Why delivery waits, when it waits for something other than a backoff. */
+  held: string | null;
+  exec: string;
+  argv: string[];
+  envp: string[];
+  cwd: string;
+  backoffMsInitial: number;
+  backoffMsMax: number;
+  timeoutMs: number;
+  crashLoopMax: number;
+  crashLoopWindowMs: number;
+}
+
+export function workerView(
+  rec: WorkerRec,
+  depth: number,
+  counters: WorkerCounters,
+  dead: DeadLetter[],
+): WorkerView {
+  const { def } = rec;
+  const running =
+    (rec.state === 'running' || rec.state === 'draining') && rec.head && rec.pid !== null
+      ? { taskId: rec.head.id, pid: rec.pid, attempt: rec.attempt }
+      : null;
+  return {
+    name: def.name,
+    workspaceId: def.wsId,
+    state: rec.state,
+    depth,
+    running,
+    pushed: counters.pushed,
+    done: counters.done,
+    failed: counters.failed,
+    dead: counters.dead,
+    last: counters.last,
+    deadLetters: dead.map((d) => ({ id: d.id, attempt: d.attempt, last: d.last })),
+    held: rec.held,
+    exec: def.exec,
+    argv: def.argv,
+    envp: def.env,
+    cwd: def.cwd,
+    backoffMsInitial: def.backoffMsInitial,
+    backoffMsMax: def.backoffMsMax,
+    timeoutMs: def.timeoutMs,
+    crashLoopMax: def.crashLoopMax,
+    crashLoopWindowMs: def.crashLoopWindowMs,
+  };
+}

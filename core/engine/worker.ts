@@ -1,0 +1,402 @@
+/**
+ * A worker (docs/CONTRACT.md §4, §9): a command template fed one task at a time from a
+ * durable serial queue. This module is the worker's decisions only, as one pure
+ * transition `workerStep(rec, event, nowMs) → {rec, effects}` over an explicit
+ * `state × event` table. The queue itself lives in the QueueStore port; the effects say
+ * what to record there and in which order, and the shell (worker-host.ts) runs them in
+ * order, stopping at the first durable write that fails and feeding `store-failed` back.
+ *
+ * The guarantees follow from the order of effects:
+ * - a delivery is recorded (`record-start`, attempt + 1) before its process is spawned, so
+ *   a task that was running when the daemon died comes back with a higher attempt;
+ * - a task is removed (`record-done`) only after its process exited 0, and the next head
+ *   is loaded only after that removal committed: delivery in push order, never twice
+ *   after a recorded success;
+ * - at most one process per worker: a spawn is only asked for from `delivering`, and the
+ *   state leaves `running` only on that process's exit.
+ */
+
+import { nextBackoffMs, recordDeath } from '../policy/index.js';
+import type { ProcRequest, SignalName, TaskResult, TaskRow, WorkerDef } from '../ports.js';
+
+export type WorkerState = 'idle' | 'delivering' | 'running' | 'backoff' | 'draining';
+
+export interface WorkerRec {
+  def: WorkerDef;
+  state: WorkerState;
+  /** Tasks in the queue, the head included (as of the last load, plus pushes since). */
+  depth: number;
+  /** The task being delivered, run or waited on; null when idle. */
+  head: TaskRow | null;
+  pid: number | null;
+  /** The attempt of the head's current (or last) delivery. */
+  attempt: number;
+  startedAtMs: number;
+  /** Failures of task `deathsTaskId` within the crash-loop window. */
+  deathsMs: number[];
+  /** The task `deathsMs` and `backoffMs` are about: a new head starts afresh. */
+  deathsTaskId: string | null;
+  /** The delay the next failure waits. */
+  backoffMs: number;
+  /** The running process was killed for `timeoutMs`. */
+  timedOut: boolean;
+  /** Why the worker waits without counting a failure (store error, workspace down). */
+  held: string | null;
+}
+
+export type WorkerEvent =
+  /** `count` tasks were committed to the queue (push or retry). */
+  | { type: 'pushed'; count: number }
+  /** The shell loaded the head of the queue (after a `load-head` effect). */
+  | { type: 'head'; task: TaskRow | null; depth: number }
+  | { type: 'spawned'; pid: number }
+  | { type: 'spawn-failed'; message: string }
+  /** The task cannot be delivered now for a reason that is not the task's fault. */
+  | { type: 'blocked'; message: string }
+  | { type: 'exited'; code: number | null; signal: string | null; stderrTail: string }
+  | { type: 'timer'; kind: WorkerTimer }
+  /** A durable write failed: nothing of it was stored, and the effects after it never ran. */
+  | { type: 'store-failed'; message: string }
+  /** `drop --force` while a task runs: end it, then drop. */
+  | { type: 'drain' };
+
+export type WorkerTimer = 'backoff' | 'timeout';
+
+export type WorkerEffect =
+  | { type: 'load-head' }
+  | { type: 'record-start'; taskId: string; attempt: number }
+  /** The shell adds the workspace's envelope (or sends `blocked` when it is not running). */
+  | { type: 'spawn'; taskId: string; attempt: number; req: TaskProcRequest }
+  | { type: 'record-done'; taskId: string; result: TaskResult }
+  | { type: 'record-failed'; taskId: string; result: TaskResult }
+  | { type: 'record-dead'; taskId: string; result: TaskResult }
+  | { type: 'arm-timer'; kind: WorkerTimer; atMs: number }
+  | { type: 'cancel-timer'; kind: WorkerTimer }
+  | { type: 'signal'; pid: number; signal: SignalName }
+  | { type: 'drop' }
+  | { type: 'append-event'; ev: string; fields: Record<string, string | number | boolean> };
+
+export interface WorkerStepResult {
+  rec: WorkerRec;
+  effects: WorkerEffect[];
+}
+
+export type TaskProcRequest = Omit<ProcRequest, 'envelope'>;
+
+export const STDERR_TAIL_BYTES_MAX = 1024;
+
+export function newWorker(def: WorkerDef, depth: number): WorkerRec {
+  return {
+    def,
+    state: 'idle',
+    depth,
+    head: null,
+    pid: null,
+    attempt: 0,
+    startedAtMs: 0,
+    deathsMs: [],
+    deathsTaskId: null,
+    backoffMs: def.backoffMsInitial,
+    timedOut: false,
+    held: null,
+  };
+}
+
+class Step {
+  readonly effects: WorkerEffect[] = [];
+  constructor(
+    public rec: WorkerRec,
+    readonly nowMs: number,
+    readonly wallMs: number,
+  ) {}
+  set(patch: Partial<WorkerRec>): void {
+    this.rec = { ...this.rec, ...patch };
+  }
+  emit(effect: WorkerEffect): void {
+    this.effects.push(effect);
+  }
+  event(ev: string, fields: Record<string, string | number | boolean>): void {
+    this.emit({ type: 'append-event', ev, fields: { worker: this.rec.def.name, ...fields } });
+  }
+}
+
+type Handler<E extends WorkerEvent> = (s: Step, e: E) => void;
+type Cell<E extends WorkerEvent> = Handler<E> | 'ignore' | 'bug';
+type Row = { [K in WorkerEvent['type']]: Cell<Extract<WorkerEvent, { type: K }>> };
+
+/** Ask for the head of the queue (the only way out of idle/backoff into a delivery). */
+function loadHead(s: Step): void {
+  s.set({ state: 'delivering', head: null, pid: null, timedOut: false });
+  s.emit({ type: 'load-head' });
+}
+
+function onPushedIdle(s: Step, e: { count: number }): void {
+  s.set({ depth: s.rec.depth + e.count });
+  loadHead(s);
+}
+
+function onPushedCount(s: Step, e: { count: number }): void {
+  s.set({ depth: s.rec.depth + e.count });
+}
+
+function onHead(s: Step, e: { task: TaskRow | null; depth: number }): void {
+  const task = e.task;
+  if (!task) {
+    s.set({ state: 'idle', head: null, depth: 0, held: null });
+    return;
+  }
+  const attempt = task.attempt + 1;
+  s.set({ head: task, depth: Math.max(1, e.depth), attempt, held: null });
+  if (s.rec.deathsTaskId !== task.id) {
+    s.set({ deathsMs: [], deathsTaskId: task.id, backoffMs: s.rec.def.backoffMsInitial });
+  }
+  s.emit({ type: 'record-start', taskId: task.id, attempt });
+  s.emit({ type: 'spawn', taskId: task.id, attempt, req: taskRequest(s.rec.def, task, attempt) });
+}
+
+/** The process for one delivery: the task on stdin, its id and attempt in the env. */
+export function taskRequest(def: WorkerDef, task: TaskRow, attempt: number): TaskProcRequest {
+  const own = new Set(['SHIPOTE_TASK_ID', 'SHIPOTE_TASK_ATTEMPT', 'SHIPOTE_WORKER']);
+  const envp = def.env.filter((kv) => !own.has(kv.slice(0, kv.indexOf('='))));
+  envp.push(`SHIPOTE_TASK_ID=${task.id}`, `SHIPOTE_TASK_ATTEMPT=${attempt}`);
+  envp.push(`SHIPOTE_WORKER=${def.name}`);
+  return {
+    exec: def.exec,
+    argv: def.argv,
+    envp,
+    cwd: def.cwd,
+    notify: false,
+    watchdogUs: 0,
+    stdin: task.payload,
+  };
+}
+
+function onSpawned(s: Step, e: { pid: number }): void {
+  const head = s.rec.head;
+  if (!head) throw new Error(`worker ${s.rec.def.name}: spawned with no head`);
+  s.set({ state: 'running', pid: e.pid, startedAtMs: s.nowMs, timedOut: false });
+  s.event('worker-task-start', { task: head.id, attempt: s.rec.attempt, pid: e.pid });
+  if (s.rec.def.timeoutMs > 0) {
+    s.emit({ type: 'arm-timer', kind: 'timeout', atMs: s.nowMs + s.rec.def.timeoutMs });
+  }
+}
+
+function onSpawnFailed(s: Step, e: { message: string }): void {
+  failed(s, { code: null, signal: null, reason: 'spawn-failed', stderrTail: e.message });
+}
+
+/** Not the task's fault (workspace stopped, store error): wait a backoff, count nothing. */
+function onBlocked(s: Step, e: { message: string }): void {
+  s.set({ state: 'backoff', held: e.message, head: null, pid: null });
+  s.emit({ type: 'arm-timer', kind: 'backoff', atMs: s.nowMs + s.rec.backoffMs });
+  s.set({ backoffMs: nextBackoffMs(s.rec.backoffMs, backoffPolicy(s.rec.def)) });
+}
+
+function onStoreFailed(s: Step, e: { message: string }): void {
+  s.event('worker-store-failed', { message: e.message });
+  onBlocked(s, e);
+}
+
+function onExited(s: Step, e: { code: number | null; signal: string | null; stderrTail: string }) {
+  if (s.rec.def.timeoutMs > 0) s.emit({ type: 'cancel-timer', kind: 'timeout' });
+  const tail = e.stderrTail.slice(-STDERR_TAIL_BYTES_MAX);
+  if (s.rec.timedOut) {
+    failed(s, { code: e.code, signal: e.signal, reason: 'timeout', stderrTail: tail });
+    return;
+  }
+  if (e.code === 0 && e.signal === null) {
+    succeeded(s);
+    return;
+  }
+  const reason = e.signal === null ? 'exit' : 'signal';
+  failed(s, { code: e.code, signal: e.signal, reason, stderrTail: tail });
+}
+
+function succeeded(s: Step): void {
+  const head = mustHead(s);
+  const result: TaskResult = {
+    code: 0,
+    signal: null,
+    reason: 'exit',
+    stderrTail: '',
+    wallMs: s.wallMs,
+  };
+  const runMs = s.nowMs - s.rec.startedAtMs;
+  s.emit({ type: 'record-done', taskId: head.id, result });
+  s.event('worker-task-done', { task: head.id, attempt: s.rec.attempt, run_ms: runMs });
+  s.set({ depth: Math.max(0, s.rec.depth - 1), deathsMs: [], deathsTaskId: null });
+  s.set({ backoffMs: s.rec.def.backoffMsInitial });
+  loadHead(s);
+}
+
+function failed(s: Step, r: Omit<TaskResult, 'wallMs'>): void {
+  const head = mustHead(s);
+  const result: TaskResult = { ...r, wallMs: s.wallMs };
+  const policy = { deathsMax: s.rec.def.crashLoopMax, windowMs: s.rec.def.crashLoopWindowMs };
+  const guard = recordDeath(s.rec.deathsMs, s.nowMs, policy);
+  const fields = {
+    task: head.id,
+    attempt: s.rec.attempt,
+    code: r.code ?? -1,
+    signal: r.signal ?? '',
+    reason: r.reason,
+  };
+  if (guard.crashLoop) {
+    s.emit({ type: 'record-dead', taskId: head.id, result });
+    s.event('worker-task-dead', { ...fields, failures: guard.deathsMs.length });
+    s.set({ depth: Math.max(0, s.rec.depth - 1), deathsMs: [], deathsTaskId: null });
+    s.set({ backoffMs: s.rec.def.backoffMsInitial });
+    loadHead(s);
+    return;
+  }
+  const delayMs = s.rec.backoffMs;
+  s.emit({ type: 'record-failed', taskId: head.id, result });
+  s.event('worker-task-failed', { ...fields, backoff_ms: delayMs });
+  s.set({ state: 'backoff', pid: null, deathsMs: guard.deathsMs, deathsTaskId: head.id });
+  s.emit({ type: 'arm-timer', kind: 'backoff', atMs: s.nowMs + delayMs });
+  s.set({ backoffMs: nextBackoffMs(delayMs, backoffPolicy(s.rec.def)) });
+}
+
+function backoffPolicy(def: WorkerDef) {
+  return {
+    restartOnFailure: true,
+    backoffMsInitial: def.backoffMsInitial,
+    backoffMsMax: def.backoffMsMax,
+    restartMax: 0,
+    resetAfterMs: 0,
+  };
+}
+
+function mustHead(s: Step): TaskRow {
+  const head = s.rec.head;
+  if (!head) throw new Error(`worker ${s.rec.def.name}: no head in state ${s.rec.state}`);
+  return head;
+}
+
+function onTimeout(s: Step): void {
+  const pid = s.rec.pid;
+  if (pid === null) throw new Error(`worker ${s.rec.def.name}: timeout with no process`);
+  s.set({ timedOut: true });
+  s.event('worker-task-timeout', { task: mustHead(s).id, pid, timeout_ms: s.rec.def.timeoutMs });
+  s.emit({ type: 'signal', pid, signal: 'SIGKILL' });
+}
+
+function onDrainRunning(s: Step): void {
+  const pid = s.rec.pid;
+  if (pid === null) throw new Error(`worker ${s.rec.def.name}: drain with no process`);
+  s.set({ state: 'draining' });
+  s.emit({ type: 'signal', pid, signal: 'SIGKILL' });
+}
+
+function onDrainAtRest(s: Step): void {
+  s.emit({ type: 'cancel-timer', kind: 'backoff' });
+  s.set({ state: 'draining', head: null, pid: null });
+  s.emit({ type: 'drop' });
+}
+
+function onDrainedExit(s: Step): void {
+  if (s.rec.def.timeoutMs > 0) s.emit({ type: 'cancel-timer', kind: 'timeout' });
+  s.set({ pid: null, head: null });
+  s.emit({ type: 'drop' });
+}
+
+/**
+ * The table. `ignore`: a late or duplicate event with nothing to decide (a timer that
+ * fired after its state was left). `bug`: the shell never sends it in that state.
+ */
+const TABLE: Record<WorkerState, Row> = {
+  idle: {
+    pushed: onPushedIdle,
+    head: 'bug',
+    spawned: 'bug',
+    'spawn-failed': 'bug',
+    blocked: 'bug',
+    exited: 'bug',
+    timer: 'ignore',
+    'store-failed': onStoreFailed,
+    drain: onDrainAtRest,
+  },
+  delivering: {
+    pushed: onPushedCount,
+    head: onHead,
+    spawned: onSpawned,
+    'spawn-failed': onSpawnFailed,
+    blocked: onBlocked,
+    exited: 'bug',
+    timer: 'ignore',
+    'store-failed': onStoreFailed,
+    drain: onDrainAtRest,
+  },
+  running: {
+    pushed: onPushedCount,
+    head: 'bug',
+    spawned: 'bug',
+    'spawn-failed': 'bug',
+    blocked: 'bug',
+    exited: onExited,
+    timer: (s, e) => (e.kind === 'timeout' ? onTimeout(s) : undefined),
+    'store-failed': 'bug',
+    drain: onDrainRunning,
+  },
+  backoff: {
+    pushed: onPushedCount,
+    head: 'bug',
+    spawned: 'bug',
+    'spawn-failed': 'bug',
+    blocked: 'bug',
+    exited: 'bug',
+    timer: (s, e) => (e.kind === 'backoff' ? loadHead(s) : undefined),
+    // Recording the failure itself failed: wait again, then reload the head.
+    'store-failed': onStoreFailed,
+    drain: onDrainAtRest,
+  },
+  draining: {
+    pushed: 'ignore',
+    head: 'ignore',
+    spawned: 'bug',
+    'spawn-failed': 'ignore',
+    blocked: 'ignore',
+    exited: onDrainedExit,
+    timer: 'ignore',
+    'store-failed': 'ignore',
+    drain: 'ignore',
+  },
+};
+
+export function workerStep(
+  rec: WorkerRec,
+  event: WorkerEvent,
+  nowMs: number,
+  wallMs: number,
+): WorkerStepResult {
+  if (!Number.isInteger(nowMs)) throw new Error(`workerStep: nowMs must be an integer`);
+  const cell = TABLE[rec.state][event.type] as Cell<WorkerEvent>;
+  if (cell === 'bug') {
+    throw new Error(`worker ${rec.def.name}: event ${event.type} in state ${rec.state}`);
+  }
+  const s = new Step(rec, nowMs, wallMs);
+  if (cell !== 'ignore') cell(s, event);
+  assertWorker(s.rec);
+  return { rec: s.rec, effects: s.effects };
+}
+
+/** Positive and negative space of each state, checked after every step. */
+function assertWorker(rec: WorkerRec): void {
+  const bad = (what: string) => new Error(`worker ${rec.def.name} (${rec.state}): ${what}`);
+  if (rec.state === 'running' && (rec.pid === null || rec.head === null)) {
+    throw bad('running without a process or a head');
+  }
+  if (rec.state !== 'running' && rec.state !== 'draining' && rec.pid !== null) {
+    throw bad(`pid ${rec.pid} outside running`);
+  }
+  if (rec.state === 'idle' && rec.head !== null) throw bad('idle with a head');
+  if (rec.depth < 0) throw bad(`negative depth ${rec.depth}`);
+}
+
+/** Drop decision: refused while tasks remain unless forced; a running task is ended first. */
+export type DropDecision = 'refuse' | 'now' | 'drain';
+
+export function decideDrop(rec: WorkerRec, force: boolean): DropDecision {
+  if (rec.depth > 0 && !force) return 'refuse';
+  return rec.state === 'running' ? 'drain' : 'now';
+}
