@@ -6,13 +6,20 @@
  * stops the run: the error names the action and how many were done before it.
  */
 
-import type { ApplyAction, ApplyPlan } from '../../core/apply/plan.js';
+import type { ApplyAction, ApplyPlan, LiveWorker } from '../../core/apply/plan.js';
 import { commandSpecOf } from '../../core/apply/service.js';
 import type { ApiResult, CommandView, Supervisor } from '../../core/engine/api.js';
-import type { ApplyPipeline, ServiceSpec } from '../../core/manifest/apply.js';
+import type { ApplyPipeline, ServiceSpec, WorkerDecl } from '../../core/manifest/apply.js';
 import { HttpError, statusFor } from './http-util.js';
-import type { ApplyWorkerHook } from './routes-apply.js';
 import { engineMethod } from './routes-control.js';
+
+/** What the worker subsystem offers apply; absent until a daemon wires it in. */
+export interface ApplyWorkerHook {
+  /** Workers that exist, with `workerSignature` of what they run. */
+  list(): LiveWorker[];
+  create(worker: WorkerDecl, workspaceId: string): Promise<void>;
+  remove(name: string): Promise<void>;
+}
 
 export const dependencyWaitMsDefault = 30_000;
 const removeGraceMs = 1000;

@@ -2,7 +2,7 @@
 
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { RestartCounters } from './counters.js';
-import type { ControlDeps } from './types.js';
+import type { ControlDeps, ProcessStats } from './types.js';
 import { workerMetrics } from './workers-health.js';
 
 /** Sampling step of the event-loop delay histogram. */
@@ -151,16 +151,6 @@ function workspaceFamilies(deps: ControlDeps): string[] {
       cpu,
     ),
   ];
-}
-
-/** The daemon's own process, with the names every Prometheus client library uses. */
-export interface ProcessStats {
-  residentMemoryBytes: number;
-  virtualMemoryBytes: number;
-  cpuSeconds: number;
-  openFds: number;
-  maxFds: number;
-  startTimeSeconds: number;
 }
 
 function processFamilies(p: ProcessStats | null): string[] {

@@ -16,32 +16,20 @@ import {
   describeAction,
   type LiveService,
   type LiveState,
-  type LiveWorker,
   pipelineSignature,
   planApply,
 } from '../../core/apply/plan.js';
 import { serviceOf } from '../../core/apply/service.js';
 import type { Supervisor } from '../../core/engine/api.js';
-import {
-  type ApplySources,
-  parseApplyToml,
-  type WorkerDecl,
-  withLines,
-} from '../../core/manifest/apply.js';
+import { type ApplySources, parseApplyToml, withLines } from '../../core/manifest/apply.js';
 import { formatIssues } from '../../core/manifest/issues.js';
 import type { SpecIssue } from '../../core/manifest/types.js';
-import { type ApplyStepResult, executePlan } from './apply-exec.js';
+import { type ApplyStepResult, type ApplyWorkerHook, executePlan } from './apply-exec.js';
 import { invalid, optBool, optString, readJsonBody } from './http-util.js';
 import type { Router } from './router.js';
 import type { ControlDeps } from './types.js';
 
-/** What the worker subsystem offers apply; absent until a daemon wires it in. */
-export interface ApplyWorkerHook {
-  /** Workers that exist, with `workerSignature` of what they run. */
-  list(): LiveWorker[];
-  create(worker: WorkerDecl, workspaceId: string): Promise<void>;
-  remove(name: string): Promise<void>;
-}
+export type { ApplyWorkerHook };
 
 export type ApplyDeps = ControlDeps & { applyWorkers?: ApplyWorkerHook };
 

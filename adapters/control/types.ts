@@ -13,7 +13,6 @@ import type {
   WorkspaceSpec,
 } from '../../core/manifest/types.js';
 import type { LifecycleEvent, ProcStats } from '../../core/ports.js';
-import type { ProcessStats } from './metrics.js';
 
 export type LogWhich = 'stdout' | 'stderr' | 'both';
 
@@ -120,4 +119,14 @@ export interface ControlDeps {
   /** The daemon's own process metrics (/metrics); absent in fakes. */
   processStats?(): ProcessStats;
   startedAtMs: number;
+}
+
+/** The daemon's own process, with the names every Prometheus client library uses. */
+export interface ProcessStats {
+  residentMemoryBytes: number;
+  virtualMemoryBytes: number;
+  cpuSeconds: number;
+  openFds: number;
+  maxFds: number;
+  startTimeSeconds: number;
 }

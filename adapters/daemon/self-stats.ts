@@ -1,7 +1,7 @@
 /** The daemon's own process metrics, from /proc/self and Node (for /metrics). */
 
 import { readdirSync, readFileSync } from 'node:fs';
-import type { ProcessStats } from '../control/metrics.js';
+import type { ProcessStats } from '../control/types.js';
 
 function vmBytes(status: string, key: string): number {
   const m = new RegExp(`^${key}:\\s+(\\d+) kB$`, 'm').exec(status);
