@@ -252,4 +252,16 @@ maybe(`per-command control against a real daemon${why ? ` (skipped: ${why})` : '
     expect(r.stdout).toBe(`restarted again (${now?.id}) n=${newPid}\n`);
     await waitFor('the old node to be gone', () => !alive(oldPid));
   });
+
+  it('applies [[workers]]: created once, unchanged on a second apply', async () => {
+    const file = join(h.dir, 'workers.toml');
+    const worker = 'name = "mailer"\nworkspace = "pc"\nexec = "/bin/cat"\n';
+    writeFileSync(file, `[[workers]]\n${worker}`);
+    const first = await h.cli(['apply', file]);
+    expect(first.code).toBe(0);
+    const workers = await h.json<{ name: string; exec: string }[]>(['worker', 'ls']);
+    expect(workers.map((w) => [w.name, w.exec])).toEqual([['mailer', '/bin/cat']]);
+    const again = await h.cli(['apply', file]);
+    expect(again).toEqual({ code: 0, stdout: 'nothing changed (1 unchanged)\n', stderr: '' });
+  });
 });

@@ -25,6 +25,7 @@ import { type ApplySources, parseApplyToml, withLines } from '../../core/manifes
 import { formatIssues } from '../../core/manifest/issues.js';
 import type { SpecIssue } from '../../core/manifest/types.js';
 import { type ApplyStepResult, type ApplyWorkerHook, executePlan } from './apply-exec.js';
+import { supervisorWorkers } from './apply-workers.js';
 import { invalid, optBool, optString, readJsonBody } from './http-util.js';
 import type { Router } from './router.js';
 import type { ControlDeps } from './types.js';
@@ -117,12 +118,12 @@ async function applyNow(
   baseDir: string,
   options: ApplyOptions,
 ): Promise<ApplyReply> {
-  const live = liveState(deps.supervisor, deps.applyWorkers);
+  const hook = deps.applyWorkers ?? supervisorWorkers(deps.supervisor);
+  const live = liveState(deps.supervisor, hook);
   const liveWorkspaces = live.workspaces.map((w) => w.label);
   const parsed = parseApplyToml(source, { ...fileSources(baseDir), liveWorkspaces });
   if (!parsed.ok) refuse(parsed.issues);
   const doc = parsed.value;
-  const hook = deps.applyWorkers;
   if (hook === undefined && doc.workers.length > 0) {
     refuse(
       withLines(source, [{ path: 'workers[0]', message: 'this daemon has no worker support' }]),
