@@ -221,7 +221,8 @@ export class SeedRun {
 
   /** After an operation: let promises run, restore a dead daemon, check. */
   async settle(): Promise<void> {
-    await flush();
+    // Only a pending stop has a continuation to run: skip the event-loop turn otherwise.
+    if (this.pendingStops.some((s) => !s.done)) await flush();
     if (!this.world.isAlive(this.gen)) await this.restore();
     this.check();
   }

@@ -5,6 +5,7 @@
  */
 
 import type { StatsSample } from '../engine/api.js';
+import { packOnce } from './canonical.js';
 import { arr, int, obj, str, unique } from './check.js';
 import { PERSISTED_SAMPLES_MAX, type PersistedStats, type Snapshot } from './types.js';
 import { packWorkspace } from './v1.js';
@@ -21,8 +22,16 @@ function unpackSample(value: unknown, path: string): StatsSample {
   };
 }
 
+const packedSamples = new WeakMap<StatsSample, StatsSample>();
+
+/** Once per sample object (a sample never changes once taken). */
 function packSample(s: StatsSample): StatsSample {
-  return { wallMs: s.wallMs, rssBytes: s.rssBytes, cpuUs: s.cpuUs, cpuPermille: s.cpuPermille };
+  return packOnce(packedSamples, s, (x) => ({
+    wallMs: x.wallMs,
+    rssBytes: x.rssBytes,
+    cpuUs: x.cpuUs,
+    cpuPermille: x.cpuPermille,
+  }));
 }
 
 export function unpackStats(value: unknown, path: string): PersistedStats {

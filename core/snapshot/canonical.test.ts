@@ -1,0 +1,60 @@
+import fc from 'fast-check';
+import { canonicalJson, packOnce, stable } from './canonical.js';
+import { decodeSnapshot, encodeSnapshot } from './codec.js';
+
+/** The encoding as it was first written: a sorted deep copy through JSON.stringify. */
+function sortedCopy(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedCopy);
+  if (value !== null && typeof value === 'object') {
+    const keys = Object.keys(value).sort();
+    return Object.fromEntries(
+      keys.map((k) => [k, sortedCopy((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}
+const golden = (value: unknown): string => `${JSON.stringify(sortedCopy(value), null, 1)}\n`;
+
+describe('canonicalJson', () => {
+  it('is byte-identical to JSON.stringify of a sorted copy, for any JSON value', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => canonicalJson(v) === golden(v)),
+      {
+        numRuns: 2000,
+      },
+    );
+  });
+
+  it.each([
+    ['array-index keys first, ascending', { b: 1, 10: 2, 9: 3, a: 4, '01': 5, '-1': 6 }],
+    ['undefined and functions left out of objects', { a: undefined, f: () => 1, b: [undefined] }],
+    ['non-finite numbers and -0', { n: Number.NaN, i: -Infinity, z: -0 }],
+    ['empty containers at depth', { a: {}, b: [], c: [{}, []] }],
+    ['strings that need escapes', { 'k"\n': 'tab\there \u2028 \u0000' }],
+  ])('matches the golden text: %s', (_what, value) => {
+    expect(canonicalJson(value)).toBe(golden(value));
+  });
+
+  it('reuses the text of a stable value only at the depth it was written for', () => {
+    const spec = stable({ z: 1, a: [1, 2] });
+    const first = canonicalJson({ x: spec });
+    expect(first).toBe(golden({ x: spec }));
+    expect(canonicalJson({ x: { y: spec } })).toBe(golden({ x: { y: spec } }));
+    expect(canonicalJson([spec, { x: spec }])).toBe(golden([spec, { x: spec }]));
+    expect(canonicalJson({ x: spec })).toBe(first);
+  });
+
+  it('packs a source once: the same object gives the same packed value', () => {
+    const cache = new WeakMap<object, { n: number }>();
+    let packs = 0;
+    const source = { n: 1 };
+    const pack = (s: { n: number }) => {
+      packs += 1;
+      return { n: s.n };
+    };
+    const first = packOnce(cache, source, pack);
+    expect(packOnce(cache, source, pack)).toBe(first);
+    expect(packOnce(cache, { n: 1 }, pack)).not.toBe(first);
+    expect(packs).toBe(2);
+  });
+});
