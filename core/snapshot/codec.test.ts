@@ -10,7 +10,7 @@ import {
 import type { StatsSample } from '../engine/api.js';
 import type { PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
 import { decodeSnapshot, encodeSnapshot, migrate, packOlder } from './codec.js';
-import { emptySnapshot, type Snapshot } from './types.js';
+import { emptySnapshot, SNAPSHOT_VERSION, type Snapshot } from './types.js';
 
 function decoded(text: string): Snapshot {
   const result = decodeSnapshot(text);
@@ -73,6 +73,19 @@ describe('snapshot migration', () => {
   it('round-trips a v4 file to the same text', () => {
     const text = encodeSnapshot(decoded(V4_TEXT));
     expect(encodeSnapshot(decoded(text))).toBe(text);
+  });
+
+  it('refuses the very next version, even when its layout reads as the current one', () => {
+    const current = encodeSnapshot(decoded(V4_TEXT));
+    const next = SNAPSHOT_VERSION + 1;
+    const text = current.replace(`"version": ${SNAPSHOT_VERSION},`, `"version": ${next},`);
+    expect(text).not.toBe(current);
+    expect(failure(text)).toEqual({
+      reason: 'newer',
+      message:
+        `snapshot version ${next} is newer than this shipote understands ` +
+        `(${SNAPSHOT_VERSION}); upgrade shipote or move the file aside`,
+    });
   });
 
   it('refuses a newer version with a message that says what to do', () => {
