@@ -67,7 +67,12 @@ export function drawBehaviour(prng: Prng): Behaviour {
   if (roll < 62) return { exec: 'sim:ignore-term', argv: [] };
   if (roll < 68) return { exec: 'sim:slow-term', argv: [String(prng.range(1, 3000))] };
   if (roll < 75) return { exec: 'sim:fork', argv: [String(prng.range(1, 4))] };
-  if (roll < 80) return { exec: 'sim:exit', argv: [String(prng.range(5000, 40000)), '1'] };
+  if (roll < 78) return { exec: 'sim:exit', argv: [String(prng.range(5000, 40000)), '1'] };
+  if (roll < 80) {
+    // A run of exactly reset_after (10 s, or 60 s) clears the tally; a millisecond less does not.
+    const runMs = prng.pick([9_999, 10_000, 10_000, 10_001, 60_000]);
+    return { exec: 'sim:exit', argv: [String(runMs), '1'] };
+  }
   if (roll < 85) return { exec: '/nonexistent/sim-binary', argv: [] };
   if (roll < 90) {
     return {

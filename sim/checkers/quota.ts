@@ -1,7 +1,9 @@
 /**
  * Quota checker: with `quota_enforce = kill`, a workspace whose real usage (RSS summed
  * over its processes, or processes alive) stays over its limit is stopped within one
- * enforcement tick (`sampleEveryMs`) of the breach first being visible.
+ * enforcement tick (`sampleEveryMs`) of the breach first being visible. And the other
+ * way round, exactly: a `quota-kill` names only resources whose real usage at that
+ * instant was over the limit — usage equal to the limit is not a breach (contract §1).
  */
 
 import type { WsFact } from '../model.js';
@@ -12,8 +14,44 @@ const QUOTA_SLACK_MS = 5;
 export class QuotaChecker implements Checker {
   readonly name = 'quota' as const;
   private readonly since = new Map<string, number>();
+  private cursor = 0;
+  /** Workspace of each command and pipeline key, as the engine's events name it. */
+  private readonly wsOfKey = new Map<string, string>();
 
   check(ctx: CheckContext): string | null {
+    return this.kills(ctx) ?? this.enforced(ctx);
+  }
+
+  /** Every `quota-kill` of the engine against the kernel's usage at that instant. */
+  private kills(ctx: CheckContext): string | null {
+    const events = ctx.world.eventLog.events;
+    for (; this.cursor < events.length; this.cursor++) {
+      const e = events[this.cursor]!;
+      const key = e.fields.cmd ?? e.fields.pipeline;
+      if (key !== undefined && e.fields.ws !== undefined) {
+        this.wsOfKey.set(String(key), String(e.fields.ws));
+      }
+      if (e.ev !== 'quota-kill') continue;
+      const ws = ctx.model.wsById.get(String(e.fields.ws));
+      if (ws === undefined) continue;
+      const used = usageAt(ctx, (k) => this.wsOfKey.get(k) === ws.id, e.gen, e.atMs);
+      const breach = String(e.fields.breach);
+      const { memBytes, nproc } = ws.spec.rlimits;
+      const memOver = used.memBytes > memBytes && memBytes > 0;
+      const nprocOver = used.procs > nproc && nproc > 0;
+      if ((breach.includes('memory:') && !memOver) || (breach.includes('nproc:') && !nprocOver)) {
+        return (
+          `workspace ${ws.id} quota-killed at t=${e.atMs} for "${breach}", but its usage then ` +
+          `was ${used.memBytes} bytes (limit ${memBytes}) and ${used.procs} processes ` +
+          `(limit ${nproc}): not over the limit`
+        );
+      }
+      ctx.cover('exact quota kills');
+    }
+    return null;
+  }
+
+  private enforced(ctx: CheckContext): string | null {
     const usage = new Map<string, { memBytes: number; procs: number }>();
     for (const p of ctx.world.kernel.live) {
       const fact = ctx.model.keys.get(p.key);
@@ -54,4 +92,26 @@ export class QuotaChecker implements Checker {
       `t=${sinceMs}, still not enforced at t=${ctx.nowMs} (tick ${ctx.sampleEveryMs} ms)`
     );
   }
+}
+
+/**
+ * A workspace's usage at `atMs` from the kernel's process records: RSS and count of its
+ * processes alive then. A process that died at that very instant counts (it may have been
+ * the kill's own victim), so this can only overstate the usage the engine sampled.
+ */
+function usageAt(
+  ctx: CheckContext,
+  ofWorkspace: (key: string) => boolean,
+  gen: number,
+  atMs: number,
+): { memBytes: number; procs: number } {
+  let memBytes = 0;
+  let procs = 0;
+  for (const p of ctx.world.kernel.procs.values()) {
+    if (p.gen !== gen || p.startMs > atMs || (p.diedAtMs !== null && p.diedAtMs < atMs)) continue;
+    if (!ofWorkspace(p.key)) continue;
+    memBytes += p.script.rssBytes + p.script.growBytesPerMs * (atMs - p.startMs);
+    procs += 1;
+  }
+  return { memBytes, procs };
 }

@@ -21,6 +21,7 @@ export const EXIT_CODES = {
   contract: 20,
   watchdog: 21,
   placement: 22,
+  decision: 23,
 } as const;
 
 export type FailureClass = keyof typeof EXIT_CODES;
