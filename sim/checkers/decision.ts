@@ -155,7 +155,8 @@ export class DecisionChecker implements Checker {
       if (expected.kind !== 'none') ctx.cover(`exact decisions (${expected.kind})`);
       return null;
     }
-    const died = `${fact.kind} ${key} died at t=${e.atMs} (run ${runMs} ms, ${failed ? 'failed' : 'exit 0'})`;
+    const how = failed ? 'failed' : 'exit 0';
+    const died = `${fact.kind} ${key} died at t=${e.atMs} (run ${runMs} ms, ${how})`;
     return `${died}: ${message} (restarts ${s.restarts}, deaths ${s.deathsMs.join(',')})`;
   }
 
