@@ -52,16 +52,20 @@ export class QuotaChecker implements Checker {
   }
 
   private enforced(ctx: CheckContext): string | null {
+    // Only a limit enforced by `kill` has a deadline: most steps have none to look at.
+    const killing = ctx.model.workspaces.filter(killsOnBreach);
+    if (killing.length === 0) return null;
+    const watched = new Set(killing.map((ws) => ws.id));
     const usage = new Map<string, { memBytes: number; procs: number }>();
     for (const p of ctx.world.kernel.live) {
       const fact = ctx.model.keys.get(p.key);
-      if (fact === undefined || p.gen !== ctx.gen) continue;
+      if (fact === undefined || p.gen !== ctx.gen || !watched.has(fact.wsId)) continue;
       const u = usage.get(fact.wsId) ?? { memBytes: 0, procs: 0 };
       u.memBytes += ctx.world.kernel.rssBytes(p);
       u.procs += 1;
       usage.set(fact.wsId, u);
     }
-    for (const ws of ctx.model.workspaces) {
+    for (const ws of killing) {
       const u = usage.get(ws.id) ?? { memBytes: 0, procs: 0 };
       const message =
         this.breach(ctx, ws, 'mem', u.memBytes, ws.spec.rlimits.memBytes) ??
@@ -114,4 +118,12 @@ function usageAt(
     procs += 1;
   }
   return { memBytes, procs };
+}
+
+function killsOnBreach(ws: WsFact): boolean {
+  const { rlimits, quotaEnforce } = ws.spec;
+  return (
+    (rlimits.memBytes > 0 && quotaEnforce.mem === 'kill') ||
+    (rlimits.nproc > 0 && quotaEnforce.nproc === 'kill')
+  );
 }
