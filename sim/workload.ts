@@ -128,7 +128,30 @@ function drawRun(prng: Prng): Op {
   };
 }
 
+/**
+ * A pipeline that fails like a metronome: a death exactly every windowMs / deathsMax, so its
+ * (deathsMax + 1)-th death falls exactly one window after the first — the crash-loop
+ * window's edge (a death exactly one window old no longer counts).
+ */
+function drawMetronome(prng: Prng): Op {
+  const deathsMax = prng.pick([4, 5]);
+  const periodMs = 10_000 / deathsMax;
+  const backoffMs = prng.pick([500, 1000]);
+  const policy: PipelinePolicyOp = {
+    supervised: true,
+    backoffMsInitial: backoffMs,
+    backoffMsMax: backoffMs,
+    restartMax: 0,
+    resetAfterMs: 60_000,
+    deathsMax,
+    windowMs: 10_000,
+  };
+  const node = { exec: 'sim:exit', argv: [String(periodMs - backoffMs), '1'] };
+  return { kind: 'run-pipeline', ws: prng.int(64), nodes: [node], policy, tap: false };
+}
+
 function drawRunPipeline(prng: Prng): Op {
+  if (prng.int(6) === 0) return drawMetronome(prng);
   const tap = prng.boolean();
   return {
     kind: 'run-pipeline',
