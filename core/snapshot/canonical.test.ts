@@ -34,6 +34,11 @@ describe('canonicalJson', () => {
     expect(canonicalJson(value)).toBe(golden(value));
   });
 
+  it('writes a top-level undefined as JSON.stringify would, and refuses a BigInt', () => {
+    expect(canonicalJson(undefined)).toBe(`${JSON.stringify(undefined)}\n`);
+    expect(() => canonicalJson({ n: 1n })).toThrow('canonicalJson: a BigInt has no JSON form');
+  });
+
   it('reuses the text of a stable value only at the depth it was written for', () => {
     const spec = stable({ z: 1, a: [1, 2] });
     const first = canonicalJson({ x: spec });

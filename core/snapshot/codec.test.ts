@@ -145,6 +145,16 @@ const CORRUPT: [string, string, string | RegExp][] = [
     /livePipelines\[0\]\.spec\.edges\[1\]: cycle: producer -> consumer -> producer$/,
   ],
   [
+    'a warning that is not text',
+    V1_TEXT.replace('["user namespaces unavailable"]', '[7]'),
+    'snapshot is corrupt: workspaces[0].warnings[0]: expected a string, got 7 (number)',
+  ],
+  [
+    'a live pipeline without nodes',
+    V3_TEXT.replace(/"nodes":\[.*?\],"edges":\[.*?\]/, '"nodes":[],"edges":[]'),
+    'snapshot is corrupt: livePipelines[0].spec.nodes: expected at least one node, got none',
+  ],
+  [
     'a duplicate workspace id',
     V1_TEXT.replace(/\[(\{.*\})\]\}$/s, '[$1, $1]}'),
     /^snapshot is corrupt: workspaces\[1\]: duplicate id "01HZX0000000000000000000AA"$/,
