@@ -26,6 +26,18 @@ describe('canonicalJson', () => {
 
   it.each([
     ['array-index keys first, ascending', { b: 1, 10: 2, 9: 3, a: 4, '01': 5, '-1': 6 }],
+    [
+      'the largest array index, and numeric keys that are not indices',
+      {
+        '4294967295': 1,
+        '3x': 2,
+        '4294967294': 3,
+        5: 4,
+        '01': 5,
+        '00': 6,
+      },
+    ],
+    ['numeric keys with a leading zero are strings', { '01': 1, '00': 2, 1: 3 }],
     ['undefined and functions left out of objects', { a: undefined, f: () => 1, b: [undefined] }],
     ['non-finite numbers and -0', { n: Number.NaN, i: -Infinity, z: -0 }],
     ['empty containers at depth', { a: {}, b: [], c: [{}, []] }],
