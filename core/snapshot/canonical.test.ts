@@ -60,6 +60,15 @@ describe('canonicalJson', () => {
     expect(canonicalJson({ x: spec })).toBe(first);
   });
 
+  it('reads a stable value once (its text is kept), any other value every time', () => {
+    const plain: Record<string, number> = { a: 1 };
+    const frozen: Record<string, number> = stable({ a: 1 });
+    expect(canonicalJson([plain, frozen])).toBe('[\n {\n  "a": 1\n },\n {\n  "a": 1\n }\n]\n');
+    plain.a = 2;
+    frozen.a = 2; // breaks the promise `stable` was given: the kept text shows it
+    expect(canonicalJson([plain, frozen])).toBe('[\n {\n  "a": 2\n },\n {\n  "a": 1\n }\n]\n');
+  });
+
   it('packs a source once: the same object gives the same packed value', () => {
     const cache = new WeakMap<object, { n: number }>();
     let packs = 0;
