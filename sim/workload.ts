@@ -69,7 +69,12 @@ export function drawBehaviour(prng: Prng): Behaviour {
   if (roll < 62) return { exec: 'sim:ignore-term', argv: [] };
   if (roll < 68) return { exec: 'sim:slow-term', argv: [String(prng.range(1, 3000))] };
   if (roll < 75) return { exec: 'sim:fork', argv: [String(prng.range(1, 4))] };
-  if (roll < 80) return { exec: 'sim:exit', argv: [String(prng.range(5000, 40000)), '1'] };
+  if (roll < 78) return { exec: 'sim:exit', argv: [String(prng.range(5000, 40000)), '1'] };
+  if (roll < 80) {
+    // A run of exactly reset_after (10 s, or 60 s) clears the tally; a millisecond less does not.
+    const runMs = prng.pick([9_999, 10_000, 10_000, 10_001, 60_000]);
+    return { exec: 'sim:exit', argv: [String(runMs), '1'] };
+  }
   if (roll < 85) return { exec: '/nonexistent/sim-binary', argv: [] };
   if (roll < 90) {
     return {
@@ -126,7 +131,30 @@ function drawRun(prng: Prng): Op {
   };
 }
 
+/**
+ * A pipeline that fails like a metronome: a death exactly every windowMs / deathsMax, so its
+ * (deathsMax + 1)-th death falls exactly one window after the first — the crash-loop
+ * window's edge (a death exactly one window old no longer counts).
+ */
+function drawMetronome(prng: Prng): Op {
+  const deathsMax = prng.pick([4, 5]);
+  const periodMs = 10_000 / deathsMax;
+  const backoffMs = prng.pick([500, 1000]);
+  const policy: PipelinePolicyOp = {
+    supervised: true,
+    backoffMsInitial: backoffMs,
+    backoffMsMax: backoffMs,
+    restartMax: 0,
+    resetAfterMs: 60_000,
+    deathsMax,
+    windowMs: 10_000,
+  };
+  const node = { exec: 'sim:exit', argv: [String(periodMs - backoffMs), '1'] };
+  return { kind: 'run-pipeline', ws: prng.int(64), nodes: [node], policy, tap: false };
+}
+
 function drawRunPipeline(prng: Prng): Op {
+  if (prng.int(6) === 0) return drawMetronome(prng);
   const tap = prng.boolean();
   return {
     kind: 'run-pipeline',

@@ -22,6 +22,7 @@ export const EXIT_CODES = {
   watchdog: 21,
   placement: 22,
   services: 23,
+  decision: 24,
 } as const;
 
 export type FailureClass = keyof typeof EXIT_CODES;
