@@ -4,8 +4,7 @@ import type { ApiResult } from '../core/engine/api.js';
 import type { CrashLoopPolicy, PipelineSpec } from '../core/manifest/types.js';
 import type { KeyFact, WsFact } from './model.js';
 import {
-  COMMAND_CRASH_LOOP,
-  COMMAND_POLICY,
+  commandPolicyOf,
   commandSpec,
   newKeyFact,
   pipelineSpec,
@@ -62,7 +61,8 @@ const runCommand: Exec<'run'> = (run, op) => {
   const ws = pick(run.model.workspaces, op.ws);
   if (ws === undefined) return;
   const ackWrite = run.world.store.writes.length;
-  const result = run.sup.runCommand(ws.id, commandSpec(op));
+  const spec = commandSpec(op);
+  const result = run.sup.runCommand(ws.id, spec);
   note(run, `run in ${ws.spec.label}`, result);
   if (result.ok && !op.behaviour.exec.startsWith('sim:')) {
     throw new ViolationError('contract', `running missing exec ${op.behaviour.exec} returned ok`);
@@ -77,8 +77,10 @@ const runCommand: Exec<'run'> = (run, op) => {
       watchdogMs: op.watchdogMs,
       readyNotify: op.notify,
       readyTimeoutMs: op.notify ? op.readyTimeoutMs : 0,
-      policy: COMMAND_POLICY(op.restart),
-      crashLoop: { ...COMMAND_CRASH_LOOP },
+      // The per-command settings, read from the spec the engine was given.
+      policy: commandPolicyOf(spec),
+      always: spec.restart === 'always',
+      crashLoop: { deathsMax: spec.crashLoopMax, windowMs: spec.crashLoopWindowMs },
       gen: run.gen,
       ackWrite,
     }),
