@@ -49,7 +49,7 @@ export function commandSpec(op: Extract<Op, { kind: 'run' }>): CommandSpec {
   return defaultCommandSpec({
     exec: op.behaviour.exec,
     argv: [...op.behaviour.argv],
-    restartOnFailure: op.restart,
+    restart: op.restart ? (op.always === true ? 'always' : 'on-failure') : 'no',
     ready: op.notify ? 'notify' : 'exec',
     readyTimeoutMs: op.notify ? op.readyTimeoutMs : 0,
     watchdogMs: op.watchdogMs,

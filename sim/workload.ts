@@ -39,6 +39,8 @@ export type Op =
       ws: number;
       behaviour: Behaviour;
       restart: boolean;
+      /** With restart: restart = "always" (a clean exit is restarted too). */
+      always?: boolean;
       notify: boolean;
       watchdogMs: number;
       /** With notify: no READY=1 within this → killed as a failure (0 = none). */
@@ -120,8 +122,8 @@ function drawNodes(prng: Prng): Behaviour[] {
 }
 
 function drawRun(prng: Prng): Op {
-  return {
-    kind: 'run',
+  const op = {
+    kind: 'run' as const,
     ws: prng.int(64),
     behaviour: drawBehaviour(prng),
     restart: prng.int(3) !== 0,
@@ -129,6 +131,7 @@ function drawRun(prng: Prng): Op {
     watchdogMs: prng.int(4) === 0 ? prng.range(100, 1000) : 0,
     readyTimeoutMs: prng.pick([0, 0, 200, 1500]),
   };
+  return op.restart && prng.int(5) === 0 ? { ...op, always: true } : op;
 }
 
 /**

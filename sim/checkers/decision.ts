@@ -15,10 +15,11 @@
  * kernel gives the facts.
  *
  * A restore relaunches services with a fresh tally and crash-loop window, and pipelines with
- * a fresh window but the tally of whichever snapshot survived the crash: until a run of at
- * least reset_after (or an operator restart) clears it, such a pipeline's delay and
- * give-up are not known here, and only the kind of decision is judged (a crash loop when
- * the window overflows, else a restart; giving up is always allowed then).
+ * a fresh window but the tally of whichever snapshot survived the crash: read here from
+ * that very text (its `restarts`, and its `backoffMs` unless 0). Where it cannot be read,
+ * until a run of at least reset_after (or an operator restart) clears the tally, only the
+ * kind of decision is judged (a crash loop when the window overflows, else a restart;
+ * giving up is always allowed then).
  */
 
 import type { LoggedEvent } from '../eventlog.js';
@@ -58,6 +59,12 @@ export class DecisionChecker implements Checker {
   private readonly stoppingWs = new Set<string>();
   /** Generations whose daemon began its own shutdown: every death after it decides nothing. */
   private readonly shuttingDown = new Set<number>();
+  /** Pipelines' tallies in the snapshot text the next daemon restores from. */
+  private persisted = new Map<string, { restarts: number; backoffMs: number }>();
+
+  beforeRestore(ctx: CheckContext): void {
+    this.persisted = persistedTallies(ctx.world.store.text);
+  }
 
   check(ctx: CheckContext): string | null {
     const events = ctx.world.eventLog.events;
@@ -103,9 +110,14 @@ export class DecisionChecker implements Checker {
     let s = this.keys.get(id);
     if (s === undefined) {
       const fact = ctx.model.keys.get(key);
-      const tallyKnown = fact?.kind !== 'pipeline' || fact.gen === gen;
+      const restored = fact?.kind === 'pipeline' && fact.gen !== gen;
+      const saved = restored ? this.persisted.get(key) : undefined;
+      const tally = { ...freshTally(fact), ...(saved ?? {}) };
+      if (saved !== undefined && saved.backoffMs === 0)
+        tally.backoffMs = freshTally(fact).backoffMs;
+      const tallyKnown = !restored || saved !== undefined;
       const fresh = { deathsMs: [], respawn: false, stopping: false, alive: false, tallyKnown };
-      s = { ...freshTally(fact), ...fresh };
+      s = { ...tally, ...fresh };
       this.keys.set(id, s);
     }
     return s;
@@ -172,6 +184,7 @@ export class DecisionChecker implements Checker {
     const actual = next !== undefined && isDecisionOf(next, key) ? next : null;
     const message = compare(expected, actual);
     if (message === null) {
+      if (!failed && fact.always && expected.kind !== 'none') ctx.cover('clean exits restarted');
       if (expected.kind === 'one-of') ctx.cover('decisions with a restored tally (kind only)');
       else if (expected.kind !== 'none') ctx.cover(`exact decisions (${expected.kind})`);
       return null;
@@ -219,6 +232,28 @@ export class DecisionChecker implements Checker {
     s.backoffMs = Math.min(s.backoffMs * 2, Math.max(0, p.backoffMsMax));
     return { kind: 'restart', delayMs: atMs - e.atMs };
   }
+}
+
+/** `livePipelines[].restarts` and `.backoffMs` of a snapshot text, by pipeline id. */
+function persistedTallies(
+  text: string | null,
+): Map<string, { restarts: number; backoffMs: number }> {
+  const tallies = new Map<string, { restarts: number; backoffMs: number }>();
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text ?? 'null');
+  } catch {
+    return tallies;
+  }
+  const live = (doc as { livePipelines?: unknown } | null)?.livePipelines;
+  if (!Array.isArray(live)) return tallies;
+  for (const p of live as { id?: unknown; restarts?: unknown; backoffMs?: unknown }[]) {
+    const { id, restarts, backoffMs } = p ?? {};
+    if (typeof id !== 'string' || !Number.isInteger(restarts)) continue;
+    if (!Number.isInteger(backoffMs)) continue;
+    tallies.set(id, { restarts: restarts as number, backoffMs: backoffMs as number });
+  }
+  return tallies;
 }
 
 function freshTally(fact: KeyFact | undefined): { restarts: number; backoffMs: number } {
