@@ -212,14 +212,25 @@ const dropPipeline: Exec<'drop-pipeline'> = (run, op) => {
   else if (!run.world.isAlive(run.gen)) fact.uncertain = true; // the drop may have landed
 };
 
+const REFUSED_UP_FRONT = new Set(['unavailable', 'not_found']);
+
 const restartCmd: Exec<'restart-cmd'> = (run, op) => {
   const fact = pick(run.model.commands, op.cmd);
   if (fact === undefined) return;
   const seq = run.world.kernel.seq;
+  const gen = run.gen;
   fact.operatorRestartSeqs.push(seq);
   const what = `restart ${fact.key}`;
   run.sup.restartCommand(fact.wsId, fact.key).then(
-    (result) => note(run, what, result),
+    (result) => {
+      note(run, what, result);
+      // Refused up front by a daemon still alive (its snapshot write failed, rolled back; or
+      // nothing to restart): no restart happened, the tally goes on.
+      const refused = !result.ok && REFUSED_UP_FRONT.has(result.error.code);
+      if (refused && run.world.isAlive(gen)) {
+        fact.operatorRestartSeqs.splice(fact.operatorRestartSeqs.lastIndexOf(seq), 1);
+      }
+    },
     (error: unknown) => {
       run.deferred ??= new ViolationError('engine-threw', `${what} rejected: ${String(error)}`);
     },
