@@ -20,7 +20,11 @@ const common = {
   transform,
   testEnvironment: 'node',
   // Build caches of the e2e suites hold copies of package.json.
-  modulePathIgnorePatterns: ['<rootDir>/.e2e-work/', '<rootDir>/dist/'],
+  modulePathIgnorePatterns: [
+    '<rootDir>/.e2e-work/',
+    '<rootDir>/dist/',
+    '<rootDir>/.stryker-tmp.*/',
+  ],
 } satisfies Config;
 
 const config: Config = {

@@ -4,8 +4,7 @@ import type { ApiResult } from '../core/engine/api.js';
 import type { CrashLoopPolicy, PipelineSpec } from '../core/manifest/types.js';
 import type { KeyFact, WsFact } from './model.js';
 import {
-  COMMAND_CRASH_LOOP,
-  COMMAND_POLICY,
+  commandPolicyOf,
   commandSpec,
   newKeyFact,
   pipelineSpec,
@@ -63,7 +62,8 @@ const runCommand: Exec<'run'> = (run, op) => {
   const ws = pick(run.model.workspaces, op.ws);
   if (ws === undefined) return;
   const ackWrite = run.world.store.writes.length;
-  const result = run.sup.runCommand(ws.id, commandSpec(op));
+  const spec = commandSpec(op);
+  const result = run.sup.runCommand(ws.id, spec);
   note(run, `run in ${ws.spec.label}`, result);
   if (result.ok && !op.behaviour.exec.startsWith('sim:')) {
     throw new ViolationError('contract', `running missing exec ${op.behaviour.exec} returned ok`);
@@ -78,8 +78,10 @@ const runCommand: Exec<'run'> = (run, op) => {
       watchdogMs: op.watchdogMs,
       readyNotify: op.notify,
       readyTimeoutMs: op.notify ? op.readyTimeoutMs : 0,
-      policy: COMMAND_POLICY(op.restart),
-      crashLoop: { ...COMMAND_CRASH_LOOP },
+      // The per-command settings, read from the spec the engine was given.
+      policy: commandPolicyOf(spec),
+      always: spec.restart === 'always',
+      crashLoop: { deathsMax: spec.crashLoopMax, windowMs: spec.crashLoopWindowMs },
       gen: run.gen,
       ackWrite,
     }),
@@ -211,14 +213,25 @@ const dropPipeline: Exec<'drop-pipeline'> = (run, op) => {
   else if (!run.world.isAlive(run.gen)) fact.uncertain = true; // the drop may have landed
 };
 
+const REFUSED_UP_FRONT = new Set(['unavailable', 'not_found']);
+
 const restartCmd: Exec<'restart-cmd'> = (run, op) => {
   const fact = pick(run.model.commands, op.cmd);
   if (fact === undefined) return;
   const seq = run.world.kernel.seq;
+  const gen = run.gen;
   fact.operatorRestartSeqs.push(seq);
   const what = `restart ${fact.key}`;
   run.sup.restartCommand(fact.wsId, fact.key).then(
-    (result) => note(run, what, result),
+    (result) => {
+      note(run, what, result);
+      // Refused up front by a daemon still alive (its snapshot write failed, rolled back; or
+      // nothing to restart): no restart happened, the tally goes on.
+      const refused = !result.ok && REFUSED_UP_FRONT.has(result.error.code);
+      if (refused && run.world.isAlive(gen)) {
+        fact.operatorRestartSeqs.splice(fact.operatorRestartSeqs.lastIndexOf(seq), 1);
+      }
+    },
     (error: unknown) => {
       run.deferred ??= new ViolationError('engine-threw', `${what} rejected: ${String(error)}`);
     },

@@ -39,6 +39,8 @@ export interface KeyFact {
   /** Commands with notify: killed when READY=1 has not come this long after exec (0 = none). */
   readyTimeoutMs: number;
   policy: RestartPolicy;
+  /** restart = "always": a clean exit is restarted like a failure. */
+  always: boolean;
   crashLoop: CrashLoopPolicy;
   gen: number;
   ackWrite: number;

@@ -16,15 +16,22 @@ import type { KeyFact, Model } from './model.js';
 import { pipelineToml } from './toml.js';
 import type { Behaviour, Op, PipelinePolicyOp } from './workload.js';
 
-/** contract §2/§4 defaults for commands, restated here on purpose (not imported from core). */
-export const COMMAND_POLICY = (supervised: boolean): RestartPolicy => ({
-  restartOnFailure: supervised,
-  backoffMsInitial: 200,
-  backoffMsMax: 30_000,
-  restartMax: 0,
-  resetAfterMs: 10_000,
-});
-export const COMMAND_CRASH_LOOP = { deathsMax: 3, windowMs: 300_000 };
+/** contract §2/§4: a command's run that lasts this long clears its backoff tally. */
+export const COMMAND_RESET_AFTER_MS = 10_000;
+
+/**
+ * A command's restart policy as its spec states it: backoff and crash-loop settings are
+ * per command (restart_max is for pipelines only); restart = "always" is `always`.
+ */
+export function commandPolicyOf(spec: CommandSpec): RestartPolicy {
+  return {
+    restartOnFailure: spec.restart !== 'no',
+    backoffMsInitial: spec.backoffMs,
+    backoffMsMax: spec.backoffMsMax,
+    restartMax: 0,
+    resetAfterMs: COMMAND_RESET_AFTER_MS,
+  };
+}
 
 export function workspaceSpec(op: Extract<Op, { kind: 'create-ws' }>, n: number): WorkspaceSpec {
   return {
@@ -42,7 +49,7 @@ export function commandSpec(op: Extract<Op, { kind: 'run' }>): CommandSpec {
   return defaultCommandSpec({
     exec: op.behaviour.exec,
     argv: [...op.behaviour.argv],
-    restartOnFailure: op.restart,
+    restart: op.restart ? (op.always === true ? 'always' : 'on-failure') : 'no',
     ready: op.notify ? 'notify' : 'exec',
     readyTimeoutMs: op.notify ? op.readyTimeoutMs : 0,
     watchdogMs: op.watchdogMs,
@@ -105,11 +112,12 @@ export function newKeyFact(
   base: Pick<
     KeyFact,
     'key' | 'kind' | 'wsId' | 'supervised' | 'policy' | 'crashLoop' | 'gen' | 'ackWrite'
-  > & { watchdogMs?: number; readyNotify?: boolean; readyTimeoutMs?: number },
+  > & { watchdogMs?: number; readyNotify?: boolean; readyTimeoutMs?: number; always?: boolean },
 ): KeyFact {
   return {
     watchdogMs: 0,
     readyNotify: false,
+    always: false,
     readyTimeoutMs: 0,
     ...base,
     stopAtMs: null,

@@ -46,6 +46,8 @@ export type Op =
       ws: number;
       behaviour: Behaviour;
       restart: boolean;
+      /** With restart: restart = "always" (a clean exit is restarted too). */
+      always?: boolean;
       notify: boolean;
       watchdogMs: number;
       /** With notify: no READY=1 within this → killed as a failure (0 = none). */
@@ -77,7 +79,12 @@ export function drawBehaviour(prng: Prng): Behaviour {
   if (roll < 62) return { exec: 'sim:ignore-term', argv: [] };
   if (roll < 68) return { exec: 'sim:slow-term', argv: [String(prng.range(1, 3000))] };
   if (roll < 75) return { exec: 'sim:fork', argv: [String(prng.range(1, 4))] };
-  if (roll < 80) return { exec: 'sim:exit', argv: [String(prng.range(5000, 40000)), '1'] };
+  if (roll < 78) return { exec: 'sim:exit', argv: [String(prng.range(5000, 40000)), '1'] };
+  if (roll < 80) {
+    // A run of exactly reset_after (10 s, or 60 s) clears the tally; a millisecond less does not.
+    const runMs = prng.pick([9_999, 10_000, 10_000, 10_001, 60_000]);
+    return { exec: 'sim:exit', argv: [String(runMs), '1'] };
+  }
   if (roll < 85) return { exec: '/nonexistent/sim-binary', argv: [] };
   if (roll < 90) {
     return {
@@ -123,8 +130,8 @@ function drawNodes(prng: Prng): Behaviour[] {
 }
 
 function drawRun(prng: Prng): Op {
-  return {
-    kind: 'run',
+  const op = {
+    kind: 'run' as const,
     ws: prng.int(64),
     behaviour: drawBehaviour(prng),
     restart: prng.int(3) !== 0,
@@ -132,9 +139,33 @@ function drawRun(prng: Prng): Op {
     watchdogMs: prng.int(4) === 0 ? prng.range(100, 1000) : 0,
     readyTimeoutMs: prng.pick([0, 0, 200, 1500]),
   };
+  return op.restart && prng.int(5) === 0 ? { ...op, always: true } : op;
+}
+
+/**
+ * A pipeline that fails like a metronome: a death exactly every windowMs / deathsMax, so its
+ * (deathsMax + 1)-th death falls exactly one window after the first — the crash-loop
+ * window's edge (a death exactly one window old no longer counts).
+ */
+function drawMetronome(prng: Prng): Op {
+  const deathsMax = prng.pick([4, 5]);
+  const periodMs = 10_000 / deathsMax;
+  const backoffMs = prng.pick([500, 1000]);
+  const policy: PipelinePolicyOp = {
+    supervised: true,
+    backoffMsInitial: backoffMs,
+    backoffMsMax: backoffMs,
+    restartMax: 0,
+    resetAfterMs: 60_000,
+    deathsMax,
+    windowMs: 10_000,
+  };
+  const node = { exec: 'sim:exit', argv: [String(periodMs - backoffMs), '1'] };
+  return { kind: 'run-pipeline', ws: prng.int(64), nodes: [node], policy, tap: false };
 }
 
 function drawRunPipeline(prng: Prng): Op {
+  if (prng.int(6) === 0) return drawMetronome(prng);
   const tap = prng.boolean();
   return {
     kind: 'run-pipeline',

@@ -11,7 +11,7 @@ import {
 import type { StatsSample } from '../engine/api.js';
 import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
 import { decodeSnapshot, encodeSnapshot, migrate, packOlder } from './codec.js';
-import { emptySnapshot, type Snapshot } from './types.js';
+import { emptySnapshot, SNAPSHOT_VERSION, type Snapshot } from './types.js';
 
 function decoded(text: string): Snapshot {
   const result = decodeSnapshot(text);
@@ -96,6 +96,19 @@ describe('snapshot migration', () => {
     );
   });
 
+  it('refuses the very next version, even when its layout reads as the current one', () => {
+    const current = encodeSnapshot(decoded(V4_TEXT));
+    const next = SNAPSHOT_VERSION + 1;
+    const text = current.replace(`"version": ${SNAPSHOT_VERSION},`, `"version": ${next},`);
+    expect(text).not.toBe(current);
+    expect(failure(text)).toEqual({
+      reason: 'newer',
+      message:
+        `snapshot version ${next} is newer than this shipote understands ` +
+        `(${SNAPSHOT_VERSION}); upgrade shipote or move the file aside`,
+    });
+  });
+
   it('refuses a newer version with a message that says what to do', () => {
     expect(failure('{"version": 7, "anything": true}')).toEqual({
       reason: 'newer',
@@ -153,6 +166,16 @@ const BAD_ENTRY: [string, string, string | RegExp][] = [
         '{"from":1,"fromOutput":"stdout","to":0,"toInput":"stdin"}]',
     ),
     /livePipelines\[0\]\.spec\.edges\[1\]: cycle: producer -> consumer -> producer$/,
+  ],
+  [
+    'a warning that is not text',
+    V1_TEXT.replace('["user namespaces unavailable"]', '[7]'),
+    'workspaces[0].warnings[0]: expected a string, got 7 (number)',
+  ],
+  [
+    'a live pipeline without nodes',
+    V3_TEXT.replace(/"nodes":\[.*?\],"edges":\[.*?\]/, '"nodes":[],"edges":[]'),
+    'livePipelines[0].spec.nodes: expected at least one node, got none',
   ],
   [
     'a duplicate workspace id',

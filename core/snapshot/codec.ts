@@ -4,6 +4,7 @@
  * Decoding never throws: corrupt text and newer versions come back as values.
  */
 
+import { canonicalJson } from './canonical.js';
 import { Corrupt, collectingSkips, obj } from './check.js';
 import { type DecodeResult, SNAPSHOT_VERSION, type Snapshot } from './types.js';
 import { packV1, unpackV1 } from './v1.js';
@@ -12,20 +13,7 @@ import { packV3, unpackV3, upgradeV2 } from './v3.js';
 import { packV4, unpackV4, upgradeV3 } from './v4.js';
 import { packV5, unpackV5, upgradeV4 } from './v5.js';
 
-/** Plain data with object keys sorted, recursively. */
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value !== null && typeof value === 'object') {
-    const keys = Object.keys(value).sort();
-    const entries = keys.map((k) => [k, canonical((value as Record<string, unknown>)[k])]);
-    return Object.fromEntries(entries);
-  }
-  return value;
-}
-
-export function canonicalJson(value: unknown): string {
-  return `${JSON.stringify(canonical(value), null, 1)}\n`;
-}
+export { canonicalJson };
 
 export function encodeSnapshot(s: Snapshot): string {
   return canonicalJson(packV5(s));

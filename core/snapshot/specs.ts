@@ -12,6 +12,7 @@ import type {
   PipelineSpec,
   WorkspaceSpec,
 } from '../manifest/types.js';
+import { packOnce } from './canonical.js';
 import { arr, bool, Corrupt, int, join, obj, oneOf, str, strItem } from './check.js';
 
 const ENFORCE: readonly EnforceAction[] = ['none', 'log', 'kill'];
@@ -114,8 +115,22 @@ function corrupt0(path: string, what: string): never {
   throw new Corrupt(`${path}: expected ${what}, got none`);
 }
 
-/** Exactly the fields of the layout, so nothing extra a caller attached gets persisted. */
+const packedWorkspaceSpecs = new WeakMap<WorkspaceSpec, WorkspaceSpec>();
+const packedPipelineSpecs = new WeakMap<PipelineSpec, PipelineSpec>();
+
+/**
+ * Exactly the fields of the layout, so nothing extra a caller attached gets persisted.
+ * Packed once per spec object (specs are never mutated), so its text is encoded once.
+ */
 export function packWorkspaceSpec(s: WorkspaceSpec): WorkspaceSpec {
+  return packOnce(packedWorkspaceSpecs, s, packWorkspaceSpecFields);
+}
+
+export function packPipelineSpec(s: PipelineSpec): PipelineSpec {
+  return packOnce(packedPipelineSpecs, s, packPipelineSpecFields);
+}
+
+function packWorkspaceSpecFields(s: WorkspaceSpec): WorkspaceSpec {
   return {
     label: s.label,
     onExit: s.onExit,
@@ -135,7 +150,7 @@ export function packWorkspaceSpec(s: WorkspaceSpec): WorkspaceSpec {
   };
 }
 
-export function packPipelineSpec(s: PipelineSpec): PipelineSpec {
+function packPipelineSpecFields(s: PipelineSpec): PipelineSpec {
   const d = s.discern;
   const r = s.restart;
   return {

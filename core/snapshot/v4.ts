@@ -5,6 +5,7 @@
  */
 
 import type { StatsSample } from '../engine/api.js';
+import { packOnce } from './canonical.js';
 import { arr, entries, int, obj, str } from './check.js';
 import { PERSISTED_SAMPLES_MAX, type PersistedStats, type Snapshot } from './types.js';
 
@@ -26,8 +27,16 @@ function unpackSample(value: unknown, path: string): StatsSample {
   };
 }
 
+const packedSamples = new WeakMap<StatsSample, StatsSample>();
+
+/** Once per sample object (a sample never changes once taken). */
 function packSample(s: StatsSample): StatsSample {
-  return { wallMs: s.wallMs, rssBytes: s.rssBytes, cpuUs: s.cpuUs, cpuPermille: s.cpuPermille };
+  return packOnce(packedSamples, s, (x) => ({
+    wallMs: x.wallMs,
+    rssBytes: x.rssBytes,
+    cpuUs: x.cpuUs,
+    cpuPermille: x.cpuPermille,
+  }));
 }
 
 export function unpackStats(value: unknown, path: string): PersistedStats {

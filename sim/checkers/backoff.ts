@@ -35,7 +35,9 @@ export class BackoffChecker implements Checker {
       return null;
     }
     const { prev, next } = obs;
-    if (!isFailedIncarnation(prev) || prev.endMs === null || !fact.supervised) return null;
+    // restart = "always": a clean exit is decided like a failure.
+    const failed = isFailedIncarnation(prev) || fact.always;
+    if (!failed || prev.endMs === null || !fact.supervised) return null;
     const endMs = prev.endMs;
     const runMs = endMs - prev.startMs;
     const resetAfterMs = resetAfterMsOf(p);

@@ -6,10 +6,12 @@
  */
 
 import type { CheckContext, Checker } from './types.js';
+import { stateSignature, viewsOf } from './views.js';
 
 export class ContractChecker implements Checker {
   readonly name = 'contract' as const;
   private releaseCursor = 0;
+  private lastSignature = '';
 
   check(ctx: CheckContext): string | null {
     const releases = ctx.world.kernel.releases;
@@ -20,13 +22,16 @@ export class ContractChecker implements Checker {
         return `Kernel.release(${r.key}) at t=${r.atMs} while ${live}`;
       }
     }
+    const signature = stateSignature(ctx);
+    if (signature === this.lastSignature) return null;
+    this.lastSignature = signature;
     return this.bounded(ctx) ?? this.uniqueLabels(ctx);
   }
 
   /** contract §1: a workspace is addressed by id or by its unique label. */
   private uniqueLabels(ctx: CheckContext): string | null {
     const seen = new Map<string, string>();
-    for (const ws of ctx.sup.listWorkspaces()) {
+    for (const ws of viewsOf(ctx).workspaces()) {
       const other = seen.get(ws.label);
       if (other !== undefined)
         return `workspaces ${other} and ${ws.id} share the label "${ws.label}"`;
@@ -37,11 +42,10 @@ export class ContractChecker implements Checker {
 
   private bounded(ctx: CheckContext): string | null {
     // Only while running: a stop may end commands in backoff at once, a bounded one-off excess.
-    const running = ctx.sup.listWorkspaces().filter((w) => w.state === 'running');
+    const views = viewsOf(ctx);
+    const running = views.workspaces().filter((w) => w.state === 'running');
     for (const ws of running) {
-      const commands = ctx.sup.listCommands(ws.id);
-      if (!commands.ok) continue;
-      const dead = commands.value.filter((c) => !c.alive && c.state !== 'backoff').length;
+      const dead = views.commands(ws.id).filter((c) => !c.alive && c.state !== 'backoff').length;
       if (dead > ctx.deadCommandsMax) {
         const bound = `bound ${ctx.deadCommandsMax}`;
         return `workspace ${ws.id} keeps ${dead} dead command records (${bound})`;

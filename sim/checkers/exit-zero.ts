@@ -1,8 +1,9 @@
 /**
  * Exit-zero checker: only a failure restarts. A command whose last incarnation exited 0,
  * a pipeline whose nodes all exited 0, and anything unsupervised is never started again
- * by the daemon (an operator restart is exempt), and nothing restarts before the death
- * of every process of the previous incarnation has been reported.
+ * by the daemon (an operator restart is exempt; restart = "always" restarts a clean exit
+ * too), and nothing restarts before the death of every process of the previous
+ * incarnation has been reported.
  */
 
 import { isFailedIncarnation } from '../timeline.js';
@@ -27,7 +28,7 @@ export class ExitZeroChecker implements Checker {
         );
       }
       if (!fact.supervised) return `${what}: unsupervised, yet restarted at t=${next.startMs}`;
-      if (!isFailedIncarnation(prev)) {
+      if (!isFailedIncarnation(prev) && !fact.always) {
         return `${what}: exited 0 at t=${prev.endMs} and was restarted at t=${next.startMs}`;
       }
     }

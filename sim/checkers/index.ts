@@ -2,6 +2,7 @@
 
 import { BackoffChecker } from './backoff.js';
 import { ContractChecker } from './contract.js';
+import { DecisionChecker } from './decision.js';
 import { ExitZeroChecker } from './exit-zero.js';
 import { OrphanChecker } from './orphan.js';
 import { PlacementChecker } from './placement.js';
@@ -34,6 +35,7 @@ export function makeCheckers(): Checker[] {
     new WatchdogChecker(),
     new PlacementChecker(),
     new ServicesChecker(),
+    new DecisionChecker(),
     new QueueOrderChecker(),
     new QueueSingleChecker(),
     new QueueDurableChecker(),

@@ -7,11 +7,17 @@
  */
 
 import type { CheckContext, Checker } from './types.js';
+import { stateSignature, viewsOf } from './views.js';
 
 export class OrphanChecker implements Checker {
   readonly name = 'orphan' as const;
+  private lastSignature = '';
 
   check(ctx: CheckContext): string | null {
+    // Ownership changes only with a spawn, a death or an engine decision (an event).
+    const signature = stateSignature(ctx);
+    if (signature === this.lastSignature) return null;
+    this.lastSignature = signature;
     for (const p of ctx.world.kernel.live) {
       if (p.rootPid !== p.pid) continue;
       const what = `pid ${p.pid} (${p.exec}, key ${p.key}, daemon gen${p.gen})`;
@@ -24,10 +30,9 @@ export class OrphanChecker implements Checker {
   }
 
   private ghosts(ctx: CheckContext): string | null {
-    for (const ws of ctx.sup.listWorkspaces()) {
-      const commands = ctx.sup.listCommands(ws.id);
-      if (!commands.ok) continue;
-      for (const c of commands.value) {
+    const views = viewsOf(ctx);
+    for (const ws of views.workspaces()) {
+      for (const c of views.commands(ws.id)) {
         if (!c.alive || c.pid === null) continue;
         const p = ctx.world.kernel.procs.get(c.pid);
         if (p === undefined || (!p.alive && ctx.world.kernel.reported.has(c.pid))) {
@@ -43,16 +48,16 @@ export class OrphanChecker implements Checker {
       return (ctx.sup.listWorkers?.() ?? []).some((w) => w.running?.pid === pid);
     }
     const fact = ctx.model.keys.get(key);
+    const views = viewsOf(ctx);
     if (fact?.kind !== 'pipeline') {
-      const wsIds = fact ? [fact.wsId] : ctx.sup.listWorkspaces().map((w) => w.id);
+      const wsIds = fact ? [fact.wsId] : views.workspaces().map((w) => w.id);
       for (const wsId of wsIds) {
-        const cmd = ctx.sup.getCommand(wsId, key);
-        if (cmd.ok && cmd.value.pid === pid) return true;
+        if (views.commands(wsId).some((c) => c.id === key && c.pid === pid)) return true;
       }
     }
     if (fact?.kind !== 'command') {
-      const pipeline = ctx.sup.getPipeline(key);
-      if (pipeline.ok && pipeline.value.nodes.some((n) => n.pid === pid)) return true;
+      const pipeline = views.pipeline(key);
+      if (pipeline?.nodes.some((n) => n.pid === pid)) return true;
     }
     return false;
   }

@@ -1,7 +1,9 @@
 /**
  * Quota checker: with `quota_enforce = kill`, a workspace whose real usage (RSS summed
  * over its processes, or processes alive) stays over its limit is stopped within one
- * enforcement tick (`sampleEveryMs`) of the breach first being visible.
+ * enforcement tick (`sampleEveryMs`) of the breach first being visible. And the other
+ * way round, exactly: a `quota-kill` names only resources whose real usage at that
+ * instant was over the limit — usage equal to the limit is not a breach (contract §1).
  */
 
 import type { WsFact } from '../model.js';
@@ -12,18 +14,62 @@ const QUOTA_SLACK_MS = 5;
 export class QuotaChecker implements Checker {
   readonly name = 'quota' as const;
   private readonly since = new Map<string, number>();
+  private cursor = 0;
+  /** Workspace of each command, pipeline and worker key, as the engine's events name it. */
+  private readonly wsOfKey = new Map<string, string>();
 
   check(ctx: CheckContext): string | null {
+    return this.kills(ctx) ?? this.enforced(ctx);
+  }
+
+  /** Every `quota-kill` of the engine against the kernel's usage at that instant. */
+  private kills(ctx: CheckContext): string | null {
+    const events = ctx.world.eventLog.events;
+    for (; this.cursor < events.length; this.cursor++) {
+      const e = events[this.cursor]!;
+      const key = e.fields.cmd ?? e.fields.pipeline;
+      if (key !== undefined && e.fields.ws !== undefined) {
+        this.wsOfKey.set(String(key), String(e.fields.ws));
+      }
+      // A worker's task runs in its workspace (and its cgroup) under the key `worker-<name>`.
+      if (e.ev === 'worker-create' && e.fields.ws !== undefined) {
+        this.wsOfKey.set(`worker-${e.fields.worker}`, String(e.fields.ws));
+      }
+      if (e.ev !== 'quota-kill') continue;
+      const ws = ctx.model.wsById.get(String(e.fields.ws));
+      if (ws === undefined) continue;
+      const used = usageAt(ctx, (k) => this.wsOfKey.get(k) === ws.id, e.gen, e.atMs);
+      const breach = String(e.fields.breach);
+      const { memBytes, nproc } = ws.spec.rlimits;
+      const memOver = used.memBytes > memBytes && memBytes > 0;
+      const nprocOver = used.procs > nproc && nproc > 0;
+      if ((breach.includes('memory:') && !memOver) || (breach.includes('nproc:') && !nprocOver)) {
+        return (
+          `workspace ${ws.id} quota-killed at t=${e.atMs} for "${breach}", but its usage then ` +
+          `was ${used.memBytes} bytes (limit ${memBytes}) and ${used.procs} processes ` +
+          `(limit ${nproc}): not over the limit`
+        );
+      }
+      ctx.cover('exact quota kills');
+    }
+    return null;
+  }
+
+  private enforced(ctx: CheckContext): string | null {
+    // Only a limit enforced by `kill` has a deadline: most steps have none to look at.
+    const killing = ctx.model.workspaces.filter(killsOnBreach);
+    if (killing.length === 0) return null;
+    const watched = new Set(killing.map((ws) => ws.id));
     const usage = new Map<string, { memBytes: number; procs: number }>();
     for (const p of ctx.world.kernel.live) {
       const fact = ctx.model.keys.get(p.key);
-      if (fact === undefined || p.gen !== ctx.gen) continue;
+      if (fact === undefined || p.gen !== ctx.gen || !watched.has(fact.wsId)) continue;
       const u = usage.get(fact.wsId) ?? { memBytes: 0, procs: 0 };
       u.memBytes += ctx.world.kernel.rssBytes(p);
       u.procs += 1;
       usage.set(fact.wsId, u);
     }
-    for (const ws of ctx.model.workspaces) {
+    for (const ws of killing) {
       const u = usage.get(ws.id) ?? { memBytes: 0, procs: 0 };
       const message =
         this.breach(ctx, ws, 'mem', u.memBytes, ws.spec.rlimits.memBytes) ??
@@ -54,4 +100,34 @@ export class QuotaChecker implements Checker {
       `t=${sinceMs}, still not enforced at t=${ctx.nowMs} (tick ${ctx.sampleEveryMs} ms)`
     );
   }
+}
+
+/**
+ * A workspace's usage at `atMs` from the kernel's process records: RSS and count of its
+ * processes alive then. A process that died at that very instant counts (it may have been
+ * the kill's own victim), so this can only overstate the usage the engine sampled.
+ */
+function usageAt(
+  ctx: CheckContext,
+  ofWorkspace: (key: string) => boolean,
+  gen: number,
+  atMs: number,
+): { memBytes: number; procs: number } {
+  let memBytes = 0;
+  let procs = 0;
+  for (const p of ctx.world.kernel.procs.values()) {
+    if (p.gen !== gen || p.startMs > atMs || (p.diedAtMs !== null && p.diedAtMs < atMs)) continue;
+    if (!ofWorkspace(p.key)) continue;
+    memBytes += p.script.rssBytes + p.script.growBytesPerMs * (atMs - p.startMs);
+    procs += 1;
+  }
+  return { memBytes, procs };
+}
+
+function killsOnBreach(ws: WsFact): boolean {
+  const { rlimits, quotaEnforce } = ws.spec;
+  return (
+    (rlimits.memBytes > 0 && quotaEnforce.mem === 'kill') ||
+    (rlimits.nproc > 0 && quotaEnforce.nproc === 'kill')
+  );
 }

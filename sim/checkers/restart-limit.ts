@@ -34,7 +34,9 @@ export class RestartLimitChecker implements Checker {
       tally.deathsMs = [];
       return null;
     }
-    if (!isFailedIncarnation(prev) || prev.endMs === null) return null;
+    // restart = "always": a clean exit is decided like a failure.
+    const failed = isFailedIncarnation(prev) || fact.always;
+    if (!failed || prev.endMs === null) return null;
     if (prev.endMs - prev.startMs >= resetAfterMsOf(fact.policy)) tally.restarts = 0;
     const { restartMax } = fact.policy;
     if (restartMax > 0 && tally.restarts >= restartMax) {

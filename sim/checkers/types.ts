@@ -22,7 +22,7 @@ export const EXIT_CODES = {
   watchdog: 21,
   placement: 22,
   services: 23,
-  // 24 is reserved for the decision checker.
+  decision: 24,
   'queue-order': 25,
   'queue-single': 26,
   'queue-durable': 27,
