@@ -1,7 +1,7 @@
 /**
  * The exact oracles against the hand-made mutants that once passed every seed: each broken
- * policy, injected like the canary's, must be caught within the test stage's 300 seeds, by
- * the checker that recomputes that decision.
+ * policy, injected like the canary's, must be caught within `npm run sim`'s default 2000 seeds
+ * (the campaign stops at the first failure), by the checker that recomputes that decision.
  */
 
 import type { SupervisorOptions } from '../../core/engine/api.js';
@@ -57,12 +57,12 @@ describe('the exact oracles', () => {
     ['crash-loop window edge', 'decision'],
     ['memory breach at the limit', 'quota'],
   ] as const)(
-    'catch the mutant "%s" with the %s checker within 300 seeds',
+    'catch the mutant "%s" with the %s checker within the default 2000 seeds',
     async (name, failure) => {
       const supervisorOptions: SupervisorOptions = { policy: MUTANTS[name] };
       const summary = await runCampaign({
         fromSeed: 1,
-        count: 300,
+        count: 2000,
         createSupervisor,
         supervisorOptions,
         stopAtFirst: true,
