@@ -18,7 +18,9 @@ function check<T>(result: ApiResult<T>): T {
 
 /** Undefined when the supervisor has no worker support (no queue store). */
 export function supervisorWorkers(sup: Supervisor): ApplyWorkerHook | undefined {
-  if (!sup.listWorkers || !sup.createWorker || !sup.dropWorker) return undefined;
+  if (!sup.workersAvailable || !sup.listWorkers || !sup.createWorker || !sup.dropWorker) {
+    return undefined;
+  }
   return {
     list() {
       const labelOf = new Map(sup.listWorkspaces().map((w) => [w.id, w.label]));

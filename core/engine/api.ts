@@ -176,6 +176,8 @@ export interface RunPipelineOptions {
 
 /** Workers (contract §9) are present when the ports include a queue store. */
 export interface Supervisor extends Partial<WorkerSupervisor> {
+  /** False (or absent) when worker calls can only answer `unavailable` (no queue store). */
+  readonly workersAvailable?: boolean;
   /** Restore from the store, relaunch supervised pipelines, arm timers. Call once. */
   start(): RestoreReport;
   /** Write the snapshot now if dirty (SIGTERM path). */

@@ -347,6 +347,11 @@ class Facade implements Supervisor {
     return this.workers ?? UNAVAILABLE_WORKERS;
   }
 
+  /** False when the daemon runs without a queue store: every worker call is unavailable. */
+  get workersAvailable(): boolean {
+    return this.workers !== null;
+  }
+
   createWorker(ref: string, spec: WorkerSpec): ApiResult<WorkerView> {
     const ws = this.wsOf(ref);
     if (!ws) return { ok: false, error: notFound(`no workspace "${ref}"`) };
