@@ -10,10 +10,35 @@ const loopDelayResolutionMs = 20;
 let loopDelay: IntervalHistogram | null = null;
 
 /** Starts the daemon-wide event-loop delay histogram (once per process). */
-export function startLoopDelayMonitor(): void {
-  if (loopDelay !== null) return;
-  loopDelay = monitorEventLoopDelay({ resolution: loopDelayResolutionMs });
+/** Sampling stops after this long without a request: an idle daemon takes no samples. */
+const loopDelayIdleMs = 10_000;
+let lastActivityMs = 0;
+let idleCheck: NodeJS.Timeout | null = null;
+
+/**
+ * Called on every request: the histogram samples (one wakeup per resolution) while the
+ * daemon is asked things, and stops once it has been quiet for loopDelayIdleMs, so an idle
+ * daemon does not wake 50 times a second. What was sampled is kept.
+ */
+export function noteLoopActivity(nowMs = Date.now()): void {
+  lastActivityMs = nowMs;
+  if (idleCheck !== null) return;
+  loopDelay ??= monitorEventLoopDelay({ resolution: loopDelayResolutionMs });
   loopDelay.enable();
+  armIdleCheck(loopDelayIdleMs);
+}
+
+function armIdleCheck(afterMs: number): void {
+  idleCheck = setTimeout(() => {
+    const quietMs = Date.now() - lastActivityMs;
+    if (quietMs < loopDelayIdleMs) {
+      armIdleCheck(loopDelayIdleMs - quietMs);
+      return;
+    }
+    loopDelay?.disable();
+    idleCheck = null;
+  }, afterMs);
+  idleCheck.unref();
 }
 
 const nsPerSecond = 1e9;

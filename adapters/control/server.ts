@@ -17,7 +17,7 @@ import {
   guardConnections,
 } from './connections.js';
 import { drainBody, HttpError, invalid, sendError, sendJson } from './http-util.js';
-import { startLoopDelayMonitor } from './metrics.js';
+import { noteLoopActivity } from './metrics.js';
 import { Router } from './router.js';
 import { addApplyRoutes } from './routes-apply.js';
 import { addControlRoutes } from './routes-control.js';
@@ -142,8 +142,10 @@ export async function serveControl(
   const connections = guardConnections(server, limits);
   // Counting starts with the server, not with the first scrape.
   const counters = countersOf(deps);
-  server.on('request', (req, res) => void handler(req, res));
-  startLoopDelayMonitor();
+  server.on('request', (req, res) => {
+    noteLoopActivity();
+    void handler(req, res);
+  });
   // Bound under umask 077: the socket is 0600 from its first instant, not after a chmod.
   const umaskBefore = process.umask(0o077);
   try {
