@@ -1,10 +1,11 @@
 /** What `worker ls` and the API show of a worker: plain data built from its record. */
 
+import type { WorkerSpec } from '../manifest/worker.js';
 import type { DeadLetter, TaskResult, WorkerCounters } from '../ports.js';
 import type { WorkerRec, WorkerState } from './worker.js';
 
-export interface WorkerView {
-  name: string;
+/** The worker's spec (what it runs, its retry policy) and its state. */
+export interface WorkerView extends WorkerSpec {
   workspaceId: string;
   state: WorkerState;
   /** Tasks queued, the running one included. */
@@ -18,15 +19,6 @@ export interface WorkerView {
   deadLetters: { id: string; attempt: number; last: TaskResult }[];
   /** Why delivery waits, when it waits for something other than a backoff. */
   held: string | null;
-  exec: string;
-  argv: string[];
-  envp: string[];
-  cwd: string;
-  backoffMsInitial: number;
-  backoffMsMax: number;
-  timeoutMs: number;
-  crashLoopMax: number;
-  crashLoopWindowMs: number;
 }
 
 export function workerView(

@@ -82,17 +82,7 @@ export function validateWorkerSpec(raw: unknown, path = ''): SpecResult<WorkerSp
 }
 
 /** The fields of a declared worker that `apply` compares with what is running. */
-export interface DeclaredWorker {
-  exec: string;
-  argv: string[];
-  envp: string[];
-  cwd: string;
-  backoffMsInitial: number;
-  backoffMsMax: number;
-  timeoutMs: number;
-  crashLoopMax: number;
-  crashLoopWindowMs: number;
-}
+export type DeclaredWorker = Omit<WorkerSpec, 'name'>;
 
 /**
  * For `apply`: what to do with a declared worker given the one of that name that exists
