@@ -12,27 +12,14 @@ import type { Supervisor } from '../../core/engine/api.js';
 import { workspaceSpec } from '../../core/manifest/defaults.js';
 import { LIMITS } from '../../core/manifest/limits.js';
 import { type SimEngine, simEngine } from '../../testing/engine.js';
-import { textLogSource } from '../../testing/fixtures/control.js';
+import { controlDeps } from '../../testing/fixtures/control.js';
 import { pollUntil } from '../../testing/linux.js';
 import { requestJson, requestStream } from './client.js';
 import { type ControlServer, serveControl } from './server.js';
-import { coreSpecParsers } from './specs.js';
 import type { ControlDeps } from './types.js';
 
 function deps(sup: Supervisor): ControlDeps {
-  return {
-    supervisor: sup,
-    specs: coreSpecParsers,
-    logs: textLogSource(new Map(), new Set(), false),
-    flows: () => [],
-    caps: () => ({}),
-    history: () => [],
-    statePath: '/state.json',
-    socketPath: '/sock',
-    restoreReport: () => null,
-    nowMs: () => 5000,
-    startedAtMs: 0,
-  };
+  return controlDeps(sup);
 }
 
 let dir: string;

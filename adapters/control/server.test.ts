@@ -6,13 +6,13 @@ import { workspaceSpec } from '../../core/manifest/defaults.js';
 import type { LifecycleEvent } from '../../core/ports.js';
 import { type SimEngine, simEngine } from '../../testing/engine.js';
 import {
+  controlDeps,
   ECHO_CAT_PIPELINE_TOML,
   STRICT_WORKSPACE_TOML,
   textLogSource,
 } from '../../testing/fixtures/control.js';
 import { requestJson, requestStream, UnreachableError } from './client.js';
 import { type ControlServer, serveControl } from './server.js';
-import { coreSpecParsers } from './specs.js';
 import type { ControlDeps } from './types.js';
 
 interface FakeLogs {
@@ -21,21 +21,14 @@ interface FakeLogs {
 }
 
 function fakeDeps(sup: Supervisor, logs: FakeLogs, history: LifecycleEvent[]): ControlDeps {
-  return {
-    supervisor: sup,
-    specs: coreSpecParsers,
+  return controlDeps(sup, {
     logs: textLogSource(logs.bytes, logs.listeners),
     flows: () => [
       { socketPath: '/t/0', key: 'PL1', edgeIndex: 0, bytesTotal: 42, bytesPerSec: 7, readers: 1 },
     ],
     caps: () => ({ version: 'v1', delegated: false }),
     history: (limit) => (limit === undefined ? history : history.slice(-limit)),
-    statePath: '/state.json',
-    socketPath: '/sock',
-    restoreReport: () => null,
-    nowMs: () => 5000,
-    startedAtMs: 0,
-  };
+  });
 }
 
 let dir: string;
