@@ -1,6 +1,7 @@
 /** Runs many seeds and aggregates what the summary prints. */
 
 import type { CreateSupervisor, SupervisorOptions } from '../core/engine/api.js';
+import type { LeftoversRule } from '../core/policy/leftovers.js';
 import { type RunResult, runSeed } from './runner.js';
 
 export interface CampaignOptions {
@@ -8,6 +9,8 @@ export interface CampaignOptions {
   count: number;
   createSupervisor: CreateSupervisor;
   supervisorOptions?: SupervisorOptions;
+  /** The start-up sweep's rule (a test seam for mutants). */
+  leftovers?: LeftoversRule;
   /** Stop at the first violation (the canary). */
   stopAtFirst?: boolean;
   onSeed?: (done: number, summary: CampaignSummary) => void;
@@ -45,6 +48,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
       seed: options.fromSeed + i,
       createSupervisor: options.createSupervisor,
       ...(options.supervisorOptions ? { supervisorOptions: options.supervisorOptions } : {}),
+      ...(options.leftovers ? { leftovers: options.leftovers } : {}),
     });
     summary.seeds += 1;
     summary.lifecycles += result.lifecycles;

@@ -51,6 +51,7 @@ describe('SimCgroups', () => {
     const kernel = world.kernel.port(0);
     const forker = kernel.spawn('f', inCgroup('sim:fork', ['5'], created.value.handle));
     expect(forker.ok).toBe(true);
+    world.clock.advance(1); // it forks 1 ms after it starts: one child fits
     expect(world.kernel.live.size).toBe(2);
     const third = kernel.spawn('t', inCgroup('sim:forever', [], created.value.handle));
     expect(third).toMatchObject({ ok: false, error: { reason: 'Busy', errno: 11 } });

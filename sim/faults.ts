@@ -17,6 +17,7 @@ export const FAULT_KINDS = [
   'queue-fail', // QueueStore: a commit fails (SQLITE_FULL, I/O error); nothing stored
   'queue-crash', // QueueStore: the daemon dies mid-commit; the transaction lands whole or not
   'queue-crash-done', // QueueStore: the daemon dies between a task's exit 0 and its removal
+  'ledger-crash', // Kernel: the daemon dies after a spawn, before its ledger write
 ] as const;
 
 export type FaultKind = (typeof FAULT_KINDS)[number];

@@ -75,6 +75,8 @@ describe('SimKernel process trees, notify, groups and daemon death', () => {
   it('counts forked children in sample() and kills them with their root', () => {
     const { kernel, world } = setup();
     const pid = spawnPid(kernel, request('sim:fork', ['3']));
+    expect(kernel.sample([pid]).alive).toBe(1); // it forks 1 ms after it starts
+    world.clock.advance(1);
     expect(kernel.sample([pid]).alive).toBe(4);
     kernel.signal(pid, 'SIGKILL');
     expect(world.kernel.live.size).toBe(0);
@@ -105,7 +107,7 @@ describe('SimKernel process trees, notify, groups and daemon death', () => {
     expect(world.kernel.live.size).toBe(0);
   });
 
-  it('kills every process of a crashed daemon and reports none of the deaths', () => {
+  it('kills every root of a crashed daemon and reports none of the deaths', () => {
     const { kernel, world, events } = setup();
     spawnPid(kernel, request('sim:forever'));
     spawnPid(kernel, request('sim:ignore-term'));
@@ -114,5 +116,29 @@ describe('SimKernel process trees, notify, groups and daemon death', () => {
     expect(world.kernel.live.size).toBe(0);
     expect(events).toEqual([]);
     expect(kernel.spawn('k', request('sim:forever')).ok).toBe(false);
+  });
+
+  it("orphans a crashed daemon's forked processes until the next start's sweep", () => {
+    const { kernel, world } = setup();
+    const root = spawnPid(kernel, request('sim:fork', ['3']));
+    world.clock.advance(1); // forked: one in the group, one setsid, one with a cleared env
+    world.crash(0);
+    const orphans = [...world.kernel.live];
+    expect(orphans.map((p) => [p.ppid, p.pgid === root, p.marked])).toEqual([
+      [1, true, true],
+      [1, false, true],
+      [1, true, false],
+    ]);
+    expect(world.kernel.sweep()).toBe(3);
+    expect(world.kernel.live.size).toBe(0);
+  });
+
+  it('a daemon killed before its ledger write leaves nothing: its children fork later', () => {
+    const { kernel, world } = setup();
+    spawnPid(kernel, request('sim:fork', ['3']));
+    world.crash(0); // same turn: the ledger was never written
+    world.clock.advance(10);
+    expect(world.kernel.live.size).toBe(0);
+    expect(world.kernel.sweep()).toBe(0);
   });
 });

@@ -13,10 +13,18 @@
  * non-zero, grow memory, fork children, speak sd_notify or hang.
  * Semantics: `signal(pid)` reaches the process group of a root (forked children die with
  * their root, as under the engine's process-group kill); exit events are delivered only
- * for roots and never synchronously; a daemon crash kills every process of that daemon
- * (PR_SET_PDEATHSIG) and drops its pending notifications.
+ * for roots and never synchronously; a daemon crash kills the roots of that daemon
+ * (PR_SET_PDEATHSIG) and drops its pending notifications, while what they forked lives on
+ * (re-parented to init) until the next daemon's start-up sweep ends it (`sweep`, the same
+ * rule as the Linux adapter's, core/policy/leftovers.ts). A `sim:fork` root forks its
+ * children 1 ms after it starts, after the ledger's write in the same turn: child i stays
+ * in its root's group and keeps the scope marker (i % 3 = 0), leaves it with setsid
+ * (i % 3 = 1), or stays in the group with its environment cleared (i % 3 = 2).
+ * - `ledger-crash`: the daemon dies right after a successful spawn, before the ledger
+ *   records the new group. Survivable: the root dies with the daemon, nothing forked yet.
  */
 
+import { type LeftoversRule, leftovers, type ProcEntry } from '../core/policy/leftovers.js';
 import type {
   GroupRequest,
   Kernel,
@@ -30,6 +38,7 @@ import type {
 } from '../core/ports.js';
 import type { SimClock } from './clock.js';
 import type { Faults } from './faults.js';
+import type { SimLedger } from './ledger.js';
 import { CHILD_SCRIPT, hostScript, parseScript, type Script } from './script.js';
 import type { Trace } from './trace.js';
 
@@ -39,6 +48,12 @@ export interface SimProc {
   /** The daemon generation that spawned it. */
   gen: number;
   rootPid: number;
+  /** The parent: 0 for a root (the daemon), 1 once orphaned by a daemon crash. */
+  ppid: number;
+  /** Process group: its root's, or its own after setsid. */
+  pgid: number;
+  /** Carries the scope marker in its environment (a child may clear it). */
+  marked: boolean;
   exec: string;
   script: Script;
   startMs: number;
@@ -127,6 +142,11 @@ export class SimKernel {
   private nextPid = 1000;
   private growthTimer: number | null = null;
   private cgroups: CgroupGate | null = null;
+  private ledger: SimLedger | null = null;
+  private crashDaemon: ((gen: number) => void) | null = null;
+  private leftovers: LeftoversRule = leftovers;
+  /** A daemon is starting up (restoring): the ledger-crash site is off meanwhile. */
+  startingUp = false;
 
   constructor(
     private readonly clock: SimClock,
@@ -134,6 +154,48 @@ export class SimKernel {
     private readonly trace: Trace,
     private readonly isAlive: (gen: number) => boolean,
   ) {}
+
+  /** Record process groups in `ledger`; `crash` kills a daemon (the ledger-crash site). */
+  attachLedger(ledger: SimLedger, crash: (gen: number) => void, rule: LeftoversRule): void {
+    this.ledger = ledger;
+    this.crashDaemon = crash;
+    this.leftovers = rule;
+  }
+
+  /**
+   * A daemon starts: end what the previous one left, by the ledger it wrote and the
+   * scope markers (core/policy/leftovers.ts). Returns how many processes were ended.
+   */
+  sweep(): number {
+    if (this.ledger === null) return 0;
+    const table = new Map<number, ProcEntry>();
+    for (const p of this.live) {
+      table.set(p.pid, {
+        pid: p.pid,
+        ppid: p.ppid,
+        pgid: p.pgid,
+        startTicks: p.startMs,
+        state: 'S',
+      });
+    }
+    const ledger = this.ledger.open();
+    const scopeOf = (pid: number) => {
+      const p = this.procs.get(pid);
+      return p?.marked ? `${ledger.tag}:${p.key}` : null;
+    };
+    const victims = this.leftovers(ledger, table, 0, scopeOf);
+    for (const pid of victims) this.die(this.procs.get(pid) as SimProc, null, 'SIGTERM');
+    this.trace.add(() => `sweep: ${victims.length} left by a dead daemon ended`);
+    return victims.length;
+  }
+
+  /** A spawn succeeded: the daemon may die before its ledger write (`ledger-crash`). */
+  private afterSpawn(gen: number): void {
+    if (this.crashDaemon === null || this.startingUp) return;
+    if (!this.faults.roll('ledger-crash')) return;
+    this.trace.add(() => 'fault ledger-crash: daemon dies before its ledger write');
+    this.crashDaemon(gen);
+  }
 
   attachCgroups(gate: CgroupGate): void {
     this.cgroups = gate;
@@ -169,12 +231,12 @@ export class SimKernel {
     return (endMs - p.startMs) * p.script.cpuPermille;
   }
 
-  /** Daemon `gen` died: its processes die with it (PDEATHSIG), nothing is reported. */
+  /** Daemon `gen` died: its roots die with it (PDEATHSIG), their children are orphaned. */
   crashGen(gen: number): number {
     let killed = 0;
     for (const p of [...this.live]) {
       if (p.alive && p.gen === gen && p.rootPid === p.pid) {
-        this.die(p, null, 'SIGKILL');
+        this.die(p, null, 'SIGKILL', false);
         killed += 1;
       }
     }
@@ -202,6 +264,7 @@ export class SimKernel {
     this.trace.add(
       () => `spawn key=${key} pid=${started.value.pid} ${req.exec} ${req.argv.join(' ')}`,
     );
+    this.afterSpawn(gen);
     return { ok: true, value: { pid: started.value.pid } };
   }
 
@@ -236,6 +299,7 @@ export class SimKernel {
       socketPath: `/sim/flow/${key}/${tap.edgeIndex}.sock`,
     }));
     for (const tap of req.taps) this.scheduleTapSample(gen, key, tap.edgeIndex, tap.sampleBytes);
+    this.afterSpawn(gen);
     return { ok: true, value: { pids, taps } };
   }
 
@@ -273,6 +337,7 @@ export class SimKernel {
     let liveProcs = 0;
     for (const p of this.live) if (p.key === key && p.gen === gen) liveProcs++;
     this.releases.push({ atMs: this.clock.nowMs(), gen, key, liveProcs });
+    this.ledger?.forget(gen, key);
     this.trace.add(() => `release key=${key} live=${liveProcs}`);
   }
 
@@ -325,6 +390,7 @@ export class SimKernel {
       if (refused !== null) return { ok: false, error: { ...refused, method } };
     }
     const p = this.makeProc(gen, key, req.exec, script, cgroup, req.notify, null);
+    this.ledger?.record(gen, { pgid: p.pid, startTicks: p.startMs, key });
     this.lifecycles += 1;
     this.animate(p);
     return { ok: true, value: p };
@@ -349,6 +415,7 @@ export class SimKernel {
     cgroup: string | null,
     notify: boolean,
     rootPid: number | null,
+    childIndex = 0,
   ): SimProc {
     this.nextPid += 1;
     const pid = this.nextPid;
@@ -357,6 +424,9 @@ export class SimKernel {
       key,
       gen,
       rootPid: rootPid ?? pid,
+      ppid: rootPid ?? 0,
+      pgid: rootPid !== null && childIndex % 3 !== 1 ? rootPid : pid,
+      marked: rootPid === null || childIndex % 3 !== 2,
       exec,
       script,
       startMs: this.clock.nowMs(),
@@ -392,14 +462,18 @@ export class SimKernel {
       this.trace.add(() => `fault process-crash pid=${p.pid} in ${atMs}ms`);
       this.after(p, atMs, () => this.die(p, null, 'SIGSEGV'));
     }
-    for (let i = 0; i < s.forkChildren; i++) this.forkChild(p);
+    if (s.forkChildren > 0) {
+      this.after(p, 1, () => {
+        for (let i = 0; i < s.forkChildren; i++) this.forkChild(p, i);
+      });
+    }
     if (p.notify && s.readyAfterMs !== null) {
       this.after(p, s.readyAfterMs, () => this.notifyLoop(p, 'READY=1'));
     }
     if (s.growBytesPerMs > 0) this.armGrowth();
   }
 
-  private forkChild(root: SimProc): void {
+  private forkChild(root: SimProc, index: number): void {
     if (root.cgroup !== null && (this.cgroups?.admit(root.cgroup, 1) ?? null) !== null) {
       this.trace.add(() => `fork refused pid=${root.pid}: pids limit`);
       return;
@@ -412,6 +486,7 @@ export class SimKernel {
       root.cgroup,
       false,
       root.pid,
+      index,
     );
     root.children.push(child.pid);
   }
@@ -431,7 +506,8 @@ export class SimKernel {
     p.timers.push(this.clock.setTimer(this.clock.nowMs() + ms, fire));
   }
 
-  private die(p: SimProc, code: number | null, signal: string | null): void {
+  /** `withChildren`: false for a daemon crash, whose roots' children are orphaned. */
+  private die(p: SimProc, code: number | null, signal: string | null, withChildren = true): void {
     if (!p.alive) return;
     p.alive = false;
     this.live.delete(p);
@@ -442,7 +518,9 @@ export class SimKernel {
     p.timers = [];
     for (const pid of p.children) {
       const child = this.procs.get(pid);
-      if (child !== undefined) this.die(child, null, 'SIGKILL');
+      if (child === undefined) continue;
+      if (withChildren) this.die(child, null, 'SIGKILL');
+      else child.ppid = 1;
     }
     if (p.rootPid !== p.pid) return;
     this.trace.add(() => `died pid=${p.pid} key=${p.key} code=${code} signal=${signal}`);

@@ -7,6 +7,7 @@
  */
 
 import type { CreateSupervisor, Supervisor, SupervisorOptions } from '../core/engine/api.js';
+import type { LeftoversRule } from '../core/policy/leftovers.js';
 import {
   type CheckContext,
   type Checker,
@@ -25,6 +26,8 @@ export interface RunOptions {
   seed: number;
   createSupervisor: CreateSupervisor;
   supervisorOptions?: SupervisorOptions;
+  /** The start-up sweep's rule (a test seam for mutants; default core/policy/leftovers.ts). */
+  leftovers?: LeftoversRule;
   /** Indices of the workload to run (the shrinker's subsets); null = all. */
   keep?: ReadonlySet<number> | null;
   trace?: boolean;
@@ -118,6 +121,7 @@ export class SeedRun {
       faults: true,
       trace: options.trace ?? false,
       ...(options.echo ? { echo: options.echo } : {}),
+      ...(options.leftovers ? { leftovers: options.leftovers } : {}),
     });
     const workloadPrng = this.world.prng.fork();
     this.ops = generateWorkload(workloadPrng, workloadPrng.range(30, 150));
@@ -181,6 +185,10 @@ export class SeedRun {
   }
 
   startDaemon(): void {
+    // As adapters/daemon/main.ts: end what a killed daemon left before anything starts.
+    const swept = this.world.kernel.sweep();
+    if (swept > 0)
+      this.coverage.set('leftovers swept', (this.coverage.get('leftovers swept') ?? 0) + swept);
     const ports = this.world.ports(this.gen);
     this.genStartedAtMs = this.world.clock.nowMs();
     this.sup = this.options.createSupervisor(ports, this.supervisorOptions);
@@ -209,9 +217,16 @@ export class SeedRun {
     for (const c of this.checkers) c.beforeRestore?.(this.context());
     for (const stop of this.pendingStops) if (stop.gen === this.gen) stop.done = true;
     this.gen = this.world.nextGen();
-    await this.guard(() => this.startDaemon());
-    await this.guard(() => this.world.clock.advanceTo(this.world.clock.nowMs()));
-    await flush();
+    // A crash in the middle of a restore is not a site of the ledger-crash fault: the
+    // restore checkers judge one restart at a time.
+    this.world.kernel.startingUp = true;
+    try {
+      await this.guard(() => this.startDaemon());
+      await this.guard(() => this.world.clock.advanceTo(this.world.clock.nowMs()));
+      await flush();
+    } finally {
+      this.world.kernel.startingUp = false;
+    }
     const ctx = this.context();
     for (const c of this.checkers) {
       const message = c.afterRestore?.(ctx) ?? null;

@@ -1,13 +1,15 @@
 /**
  * SimWorld — one seed's simulated machine: clock, kernel, cgroups, store, event log and
  * ids, plus daemon generations. Each daemon incarnation gets its own view of the ports;
- * when it crashes its timers stop firing, its processes die (PDEATHSIG) and its pending
- * kernel notifications are dropped, while the store and the cgroups survive it.
+ * when it crashes its timers stop firing, its roots die (PDEATHSIG) and its pending
+ * kernel notifications are dropped, while the store, the process ledger, the cgroups and
+ * what the roots forked survive it (the next daemon's start-up sweep ends those).
  *
  * Fault model: the union of the components' (see their headers), plus daemon crashes
  * chosen by the workload.
  */
 
+import { type LeftoversRule, leftovers } from '../core/policy/leftovers.js';
 import type { Clock, Ports } from '../core/ports.js';
 import { drawCaps, SimCgroups } from './cgroups.js';
 import { SimClock } from './clock.js';
@@ -15,6 +17,7 @@ import { SimEventLog } from './eventlog.js';
 import { Faults } from './faults.js';
 import { SimIds } from './ids.js';
 import { SimKernel } from './kernel.js';
+import { SimLedger } from './ledger.js';
 import { Prng } from './prng.js';
 import { SimQueueStore } from './queue-store.js';
 import { SimStore } from './store.js';
@@ -26,6 +29,8 @@ export interface WorldOptions {
   faults: boolean;
   trace: boolean;
   echo?: (line: string) => void;
+  /** The start-up sweep's rule; default core/policy/leftovers.ts. */
+  leftovers?: LeftoversRule;
 }
 
 export class SimWorld {
@@ -51,6 +56,8 @@ export class SimWorld {
     this.trace = new Trace(options.trace, () => this.clock.nowMs(), options.echo ?? null);
     const isAlive = (gen: number) => !this.dead.has(gen);
     this.kernel = new SimKernel(this.clock, this.faults, this.trace, isAlive);
+    const ledger = new SimLedger(this.clock, isAlive);
+    this.kernel.attachLedger(ledger, (gen) => this.crash(gen), options.leftovers ?? leftovers);
     this.cgroups = new SimCgroups(this.kernel, drawCaps(this.prng.fork()), this.faults, this.trace);
     this.store = new SimStore(
       this.faults,

@@ -12,9 +12,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { leftovers as decideLeftovers } from '../../core/policy/leftovers.js';
 import {
   type GroupRecord,
-  groupMembers,
   killQuietly,
   type ProcTable,
   readPidStat,
@@ -118,21 +118,7 @@ export class Ledger {
 
 /** What a previous incarnation left: ledger groups still ours, and marked processes. */
 export function leftovers(ledger: LedgerFile, table: ProcTable, selfPid: number): number[] {
-  const victims = new Set<number>();
-  for (const g of ledger.groups) {
-    for (const p of groupMembers(table, g)) victims.add(p.pid);
-  }
-  const prefix = `${ledger.tag}:`;
-  for (const p of table.values()) {
-    if (p.state === 'Z' || victims.has(p.pid)) continue;
-    if (scopeOf(p.pid)?.startsWith(prefix)) victims.add(p.pid);
-  }
-  // Never ourselves, nor what started us (a daemon restarted from one of its services).
-  for (let p = table.get(selfPid); p !== undefined; p = table.get(p.ppid)) {
-    victims.delete(p.pid);
-    if (p.ppid === p.pid) break;
-  }
-  return [...victims];
+  return decideLeftovers(ledger, table, selfPid, scopeOf);
 }
 
 export interface SweepOptions {

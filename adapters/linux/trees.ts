@@ -74,26 +74,8 @@ export function subtree(table: ProcTable, roots: Iterable<number>): PidStat[] {
   return out;
 }
 
-export interface GroupRecord {
-  /** The process group id: the pid of the process that led it. */
-  pgid: number;
-  /** The leader's start time (clock ticks after boot). */
-  startTicks: number;
-}
-
-/**
- * Whether the live members of a recorded group still belong to it: its leader is the
- * recorded process (same start time), or, the leader gone, every member started after it
- * (a group id is only reused once the group has emptied and a new process got the pid).
- * Returns the live members (empty: nothing to signal).
- */
-export function groupMembers(table: ProcTable, g: GroupRecord): PidStat[] {
-  const leader = table.get(g.pgid);
-  if (leader && leader.startTicks !== g.startTicks) return []; // the pid was reused
-  const members = [...table.values()].filter((p) => p.pgid === g.pgid && p.state !== 'Z');
-  if (members.some((p) => p.startTicks < g.startTicks)) return [];
-  return members;
-}
+export type { GroupRecord } from '../../core/policy/leftovers.js';
+export { groupMembers } from '../../core/policy/leftovers.js';
 
 /** kill(2) that treats "already gone" as done. Negative pid: a process group. */
 export function killQuietly(pid: number, signal: NodeJS.Signals | number): boolean {

@@ -3,7 +3,9 @@
  * pipeline node that daemon lists with that very pid. A process the daemon has lost track
  * of (spawn reported failed, record evicted, restarted twice) is an orphan. The other way
  * round, a command the daemon shows alive is alive, or its exit is still in flight: a
- * ghost whose death was reported is a bookkeeping bug.
+ * ghost whose death was reported is a bookkeeping bug. No process of a dead incarnation
+ * is left once the next daemon has started, forked ones included: its start-up sweep
+ * (ledger and scope markers) must have ended what the dead one's roots forked.
  */
 
 import type { CheckContext, Checker } from './types.js';
@@ -19,9 +21,12 @@ export class OrphanChecker implements Checker {
     if (signature === this.lastSignature) return null;
     this.lastSignature = signature;
     for (const p of ctx.world.kernel.live) {
-      if (p.rootPid !== p.pid) continue;
       const what = `pid ${p.pid} (${p.exec}, key ${p.key}, daemon gen${p.gen})`;
-      if (p.gen !== ctx.gen) return `${what} outlived its daemon (now gen${ctx.gen})`;
+      if (p.gen !== ctx.gen) {
+        const kind = p.rootPid === p.pid ? '' : ` (forked by ${p.rootPid}, group ${p.pgid})`;
+        return `${what}${kind} of a dead incarnation outlived it (now gen${ctx.gen})`;
+      }
+      if (p.rootPid !== p.pid) continue;
       if (!this.known(ctx, p.key, p.pid)) {
         return `${what} is alive at t=${ctx.nowMs} but no command or pipeline of the daemon has it`;
       }
