@@ -133,10 +133,10 @@ describe('SimKernel process trees, notify, groups and daemon death', () => {
     expect(world.kernel.live.size).toBe(0);
   });
 
-  it('a daemon killed before its ledger write leaves nothing: its children fork later', () => {
+  it('a daemon killed before its root forked leaves nothing behind', () => {
     const { kernel, world } = setup();
     spawnPid(kernel, request('sim:fork', ['3']));
-    world.crash(0); // same turn: the ledger was never written
+    world.crash(0); // the same instant: nothing forked yet
     world.clock.advance(10);
     expect(world.kernel.live.size).toBe(0);
     expect(world.kernel.sweep()).toBe(0);

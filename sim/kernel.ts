@@ -16,8 +16,9 @@
  * for roots and never synchronously; a daemon crash kills the roots of that daemon
  * (PR_SET_PDEATHSIG) and drops its pending notifications, while what they forked lives on
  * (re-parented to init) until the next daemon's start-up sweep ends it (`sweep`, the same
- * rule as the Linux adapter's, core/policy/leftovers.ts). A `sim:fork` root forks its
- * children 1 ms after it starts, after the ledger's write in the same turn: child i stays
+ * rule as the Linux adapter's, core/policy/leftovers.ts). Each root's group is recorded in
+ * the ledger as its spawn returns. A `sim:fork` root forks its children 1 ms after it
+ * starts (exec takes time): child i stays
  * in its root's group and keeps the scope marker (i % 3 = 0), leaves it with setsid
  * (i % 3 = 1), or stays in the group with its environment cleared (i % 3 = 2).
  * - `ledger-crash`: the daemon dies right after a successful spawn, before the ledger
@@ -189,12 +190,21 @@ export class SimKernel {
     return victims.length;
   }
 
-  /** A spawn succeeded: the daemon may die before its ledger write (`ledger-crash`). */
-  private afterSpawn(gen: number): void {
-    if (this.crashDaemon === null || this.startingUp) return;
-    if (!this.faults.roll('ledger-crash')) return;
-    this.trace.add(() => 'fault ledger-crash: daemon dies before its ledger write');
-    this.crashDaemon(gen);
+  /**
+   * A spawn succeeded: its groups go to the ledger, unless the daemon dies first
+   * (`ledger-crash`; never while it is starting up).
+   */
+  private afterSpawn(gen: number, key: string, pids: number[]): void {
+    if (this.ledger === null) return;
+    if (this.crashDaemon !== null && !this.startingUp && this.faults.roll('ledger-crash')) {
+      this.trace.add(() => 'fault ledger-crash: daemon dies before its ledger write');
+      this.crashDaemon(gen);
+      return;
+    }
+    for (const pid of pids) {
+      const p = this.procs.get(pid) as SimProc;
+      this.ledger.record({ pgid: p.pgid, startTicks: p.startMs, key });
+    }
   }
 
   attachCgroups(gate: CgroupGate): void {
@@ -264,7 +274,7 @@ export class SimKernel {
     this.trace.add(
       () => `spawn key=${key} pid=${started.value.pid} ${req.exec} ${req.argv.join(' ')}`,
     );
-    this.afterSpawn(gen);
+    this.afterSpawn(gen, key, pids);
     return { ok: true, value: { pid: started.value.pid } };
   }
 
@@ -299,7 +309,7 @@ export class SimKernel {
       socketPath: `/sim/flow/${key}/${tap.edgeIndex}.sock`,
     }));
     for (const tap of req.taps) this.scheduleTapSample(gen, key, tap.edgeIndex, tap.sampleBytes);
-    this.afterSpawn(gen);
+    this.afterSpawn(gen, key, pids);
     return { ok: true, value: { pids, taps } };
   }
 
@@ -337,7 +347,7 @@ export class SimKernel {
     let liveProcs = 0;
     for (const p of this.live) if (p.key === key && p.gen === gen) liveProcs++;
     this.releases.push({ atMs: this.clock.nowMs(), gen, key, liveProcs });
-    this.ledger?.forget(gen, key);
+    this.ledger?.forget(key);
     this.trace.add(() => `release key=${key} live=${liveProcs}`);
   }
 
@@ -390,7 +400,6 @@ export class SimKernel {
       if (refused !== null) return { ok: false, error: { ...refused, method } };
     }
     const p = this.makeProc(gen, key, req.exec, script, cgroup, req.notify, null);
-    this.ledger?.record(gen, { pgid: p.pid, startTicks: p.startMs, key });
     this.lifecycles += 1;
     this.animate(p);
     return { ok: true, value: p };

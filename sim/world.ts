@@ -56,7 +56,7 @@ export class SimWorld {
     this.trace = new Trace(options.trace, () => this.clock.nowMs(), options.echo ?? null);
     const isAlive = (gen: number) => !this.dead.has(gen);
     this.kernel = new SimKernel(this.clock, this.faults, this.trace, isAlive);
-    const ledger = new SimLedger(this.clock, isAlive);
+    const ledger = new SimLedger();
     this.kernel.attachLedger(ledger, (gen) => this.crash(gen), options.leftovers ?? leftovers);
     this.cgroups = new SimCgroups(this.kernel, drawCaps(this.prng.fork()), this.faults, this.trace);
     this.store = new SimStore(

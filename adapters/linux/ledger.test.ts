@@ -66,13 +66,11 @@ describe('the ledger file', () => {
     }
   });
 
-  it('keeps the tag, records groups once per loop turn and forgets released keys', async () => {
+  it('records a group in the same call, keeps the tag, and forgets released keys', () => {
     const path = join(dir, 'state.json.ledger');
     const l = new Ledger(path, 'cafe');
     l.record({ pgid: 10, startTicks: 1, key: 'a' });
     l.record({ pgid: 11, startTicks: 2, key: 'b' });
-    expect(readLedger(path).groups).toEqual([]); // not yet: one write per turn
-    await new Promise((r) => setImmediate(r));
     expect(readLedger(path)).toEqual({
       version: 1,
       tag: 'cafe',
@@ -82,9 +80,43 @@ describe('the ledger file', () => {
       ],
     });
     l.forget((g) => g.key === 'a');
+    expect(readLedger(path).groups).toEqual([{ pgid: 11, startTicks: 2, key: 'b' }]);
     l.flush();
-    expect(JSON.parse(readFileSync(path, 'utf8')).groups).toEqual([
-      { pgid: 11, startTicks: 2, key: 'b' },
-    ]);
+    expect(readFileSync(path, 'utf8').trim().split('\n')).toHaveLength(2); // header + one
+    expect(readLedger(path).groups).toEqual([{ pgid: 11, startTicks: 2, key: 'b' }]);
+    l.close();
+  });
+
+  it('ignores a torn last line and still reads the version 1 layout', () => {
+    const path = join(dir, 'torn2.ledger');
+    const l = new Ledger(path, 'beef');
+    l.record({ pgid: 20, startTicks: 5, key: 'x' });
+    l.close();
+    writeFileSync(path, `${readFileSync(path, 'utf8')}{"op":"+","pgid":21,"sta`);
+    expect(readLedger(path)).toEqual({
+      version: 1,
+      tag: 'beef',
+      groups: [{ pgid: 20, startTicks: 5, key: 'x' }],
+    });
+    const v1 = join(dir, 'v1.ledger');
+    writeFileSync(v1, '{"version":1,"tag":"ab","groups":[{"pgid":30,"startTicks":1,"key":"k"}]}\n');
+    expect(readLedger(v1)).toEqual({
+      version: 1,
+      tag: 'ab',
+      groups: [{ pgid: 30, startTicks: 1, key: 'k' }],
+    });
+  });
+
+  it('rewrites the file once removals outweigh what is live: it stays small', () => {
+    const path = join(dir, 'churn.ledger');
+    const l = new Ledger(path, 'f00d');
+    for (let i = 0; i < 5000; i++) {
+      l.record({ pgid: 100 + i, startTicks: i, key: `k${i}` });
+      l.forget((g) => g.key === `k${i}`);
+    }
+    l.record({ pgid: 9, startTicks: 9, key: 'last' });
+    expect(readLedger(path).groups).toEqual([{ pgid: 9, startTicks: 9, key: 'last' }]);
+    expect(readFileSync(path, 'utf8').split('\n').length).toBeLessThan(300);
+    l.close();
   });
 });

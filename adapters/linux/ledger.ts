@@ -1,8 +1,8 @@
 /**
  * The process ledger: every process group shipote starts (pgid and the leader's start
  * time) in a small JSON file beside the state, plus the tag the children's scope marker
- * carries (trees.ts). Written whole to a temporary file and renamed over the old one, so
- * a daemon killed with -9 leaves either the previous or the new ledger, whole. A new
+ * carries (trees.ts). Appended to as groups start and end, and rewritten whole (temp file
+ * and rename) when it has grown; a daemon killed with -9 leaves every line it wrote. A new
  * incarnation reads it before anything starts and ends what the previous one left
  * (`sweepLeftovers`): it ends them rather than adopting them, because a process that is
  * not our child cannot be watched through a pidfd exit, its capture pipes are gone, and
@@ -10,9 +10,10 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { leftovers as decideLeftovers } from '../../core/policy/leftovers.js';
+import { writeSmallFile } from '../store/small-file.js';
 import {
   type GroupRecord,
   killQuietly,
@@ -42,79 +43,156 @@ function newTag(): string {
   return randomBytes(8).toString('hex');
 }
 
-/** The ledger on disk; a missing or unreadable file reads as empty with a fresh tag. */
+/**
+ * The ledger on disk; a missing or unreadable file reads as empty with a fresh tag. The
+ * file is a header line `{"version":2,"tag":…}` followed by one line per change,
+ * `{"op":"+",pgid,startTicks,key}` or `{"op":"-",pgid,startTicks}`; a torn last line (a
+ * crash of the machine, not of the daemon: a write(2) of one line is whole once it
+ * returns) is ignored. The version 1 layout (one JSON object) is still read.
+ */
 export function readLedger(path: string): LedgerFile {
+  let text: string;
   try {
-    const raw = JSON.parse(readFileSync(path, 'utf8')) as Partial<LedgerFile>;
-    if (raw.version === 1 && typeof raw.tag === 'string' && Array.isArray(raw.groups)) {
-      const groups = raw.groups.filter(
-        (g) =>
-          Number.isSafeInteger(g?.pgid) &&
-          g.pgid > 1 &&
-          Number.isSafeInteger(g.startTicks) &&
-          typeof g.key === 'string',
-      );
-      return { version: 1, tag: raw.tag, groups };
-    }
+    text = readFileSync(path, 'utf8');
   } catch {
-    // no ledger yet, or a torn file from a crash before the first rename: start afresh
+    return { version: 1, tag: newTag(), groups: [] };
   }
-  return { version: 1, tag: newTag(), groups: [] };
+  const lines = text.split('\n');
+  const header = parseLine(lines[0] ?? '') as { version?: unknown; tag?: unknown } | null;
+  if (header?.version === 1) return fromVersion1(header as Partial<LedgerFile>);
+  if (header?.version !== 2 || typeof header.tag !== 'string') {
+    return { version: 1, tag: newTag(), groups: [] };
+  }
+  const groups = new Map<string, LedgerGroup>();
+  for (const line of lines.slice(1)) {
+    const change = parseLine(line) as (Partial<LedgerGroup> & { op?: unknown }) | null;
+    if (change === null || !isGroup(change)) continue;
+    const id = `${change.pgid}:${change.startTicks}`;
+    const { op, key } = change as { op?: unknown; key?: unknown };
+    if (op === '+' && typeof key === 'string') {
+      groups.set(id, { pgid: change.pgid, startTicks: change.startTicks, key });
+    } else if (op === '-') {
+      groups.delete(id);
+    }
+  }
+  return { version: 1, tag: header.tag, groups: [...groups.values()] };
 }
 
-export function writeLedger(path: string, ledger: LedgerFile): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(ledger)}\n`, { mode: 0o600 });
-  renameSync(tmp, path);
+function parseLine(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return null; // empty, or torn
+  }
 }
+
+function isGroup(g: Partial<LedgerGroup>): g is LedgerGroup {
+  return (
+    Number.isSafeInteger(g.pgid) && (g.pgid as number) > 1 && Number.isSafeInteger(g.startTicks)
+  );
+}
+
+function fromVersion1(raw: Partial<LedgerFile>): LedgerFile {
+  if (typeof raw.tag !== 'string' || !Array.isArray(raw.groups)) {
+    return { version: 1, tag: newTag(), groups: [] };
+  }
+  const groups = raw.groups.filter((g) => isGroup(g ?? {}) && typeof g.key === 'string');
+  return { version: 1, tag: raw.tag, groups };
+}
+
+/** The whole ledger in one file, atomically (temp file and rename). */
+export function writeLedger(path: string, ledger: LedgerFile): boolean {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const lines = [JSON.stringify({ version: 2, tag: ledger.tag })];
+  for (const g of ledger.groups) lines.push(changeLine('+', g));
+  return writeSmallFile(path, `${lines.join('\n')}\n`);
+}
+
+function changeLine(op: '+' | '-', g: LedgerGroup): string {
+  const { pgid, startTicks, key } = g;
+  return JSON.stringify(op === '+' ? { op, pgid, startTicks, key } : { op, pgid, startTicks });
+}
+
+/** Appended change lines beyond this many per live group (plus a floor) rewrite the file. */
+const COMPACT_FACTOR = 4;
+const COMPACT_FLOOR = 256;
 
 /**
- * The ledger of a running kernel adapter: groups are recorded as they start and dropped
- * once released; writes are coalesced to one per loop turn (a burst of 200 spawns writes
- * once). A crash inside that turn loses the newest records only; the children die with
- * the daemon (PDEATHSIG) and what they forked carries the scope marker the sweep finds.
+ * The ledger of a running kernel adapter: a group is appended as it is recorded, in the
+ * same call (one write(2) of one line, a few microseconds: no window between a spawn and
+ * its record), and a released group as a removal line; the file is rewritten whole once
+ * the removals outweigh what is live. A daemon killed with -9 leaves every line it wrote:
+ * the page cache holds them. Appends that fail (a full disk) are retried by the next
+ * rewrite; the children die with the daemon (PDEATHSIG) and what they forked carries the
+ * scope marker the sweep finds.
  */
 export class Ledger {
   readonly tag: string;
   private readonly groups = new Map<string, LedgerGroup>(); // `${pgid}:${startTicks}` →
-  private pending = false;
+  private fd: number | null = null;
+  private appended = 0;
+  private stale = false;
 
   constructor(
     readonly path: string,
     tag: string,
   ) {
     this.tag = tag;
-    writeLedger(path, { version: 1, tag, groups: [] });
+    this.rewrite();
   }
 
   record(group: LedgerGroup): void {
     this.groups.set(`${group.pgid}:${group.startTicks}`, group);
-    this.schedule();
+    this.append(changeLine('+', group));
   }
 
   forget(match: (g: LedgerGroup) => boolean): void {
-    let changed = false;
+    const gone: LedgerGroup[] = [];
     for (const [id, g] of this.groups) {
-      if (match(g)) changed = this.groups.delete(id) || changed;
+      if (match(g) && this.groups.delete(id)) gone.push(g);
     }
-    if (changed) this.schedule();
+    if (gone.length > 0) this.append(gone.map((g) => changeLine('-', g)).join('\n'));
   }
 
-  /** Writes now (the daemon's graceful shutdown). */
+  /** Rewrites the file whole now (the daemon's graceful shutdown). */
   flush(): void {
-    this.pending = false;
-    writeLedger(this.path, { version: 1, tag: this.tag, groups: [...this.groups.values()] });
+    this.rewrite();
   }
 
-  private schedule(): void {
-    if (this.pending) return;
-    this.pending = true;
-    setImmediate(() => {
-      if (this.pending) this.flush();
-    });
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+
+  private append(lines: string): void {
+    const limit = COMPACT_FLOOR + COMPACT_FACTOR * this.groups.size;
+    if (this.stale || this.fd === null || this.appended >= limit) {
+      this.rewrite();
+      return;
+    }
+    try {
+      writeSync(this.fd, `${lines}\n`);
+      this.appended += 1;
+    } catch {
+      this.stale = true; // a torn append: the next change rewrites the whole file
+    }
+  }
+
+  private rewrite(): void {
+    this.close();
+    const groups = [...this.groups.values()];
+    this.stale = !writeLedger(this.path, { version: 1, tag: this.tag, groups });
+    this.appended = 0;
+    if (this.stale) return;
+    try {
+      this.fd = openSync(this.path, appendFlags);
+    } catch {
+      this.stale = true;
+    }
   }
 }
+
+const appendFlags = constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW;
 
 /** What a previous incarnation left: ledger groups still ours, and marked processes. */
 export function leftovers(ledger: LedgerFile, table: ProcTable, selfPid: number): number[] {
