@@ -1,8 +1,8 @@
 /** Executes one workload operation against the running daemon and records what it acknowledged. */
 
-import type { ApiResult } from '../core/engine/api.js';
 import type { CrashLoopPolicy, PipelineSpec } from '../core/manifest/types.js';
-import type { KeyFact, WsFact } from './model.js';
+import { executeApply } from './apply.js';
+import { markStop, note, pick, trackStop } from './op-support.js';
 import {
   commandPolicyOf,
   commandSpec,
@@ -21,15 +21,6 @@ type Exec<K extends Op['kind']> = (
   run: SeedRun,
   op: Extract<Op, { kind: K }>,
 ) => void | Promise<void>;
-
-const pick = <T>(items: readonly T[], index: number): T | undefined =>
-  items.length === 0 ? undefined : items[index % items.length];
-
-const note = (run: SeedRun, what: string, result: ApiResult<unknown>): void => {
-  run.world.trace.add(
-    () => `  → ${what}: ${result.ok ? 'ok' : `${result.error.code}: ${result.error.message}`}`,
-  );
-};
 
 const createWs: Exec<'create-ws'> = (run, op) => {
   const n =
@@ -123,44 +114,6 @@ const runPipeline: Exec<'run-pipeline'> = (run, op) => {
     }),
   );
 };
-
-function trackStop(
-  run: SeedRun,
-  what: string,
-  graceMs: number,
-  promise: Promise<ApiResult<{ reaped: number }>>,
-  onDone: (ok: boolean) => void,
-): void {
-  const stop = { what, gen: run.gen, atMs: run.world.clock.nowMs(), graceMs, done: false };
-  run.pendingStops.push(stop);
-  promise.then(
-    (result) => {
-      stop.done = true;
-      note(run, `${what} resolved`, result);
-      onDone(result.ok);
-    },
-    (error: unknown) => {
-      stop.done = true;
-      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      run.deferred ??= new ViolationError('engine-threw', `${what} rejected: ${message}`);
-    },
-  );
-}
-
-/** Record a stop request; returns an undo for a stop the engine refused. */
-function markStop(run: SeedRun, fact: WsFact | KeyFact, graceMs: number): () => void {
-  if (fact.stopAtMs !== null && fact.stopGen === run.gen) return () => {};
-  fact.stopAtMs = run.world.clock.nowMs();
-  fact.stopGen = run.gen;
-  fact.stopSeq = run.world.kernel.seq;
-  fact.stopGraceMs = graceMs;
-  const seq = fact.stopSeq;
-  return () => {
-    if (fact.stopSeq !== seq || fact.stopDoneAtMs !== null) return;
-    fact.stopAtMs = null;
-    fact.stopGen = null;
-  };
-}
 
 const stopWs: Exec<'stop-ws'> = (run, op) => {
   const ws = pick(run.model.workspaces, op.ws);
@@ -276,6 +229,7 @@ const EXECUTORS: { [K in Op['kind']]: Exec<K> } = {
   'save-pipeline': savePipeline,
   'drop-pipeline': dropPipeline,
   'restart-cmd': restartCmd,
+  apply: executeApply,
   crash: (run) => run.restore(),
   'restart-daemon': restartDaemon,
   advance: (run, op) => run.advance(op.ms),

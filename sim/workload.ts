@@ -63,7 +63,37 @@ export type Op =
   /** Graceful: the engine's shutdown (flush, TERM, KILL after the grace), then it exits. */
   | { kind: 'restart-daemon'; graceMs: number }
   | { kind: 'advance'; ms: number }
+  /** `shipote apply` of a file naming these services in the workspace (contract §7). */
+  | { kind: 'apply'; ws: number; services: ApplyServiceOp[] }
   | WorkerOp;
+
+/**
+ * A service of an apply file: label `svc<label>` with behaviour `APPLY_BEHAVIOURS[behaviour]`.
+ * Few labels and behaviours, so applies of the same file (nothing to do) and of a changed
+ * one (replace) both come up often.
+ */
+export interface ApplyServiceOp {
+  label: number;
+  behaviour: number;
+  restart: 'no' | 'on-failure' | 'always';
+}
+
+export const APPLY_BEHAVIOURS: readonly Behaviour[] = [
+  { exec: 'sim:forever', argv: [] },
+  { exec: 'sim:exit', argv: ['300', '1'] },
+  { exec: 'sim:slow-term', argv: ['200'] },
+  { exec: 'sim:fork', argv: ['2'] },
+];
+
+function drawApply(prng: Prng): Op {
+  const labels = new Set(Array.from({ length: prng.range(1, 4) }, () => prng.int(4)));
+  const services = [...labels].map((label) => ({
+    label,
+    behaviour: prng.pick([0, 0, 1, 2, 3]),
+    restart: prng.pick(['on-failure', 'on-failure', 'always', 'no'] as const),
+  }));
+  return { kind: 'apply', ws: prng.int(64), services };
+}
 
 const MIB = 1 << 20;
 
@@ -200,6 +230,7 @@ const OP_TABLE: [weight: number, draw: (prng: Prng) => Op][] = [
   [3, (prng) => ({ kind: 'save-pipeline', name: prng.int(6), nodes: drawNodes(prng) })],
   [2, (prng) => ({ kind: 'drop-pipeline', name: prng.int(6) })],
   [3, (prng) => ({ kind: 'restart-cmd', cmd: prng.int(64) })],
+  [4, drawApply],
   [2, () => ({ kind: 'crash' })],
   [1, (prng) => ({ kind: 'restart-daemon', graceMs: prng.pick([0, 300, 1000]) })],
   [3, drawCreateWorker],

@@ -11,15 +11,13 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
+import { liveOf } from '../../core/apply/live.js';
 import {
   type ApplyPlan,
   describeAction,
-  type LiveService,
   type LiveState,
-  pipelineSignature,
   planApply,
 } from '../../core/apply/plan.js';
-import { serviceOf } from '../../core/apply/service.js';
 import type { Supervisor } from '../../core/engine/api.js';
 import { type ApplySources, parseApplyToml, withLines } from '../../core/manifest/apply.js';
 import { formatIssues } from '../../core/manifest/issues.js';
@@ -138,41 +136,7 @@ async function applyNow(
   return { dryRun: false, plan: lines, unchanged: plan.unchanged, results };
 }
 
-const RUNNING_STATES = new Set(['starting', 'running', 'backoff']);
-
-/** What runs now, in the planner's terms (stopped workspaces and pipelines left out). */
+/** What runs now, in the planner's terms, with the worker subsystem's workers. */
 export function liveState(supervisor: Supervisor, hook: ApplyWorkerHook | undefined): LiveState {
-  const workspaces = supervisor.listWorkspaces().filter((w) => w.state !== 'stopped');
-  const labelOf = new Map(workspaces.map((w) => [w.id, w.label]));
-  const services: LiveService[] = [];
-  for (const ws of workspaces) {
-    const listed = supervisor.listCommands(ws.id);
-    if (!listed.ok) continue;
-    const byLabel = new Map(listed.value.map((c) => [c.label, c])); // The newest record wins.
-    for (const c of byLabel.values()) {
-      const spec = serviceOf(ws.label, c.spec);
-      services.push({ id: c.id, workspace: ws.label, label: c.label, spec, running: running(c) });
-    }
-  }
-  const pipelines = supervisor
-    .listPipelines()
-    .filter((p) => p.state !== 'stopped' && labelOf.has(p.workspaceId))
-    .map((p) => {
-      const workspace = labelOf.get(p.workspaceId) ?? '';
-      const signature = pipelineSignature(
-        workspace,
-        p.nodes.map((n) => n.label),
-      );
-      return { id: p.id, label: p.label, workspace, signature };
-    });
-  return {
-    workspaces: workspaces.map((w) => ({ id: w.id, label: w.label, spec: w.spec })),
-    services,
-    pipelines,
-    workers: hook?.list() ?? [],
-  };
-}
-
-function running(c: { state: string; alive: boolean }): boolean {
-  return c.alive || RUNNING_STATES.has(c.state);
+  return { ...liveOf(supervisor), workers: hook?.list() ?? [] };
 }

@@ -88,6 +88,8 @@ export class DecisionChecker implements Checker {
         this.shuttingDown.add(e.gen);
         return null;
       case 'pipeline-stop':
+      case 'command-stop':
+      case 'command-remove':
         this.state(ctx, e.gen, key).stopping = true;
         return null;
       case 'run':

@@ -27,6 +27,7 @@ export const EXIT_CODES = {
   'queue-single': 26,
   'queue-durable': 27,
   'queue-rerun': 28,
+  apply: 29,
 } as const;
 
 export type FailureClass = keyof typeof EXIT_CODES;
