@@ -28,6 +28,8 @@ export interface RunOptions {
   /** Indices of the workload to run (the shrinker's subsets); null = all. */
   keep?: ReadonlySet<number> | null;
   trace?: boolean;
+  /** Compute the run's digest (digest.ts). */
+  digest?: boolean;
   echo?: (line: string) => void;
 }
 
@@ -56,6 +58,8 @@ export interface RunResult {
   simMs: number;
   trace: string[];
   coverage: Map<string, number>;
+  /** The run's fingerprint when asked for (`digest`), else null. */
+  digest: string | null;
 }
 
 export class ViolationError extends Error {
@@ -117,6 +121,7 @@ export class SeedRun {
       seed: options.seed,
       faults: true,
       trace: options.trace ?? false,
+      digest: options.digest ?? false,
       ...(options.echo ? { echo: options.echo } : {}),
     });
     const workloadPrng = this.world.prng.fork();
@@ -138,7 +143,18 @@ export class SeedRun {
   }
 
   result(ran: number[], violation: Violation | null): RunResult {
+    const summary = (): string => {
+      const coverage = [...this.coverage].map(([k, n]) => `${k}=${n}`).join(' ');
+      const faults = [...this.world.faults.injected].map(([k, n]) => `${k}=${n}`).join(' ');
+      return (
+        `lifecycles=${this.world.kernel.lifecycles} checks=${this.checks} ` +
+        `steps=${this.steps} crashes=${this.world.daemonCrashes} ` +
+        `simMs=${this.world.clock.nowMs()} faults ${faults} coverage ${coverage} ` +
+        `violation ${JSON.stringify(violation)}`
+      );
+    };
     return {
+      digest: this.world.finishDigest(summary),
       seed: this.options.seed,
       ops: this.ops,
       ran,
