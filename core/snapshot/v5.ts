@@ -5,6 +5,7 @@
  */
 
 import type { CommandSpec } from '../manifest/types.js';
+import { packAnchored, packOnce } from './canonical.js';
 import { arr, Corrupt, int, join, obj, oneOf, str, strItem, unique } from './check.js';
 import type { PersistedCommand, Snapshot } from './types.js';
 import { packV4, type SnapshotV4, unpackV4 } from './v4.js';
@@ -37,8 +38,19 @@ export function checkCommandSpec(value: unknown, path: string): CommandSpec {
   return spec;
 }
 
-/** The persisted fields, in a fresh object (restartOnFailure is derived, not stored). */
-export function packCommandSpec(s: CommandSpec): Omit<CommandSpec, 'restartOnFailure'> {
+const packedCommandSpecs = new WeakMap<CommandSpec, PackedCommandSpec>();
+
+type PackedCommandSpec = Omit<CommandSpec, 'restartOnFailure'>;
+
+/**
+ * The persisted fields (restartOnFailure is derived, not stored), packed once per spec
+ * object (specs are never mutated), so its text is encoded once.
+ */
+export function packCommandSpec(s: CommandSpec): PackedCommandSpec {
+  return packOnce(packedCommandSpecs, s, packCommandSpecFields);
+}
+
+function packCommandSpecFields(s: CommandSpec): PackedCommandSpec {
   return {
     exec: s.exec,
     argv: [...s.argv],
@@ -70,7 +82,20 @@ export function unpackCommand(value: unknown, path: string): PersistedCommand {
   };
 }
 
-function packCommand(c: PersistedCommand): unknown {
+const packedCommands = new WeakMap<CommandSpec, { source: PersistedCommand; packed: object }>();
+
+const sameCommand = (a: PersistedCommand, b: PersistedCommand): boolean =>
+  a.id === b.id &&
+  a.workspaceId === b.workspaceId &&
+  a.restarts === b.restarts &&
+  a.backoffMs === b.backoffMs;
+
+/** Packed again only when a field besides the spec changed (see packAnchored). */
+function packCommand(c: PersistedCommand): object {
+  return packAnchored(packedCommands, c.spec, c, sameCommand, packCommandFields);
+}
+
+function packCommandFields(c: PersistedCommand): object {
   return {
     id: c.id,
     workspaceId: c.workspaceId,
