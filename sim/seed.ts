@@ -87,6 +87,12 @@ const STEPS_MAX = 200_000;
 /** Drain the microtask queue (the engine's promise continuations) without real time. */
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+function asViolation(error: unknown): ViolationError {
+  if (error instanceof ViolationError) return error;
+  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  return new ViolationError('engine-threw', message);
+}
+
 export interface PendingStop {
   what: string;
   gen: number;
@@ -190,9 +196,16 @@ export class SeedRun {
     try {
       await fn();
     } catch (error) {
-      if (error instanceof ViolationError) throw error;
-      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      throw new ViolationError('engine-threw', message);
+      throw asViolation(error);
+    }
+  }
+
+  /** `guard` for synchronous engine code, without a promise per call (the hot loop's). */
+  guardSync<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw asViolation(error);
     }
   }
 
@@ -236,6 +249,10 @@ export class SeedRun {
     }
   }
 
+  private readonly cover = (what: string): void => {
+    this.coverage.set(what, (this.coverage.get(what) ?? 0) + 1);
+  };
+
   context(): CheckContext {
     const { restarts, spawns } = this.timeline.update(this.world.kernel);
     return {
@@ -248,7 +265,7 @@ export class SeedRun {
       sampleEveryMs: this.sampleEveryMs,
       deadCommandsMax: this.deadCommandsMax,
       timeline: this.timeline,
-      cover: (what) => this.coverage.set(what, (this.coverage.get(what) ?? 0) + 1),
+      cover: this.cover,
       restarts,
       spawns,
     };
@@ -271,10 +288,7 @@ export class SeedRun {
   async advance(ms: number): Promise<void> {
     const targetMs = this.world.clock.nowMs() + ms;
     for (;;) {
-      let more = false;
-      await this.guard(() => {
-        more = this.world.clock.advanceBatch(targetMs);
-      });
+      const more = this.guardSync(() => this.world.clock.advanceBatch(targetMs));
       await this.settle();
       if (!more) return;
     }

@@ -69,11 +69,19 @@ function newline(depth: number): string {
 /** Keys in the order `JSON.stringify` of a sorted copy lists them (array indices first). */
 function sortedKeys(o: object): string[] {
   const keys = Object.keys(o);
+  if (isSorted(keys)) return keys;
   let indices = 0;
   while (indices < keys.length && isArrayIndex(keys[indices] as string)) indices += 1;
   if (indices === 0) return keys.sort();
   // Object.keys lists array-index keys first, ascending, as any object built from them would.
   return keys.slice(0, indices).concat(keys.slice(indices).sort());
+}
+
+/** Already in the order a sort gives (by UTF-16 code units): nothing to sort or copy. */
+function isSorted(keys: string[]): boolean {
+  for (let i = 1; i < keys.length; i++)
+    if ((keys[i - 1] as string) >= (keys[i] as string)) return false;
+  return true;
 }
 
 function isArrayIndex(key: string): boolean {
