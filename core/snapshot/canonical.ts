@@ -54,6 +54,40 @@ export function packAnchored<A extends object, S, P extends object>(
   return packed;
 }
 
+/** The last list a slot handed out, reused while a new one holds the same items. */
+export interface ListSlot<T extends object> {
+  last: T[] | null;
+}
+
+/**
+ * `items`, or the list the slot handed out last time if it holds the same items (by
+ * `same`, identity by default): a stable list, so an unchanged section of a snapshot
+ * keeps its text, and an unchanged snapshot is the very same string as the last one.
+ */
+export function reuseList<T extends object>(
+  slot: ListSlot<T>,
+  items: T[],
+  same: (a: T, b: T) => boolean = (a, b) => a === b,
+): T[] {
+  const last = slot.last;
+  if (last !== null && last.length === items.length && items.every((x, i) => same(last[i] as T, x)))
+    return last;
+  slot.last = stable(items);
+  return items;
+}
+
+/** A record whose every field is the same value (by identity) as in the slot's last one. */
+export function reuseRecord<T extends object>(slot: { last: T | null }, record: T): T {
+  const last = slot.last;
+  if (last !== null) {
+    const keys = Object.keys(record) as (keyof T)[];
+    if (keys.length === Object.keys(last).length && keys.every((k) => last[k] === record[k]))
+      return last;
+  }
+  slot.last = stable(record);
+  return record;
+}
+
 /** Equal arrays of strings (or of objects by identity), element by element. */
 export function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
   if (a.length !== b.length) return false;
