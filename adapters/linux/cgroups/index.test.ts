@@ -179,6 +179,7 @@ describe('the cgroup path rule', () => {
     'a:b',
     'a\nb',
     'a\rb',
+    'a\tb',
     'a\0b',
     '/abs',
     '..',
