@@ -75,11 +75,13 @@ describe('create, stats, kill and remove on a fake v2 tree', () => {
     ],
     [
       'a/../../b',
-      `cgroup path must not contain '..' segments (it would escape the daemon's subtree), got "a/../../b"`,
+      "cgroup path must not contain '..' segments (it would escape the daemon's subtree), " +
+        'got "a/../../b"',
     ],
     [
       '/abs',
-      `cgroup path expected a path relative to the daemon's cgroup, not an absolute path, got "/abs"`,
+      "cgroup path expected a path relative to the daemon's cgroup, not an absolute path, " +
+        'got "/abs"',
     ],
     ['', 'cgroup path must not be empty'],
     ['a:b', `cgroup path must not contain ':' (cgroup handles join paths with it), got "a:b"`],
