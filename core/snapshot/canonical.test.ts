@@ -47,6 +47,8 @@ describe('canonicalJson', () => {
       },
     ],
     ['numeric keys with a leading zero are strings', { '01': 1, '00': 2, 1: 3 }],
+    ['the index 0 among indices out of text order', { 10: 1, 9: 2, 0: 3, b: 4, a: 5 }],
+    ['keys next to the digits', { '/': 1, ':': 2, 10: 3, 9: 4 }],
     ['undefined and functions left out of objects', { a: undefined, f: () => 1, b: [undefined] }],
     ['non-finite numbers and -0', { n: Number.NaN, i: -Infinity, z: -0 }],
     ['empty containers at depth', { a: {}, b: [], c: [{}, []] }],
@@ -76,6 +78,8 @@ describe('canonicalJson', () => {
     plain.a = 2;
     frozen.a = 2; // breaks the promise `stable` was given: the kept text shows it
     expect(canonicalJson([plain, frozen])).toBe('[\n {\n  "a": 2\n },\n {\n  "a": 1\n }\n]\n');
+    stable(frozen); // marking it again keeps the text it has
+    expect(canonicalJson([frozen])).toBe('[\n {\n  "a": 1\n }\n]\n');
   });
 
   it('packs a source once: the same object gives the same packed value', () => {
