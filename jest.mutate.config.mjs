@@ -15,6 +15,7 @@ export default {
     ],
   },
   testEnvironment: 'node',
+  setupFiles: ['<rootDir>/testing/mutate-setup.ts'],
   testMatch: ['<rootDir>/core/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/core/purity.test.ts'],
   modulePathIgnorePatterns: ['<rootDir>/.e2e-work/', '<rootDir>/dist/'],

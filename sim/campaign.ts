@@ -13,6 +13,8 @@ export interface CampaignOptions {
   leftovers?: LeftoversRule;
   /** Stop at the first violation (the canary). */
   stopAtFirst?: boolean;
+  /** Called with each seed's digest (digest.ts); digests are computed only when given. */
+  onDigest?: (seed: number, digest: string) => void;
   onSeed?: (done: number, summary: CampaignSummary) => void;
 }
 
@@ -47,9 +49,11 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
     const result = await runSeed({
       seed: options.fromSeed + i,
       createSupervisor: options.createSupervisor,
+      digest: options.onDigest !== undefined,
       ...(options.supervisorOptions ? { supervisorOptions: options.supervisorOptions } : {}),
       ...(options.leftovers ? { leftovers: options.leftovers } : {}),
     });
+    if (result.digest !== null) options.onDigest?.(result.seed, result.digest);
     summary.seeds += 1;
     summary.lifecycles += result.lifecycles;
     summary.checks += result.checks;

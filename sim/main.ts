@@ -6,6 +6,7 @@
  *   npm run sim -- --random             start at a random seed (VOPR-style exploration)
  *   npm run sim -- --seed 42            replay one seed verbosely (its whole trace)
  *   npm run sim -- --seed 42 --keep 0,3,9   replay the shrunk workload of a failure
+ *   npm run sim -- --digests FILE      write each seed's digest (determinism proof) to FILE
  *   npm run sim -- --canary             inject a broken policy: must be caught (exit ≠ 0)
  *
  * Exit codes: 0 all seeds passed; one code per failure class (see checkers/types.ts);
@@ -13,6 +14,7 @@
  */
 
 import { randomInt } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { createSupervisor } from '../core/engine/supervisor.js';
 import { runCampaign } from './campaign.js';
@@ -47,6 +49,7 @@ interface CliOptions {
   canary: boolean;
   shrink: boolean;
   random: boolean;
+  digests?: string;
 }
 
 async function replay(options: CliOptions & { seed: number }): Promise<number> {
@@ -67,6 +70,7 @@ async function campaign(options: CliOptions): Promise<number> {
   const count = options.canary ? CANARY_SEEDS_MAX : options.seeds;
   const progress = createProgress(count, options.canary ? 'canary' : 'sim');
   const supervisorOptions = options.canary ? CANARY_OPTIONS : undefined;
+  const digests: string[] = [];
   const summary = await runCampaign({
     fromSeed: options.from,
     count,
@@ -74,8 +78,10 @@ async function campaign(options: CliOptions): Promise<number> {
     stopAtFirst: options.canary,
     ...(supervisorOptions ? { supervisorOptions } : {}),
     onSeed: (done, s) => progress.update(done, s),
+    ...(options.digests ? { onDigest: (seed, d) => digests.push(`${seed} ${d}\n`) } : {}),
   });
   progress.stop();
+  if (options.digests) writeFileSync(options.digests, digests.join(''));
   printSummary(summary);
   if (summary.failures.length === 0) {
     if (!options.canary) return 0;
@@ -101,6 +107,7 @@ async function main(): Promise<number> {
     .option('--keep <indices>', 'with --seed: run only these workload operations', indices)
     .option('--canary', 'inject a deliberately broken policy; must be caught', false)
     .option('--no-shrink', 'do not shrink failing seeds')
+    .option('--digests <file>', "write each seed's digest to this file, one line per seed")
     .option('--random', 'start the campaign at a random seed (printed, for replay)', false)
     .addHelpText(
       'after',

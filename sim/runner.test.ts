@@ -20,6 +20,16 @@ describe('runSeed', () => {
     SLOW_MS,
   );
 
+  it('gives the same digest twice for a seed, and another for another seed', async () => {
+    const a = await runSeed({ seed: 3, createSupervisor, digest: true });
+    const b = await runSeed({ seed: 3, createSupervisor, digest: true });
+    const c = await runSeed({ seed: 4, createSupervisor, digest: true });
+    expect(a.digest).toMatch(/^[0-9a-f]{32}$/);
+    expect(b.digest).toBe(a.digest);
+    expect(c.digest).not.toBe(a.digest);
+    expect((await runSeed({ seed: 3, createSupervisor })).digest).toBeNull();
+  });
+
   it('replays only the kept operations of a workload', async () => {
     const result = await runSeed({ seed: 5, createSupervisor, keep: new Set([0, 2]) });
     expect(result.ran).toEqual([0, 2]);

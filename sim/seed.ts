@@ -31,6 +31,8 @@ export interface RunOptions {
   /** Indices of the workload to run (the shrinker's subsets); null = all. */
   keep?: ReadonlySet<number> | null;
   trace?: boolean;
+  /** Compute the run's digest (digest.ts). */
+  digest?: boolean;
   echo?: (line: string) => void;
 }
 
@@ -59,6 +61,8 @@ export interface RunResult {
   simMs: number;
   trace: string[];
   coverage: Map<string, number>;
+  /** The run's fingerprint when asked for (`digest`), else null. */
+  digest: string | null;
 }
 
 export class ViolationError extends Error {
@@ -85,6 +89,12 @@ const STEPS_MAX = 200_000;
 
 /** Drain the microtask queue (the engine's promise continuations) without real time. */
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+function asViolation(error: unknown): ViolationError {
+  if (error instanceof ViolationError) return error;
+  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  return new ViolationError('engine-threw', message);
+}
 
 export interface PendingStop {
   what: string;
@@ -120,6 +130,7 @@ export class SeedRun {
       seed: options.seed,
       faults: true,
       trace: options.trace ?? false,
+      digest: options.digest ?? false,
       ...(options.echo ? { echo: options.echo } : {}),
       ...(options.leftovers ? { leftovers: options.leftovers } : {}),
     });
@@ -142,7 +153,18 @@ export class SeedRun {
   }
 
   result(ran: number[], violation: Violation | null): RunResult {
+    const summary = (): string => {
+      const coverage = [...this.coverage].map(([k, n]) => `${k}=${n}`).join(' ');
+      const faults = [...this.world.faults.injected].map(([k, n]) => `${k}=${n}`).join(' ');
+      return (
+        `lifecycles=${this.world.kernel.lifecycles} checks=${this.checks} ` +
+        `steps=${this.steps} crashes=${this.world.daemonCrashes} ` +
+        `simMs=${this.world.clock.nowMs()} faults ${faults} coverage ${coverage} ` +
+        `violation ${JSON.stringify(violation)}`
+      );
+    };
     return {
+      digest: this.world.finishDigest(summary),
       seed: this.options.seed,
       ops: this.ops,
       ran,
@@ -178,9 +200,16 @@ export class SeedRun {
     try {
       await fn();
     } catch (error) {
-      if (error instanceof ViolationError) throw error;
-      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      throw new ViolationError('engine-threw', message);
+      throw asViolation(error);
+    }
+  }
+
+  /** `guard` for synchronous engine code, without a promise per call (the hot loop's). */
+  guardSync<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw asViolation(error);
     }
   }
 
@@ -235,6 +264,10 @@ export class SeedRun {
     }
   }
 
+  private readonly cover = (what: string): void => {
+    this.coverage.set(what, (this.coverage.get(what) ?? 0) + 1);
+  };
+
   context(): CheckContext {
     const { restarts, spawns } = this.timeline.update(this.world.kernel);
     return {
@@ -247,7 +280,7 @@ export class SeedRun {
       sampleEveryMs: this.sampleEveryMs,
       deadCommandsMax: this.deadCommandsMax,
       timeline: this.timeline,
-      cover: (what) => this.coverage.set(what, (this.coverage.get(what) ?? 0) + 1),
+      cover: this.cover,
       restarts,
       spawns,
     };
@@ -270,10 +303,7 @@ export class SeedRun {
   async advance(ms: number): Promise<void> {
     const targetMs = this.world.clock.nowMs() + ms;
     for (;;) {
-      let more = false;
-      await this.guard(() => {
-        more = this.world.clock.advanceBatch(targetMs);
-      });
+      const more = this.guardSync(() => this.world.clock.advanceBatch(targetMs));
       await this.settle();
       if (!more) return;
     }

@@ -10,9 +10,10 @@
  */
 
 import { type LeftoversRule, leftovers } from '../core/policy/leftovers.js';
-import type { Clock, Ports } from '../core/ports.js';
+import type { Clock, Ports, Store } from '../core/ports.js';
 import { drawCaps, SimCgroups } from './cgroups.js';
 import { SimClock } from './clock.js';
+import { Digest } from './digest.js';
 import { SimEventLog } from './eventlog.js';
 import { Faults } from './faults.js';
 import { SimIds } from './ids.js';
@@ -28,6 +29,8 @@ export interface WorldOptions {
   /** Swarm faults (safety phase) or none. */
   faults: boolean;
   trace: boolean;
+  /** Fingerprint the run (digest.ts): every snapshot write, event, spawn and exit. */
+  digest?: boolean;
   echo?: (line: string) => void;
   /** The start-up sweep's rule; default core/policy/leftovers.ts. */
   leftovers?: LeftoversRule;
@@ -44,6 +47,7 @@ export class SimWorld {
   readonly queue: SimQueueStore;
   readonly eventLog: SimEventLog;
   readonly ids: SimIds;
+  readonly digest: Digest;
   /** Current daemon generation; generations before it are dead. */
   gen = 0;
   private readonly dead = new Set<number>();
@@ -75,6 +79,7 @@ export class SimWorld {
     );
     this.eventLog = new SimEventLog(() => this.clock.nowMs());
     this.ids = new SimIds(this.prng.fork(), () => this.clock.wallMs());
+    this.digest = new Digest(options.digest ?? false);
   }
 
   isAlive(gen: number): boolean {
@@ -87,7 +92,7 @@ export class SimWorld {
       clock: this.clockFor(gen),
       kernel: this.kernel.port(gen),
       cgroups: this.cgroups.port(gen),
-      store: this.store.port(gen),
+      store: this.storeFor(gen),
       eventLog: this.eventLog.port(gen),
       ids: this.ids,
       queue: this.queue.port(gen),
@@ -107,6 +112,33 @@ export class SimWorld {
   nextGen(): number {
     this.gen += 1;
     return this.gen;
+  }
+
+  private storeFor(gen: number): Store {
+    const store = this.store.port(gen);
+    if (!this.digest.enabled) return store;
+    const digest = this.digest;
+    return {
+      ...store,
+      write: (text) => {
+        const result = store.write(text);
+        digest.add(`write gen${gen} t=${this.clock.nowMs()} ok=${result.ok}`);
+        digest.add(text);
+        return result;
+      },
+    };
+  }
+
+  /** Fold what the run recorded into the digest and return it (null when disabled). */
+  finishDigest(summary: () => string): string | null {
+    if (!this.digest.enabled) return null;
+    for (const e of this.eventLog.events) this.digest.add(JSON.stringify(e));
+    this.digest.add(JSON.stringify(this.kernel.spawns));
+    this.digest.add(JSON.stringify(this.kernel.exits));
+    this.digest.add(JSON.stringify(this.kernel.releases));
+    this.digest.add(this.store.text ?? 'no snapshot');
+    this.digest.add(summary());
+    return this.digest.finish();
   }
 
   private clockFor(gen: number): Clock {

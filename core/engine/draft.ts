@@ -32,7 +32,8 @@ export class Draft {
   error: ApiError | null = null;
   /** Raised events, drained by `step` after the current handler (FIFO). */
   readonly raised: EngineEvent[] = [];
-  private readonly owned = new Set<string>();
+  /** Tables copied into this step's state already (a handful at most). */
+  private readonly owned: (keyof EngineState)[] = [];
 
   constructor(
     base: EngineState,
@@ -42,12 +43,19 @@ export class Draft {
     this.state = { ...base };
   }
 
+  /**
+   * The table `key` of this step's state, copied on first write. `this.state` is always
+   * the step's own object (copied in the constructor, and every reassignment is a fresh
+   * spread), so the copy is stored into it in place: the state keeps its shape.
+   */
   private own<K extends keyof EngineState>(key: K): EngineState[K] {
-    if (!this.owned.has(key)) {
+    if (!this.owned.includes(key)) {
       const current = this.state[key];
       if (!(current instanceof Map)) throw new Error(`draft: ${String(key)} is not a table`);
-      this.state = { ...this.state, [key]: new Map(current) };
-      this.owned.add(key);
+      (this.state as Record<K, EngineState[K]>)[key] = new Map(
+        current,
+      ) as unknown as EngineState[K];
+      this.owned.push(key);
     }
     return this.state[key];
   }

@@ -28,7 +28,9 @@ export function commandsOf(state: EngineState, wsId: string): CommandRec[] {
 }
 
 export function pipelinesOf(state: EngineState, wsId: string): PipelineRec[] {
-  return [...state.pipelines.values()].filter((p) => p.wsId === wsId);
+  const out: PipelineRec[] = [];
+  for (const p of state.pipelines.values()) if (p.wsId === wsId) out.push(p);
+  return out;
 }
 
 export function pipelinePids(p: PipelineRec): number[] {
@@ -38,11 +40,18 @@ export function pipelinePids(p: PipelineRec): number[] {
 /** Every live pid of a workspace: its commands and its pipelines' nodes. */
 export function livePids(state: EngineState, wsId: string): number[] {
   const pids: number[] = [];
-  for (const cmd of commandsOf(state, wsId)) {
-    const pid = commandPid(cmd);
-    if (pid !== null) pids.push(pid);
+  const ws = state.workspaces.get(wsId);
+  if (ws) {
+    for (const id of ws.commandIds) {
+      const cmd = state.commands.get(id);
+      const pid = cmd ? commandPid(cmd) : null;
+      if (pid !== null) pids.push(pid);
+    }
   }
-  for (const p of pipelinesOf(state, wsId)) pids.push(...pipelinePids(p));
+  for (const p of state.pipelines.values()) {
+    if (p.wsId !== wsId) continue;
+    for (const n of p.nodes) if (n.alive && n.pid !== null) pids.push(n.pid);
+  }
   return pids;
 }
 

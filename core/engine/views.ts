@@ -16,16 +16,26 @@ import type { CommandRec, EngineState, PipelineRec, SavedRec, WorkspaceRec } fro
 import { pipelineState } from './pipeline.js';
 
 export function workspaceView(state: EngineState, ws: WorkspaceRec, wallMs: number): WorkspaceView {
-  const commands = commandsOf(state, ws.id);
+  let commandsAlive = 0;
+  let commandsTotal = 0;
+  for (const id of ws.commandIds) {
+    const cmd = state.commands.get(id);
+    if (cmd === undefined) continue;
+    commandsTotal += 1;
+    if (commandPid(cmd) !== null) commandsAlive += 1;
+  }
+  let pipelines = 0;
+  for (const p of state.pipelines.values())
+    if (p.wsId === ws.id && p.finishedSeq === 0) pipelines++;
   return {
     id: ws.id,
     label: ws.spec.label,
     state: ws.phase.kind,
     createdAtWallMs: ws.createdAtWallMs,
     uptimeMs: Math.max(0, wallMs - ws.createdAtWallMs),
-    commandsAlive: commands.filter((c) => commandPid(c) !== null).length,
-    commandsTotal: commands.length,
-    pipelines: pipelinesOf(state, ws.id).filter((p) => p.finishedSeq === 0).length,
+    commandsAlive,
+    commandsTotal,
+    pipelines,
     warnings: [...ws.warnings],
     spec: ws.spec,
   };

@@ -13,6 +13,11 @@ describe('checkCgroupPath', () => {
     ['a//b', 'must not contain empty segments'],
     ['a/', 'must not contain empty segments'],
     ['a\0b', 'must not contain a NUL character'],
+    ['a:b', "must not contain ':' (cgroup handles join paths with it)"],
+    ['a\nb', 'must not contain a control character (cgroup files are read line by line)'],
+    ['a\rb', 'must not contain a control character (cgroup files are read line by line)'],
+    ['a\tb', 'must not contain a control character (cgroup files are read line by line)'],
+    ['a\u007fb', 'must not contain a control character (cgroup files are read line by line)'],
   ])('refuses %j', (path, why) => {
     expect(checkCgroupPath(path)).toEqual({
       path: 'soma.cgroup.path',

@@ -42,9 +42,16 @@ describe('parseWorkspaceToml', () => {
 
   it('expands templates in values after parsing, so a value cannot inject TOML', () => {
     const text = 'label = "w"\nsoma.cgroup.path = "${NAME}"\n';
-    const result = parseWorkspaceToml(text, { NAME: 'x"\nttl = 5\n' });
-    expect(result.ok && result.value.cgroupPath).toBe('x"\nttl = 5\n');
-    expect(result.ok && result.value.ttlMs).toBe(0);
+    const value = 'x"\nttl = 5\n';
+    // The whole value is one string (a cgroup path may not hold a line break): no `ttl` key.
+    expect(issuesOf(parseWorkspaceToml(text, { NAME: value }))).toEqual([
+      expect.objectContaining({
+        path: 'soma.cgroup.path',
+        message: expect.stringContaining(JSON.stringify(value)),
+      }),
+    ]);
+    const fine = parseWorkspaceToml(text, { NAME: 'x"ttl = 5' });
+    expect(fine.ok && [fine.value.cgroupPath, fine.value.ttlMs]).toEqual(['x"ttl = 5', 0]);
   });
 
   it('reports an integer too large for JavaScript as a type error, not a wrong number', () => {

@@ -1,5 +1,14 @@
 import fc from 'fast-check';
-import { canonicalJson, packOnce, stable } from './canonical.js';
+import {
+  canonicalJson,
+  type ListSlot,
+  packAnchored,
+  packOnce,
+  reuseList,
+  reuseRecord,
+  sameItems,
+  stable,
+} from './canonical.js';
 
 /** The encoding as it was first written: a sorted deep copy through JSON.stringify. */
 function sortedCopy(value: unknown): unknown {
@@ -38,6 +47,8 @@ describe('canonicalJson', () => {
       },
     ],
     ['numeric keys with a leading zero are strings', { '01': 1, '00': 2, 1: 3 }],
+    ['the index 0 among indices out of text order', { 10: 1, 9: 2, 0: 3, b: 4, a: 5 }],
+    ['keys next to the digits', { '/': 1, ':': 2, 10: 3, 9: 4 }],
     ['undefined and functions left out of objects', { a: undefined, f: () => 1, b: [undefined] }],
     ['non-finite numbers and -0', { n: Number.NaN, i: -Infinity, z: -0 }],
     ['empty containers at depth', { a: {}, b: [], c: [{}, []] }],
@@ -67,6 +78,8 @@ describe('canonicalJson', () => {
     plain.a = 2;
     frozen.a = 2; // breaks the promise `stable` was given: the kept text shows it
     expect(canonicalJson([plain, frozen])).toBe('[\n {\n  "a": 2\n },\n {\n  "a": 1\n }\n]\n');
+    stable(frozen); // marking it again keeps the text it has
+    expect(canonicalJson([frozen])).toBe('[\n {\n  "a": 1\n }\n]\n');
   });
 
   it('packs a source once: the same object gives the same packed value', () => {
@@ -81,5 +94,51 @@ describe('canonicalJson', () => {
     expect(packOnce(cache, source, pack)).toBe(first);
     expect(packOnce(cache, { n: 1 }, pack)).not.toBe(first);
     expect(packs).toBe(2);
+  });
+
+  it('reuses a list while it holds the same items, and takes the new one otherwise', () => {
+    const slot: ListSlot<{ n: number }> = { last: null };
+    const [a, b] = [{ n: 1 }, { n: 2 }];
+    const first = reuseList(slot, [a, b]);
+    expect(reuseList(slot, [a, b])).toBe(first);
+    const swapped = [b, a];
+    expect(reuseList(slot, swapped)).toBe(swapped);
+    const shorter = [b];
+    expect(reuseList(slot, shorter)).toBe(shorter);
+    expect(reuseList(slot, [{ n: 2 }])).not.toBe(shorter);
+    const byValue = reuseList(slot, [{ n: 2 }], (x, y) => x.n === y.n);
+    expect(reuseList(slot, [{ n: 2 }], (x, y) => x.n === y.n)).toBe(byValue);
+    expect(canonicalJson(byValue)).toBe('[\n {\n  "n": 2\n }\n]\n');
+  });
+
+  it('reuses a record only while every field is the same value', () => {
+    const slot: { last: Record<string, unknown> | null } = { last: null };
+    const list = [1];
+    const first = reuseRecord(slot, { a: list, v: 5 });
+    expect(reuseRecord(slot, { a: list, v: 5 })).toBe(first);
+    expect(reuseRecord(slot, { a: [1], v: 5 })).not.toBe(first);
+    const grown = { a: [1], v: 5, w: 1 };
+    expect(reuseRecord(slot, grown)).toBe(grown);
+    expect(reuseRecord(slot, { a: grown.a, v: 5 })).not.toBe(grown);
+    expect(canonicalJson(reuseRecord(slot, { a: grown.a, v: 6 }))).toContain('"v": 6');
+  });
+
+  it('packs a record again when a field besides its anchor changed', () => {
+    const cache = new WeakMap<object, { source: { id: string; spec: object }; packed: object }>();
+    const spec = { x: 1 };
+    const same = (p: { id: string }, q: { id: string }) => p.id === q.id;
+    const pack = (r: { id: string; spec: object }) => ({ id: r.id });
+    const first = packAnchored(cache, spec, { id: 'a', spec }, same, pack);
+    expect(packAnchored(cache, spec, { id: 'a', spec }, same, pack)).toBe(first);
+    const other = packAnchored(cache, spec, { id: 'b', spec }, same, pack);
+    expect(other).toEqual({ id: 'b' });
+    expect(packAnchored(cache, spec, { id: 'b', spec }, same, pack)).toBe(other);
+  });
+
+  it('compares lists item by item', () => {
+    expect(sameItems(['a', 'b'], ['a', 'b'])).toBe(true);
+    expect(sameItems(['a', 'b'], ['a', 'c'])).toBe(false);
+    expect(sameItems(['a'], ['a', 'b'])).toBe(false);
+    expect(sameItems([], [])).toBe(true);
   });
 });

@@ -9,13 +9,13 @@
  * last one in one workspace re-serializes that workspace, not every spec it holds.
  */
 
-const stableValues = new WeakSet<object>();
+/** Stable values, with the text last written for one of them and its depth (-1: none yet). */
 const stableTexts = new WeakMap<object, { depth: number; text: string }>();
 const indents: string[] = ['\n'];
 
 /** Mark `value` immutable from now on: its canonical text may be computed once. */
 export function stable<T extends object>(value: T): T {
-  stableValues.add(value);
+  if (!stableTexts.has(value)) stableTexts.set(value, { depth: -1, text: '' });
   return value;
 }
 
@@ -33,6 +33,68 @@ export function packOnce<S extends object, P extends object>(
   return packed;
 }
 
+/**
+ * The packed value of a record that holds a stable part, its `anchor` (its spec, or its
+ * newest sample): the value packed last time for that anchor is reused while `same` says
+ * the record's other fields still match the source it was packed from, and packed again
+ * (and kept) when they do not. So an unchanged record costs one lookup and its kept text.
+ * `same` must compare every field the packed value holds that the anchor does not fix.
+ */
+export function packAnchored<A extends object, S, P extends object>(
+  cache: WeakMap<A, { source: S; packed: P }>,
+  anchor: A,
+  source: S,
+  same: (last: S, now: S) => boolean,
+  pack: (source: S) => P,
+): P {
+  const last = cache.get(anchor);
+  if (last !== undefined && same(last.source, source)) return last.packed;
+  const packed = stable(pack(source));
+  cache.set(anchor, { source, packed });
+  return packed;
+}
+
+/** The last list a slot handed out, reused while a new one holds the same items. */
+export interface ListSlot<T extends object> {
+  last: T[] | null;
+}
+
+/**
+ * `items`, or the list the slot handed out last time if it holds the same items (by
+ * `same`, identity by default): a stable list, so an unchanged section of a snapshot
+ * keeps its text, and an unchanged snapshot is the very same string as the last one.
+ */
+export function reuseList<T extends object>(
+  slot: ListSlot<T>,
+  items: T[],
+  same: (a: T, b: T) => boolean = (a, b) => a === b,
+): T[] {
+  const last = slot.last;
+  if (last !== null && last.length === items.length && items.every((x, i) => same(last[i] as T, x)))
+    return last;
+  slot.last = stable(items);
+  return items;
+}
+
+/** A record whose every field is the same value (by identity) as in the slot's last one. */
+export function reuseRecord<T extends object>(slot: { last: T | null }, record: T): T {
+  const last = slot.last;
+  if (last !== null) {
+    const keys = Object.keys(record) as (keyof T)[];
+    if (keys.length === Object.keys(last).length && keys.every((k) => last[k] === record[k]))
+      return last;
+  }
+  slot.last = stable(record);
+  return record;
+}
+
+/** Equal arrays of strings (or of objects by identity), element by element. */
+export function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function newline(depth: number): string {
   for (let d = indents.length; d <= depth; d++) indents.push(`\n${' '.repeat(d)}`);
   return indents[depth] as string;
@@ -41,6 +103,7 @@ function newline(depth: number): string {
 /** Keys in the order `JSON.stringify` of a sorted copy lists them (array indices first). */
 function sortedKeys(o: object): string[] {
   const keys = Object.keys(o);
+  if (isSorted(keys)) return keys;
   let indices = 0;
   while (indices < keys.length && isArrayIndex(keys[indices] as string)) indices += 1;
   if (indices === 0) return keys.sort();
@@ -48,7 +111,16 @@ function sortedKeys(o: object): string[] {
   return keys.slice(0, indices).concat(keys.slice(indices).sort());
 }
 
+/** Already in the order a sort gives (by UTF-16 code units): nothing to sort or copy. */
+function isSorted(keys: string[]): boolean {
+  for (let i = 1; i < keys.length; i++)
+    if ((keys[i - 1] as string) >= (keys[i] as string)) return false;
+  return true;
+}
+
 function isArrayIndex(key: string): boolean {
+  const first = key.charCodeAt(0);
+  if (!(first >= 48 && first <= 57)) return false;
   if (!/^(?:0|[1-9][0-9]*)$/.test(key)) return false;
   return Number(key) <= 4_294_967_294;
 }
@@ -89,12 +161,13 @@ function valueText(value: unknown, depth: number): string | undefined {
       return value ? 'true' : 'false';
     case 'object': {
       if (value === null) return 'null';
-      if (!stableValues.has(value)) return compositeText(value, depth);
-      const cached = stableTexts.get(value);
-      if (cached !== undefined && cached.depth === depth) return cached.text;
-      const text = compositeText(value, depth);
-      stableTexts.set(value, { depth, text });
-      return text;
+      const kept = stableTexts.get(value);
+      if (kept === undefined) return compositeText(value, depth);
+      if (kept.depth !== depth) {
+        kept.text = compositeText(value, depth);
+        kept.depth = depth;
+      }
+      return kept.text;
     }
     case 'bigint':
       throw new TypeError('canonicalJson: a BigInt has no JSON form');

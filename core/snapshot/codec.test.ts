@@ -414,3 +414,86 @@ describe('snapshot round trip (property)', () => {
     );
   });
 });
+
+/**
+ * A later snapshot over the records of `before`: the same spec objects (and newest stats
+ * samples), the objects the encoder keys its kept texts by, each other field taken from
+ * `before` or from `later` as `mask` says. The encoder must notice every field that moved.
+ */
+function mix(before: Snapshot, later: Snapshot, mask: boolean[]): Snapshot {
+  let bit = 0;
+  const pick = <T>(was: T, now: T): T => (mask[bit++ % mask.length] ? now : was);
+  const over = <T extends object>(was: T[], now: T[], merge: (w: T, n: T) => T): T[] =>
+    now.map((n, i) => {
+      const w = was[i];
+      return w === undefined ? n : merge(w, n);
+    });
+  return {
+    ...later,
+    commands: over(before.commands, later.commands, (w, n) => ({
+      id: pick(w.id, n.id),
+      workspaceId: pick(w.workspaceId, n.workspaceId),
+      spec: w.spec,
+      restarts: pick(w.restarts, n.restarts),
+      backoffMs: pick(w.backoffMs, n.backoffMs),
+    })),
+    workspaces: over(before.workspaces, later.workspaces, (w, n) => ({
+      id: pick(w.id, n.id),
+      spec: w.spec,
+      createdAtWallMs: pick(w.createdAtWallMs, n.createdAtWallMs),
+      warnings: pick([...w.warnings], n.warnings),
+    })),
+    livePipelines: over(before.livePipelines, later.livePipelines, (w, n) => ({
+      id: pick(w.id, n.id),
+      spec: w.spec,
+      source: pick(w.source, n.source),
+      vars: pick({ ...w.vars }, n.vars),
+      tap: pick(w.tap, n.tap),
+      restarts: pick(w.restarts, n.restarts),
+      backoffMs: pick(w.backoffMs, n.backoffMs),
+    })),
+    stats: over(before.stats, later.stats, (w, n) => {
+      const newest = w.samples.at(-1);
+      const samples = pick([...w.samples], [...n.samples.slice(1), ...(newest ? [newest] : [])]);
+      return { workspaceId: pick(w.workspaceId, n.workspaceId), samples };
+    }),
+  };
+}
+
+const distinct = <T>(list: T[], key: (t: T) => string): boolean =>
+  new Set(list.map(key)).size === list.length;
+
+describe('encodeSnapshot keeps texts only while their records are unchanged', () => {
+  it('encodes a record whose spec it has seen with every field as it is now', () => {
+    fc.assert(
+      fc.property(snapshot, snapshot, fc.array(fc.boolean(), { minLength: 1 }), (b, l, mask) => {
+        const [before, later] = [b, l];
+        const after = mix(before, later, mask);
+        fc.pre(distinct(after.commands, (c) => c.id));
+        fc.pre(distinct(after.workspaces, (w) => w.id));
+        fc.pre(distinct(after.livePipelines, (p) => p.id));
+        fc.pre(distinct(after.stats, (st) => st.workspaceId));
+        encodeSnapshot(before);
+        const result = decodeSnapshot(encodeSnapshot(after));
+        expect(result.ok && result.snapshot).toEqual(after);
+        expect(decodeSnapshot(encodeSnapshot(before))).toMatchObject({ snapshot: before });
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it.each([
+    ['restarts', (c: Snapshot['commands'][0]) => ({ ...c, restarts: c.restarts + 1 })],
+    ['backoffMs', (c: Snapshot['commands'][0]) => ({ ...c, backoffMs: c.backoffMs + 1 })],
+    ['id', (c: Snapshot['commands'][0]) => ({ ...c, id: `${c.id}x` })],
+    ['workspaceId', (c: Snapshot['commands'][0]) => ({ ...c, workspaceId: 'w2' })],
+  ])('re-encodes a command whose %s changed under the same spec', (_field, change) => {
+    const s = decoded(V5_TEXT);
+    const first = encodeSnapshot(s);
+    const changed = { ...s, commands: s.commands.map(change) };
+    const text = encodeSnapshot(changed);
+    expect(text).not.toBe(first);
+    expect(decoded(text).commands).toEqual(changed.commands);
+    expect(encodeSnapshot(s)).toBe(first);
+  });
+});

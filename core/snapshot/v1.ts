@@ -3,6 +3,8 @@
  * `{ version: 1, workspaces: [{ id, spec, createdAtWallMs, warnings }] }`.
  */
 
+import type { WorkspaceSpec } from '../manifest/types.js';
+import { packAnchored, sameItems } from './canonical.js';
 import { arr, entries, int, obj, str, strItem } from './check.js';
 import { checkWorkspaceSpec, packWorkspaceSpec } from './specs.js';
 import type { PersistedWorkspace } from './types.js';
@@ -22,7 +24,20 @@ export function unpackWorkspace(value: unknown, path: string): PersistedWorkspac
   };
 }
 
+const packedWorkspaces = new WeakMap<
+  WorkspaceSpec,
+  { source: PersistedWorkspace; packed: PersistedWorkspace }
+>();
+
+const sameWorkspace = (a: PersistedWorkspace, b: PersistedWorkspace): boolean =>
+  a.id === b.id && a.createdAtWallMs === b.createdAtWallMs && sameItems(a.warnings, b.warnings);
+
+/** Packed again only when a field besides the spec changed (see packAnchored). */
 export function packWorkspace(w: PersistedWorkspace): PersistedWorkspace {
+  return packAnchored(packedWorkspaces, w.spec, w, sameWorkspace, packWorkspaceFields);
+}
+
+function packWorkspaceFields(w: PersistedWorkspace): PersistedWorkspace {
   return {
     id: w.id,
     spec: packWorkspaceSpec(w.spec),

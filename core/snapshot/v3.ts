@@ -4,6 +4,8 @@
  *    livePipelines: [{ id, spec, source, vars, tap, restarts, backoffMs }] }`.
  */
 
+import type { PipelineSpec } from '../manifest/types.js';
+import { packAnchored } from './canonical.js';
 import { bool, entries, int, obj, str, strRecord } from './check.js';
 import { checkPipelineSpec, packPipelineSpec } from './specs.js';
 import type { PersistedLivePipeline } from './types.js';
@@ -28,7 +30,32 @@ export function unpackLive(value: unknown, path: string): PersistedLivePipeline 
   };
 }
 
+const packedLive = new WeakMap<
+  PipelineSpec,
+  { source: PersistedLivePipeline; packed: PersistedLivePipeline }
+>();
+
+function sameVars(a: Record<string, string>, b: Record<string, string>): boolean {
+  if (a === b) return true;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+}
+
+const sameLive = (a: PersistedLivePipeline, b: PersistedLivePipeline): boolean =>
+  a.id === b.id &&
+  a.source === b.source &&
+  a.tap === b.tap &&
+  a.restarts === b.restarts &&
+  a.backoffMs === b.backoffMs &&
+  sameVars(a.vars, b.vars);
+
+/** Packed again only when a field besides the spec changed (see packAnchored). */
 export function packLive(p: PersistedLivePipeline): PersistedLivePipeline {
+  return packAnchored(packedLive, p.spec, p, sameLive, packLiveFields);
+}
+
+function packLiveFields(p: PersistedLivePipeline): PersistedLivePipeline {
   return {
     id: p.id,
     spec: packPipelineSpec(p.spec),

@@ -5,7 +5,7 @@
  */
 
 import type { StatsSample } from '../engine/api.js';
-import { packOnce } from './canonical.js';
+import { packAnchored, packOnce } from './canonical.js';
 import { arr, entries, int, obj, str } from './check.js';
 import { PERSISTED_SAMPLES_MAX, type PersistedStats, type Snapshot } from './types.js';
 
@@ -49,11 +49,30 @@ export function unpackStats(value: unknown, path: string): PersistedStats {
   };
 }
 
+const packedStats = new WeakMap<StatsSample, { source: PersistedStats; packed: PersistedStats }>();
+
+/** The same workspace and the same kept (newest) samples, compared without copying. */
+function sameStats(a: PersistedStats, b: PersistedStats): boolean {
+  const n = Math.min(a.samples.length, PERSISTED_SAMPLES_MAX);
+  if (a.workspaceId !== b.workspaceId || Math.min(b.samples.length, PERSISTED_SAMPLES_MAX) !== n)
+    return false;
+  for (let i = 1; i <= n; i++) {
+    if (a.samples[a.samples.length - i] !== b.samples[b.samples.length - i]) return false;
+  }
+  return true;
+}
+
+const kept = (samples: StatsSample[]): StatsSample[] => samples.slice(-PERSISTED_SAMPLES_MAX);
+
+/** Keyed by the newest sample; packed again when another sample list ends with it. */
 export function packStats(s: PersistedStats): PersistedStats {
-  return {
-    workspaceId: s.workspaceId,
-    samples: s.samples.slice(-PERSISTED_SAMPLES_MAX).map(packSample),
-  };
+  const newest = s.samples[s.samples.length - 1];
+  if (newest === undefined) return { workspaceId: s.workspaceId, samples: [] };
+  return packAnchored(packedStats, newest, s, sameStats, packStatsFields);
+}
+
+function packStatsFields(s: PersistedStats): PersistedStats {
+  return { workspaceId: s.workspaceId, samples: kept(s.samples).map(packSample) };
 }
 
 export function unpackV4(value: unknown): SnapshotV4 {

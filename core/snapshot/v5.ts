@@ -5,9 +5,20 @@
  */
 
 import type { CommandSpec } from '../manifest/types.js';
+import { type ListSlot, packAnchored, packOnce, reuseList, reuseRecord } from './canonical.js';
 import { arr, Corrupt, int, join, obj, oneOf, str, strItem, unique } from './check.js';
-import type { PersistedCommand, Snapshot } from './types.js';
-import { packV4, type SnapshotV4, unpackV4 } from './v4.js';
+import type {
+  PersistedCommand,
+  PersistedLivePipeline,
+  PersistedSavedPipeline,
+  PersistedStats,
+  PersistedWorkspace,
+  Snapshot,
+} from './types.js';
+import { packWorkspace } from './v1.js';
+import { packSaved } from './v2.js';
+import { packLive } from './v3.js';
+import { packStats, type SnapshotV4, unpackV4 } from './v4.js';
 
 export function checkCommandSpec(value: unknown, path: string): CommandSpec {
   const o = obj(value, path);
@@ -37,8 +48,19 @@ export function checkCommandSpec(value: unknown, path: string): CommandSpec {
   return spec;
 }
 
-/** The persisted fields, in a fresh object (restartOnFailure is derived, not stored). */
-export function packCommandSpec(s: CommandSpec): Omit<CommandSpec, 'restartOnFailure'> {
+const packedCommandSpecs = new WeakMap<CommandSpec, PackedCommandSpec>();
+
+type PackedCommandSpec = Omit<CommandSpec, 'restartOnFailure'>;
+
+/**
+ * The persisted fields (restartOnFailure is derived, not stored), packed once per spec
+ * object (specs are never mutated), so its text is encoded once.
+ */
+export function packCommandSpec(s: CommandSpec): PackedCommandSpec {
+  return packOnce(packedCommandSpecs, s, packCommandSpecFields);
+}
+
+function packCommandSpecFields(s: CommandSpec): PackedCommandSpec {
   return {
     exec: s.exec,
     argv: [...s.argv],
@@ -70,7 +92,20 @@ export function unpackCommand(value: unknown, path: string): PersistedCommand {
   };
 }
 
-function packCommand(c: PersistedCommand): unknown {
+const packedCommands = new WeakMap<CommandSpec, { source: PersistedCommand; packed: object }>();
+
+const sameCommand = (a: PersistedCommand, b: PersistedCommand): boolean =>
+  a.id === b.id &&
+  a.workspaceId === b.workspaceId &&
+  a.restarts === b.restarts &&
+  a.backoffMs === b.backoffMs;
+
+/** Packed again only when a field besides the spec changed (see packAnchored). */
+function packCommand(c: PersistedCommand): object {
+  return packAnchored(packedCommands, c.spec, c, sameCommand, packCommandFields);
+}
+
+function packCommandFields(c: PersistedCommand): object {
   return {
     id: c.id,
     workspaceId: c.workspaceId,
@@ -87,13 +122,31 @@ export function unpackV5(value: unknown): Snapshot {
   return { ...v4, version: 5, commands };
 }
 
+const slots = {
+  commands: { last: null } as ListSlot<object>,
+  workspaces: { last: null } as ListSlot<PersistedWorkspace>,
+  savedPipelines: { last: null } as ListSlot<PersistedSavedPipeline>,
+  livePipelines: { last: null } as ListSlot<PersistedLivePipeline>,
+  stats: { last: null } as ListSlot<PersistedStats>,
+  snapshot: { last: null } as { last: object | null },
+};
+
+const sameSaved = (a: PersistedSavedPipeline, b: PersistedSavedPipeline): boolean =>
+  a.name === b.name && a.source === b.source && a.savedAtWallMs === b.savedAtWallMs;
+
+/**
+ * The v5 record, its sections reused while they hold the same packed records (see
+ * reuseList): an unchanged snapshot packs to the very object, and text, of the last one.
+ */
 export function packV5(s: Snapshot): unknown {
-  const { commands, ...v4 } = s;
-  return {
-    ...(packV4({ ...v4, version: 4 }) as object),
+  return reuseRecord(slots.snapshot, {
+    commands: reuseList(slots.commands, s.commands.map(packCommand)),
+    livePipelines: reuseList(slots.livePipelines, s.livePipelines.map(packLive)),
+    savedPipelines: reuseList(slots.savedPipelines, s.savedPipelines.map(packSaved), sameSaved),
+    stats: reuseList(slots.stats, s.stats.map(packStats)),
     version: 5,
-    commands: commands.map(packCommand),
-  };
+    workspaces: reuseList(slots.workspaces, s.workspaces.map(packWorkspace)),
+  });
 }
 
 /** v4 knew no commands: none were persisted, none are lost (they were never promised). */

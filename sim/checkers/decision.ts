@@ -62,8 +62,14 @@ export class DecisionChecker implements Checker {
   /** Pipelines' tallies in the snapshot text the next daemon restores from. */
   private persisted = new Map<string, { restarts: number; backoffMs: number }>();
 
+  /** The snapshot text `persisted` was read from: parsed again only when it changed. */
+  private persistedText: string | null | undefined = undefined;
+
   beforeRestore(ctx: CheckContext): void {
-    this.persisted = persistedTallies(ctx.world.store.text);
+    const text = ctx.world.store.text;
+    if (text === this.persistedText) return;
+    this.persisted = persistedTallies(text);
+    this.persistedText = text;
   }
 
   check(ctx: CheckContext): string | null {

@@ -6,6 +6,7 @@
  */
 
 import type { PipelineView, WorkspaceView } from '../../core/engine/api.js';
+import { canonicalJson } from '../../core/snapshot/canonical.js';
 import type { CheckContext, Checker } from './types.js';
 
 export class RestoreChecker implements Checker {
@@ -38,10 +39,10 @@ export class RestoreChecker implements Checker {
       expectedWs.add(ws.id);
       ctx.cover('restored workspaces');
       const now = ctx.sup.getWorkspace(ws.id);
-      if (now.ok && canonical(now.value.spec) !== canonical(ws.spec)) {
+      if (now.ok && canonicalJson(now.value.spec) !== canonicalJson(ws.spec)) {
         return (
           `workspace ${ws.id} came back with a different spec: ` +
-          `${canonical(now.value.spec)} instead of ${canonical(ws.spec)}`
+          `${canonicalJson(now.value.spec)} instead of ${canonicalJson(ws.spec)}`
         );
       }
       if (!now.ok || now.value.id !== ws.id || now.value.label !== ws.spec.label) {
@@ -108,15 +109,4 @@ function lastOkWriteIndex(ctx: CheckContext): number {
   const writes = ctx.world.store.writes;
   for (let i = writes.length - 1; i >= 0; i--) if (writes[i]?.ok) return i;
   return -1;
-}
-
-/** JSON with sorted keys, to compare records whatever order a codec wrote them in. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
-        )
-      : v,
-  );
 }

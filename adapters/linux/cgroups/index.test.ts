@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { checkCgroupPath } from '../../../core/manifest/cgroup.js';
 import { createLinuxCgroups, invalidPath } from './index.js';
 import { computeLayout } from './layout.js';
 
@@ -68,9 +69,22 @@ describe('create, stats, kill and remove on a fake v2 tree', () => {
   const cg = createLinuxCgroups({ mountinfo, procSelfCgroup: '0::/\n' });
 
   it.each([
-    ['..', "cgroup path escapes the daemon's subtree: .."],
-    ['a/../../b', "cgroup path escapes the daemon's subtree: a/../../b"],
-    ['/abs', 'cgroup path must be relative and non-empty'],
+    [
+      '..',
+      `cgroup path must not contain '..' segments (it would escape the daemon's subtree), got ".."`,
+    ],
+    [
+      'a/../../b',
+      "cgroup path must not contain '..' segments (it would escape the daemon's subtree), " +
+        'got "a/../../b"',
+    ],
+    [
+      '/abs',
+      "cgroup path expected a path relative to the daemon's cgroup, not an absolute path, " +
+        'got "/abs"',
+    ],
+    ['', 'cgroup path must not be empty'],
+    ['a:b', `cgroup path must not contain ':' (cgroup handles join paths with it), got "a:b"`],
   ])('refuses the path %j', (path, message) => {
     expect(invalidPath(path)).toBe(message);
     const r = cg.create(path, { memBytes: 0, pids: 0 });
@@ -157,5 +171,24 @@ describe('create, stats, kill and remove on a fake v2 tree', () => {
     expect(await Promise.all(exited)).toEqual(['SIGKILL', 'SIGKILL']);
     writeFileSync(join(dir, 'cgroup.procs'), ''); // the kernel drops them once reaped
     expect(cg.kill(dir)).toEqual({ ok: true, value: { killed: 0 } });
+  });
+});
+
+describe('the cgroup path rule', () => {
+  it.each([
+    'shipote',
+    'a/b-c_d.e/f',
+    'a:b',
+    'a\nb',
+    'a\rb',
+    'a\tb',
+    'a\0b',
+    '/abs',
+    '..',
+    'a/./b',
+    'a//b',
+    'x y',
+  ])('is the same in the adapter as in the manifest check, for %j', (path) => {
+    expect(invalidPath(path) === null).toBe(checkCgroupPath(path) === null);
   });
 });

@@ -5,6 +5,7 @@
 
 import { accessSync, constants as fsc, mkdirSync, rmdirSync } from 'node:fs';
 import { release } from 'node:os';
+import { checkCgroupPath } from '../../../core/manifest/cgroup.js';
 import type {
   CgroupCaps,
   CgroupLimits,
@@ -51,14 +52,11 @@ function kernelAtLeast(major: number, minor: number): boolean {
   return maj > major || (maj === major && min >= minor);
 }
 
+/** The manifest's cgroup path rule (one rule, in the core), plus: a cgroup needs a path. */
 export function invalidPath(relPath: string): string | null {
-  if (relPath === '' || relPath.startsWith('/'))
-    return 'cgroup path must be relative and non-empty';
-  if (relPath.split('/').some((s) => s === '..' || s === '.' || s === '')) {
-    return `cgroup path escapes the daemon's subtree: ${relPath}`;
-  }
-  if (relPath.includes(':') || relPath.includes('\n')) return `invalid cgroup path: ${relPath}`;
-  return null;
+  if (relPath === '') return 'cgroup path must not be empty';
+  const issue = checkCgroupPath(relPath);
+  return issue === null ? null : `cgroup path ${issue.message}`;
 }
 
 export class LinuxCgroups implements Cgroups {
