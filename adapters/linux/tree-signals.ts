@@ -51,7 +51,7 @@ export class ProcessTrees {
   private readonly roots = new Map<string, Root>();
   private readonly rootOfPid = new Map<number, string>();
   private table: ProcTable | null = null;
-  private children: number[] | null | undefined = undefined;
+  private untracked: number | null | undefined = undefined;
   /** `${root}:${signo}` sent this loop turn (a pipeline's nodes are signalled one by one). */
   private readonly sentThisTurn = new Set<string>();
   /** Scope markers of orphans, by `${pid}:${startTicks}` (read once per process). */
@@ -226,18 +226,23 @@ export class ProcessTrees {
     this.recordLeaders();
     for (const pid of r.pids) if (this.isLive(pid)) return true;
     if (r.groups.some((g) => killQuietly(-g.pgid, 0))) return true;
-    const children = this.daemonChildren();
-    return children === null || children.some((pid) => !this.isLive(pid));
+    const untracked = this.untrackedChildren();
+    return untracked === null || untracked > 0;
   }
 
-  /** The daemon's children (every thread's), once per loop turn; null if unreadable. */
-  private daemonChildren(): number[] | null {
-    if (this.children !== undefined) return this.children;
-    this.children = readChildren();
+  /**
+   * How many children of the daemon (every thread's) it does not track, once per loop
+   * turn; null if unreadable. Counted when read: a tracked child that exits later in the
+   * turn is still ours.
+   */
+  private untrackedChildren(): number | null {
+    if (this.untracked !== undefined) return this.untracked;
+    const children = readChildren();
+    this.untracked = children === null ? null : children.filter((p) => !this.isLive(p)).length;
     setImmediate(() => {
-      this.children = undefined;
+      this.untracked = undefined;
     });
-    return this.children;
+    return this.untracked;
   }
 
   /** /proc, read at most once per loop turn. */
