@@ -1,6 +1,7 @@
 /** Executes one workload operation against the running daemon and records what it acknowledged. */
 
-import type { CrashLoopPolicy, PipelineSpec } from '../core/manifest/types.js';
+import type { Supervisor } from '../core/engine/api.js';
+import type { CommandSpec, CrashLoopPolicy, PipelineSpec } from '../core/manifest/types.js';
 import { executeApply } from './apply.js';
 import { markStop, note, pick, trackStop } from './op-support.js';
 import {
@@ -49,12 +50,22 @@ const createWs: Exec<'create-ws'> = (run, op) => {
   });
 };
 
+/** One command, alone or as a batch of one (the same admission and write-through path). */
+function runOne(sup: Supervisor, wsId: string, spec: CommandSpec, batch: boolean) {
+  if (!batch || !sup.runCommands) return sup.runCommand(wsId, spec);
+  const views = sup.runCommands(wsId, [spec]);
+  if (!views.ok) return views;
+  const [view] = views.value;
+  if (!view) throw new ViolationError('contract', 'runCommands answered no view for one spec');
+  return view;
+}
+
 const runCommand: Exec<'run'> = (run, op) => {
   const ws = pick(run.model.workspaces, op.ws);
   if (ws === undefined) return;
   const ackWrite = run.world.store.writes.length;
   const spec = commandSpec(op);
-  const result = run.sup.runCommand(ws.id, spec);
+  const result = runOne(run.sup, ws.id, spec, run.commandsRun++ % 2 === 1);
   note(run, `run in ${ws.spec.label}`, result);
   if (result.ok && !op.behaviour.exec.startsWith('sim:')) {
     throw new ViolationError('contract', `running missing exec ${op.behaviour.exec} returned ok`);

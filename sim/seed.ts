@@ -120,6 +120,8 @@ export class SeedRun {
   steps = 0;
   wsCreated = 0;
   pipelinesRun = 0;
+  /** Every other `run` goes through the batch call (`runCommands`, one write per batch). */
+  commandsRun = 0;
   /** A rejected engine promise or a throw inside a callback, raised at the next check. */
   deferred: ViolationError | null = null;
   phase: 'safety' | 'liveness' = 'safety';

@@ -60,14 +60,86 @@ export async function executePlan(
   );
   preflight(supervisor, plan, hook);
   const results: ApplyStepResult[] = [];
-  for (const action of plan.actions) {
+  const total = plan.actions.length;
+  for (let at = 0; at < total; ) {
+    const batch = startBatch(supervisor, plan.actions, at);
+    if (batch.length > 1) {
+      await runBatch(supervisor, batch, wsIds, results, total);
+      at += batch.length;
+      continue;
+    }
+    const action = plan.actions[at] as ApplyAction;
     try {
       results.push(await runAction(supervisor, action, wsIds, hook));
     } catch (error) {
-      throw stepFailure(error, action, results.length, plan.actions.length);
+      throw stepFailure(error, action, results.length, total);
     }
+    at += 1;
   }
   return results;
+}
+
+type StartService = Extract<ApplyAction, { kind: 'start-service' }>;
+
+/**
+ * The `start-service` actions from `at` on that can start together: same workspace, none
+ * depending on another of them (one dependency level). Empty when the engine cannot run
+ * several at once or `at` is not a start.
+ */
+function startBatch(sup: Supervisor, actions: ApplyAction[], at: number): StartService[] {
+  if (typeof sup.runCommands !== 'function') return [];
+  const batch: StartService[] = [];
+  const labels = new Set<string>();
+  for (const action of actions.slice(at)) {
+    if (action.kind !== 'start-service') break;
+    if (batch.length > 0 && action.workspace !== batch[0]?.workspace) break;
+    if (action.spec.dependsOn.some((dep) => labels.has(dep))) break;
+    batch.push(action);
+    labels.add(action.label);
+  }
+  return batch;
+}
+
+/**
+ * One dependency level under one durable write: dependencies are waited for first; the
+ * engine admits all of the level or none. A spawn that failed stops the apply after the
+ * level (the others of the level run, and are counted as done).
+ */
+async function runBatch(
+  sup: Supervisor,
+  batch: StartService[],
+  wsIds: Map<string, string>,
+  results: ApplyStepResult[],
+  total: number,
+): Promise<void> {
+  const first = batch[0] as StartService;
+  const ws = wsId(wsIds, first.workspace);
+  let views: ApiResult<CommandView>[];
+  try {
+    for (const action of batch) await waitForDependencies(sup, ws, action.spec);
+    const runCommands = sup.runCommands?.bind(sup) as NonNullable<Supervisor['runCommands']>;
+    views = ok(
+      runCommands(
+        ws,
+        batch.map((a) => commandSpecOf(a.spec)),
+      ),
+    );
+  } catch (error) {
+    throw stepFailure(error, first, results.length, total);
+  }
+  let failed: { action: StartService; error: unknown } | null = null;
+  batch.forEach((action, i) => {
+    try {
+      const view = ok(views[i] as ApiResult<CommandView>);
+      results.push({ action: action.kind, id: view.id, pid: view.pid });
+    } catch (error) {
+      failed ??= { action, error };
+    }
+  });
+  if (failed !== null) {
+    const { action, error } = failed;
+    throw stepFailure(error, action, results.length, total);
+  }
 }
 
 /** What the plan needs that the daemon lacks is refused before the first action. */

@@ -93,6 +93,23 @@ describe('POST /v1/apply', () => {
     });
   });
 
+  it('starts each dependency level under one snapshot write, not one per service', async () => {
+    await serve();
+    const level0 = Array.from({ length: 20 }, (_, i) => svc(`a${i}`));
+    const level1 = Array.from({ length: 20 }, (_, i) =>
+      svc(`b${i}`, '["100"]', 'depends_on = ["a0"]'),
+    );
+    const okWrites = () => engine.store.writes.filter((w) => w.ok).length;
+    const before = okWrites();
+    const reply = await apply([WS, ...level0, ...level1].join('\n'));
+    expect(reply.status).toBe(200);
+    expect(reply.body.results.filter((r) => r.action === 'start-service')).toHaveLength(40);
+    // The workspace, then one write-through per level (deferred saves of derived data aside).
+    const listed = engine.sup.listCommands('w');
+    expect(listed.ok && listed.value.filter((c) => c.state === 'running')).toHaveLength(40);
+    expect(okWrites() - before).toBeLessThanOrEqual(4);
+  });
+
   it('restarts a service of the file that is no longer running, keeping its id', async () => {
     await serve();
     const file = [WS, svc('short', '["1"]')].join('\n');

@@ -63,6 +63,7 @@ const bodylessMethods = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
 export function createControlHandler(deps: ControlDeps) {
   const router = buildRouter();
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    let waited = false;
     try {
       if (bodylessMethods.has(req.method ?? 'GET')) await drainBody(req);
       const url = new URL(req.url ?? '/', 'http://shipote');
@@ -72,6 +73,8 @@ export function createControlHandler(deps: ControlDeps) {
       const value = await match.handler(ctx);
       if (value !== undefined && !res.headersSent) {
         await drainBody(req);
+        waited = true;
+        await durableBeforeReply(deps, req.method);
         sendJson(res, 200, value);
       }
     } catch (error) {
@@ -80,10 +83,31 @@ export function createControlHandler(deps: ControlDeps) {
         return;
       }
       await drainBody(req);
-      sendError(res, error);
+      // What a failed request did change is durable before it is reported, too.
+      const notDurable = waited
+        ? null
+        : await durableBeforeReply(deps, req.method).then(
+            () => null,
+            (e: unknown) => e,
+          );
+      sendError(res, notDurable ?? error);
     }
   };
 }
+
+/**
+ * An answer to a change is an acknowledgement: what the change wrote must be on disk
+ * first (contract §5). Throws 503 naming the failed write; reads never wait.
+ */
+async function durableBeforeReply(deps: ControlDeps, method: string | undefined): Promise<void> {
+  if (deps.durable === undefined || readMethods.has(method ?? 'GET')) return;
+  const failure = await deps.durable();
+  if (failure === null) return;
+  const message = `snapshot write failed: ${failure.message} (the change is not durable)`;
+  throw new HttpError(503, { code: 'unavailable', message });
+}
+
+const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** A malformed `%`-escape in a path parameter is the client's error: 400, not 500. */
 function matchRoute(router: Router, method: string, path: string) {

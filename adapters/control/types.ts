@@ -12,7 +12,7 @@ import type {
   SpecResult,
   WorkspaceSpec,
 } from '../../core/manifest/types.js';
-import type { LifecycleEvent, ProcStats } from '../../core/ports.js';
+import type { LifecycleEvent, PortError, ProcStats } from '../../core/ports.js';
 
 export type LogWhich = 'stdout' | 'stderr' | 'both';
 
@@ -119,6 +119,12 @@ export interface ControlDeps {
   /** The daemon's own process metrics (/metrics); absent in fakes. */
   processStats?(): ProcessStats;
   startedAtMs: number;
+  /**
+   * Resolves (null) once every snapshot write so far is durable, or with the failure; a
+   * reply to a change waits for it (adapters/store/group-commit.ts). Absent: writes are
+   * durable when they return.
+   */
+  durable?(): Promise<PortError | null>;
 }
 
 /** The daemon's own process, with the names every Prometheus client library uses. */

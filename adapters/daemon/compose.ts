@@ -21,6 +21,8 @@ export interface DaemonParts {
   wallMs: () => number;
   /** Release what the kernel adapter holds (pumps, sockets). */
   closeKernel?: () => void;
+  /** Make every snapshot write durable now (the store's group commit), before exiting. */
+  settleStore?: () => void;
 }
 
 export interface RunningDaemon {
@@ -60,6 +62,7 @@ export async function startDaemon(parts: DaemonParts): Promise<RunningDaemon> {
       // The engine ends the children: TERM, KILL after the grace (core/engine/shutdown.ts).
       await supervisor.shutdown(shutdownGraceMs);
       supervisor.close();
+      parts.settleStore?.();
       parts.appendEvent({ wallMs: parts.wallMs(), ev: 'daemon-stop', fields: { reason } });
       parts.closeKernel?.();
       await stopping;

@@ -134,7 +134,8 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const log = (line: string) => process.stderr.write(`shipote daemon: ${line}\n`);
   ensureStateDir(dirname(statePath)); // snapshot, temp files, event log, counters
   const clock = createSystemClock();
-  const store = createFileStore({ path: statePath });
+  // Group commit: a change's fsync runs off the event loop, its reply waits for it.
+  const store = createFileStore({ path: statePath, groupCommit: true });
   const eventLog = eventLogFor(env, statePath);
   const kernel = await startKernel(env, { statePath, socketPath }, log);
   const cgroups = chooseCgroups(env);
@@ -169,12 +170,14 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       socketPath,
       nowMs: clock.nowMs,
       startedAtMs: clock.nowMs(),
+      durable: () => store.durable(),
     },
     socketPath,
     log,
     appendEvent,
     wallMs: clock.wallMs,
     closeKernel: () => closeAll([kernel, queue]),
+    settleStore: () => settleStore(store, log),
   });
   logs.startTicks();
   const onSignal = options.init
@@ -188,8 +191,18 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     // A bug: keep what we know on disk; the children die with us (PDEATHSIG).
     log(`fatal: ${error.stack ?? error.message}`);
     supervisor.flush();
+    settleStore(store, log);
     process.exit(1);
   });
+}
+
+/** What was written is made durable before the process ends (group commit, exit paths). */
+function settleStore(
+  store: { settleSync(): { message: string } | null },
+  log: (s: string) => void,
+) {
+  const failure = store.settleSync();
+  if (failure) log(`snapshot write failed at exit: ${failure.message}`);
 }
 
 /**

@@ -17,6 +17,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { NativeAddon } from './addon.js';
 import { withEnv } from './envelope.js';
 import type { Ledger } from './ledger.js';
@@ -50,6 +51,7 @@ export class ProcessTrees {
   private readonly roots = new Map<string, Root>();
   private readonly rootOfPid = new Map<number, string>();
   private table: ProcTable | null = null;
+  private untracked: number | null | undefined = undefined;
   /** `${root}:${signo}` sent this loop turn (a pipeline's nodes are signalled one by one). */
   private readonly sentThisTurn = new Set<string>();
   /** Scope markers of orphans, by `${pid}:${startTicks}` (read once per process). */
@@ -127,7 +129,7 @@ export class ProcessTrees {
   release(root: string): void {
     const r = this.roots.get(root);
     if (!r) return;
-    this.signalRoot(root, SIGKILL, (pid) => !this.isLive(pid));
+    if (this.mayLeaveStrays(r)) this.signalRoot(root, SIGKILL, (pid) => !this.isLive(pid));
     for (const pid of r.pids) this.rootOfPid.delete(pid);
     this.roots.delete(root);
     this.ledger?.forget((g) => g.key === root);
@@ -214,6 +216,35 @@ export class ProcessTrees {
     this.ledger?.forget((g) => g.key === root && empty.some((e) => e.pgid === g.pgid));
   }
 
+  /**
+   * False only when nothing of `r` can be left to kill: none of its pids lives, none of
+   * its groups has a member (kill(-pgid, 0)), and every child of the daemon is one it
+   * tracks (no orphan re-parented to it). Spares the /proc scan for each of the services
+   * of a stopped workspace whose processes all exited (each released one by one).
+   */
+  private mayLeaveStrays(r: Root): boolean {
+    this.recordLeaders();
+    for (const pid of r.pids) if (this.isLive(pid)) return true;
+    if (r.groups.some((g) => killQuietly(-g.pgid, 0))) return true;
+    const untracked = this.untrackedChildren();
+    return untracked === null || untracked > 0;
+  }
+
+  /**
+   * How many children of the daemon (every thread's) it does not track, once per loop
+   * turn; null if unreadable. Counted when read: a tracked child that exits later in the
+   * turn is still ours.
+   */
+  private untrackedChildren(): number | null {
+    if (this.untracked !== undefined) return this.untracked;
+    const children = readChildren();
+    this.untracked = children === null ? null : children.filter((p) => !this.isLive(p)).length;
+    setImmediate(() => {
+      this.untracked = undefined;
+    });
+    return this.untracked;
+  }
+
   /** /proc, read at most once per loop turn. */
   private snapshot(): ProcTable {
     if (this.table) return this.table;
@@ -227,5 +258,19 @@ export class ProcessTrees {
       if (!table.has(pid)) this.scopes.delete(id);
     }
     return table;
+  }
+}
+
+/** `/proc/self/task/<tid>/children` of every thread: the daemon's live and zombie children. */
+function readChildren(): number[] | null {
+  try {
+    const out: number[] = [];
+    for (const tid of readdirSync('/proc/self/task')) {
+      const text = readFileSync(`/proc/self/task/${tid}/children`, 'utf8');
+      for (const pid of text.split(' ')) if (pid !== '') out.push(Number(pid));
+    }
+    return out;
+  } catch {
+    return null; // no CONFIG_PROC_CHILDREN, or a thread gone mid-read: scan instead
   }
 }

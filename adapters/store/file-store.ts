@@ -18,26 +18,47 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { PortResult, Store, StoreRead } from '../../core/ports.js';
+import type { PortError, PortResult, Store, StoreRead } from '../../core/ports.js';
 import { toPortError } from './errors.js';
+import { createGroupCommit, defaultGroupCommitIo, type GroupCommitIo } from './group-commit.js';
 
 export interface FileStore extends Store {
   readonly path: string;
+  /**
+   * Resolves (null) once every write that returned ok is durable, or with the failure.
+   * Immediate unless `groupCommit` (adapters/store/group-commit.ts).
+   */
+  durable(): Promise<PortError | null>;
+  /** Makes every write that returned ok durable now, synchronously (exit paths). */
+  settleSync(): PortError | null;
 }
 
 export interface FileStoreOptions {
   path: string;
   /** Wall clock for set-aside names; injectable for tests. */
   wallMs?: () => number;
+  /**
+   * `write` returns once the text is in a temp file; fsync and rename follow off the event
+   * loop, and `durable()` says when. Without it every write is durable when it returns.
+   */
+  groupCommit?: boolean | GroupCommitIo;
 }
 
 export function createFileStore(options: FileStoreOptions): FileStore {
   const { path } = options;
   const wallMs = options.wallMs ?? (() => Date.now());
+  const io =
+    options.groupCommit === true
+      ? defaultGroupCommitIo((text) => writeTemp(path, text))
+      : options.groupCommit || null;
+  const group = io ? createGroupCommit(path, io) : null;
   return {
     path,
     read: () => readSnapshot(path),
-    write: (text: string): PortResult<true> => writeAtomic(path, text),
+    write: (text: string): PortResult<true> =>
+      group ? group.stage(text) : writeAtomic(path, text),
+    durable: () => (group ? group.durable() : Promise.resolve(null)),
+    settleSync: () => (group ? group.settleSync() : null),
     setAside(reason: string): PortResult<{ path: string }> {
       const target = `${path}.${asideTag(reason)}-${stamp(wallMs())}`;
       try {
@@ -72,7 +93,8 @@ export function tempPathFor(path: string): string {
 export const createExclusiveFlags =
   constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
-function writeAtomic(path: string, text: string): PortResult<true> {
+/** `text` in a new temp file beside `path`, not yet fsynced: its open fd (throws). */
+function writeTemp(path: string, text: string): { fd: number; temp: string } {
   const temp = tempPathFor(path);
   let fd: number | null = null;
   try {
@@ -81,16 +103,33 @@ function writeAtomic(path: string, text: string): PortResult<true> {
     const bytes = Buffer.from(text, 'utf8');
     let off = 0;
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = null;
-    renameSync(temp, path);
-    fsyncDir(dirname(path));
-    return { ok: true, value: true };
+    return { fd, temp };
   } catch (cause) {
     if (fd !== null) closeQuietly(fd);
     // Only a temp file we created is ours to remove (EEXIST: someone else's path).
     if ((cause as { code?: string }).code !== 'EEXIST') unlinkQuietly(temp);
+    throw cause;
+  }
+}
+
+function writeAtomic(path: string, text: string): PortResult<true> {
+  let staged: { fd: number; temp: string } | null = null;
+  let open = false;
+  try {
+    staged = writeTemp(path, text);
+    open = true;
+    fsyncSync(staged.fd);
+    open = false;
+    closeSync(staged.fd);
+    renameSync(staged.temp, path);
+    staged = null;
+    fsyncDir(dirname(path));
+    return { ok: true, value: true };
+  } catch (cause) {
+    if (staged !== null) {
+      if (open) closeQuietly(staged.fd);
+      unlinkQuietly(staged.temp);
+    }
     return { ok: false, error: toPortError('Store', 'write', cause) };
   }
 }

@@ -201,6 +201,12 @@ export interface Supervisor extends Partial<WorkerSupervisor> {
   stats(ref: string): ApiResult<StatsView>;
 
   runCommand(ref: string, spec: CommandSpec): ApiResult<CommandView>;
+  /**
+   * Several commands of one workspace at once (an apply's dependency level): all are
+   * admitted or none is, under one durable write. The views, in order; a command whose
+   * spawn failed is `{ok: false}` in its slot (the others run).
+   */
+  runCommands?(ref: string, specs: CommandSpec[]): ApiResult<ApiResult<CommandView>[]>;
   listCommands(ref: string): ApiResult<CommandView[]>;
   getCommand(ref: string, cmd: string): ApiResult<CommandView>;
   /**

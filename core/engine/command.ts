@@ -91,36 +91,69 @@ function defaultLabel(id: string): string {
 }
 
 export function onCommandRun(d: Draft, e: Ev<'command-run'>): void {
-  const ws = resolveWorkspace(d.state, e.ref);
+  const cmd = admitCommand(d, e.ref, e.id, e.spec);
+  if (!cmd) return;
+  // Acknowledged means durable: a service is relaunched, a one-shot reported lost after a crash.
+  d.writeThrough();
+  startAdmitted(d, cmd);
+}
+
+/**
+ * Several commands of one workspace in one step (an apply's dependency level): all are
+ * admitted or none is (the first refusal names its label), and one write-through covers
+ * them all before any is spawned.
+ */
+export function onCommandsRun(d: Draft, e: Ev<'commands-run'>): void {
+  const admitted: CommandRec[] = [];
+  for (const run of e.runs) {
+    const cmd = admitCommand(d, e.ref, run.id, run.spec);
+    if (!cmd) {
+      const error = d.error;
+      const label = run.spec.label === '' ? run.id : run.spec.label;
+      if (error) d.refuse({ ...error, message: `command "${label}": ${error.message}` });
+      return;
+    }
+    admitted.push(cmd);
+  }
+  if (admitted.length === 0) return;
+  d.writeThrough();
+  for (const cmd of admitted) startAdmitted(d, commandOf(d.state, cmd.id));
+}
+
+/** The command's record, added to its workspace; null (refused) when it cannot run. */
+function admitCommand(d: Draft, ref: string, id: string, spec: CommandSpec): CommandRec | null {
+  const ws = resolveWorkspace(d.state, ref);
   if (!ws) {
-    d.refuse({ code: 'not_found', message: `no workspace "${e.ref}"` });
-    return;
+    d.refuse({ code: 'not_found', message: `no workspace "${ref}"` });
+    return null;
   }
   if (ws.phase.kind !== 'running') {
     d.refuse({ code: 'conflict', message: `workspace "${ws.spec.label}" is stopping` });
-    return;
+    return null;
   }
-  if (e.spec.exec === '') {
+  if (spec.exec === '') {
     d.refuse({ code: 'invalid', field: 'exec', message: 'exec must not be empty' });
-    return;
+    return null;
   }
-  const label = e.spec.label === '' ? defaultLabel(e.id) : e.spec.label;
-  if (resolveCommand(d.state, ws, label)) {
+  const label = spec.label === '' ? defaultLabel(id) : spec.label;
+  if (d.state.commands.has(id) || resolveCommand(d.state, ws, label)) {
     const message = `command "${label}" already exists in workspace "${ws.spec.label}"`;
     d.refuse({ code: 'conflict', field: 'label', message });
-    return;
+    return null;
   }
-  const cmd = newCommand(e.id, ws.id, { ...e.spec, label }, d.nowMs);
+  const cmd = newCommand(id, ws.id, { ...spec, label }, d.nowMs);
   d.put('commands', cmd);
   d.put('workspaces', { ...ws, commandIds: [...ws.commandIds, cmd.id] });
-  // Acknowledged means durable: a service is relaunched, a one-shot reported lost after a crash.
-  d.writeThrough();
+  return cmd;
+}
+
+function startAdmitted(d: Draft, cmd: CommandRec): void {
   if (depsReady(d, cmd)) {
     spawnCommand(d, cmd, 'caller');
     return;
   }
   const dependsOn = cmd.spec.dependsOn.join(',');
-  d.event('waiting', { ws: ws.id, cmd: cmd.id, label, depends_on: dependsOn });
+  d.event('waiting', { ws: cmd.wsId, cmd: cmd.id, label: cmd.label, depends_on: dependsOn });
 }
 
 export function newCommand(id: string, wsId: string, spec: CommandSpec, nowMs: number) {

@@ -214,6 +214,8 @@ export type EngineEvent =
   | { type: 'cgroup-created'; wsId: string; handle: string }
   | { type: 'cgroup-failed'; wsId: string; error: PortError }
   | { type: 'command-run'; ref: string; id: string; spec: CommandSpec }
+  /** Several commands of one workspace, all or none, under one write-through (apply). */
+  | { type: 'commands-run'; ref: string; runs: { id: string; spec: CommandSpec }[] }
   | { type: 'command-restart'; ref: string; cmd: string }
   | { type: 'command-stop'; ref: string; cmd: string; graceMs: number; remove: boolean }
   | { type: 'spawned'; cmdId: string; pid: number; wallMs: number }

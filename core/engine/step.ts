@@ -15,6 +15,7 @@ import {
   onCommandStop,
   onCommandsDeps,
   onCommandsEvict,
+  onCommandsRun,
 } from './command.js';
 import { Draft } from './draft.js';
 import type { EngineEvent, EngineOptions, EngineState, StepResult } from './model.js';
@@ -87,6 +88,7 @@ const EVENTS: Handlers = {
   'cgroup-failed': onCgroupFailed,
   'cgroup-busy': onCgroupBusy,
   'command-run': onCommandRun,
+  'commands-run': onCommandsRun,
   'command-restart': onCommandRestart,
   'command-stop': onCommandStop,
   spawned: (d, e) => deliverCommand(d, e.cmdId, { type: 'spawned', pid: e.pid, wallMs: e.wallMs }),

@@ -209,6 +209,21 @@ class Facade implements Supervisor {
     return { ok: false, error: this.spawnError(id) };
   }
 
+  runCommands(ref: string, specs: CommandSpec[]): ApiResult<ApiResult<CommandView>[]> {
+    const runs = specs.map((spec) => ({ id: this.ports.ids.next(), spec }));
+    const error = this.apply({ type: 'commands-run', ref, runs });
+    if (error) return { ok: false, error };
+    const views = runs.map(({ id }): ApiResult<CommandView> => {
+      const cmd = this.state.commands.get(id);
+      if (cmd) return { ok: true, value: commandView(cmd) };
+      // More failures than the shell keeps (SPAWN_ERRORS_MAX): the event log has each one.
+      const e = this.shell.takeSpawnError(id);
+      const message = 'spawn failed (see `shipote events`)';
+      return { ok: false, error: e ? toApiError(e) : { code: 'spawn_failed', message } };
+    });
+    return { ok: true, value: views };
+  }
+
   private spawnError(key: string): ApiError {
     const e = this.shell.takeSpawnError(key);
     if (!e) throw new Error(`spawn of ${key} left nothing behind and reported no error`);
