@@ -6,7 +6,9 @@
  *
  * Pushes arriving in one turn of the event loop are committed together (group commit):
  * the first one arms a timer due now, the timer commits them all in one transaction and
- * only then are their callers answered.
+ * only then are their callers answered. A store with `sync` commits without waiting for
+ * the disk: the commits made while one `sync` runs are made durable by the next one, and
+ * their callers are answered (and their workers told) only when it reported.
  */
 
 import type { WorkerSpec } from '../manifest/worker.js';
@@ -60,6 +62,11 @@ interface PendingPush {
   resolve: (ack: PushAck) => void;
 }
 
+/** Pushes committed, waiting for the `sync` that makes them durable. */
+interface CommittedPush extends PendingPush {
+  seq: number;
+}
+
 const LIST_LIMIT_DEFAULT = 1000;
 
 export const workerKey = (name: string): string => `worker-${name}`;
@@ -78,6 +85,8 @@ export class WorkerHost implements WorkerSupervisor {
   private readonly dropWaiters = new Map<string, ((r: ApiResult<true>) => void)[]>();
   private pending: PendingPush[] = [];
   private flushArmed = false;
+  private unsynced: CommittedPush[] = [];
+  private syncing = false;
   private depth = 0;
   private readonly exits: { pid: number; code: number | null; signal: string | null }[] = [];
   private closed = false;
@@ -392,11 +401,40 @@ export class WorkerHost implements WorkerSupervisor {
       for (const p of batch) p.resolve({ ok: false, error });
       return;
     }
-    const perWorker = new Map<string, number>();
-    batch.forEach((p, i) => {
-      p.resolve({ ok: true, value: { id: p.item.id, seq: r.value.seqs[i] as number } });
-      perWorker.set(p.item.worker, (perWorker.get(p.item.worker) ?? 0) + 1);
+    const committed = batch.map((p, i) => ({ ...p, seq: r.value.seqs[i] as number }));
+    if (!this.deps.queue.sync) {
+      this.acknowledge(committed);
+      return;
+    }
+    this.unsynced.push(...committed);
+    this.syncPushes();
+  }
+
+  /** One `sync` at a time; it covers every push committed before it began. */
+  private syncPushes(): void {
+    const sync = this.deps.queue.sync;
+    if (!sync || this.syncing || this.unsynced.length === 0) return;
+    this.syncing = true;
+    const covered = this.unsynced.splice(0);
+    sync.call(this.deps.queue, (r) => {
+      this.syncing = false;
+      if (this.closed) {
+        const error: ApiError = { code: 'unavailable', message: 'the daemon is shutting down' };
+        for (const p of [...covered, ...this.unsynced.splice(0)]) p.resolve({ ok: false, error });
+        return;
+      }
+      if (r.ok) this.acknowledge(covered);
+      else for (const p of covered) p.resolve({ ok: false, error: fromPort(r.error) });
+      this.syncPushes();
     });
+  }
+
+  private acknowledge(pushes: CommittedPush[]): void {
+    const perWorker = new Map<string, number>();
+    for (const p of pushes) {
+      p.resolve({ ok: true, value: { id: p.item.id, seq: p.seq } });
+      perWorker.set(p.item.worker, (perWorker.get(p.item.worker) ?? 0) + 1);
+    }
     for (const [name, count] of perWorker) this.apply(name, { type: 'pushed', count });
   }
 
