@@ -245,7 +245,7 @@ const schemas: Record<string, S> = {
   WorkerView: obj({
     name: str,
     workspaceId: str,
-    state: { enum: ['idle', 'delivering', 'running', 'backoff', 'draining'] },
+    state: { enum: ['idle', 'delivering', 'running', 'stopping', 'backoff', 'draining'] },
     depth: nnInt,
     running: { oneOf: [{ type: 'null' }, obj({ taskId: str, pid: int, attempt: nnInt })] },
     pushed: nnInt,

@@ -34,6 +34,7 @@ import {
   type WorkerEffect,
   type WorkerEvent,
   type WorkerRec,
+  type WorkerTimer,
   workerStep,
 } from './worker.js';
 import { type WorkerView, workerView } from './worker-views.js';
@@ -122,6 +123,17 @@ export class WorkerHost implements WorkerSupervisor {
   shutdown(): void {
     this.close();
     for (const pid of this.pids.keys()) this.deps.kernel.signal(pid, 'SIGKILL');
+  }
+
+  /**
+   * The workspace `wsId` is stopping (operator, TTL or quota): the running task of each of
+   * its workers ends with it, SIGTERM then SIGKILL after `graceMs`, and stays queued.
+   */
+  workspaceStopping(wsId: string, graceMs: number): void {
+    for (const [name, rec] of this.recs) {
+      if (rec.def.wsId !== wsId) continue;
+      this.apply(name, { type: 'suspend', graceMs, why: `workspace ${wsId} is stopping` });
+    }
   }
 
   owns(pid: number): boolean {
@@ -286,7 +298,7 @@ export class WorkerHost implements WorkerSupervisor {
     return true;
   }
 
-  private armTimer(name: string, kind: string, atMs: number): void {
+  private armTimer(name: string, kind: WorkerTimer, atMs: number): void {
     const key = `${name}:${kind}`;
     this.cancelTimer(key);
     if (this.closed) return;
@@ -299,9 +311,9 @@ export class WorkerHost implements WorkerSupervisor {
       }
       if (this.timers.get(key) !== handle) return;
       this.timers.delete(key);
-      this.apply(name, { type: 'timer', kind: kind as 'backoff' | 'timeout' });
+      this.apply(name, { type: 'timer', kind });
     });
-    if (early) this.apply(name, { type: 'timer', kind: kind as 'backoff' | 'timeout' });
+    if (early) this.apply(name, { type: 'timer', kind });
     else this.timers.set(key, handle);
   }
 
@@ -314,8 +326,7 @@ export class WorkerHost implements WorkerSupervisor {
 
   private drop(name: string): void {
     const r = this.deps.queue.dropWorker(name);
-    this.cancelTimer(`${name}:backoff`);
-    this.cancelTimer(`${name}:timeout`);
+    for (const kind of ['backoff', 'timeout', 'kill']) this.cancelTimer(`${name}:${kind}`);
     this.recs.delete(name);
     this.stderrMarks.delete(name);
     this.deps.kernel.release(workerKey(name));

@@ -29,7 +29,7 @@ export function workerView(
 ): WorkerView {
   const { def } = rec;
   const running =
-    (rec.state === 'running' || rec.state === 'draining') && rec.head && rec.pid !== null
+    rec.state !== 'idle' && rec.head && rec.pid !== null
       ? { taskId: rec.head.id, pid: rec.pid, attempt: rec.attempt }
       : null;
   return {
