@@ -259,6 +259,8 @@ export interface WorkerDef {
   backoffMsMax: number;
   /** 0 = no timeout. */
   timeoutMs: number;
+  /** SIGTERM → SIGKILL grace past `timeoutMs`; absent: TASK_KILL_GRACE_MS (older defs). */
+  killGraceMs?: number;
   /** More than this many failures of one task within `crashLoopWindowMs` dead-letters it. */
   crashLoopMax: number;
   crashLoopWindowMs: number;

@@ -267,6 +267,7 @@ const schemas: Record<string, S> = {
     backoffMsInitial: nnInt,
     backoffMsMax: nnInt,
     timeoutMs: nnInt,
+    killGraceMs: nnInt,
     crashLoopMax: nnInt,
     crashLoopWindowMs: nnInt,
   }),

@@ -1,6 +1,7 @@
 /**
  * How a running task is ended, with real processes and a real daemon: past its
- * `--timeout-ms` it gets SIGTERM first (a handler may clean up) and counts as a failure;
+ * `--timeout-ms` it gets SIGTERM first (a handler may clean up), SIGKILL after
+ * `--kill-grace-ms`, and counts as a failure;
  * when its workspace stops it gets SIGTERM with the workspace's grace, is gone with the
  * workspace, and stays at the head of the queue without a failure counted.
  */
@@ -69,6 +70,36 @@ maybe(`ending a worker's task${why ? ` (skipped: ${why})` : ''}`, () => {
     expect(text(out)).toBe('term 1\n'); // its TERM handler ran
     expect(w.last).toMatchObject({ reason: 'timeout', code: 3 });
     expect(w.depth).toBe(1);
+  });
+
+  it('sends SIGKILL after --kill-grace-ms to a task that ignores SIGTERM', async () => {
+    writeFileSync(join(h.dir, 'k.toml'), 'label = "k"\n');
+    expect((await h.cli(['workspace', 'create', join(h.dir, 'k.toml')])).code).toBe(0);
+    const stubborn = [
+      'worker',
+      'create',
+      'k',
+      '--name',
+      'stubborn',
+      '--timeout-ms',
+      '200',
+      '--kill-grace-ms',
+      '300',
+      '--restart-backoff-ms',
+      '30000',
+      '--',
+      '/bin/sh',
+      '-c',
+      "trap '' TERM; sleep 30 & wait; wait",
+    ];
+    expect((await h.cli(stubborn)).code).toBe(0);
+    expect((await h.cli(['worker', 'push', 'stubborn', 'x'])).code).toBe(0);
+    const w = await waitFor('the stubborn task to be killed', async () => {
+      const v = await get<WorkerView>(h, '/v1/workers/stubborn');
+      return v.failed >= 1 ? v : null;
+    });
+    expect(w.killGraceMs).toBe(300);
+    expect(w.last).toMatchObject({ reason: 'timeout', signal: 'SIGKILL' });
   });
 
   it('ends the running task with its workspace; the task stays queued, no failure', async () => {

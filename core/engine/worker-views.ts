@@ -2,7 +2,7 @@
 
 import type { WorkerSpec } from '../manifest/worker.js';
 import type { DeadLetter, TaskResult, WorkerCounters } from '../ports.js';
-import type { WorkerRec, WorkerState } from './worker.js';
+import { killGraceMsOf, type WorkerRec, type WorkerState } from './worker.js';
 
 /** The worker's spec (what it runs, its retry policy) and its state. */
 export interface WorkerView extends WorkerSpec {
@@ -52,6 +52,7 @@ export function workerView(
     backoffMsInitial: def.backoffMsInitial,
     backoffMsMax: def.backoffMsMax,
     timeoutMs: def.timeoutMs,
+    killGraceMs: killGraceMsOf(def),
     crashLoopMax: def.crashLoopMax,
     crashLoopWindowMs: def.crashLoopWindowMs,
   };

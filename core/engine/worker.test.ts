@@ -333,6 +333,17 @@ describe('worker decisions (cases)', () => {
     expect(m.queue).toEqual([{ id: 't0', attempt: 1 }]);
   });
 
+  it.each([
+    [0, ['SIGKILL'], undefined],
+    [250, ['SIGTERM'], 1250],
+  ])('with killGraceMs %i a timed-out task gets %j', (killGraceMs, signals, killAtMs) => {
+    const m = new Model(def({ timeoutMs: 1000, killGraceMs }));
+    m.push(1);
+    m.fire();
+    expect(m.signals).toEqual(signals);
+    expect(m.timers.get('kill')).toBe(killAtMs);
+  });
+
   it('a task that ends within the grace after its timeout is not killed', () => {
     const m = new Model(def({ timeoutMs: 1000 }));
     m.push(1);

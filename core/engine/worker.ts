@@ -14,12 +14,13 @@
  *   after a recorded success;
  * - at most one process per worker: a spawn is only asked for from `delivering`, and the
  *   state leaves `running` (or `stopping`) only on that process's exit;
- * - a task is ended gently: SIGTERM, then SIGKILL after a grace (`TASK_KILL_GRACE_MS` past
- *   its `timeoutMs`; the workspace's stop grace when its workspace stops). A task ended
+ * - a task is ended gently: SIGTERM, then SIGKILL after a grace (the worker's `killGraceMs`
+ *   past its `timeoutMs`; the workspace's stop grace when its workspace stops). A task ended
  *   with its workspace is not a failure of the task: it stays at the head, unrecorded, and
  *   its next delivery is a new attempt (at-least-once).
  */
 
+import { TASK_KILL_GRACE_MS } from '../manifest/worker.js';
 import { nextBackoffMs, recordDeath } from '../policy/index.js';
 import type { ProcRequest, SignalName, TaskResult, TaskRow, WorkerDef } from '../ports.js';
 
@@ -69,8 +70,12 @@ export type WorkerEvent =
 /** `kill`: the grace after a SIGTERM is over. */
 export type WorkerTimer = 'backoff' | 'timeout' | 'kill';
 
-/** How long a task timed out has, after SIGTERM, before SIGKILL. */
-export const TASK_KILL_GRACE_MS = 5_000;
+export { TASK_KILL_GRACE_MS };
+
+/** How long a timed-out task has, after SIGTERM, before SIGKILL. */
+export function killGraceMsOf(def: WorkerDef): number {
+  return def.killGraceMs ?? TASK_KILL_GRACE_MS;
+}
 
 export type WorkerEffect =
   | { type: 'load-head' }
@@ -310,8 +315,9 @@ function onTimeout(s: Step): void {
   const pid = mustPid(s);
   s.set({ timedOut: true });
   const fields = { task: mustHead(s).id, pid, timeout_ms: s.rec.def.timeoutMs };
-  s.event('worker-task-timeout', { ...fields, grace_ms: TASK_KILL_GRACE_MS });
-  endGently(s, pid, TASK_KILL_GRACE_MS);
+  const graceMs = killGraceMsOf(s.rec.def);
+  s.event('worker-task-timeout', { ...fields, grace_ms: graceMs });
+  endGently(s, pid, graceMs);
 }
 
 function onKillTimer(s: Step): void {
