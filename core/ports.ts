@@ -259,6 +259,8 @@ export interface WorkerDef {
   backoffMsMax: number;
   /** 0 = no timeout. */
   timeoutMs: number;
+  /** SIGTERM → SIGKILL grace past `timeoutMs`; absent: TASK_KILL_GRACE_MS (older defs). */
+  killGraceMs?: number;
   /** More than this many failures of one task within `crashLoopWindowMs` dead-letters it. */
   crashLoopMax: number;
   crashLoopWindowMs: number;
@@ -320,9 +322,19 @@ export interface QueueStore {
   createWorker(def: WorkerDef): PortResult<true>;
   /** Removes the worker, its tasks, dead letters and counters. */
   dropWorker(name: string): PortResult<{ tasks: number; dead: number }>;
-  /** All in one transaction: every push stored, or none (`LimitExceeded` when full). */
+  /**
+   * All in one transaction: every push stored, or none (`LimitExceeded` when full). With
+   * `sync`, stored but durable only once a later `sync` reported ok.
+   */
   push(items: QueuePush[]): PortResult<{ seqs: number[] }>;
-  /** The oldest task of the worker, or null. */
+  /**
+   * Group commit off the caller's thread: makes every push committed so far durable
+   * (production: one fsync of the WAL in the thread pool), then calls `done`. Pushes are
+   * acknowledged only then, and `head` never returns a task not yet durable. Absent: a
+   * push is durable when `push` returns.
+   */
+  sync?(done: (result: PortResult<true>) => void): void;
+  /** The oldest durable task of the worker, or null. */
   head(worker: string): PortResult<TaskRow | null>;
   /** Record a delivery: attempt + 1, state running. Returns the new attempt. */
   startAttempt(worker: string, taskId: string): PortResult<{ attempt: number }>;

@@ -1,5 +1,6 @@
 import { createSupervisor } from '../core/engine/supervisor.js';
 import type { WorkerSpec } from '../core/manifest/worker.js';
+import type { PortError } from '../core/ports.js';
 import { FakeStore, fakes, ok, wsSpec } from '../testing/fakes.js';
 import { type FaultKind, Faults } from './faults.js';
 import { Prng, ratio } from './prng.js';
@@ -66,6 +67,53 @@ describe('workers over the simulated queue store', () => {
     // One commit for the 16 pushes, one for the first delivery's start.
     expect(queue.commits - before).toBe(2);
     expect(f.kernel.spawns.map((s) => new TextDecoder().decode(s.req.stdin))).toEqual(['t0']);
+  });
+
+  it('with a store that syncs apart, answers a push and delivers it only once synced', async () => {
+    const { queue } = world(); // its own supervisor: the world's port has no sync
+    const syncs: ((r: { ok: true; value: true } | { ok: false; error: PortError }) => void)[] = [];
+    const f = fakes(new FakeStore());
+    const port = { ...queue.port(0), sync: (done: (typeof syncs)[number]) => syncs.push(done) };
+    const sup = createSupervisor({ ...f.ports, queue: port });
+    sup.start();
+    ok(sup.createWorkspace(wsSpec()));
+    ok(sup.createWorker!('w', spec));
+    const answers: string[] = [];
+    const track = (label: string, p: ReturnType<NonNullable<typeof sup.pushTask>>) =>
+      p.then((r) => {
+        answers.push(`${label}:${r.ok ? 'ok' : r.error.code}`);
+        return r;
+      });
+    const first = [
+      track('a', sup.pushTask!('w', text('a'))),
+      track('b', sup.pushTask!('w', text('b'))),
+    ];
+    f.clock.advance(0);
+    await Promise.resolve();
+    expect(queue.db.tasks).toHaveLength(2); // committed,
+    expect(syncs).toHaveLength(1); // one sync asked for,
+    expect(answers).toEqual([]); // nobody answered
+    expect(f.kernel.spawns).toHaveLength(0); // and nothing delivered yet
+    const third = track('c', sup.pushTask!('w', text('c')));
+    f.clock.advance(0);
+    await Promise.resolve();
+    expect(queue.db.tasks).toHaveLength(3);
+    expect(syncs).toHaveLength(1); // one sync at a time: c waits for the next one
+    syncs[0]!({ ok: true, value: true });
+    await Promise.all(first);
+    expect(answers).toEqual(['a:ok', 'b:ok']);
+    expect(f.kernel.spawns.map((s) => new TextDecoder().decode(s.req.stdin))).toEqual(['a']);
+    expect(syncs).toHaveLength(2);
+    const error: PortError = {
+      _tag: 'PortError',
+      port: 'QueueStore',
+      method: 'sync',
+      reason: 'Unknown',
+      message: 'fsync: EIO',
+    };
+    syncs[1]!({ ok: false, error });
+    await third;
+    expect(answers).toEqual(['a:ok', 'b:ok', 'c:unavailable']);
   });
 
   it('refuses every push of a failed commit and stores none of them', async () => {

@@ -18,6 +18,7 @@ interface CreateFlags {
   restartBackoffMs?: string;
   restartBackoffMaxMs?: string;
   timeoutMs?: string;
+  killGraceMs?: string;
   crashLoopMax?: string;
   env: string[];
   cwd?: string;
@@ -40,6 +41,7 @@ export function createBody(ws: string, command: string[], flags: CreateFlags) {
     ['restartBackoffMs', '--restart-backoff-ms', 'backoffMsInitial'],
     ['restartBackoffMaxMs', '--restart-backoff-max-ms', 'backoffMsMax'],
     ['timeoutMs', '--timeout-ms', 'timeoutMs'],
+    ['killGraceMs', '--kill-grace-ms', 'killGraceMs'],
     ['crashLoopMax', '--crash-loop-max', 'crashLoopMax'],
   ];
   for (const [key, flag, field] of ints) {
@@ -130,7 +132,8 @@ function addCreate(worker: Command, io: Io): void {
     .requiredOption('--name <name>', 'worker name (1-63 of [A-Za-z0-9._-])')
     .option('--restart-backoff-ms <ms>', 'first retry delay after a failure (default 200)')
     .option('--restart-backoff-max-ms <ms>', 'retry delay cap (default 30000)')
-    .option('--timeout-ms <ms>', 'kill a task running longer than this (default: none)')
+    .option('--timeout-ms <ms>', 'end a task running longer than this (default: none)')
+    .option('--kill-grace-ms <ms>', 'after --timeout-ms: SIGTERM, then SIGKILL this later (5000)')
     .option('--crash-loop-max <n>', 'failures of one task in 5 min before it is dead (3)')
     .option('--env <NAME=value>', 'environment for every task (repeatable)', collectPair, [])
     .option('--cwd <dir>', 'working directory of the tasks')

@@ -245,7 +245,7 @@ const schemas: Record<string, S> = {
   WorkerView: obj({
     name: str,
     workspaceId: str,
-    state: { enum: ['idle', 'delivering', 'running', 'backoff', 'draining'] },
+    state: { enum: ['idle', 'delivering', 'running', 'stopping', 'backoff', 'draining'] },
     depth: nnInt,
     running: { oneOf: [{ type: 'null' }, obj({ taskId: str, pid: int, attempt: nnInt })] },
     pushed: nnInt,
@@ -267,6 +267,7 @@ const schemas: Record<string, S> = {
     backoffMsInitial: nnInt,
     backoffMsMax: nnInt,
     timeoutMs: nnInt,
+    killGraceMs: nnInt,
     crashLoopMax: nnInt,
     crashLoopWindowMs: nnInt,
   }),

@@ -80,14 +80,15 @@ export class ProcessTrees {
       r = { pids: new Set(), groups: [] };
       this.roots.set(root, r);
     }
-    if (leads) this.forgetDead(root, r);
     r.pids.add(pid);
     this.rootOfPid.set(pid, root);
     if (!leads) return;
     // Off the spawn path: recorded at the end of the turn (the child cannot be reaped
-    // before then: its exit is only read in a later poll phase).
+    // before then: its exit is only read in a later poll phase). Scheduled before the
+    // ledger's own write of what forgetDead drops, so one ledger write covers both.
     this.leaders.push({ root, pid });
     this.scheduleFlush();
+    this.forgetDead(root, r);
   }
 
   private scheduleFlush(): void {

@@ -30,7 +30,7 @@ export function openDaemonQueue(
   const path = queuePathFor(env, statePath);
   try {
     const lifecycleSync = env.SHIPOTE_QUEUE_SYNC === 'full' ? 'full' : 'normal';
-    return openSqliteQueueStore({ path, lifecycleSync });
+    return openSqliteQueueStore({ path, lifecycleSync, deferPushSync: true });
   } catch (cause) {
     log(`queue store ${path} not opened: ${cause instanceof Error ? cause.message : cause}`);
     return null;

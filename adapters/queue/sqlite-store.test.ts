@@ -130,6 +130,43 @@ describe('SQLite queue store', () => {
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error.reason).toBe('Exists');
   });
+
+  it('with deferPushSync, delivers a push only once a sync made it durable', async () => {
+    const path = join(dir, 'deferred.db');
+    const q = openSqliteQueueStore({ path, deferPushSync: true });
+    try {
+      must(q.createWorker(def('w')));
+      must(q.push([push('w', 'a')]));
+      expect(must(q.depth('w'))).toBe(1); // stored
+      expect(must(q.head('w'))).toBeNull(); // not delivered before it is durable
+      const synced = await new Promise<{ ok: boolean }>((resolve) => q.sync(resolve));
+      expect(synced.ok).toBe(true);
+      expect(must(q.head('w'))?.id).toBe('a');
+      must(q.push([push('w', 'b')]));
+      must(q.startAttempt('w', 'a'));
+      must(q.complete('w', 'a', result(0)));
+      expect(must(q.head('w'))).toBeNull();
+      // A FULL commit (a retry, a worker created) fsyncs the WAL: what came before is durable.
+      must(q.createWorker(def('v')));
+      expect(must(q.head('w'))?.id).toBe('b');
+    } finally {
+      q.close();
+    }
+    // Reopened (as after a kill -9), every stored task is delivered.
+    const again = openSqliteQueueStore({ path, deferPushSync: true });
+    try {
+      expect(must(again.head('w'))?.id).toBe('b');
+    } finally {
+      again.close();
+    }
+  });
+
+  it('answers sync after close with an error, not a crash', async () => {
+    const q = openSqliteQueueStore({ path: join(dir, 'closed.db'), deferPushSync: true });
+    q.close();
+    const r = await new Promise<{ ok: boolean }>((resolve) => q.sync(resolve));
+    expect(r.ok).toBe(false);
+  });
 });
 
 describe('SQLite queue store on a full disk', () => {

@@ -3,11 +3,12 @@
  * call that returned ok survives a kill -9 of the daemon and a power cut. Each method is
  * one transaction; a failed one leaves nothing behind (SQLite rolls the statement or the
  * transaction back). A full disk comes back as `LimitExceeded` and keeps every committed
- * row. Group commit (many pushes, one transaction) is `push` with many items; the
- * batching in one event-loop turn lives in ./batcher.ts.
+ * row. Group commit: `push` takes many items in one transaction, and with `deferPushSync`
+ * the fsync is `sync`, run in the thread pool while the event loop goes on; the worker
+ * host (core/engine/worker-host.ts) acknowledges pushes only once it reported.
  */
 
-import { mkdirSync } from 'node:fs';
+import { closeSync, fsync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type {
@@ -28,12 +29,19 @@ export interface SqliteQueueOptions {
   path: string;
   /** PRAGMA max_page_count: a ceiling on the file (tests make a "full disk" with it). */
   maxPageCount?: number;
-  /** Durability of delivery bookkeeping (see `syncFor`); pushes are always FULL. */
+  /** Durability of delivery bookkeeping (see `syncFor`). */
   lifecycleSync?: 'full' | 'normal';
+  /**
+   * Pushes commit without waiting for the disk and `sync` makes them durable with one
+   * fsync of the WAL in the thread pool (group commit that leaves the event loop free).
+   * Off: each push commits with synchronous=FULL and `sync` has nothing to wait for.
+   */
+  deferPushSync?: boolean;
 }
 
 export interface SqliteQueueStore extends QueueStore {
   readonly path: string;
+  sync(done: (result: PortResult<true>) => void): void;
   /** Pages the database file holds now (tests size a "full disk" from it). */
   pageCount(): number;
   close(): void;
@@ -104,12 +112,20 @@ type SyncLevel = 'FULL' | 'NORMAL';
 class Store implements SqliteQueueStore {
   private readonly db: Database.Database;
   private readonly stmts: ReturnType<typeof prepare>;
-  private sync: SyncLevel = 'FULL';
+  private level: SyncLevel = 'FULL';
+  /** The highest task seq committed, and the highest known durable (`head` stops there). */
+  private lastSeq = 0;
+  private syncedSeq = 0;
+  /** The WAL, held open for `sync`; closed once no fsync of it is in flight. */
+  private walFd = -1;
+  private syncsInFlight = 0;
+  private closed = false;
 
   constructor(
     readonly path: string,
     maxPageCount: number | undefined,
     private readonly lifecycleSync: SyncLevel,
+    private readonly deferPushSync: boolean,
   ) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     this.db = new Database(path);
@@ -120,6 +136,60 @@ class Store implements SqliteQueueStore {
     if (maxPageCount !== undefined) this.db.pragma(`max_page_count = ${maxPageCount}`);
     this.migrate();
     this.stmts = prepare(this.db);
+    // What a killed daemon committed may still sit in the page cache only: fsync it all
+    // once, then every task on file is durable.
+    this.fsyncWal();
+    const row = this.stmts.lastSeq.get() as { seq: number } | undefined;
+    this.lastSeq = row?.seq ?? 0;
+    this.syncedSeq = this.lastSeq;
+  }
+
+  private openWal(): number {
+    if (this.walFd < 0) this.walFd = openSync(`${this.path}-wal`, 'r');
+    return this.walFd;
+  }
+
+  private fsyncWal(): void {
+    try {
+      fsyncSync(this.openWal());
+    } catch (cause) {
+      if ((cause as { code?: string }).code !== 'ENOENT') throw cause;
+    }
+  }
+
+  sync(done: (result: PortResult<true>) => void): void {
+    const target = this.lastSeq;
+    if (target <= this.syncedSeq || this.closed) {
+      setImmediate(() => done(this.closed ? this.closedError('sync') : { ok: true, value: true }));
+      return;
+    }
+    let fd: number;
+    try {
+      fd = this.openWal();
+    } catch (cause) {
+      setImmediate(() => done({ ok: false, error: queueError('sync', this.path, cause) }));
+      return;
+    }
+    this.syncsInFlight += 1;
+    fsync(fd, (err) => {
+      this.syncsInFlight -= 1;
+      if (this.closed && this.syncsInFlight === 0) this.closeWal();
+      if (err) {
+        done({ ok: false, error: queueError('sync', this.path, err) });
+        return;
+      }
+      this.syncedSeq = Math.max(this.syncedSeq, target);
+      done({ ok: true, value: true });
+    });
+  }
+
+  private closedError(method: string): PortResult<never> {
+    return { ok: false, error: queueError(method, this.path, new Error('the store is closed')) };
+  }
+
+  private closeWal(): void {
+    if (this.walFd >= 0) closeSync(this.walFd);
+    this.walFd = -1;
   }
 
   private migrate(): void {
@@ -137,6 +207,7 @@ class Store implements SqliteQueueStore {
 
   /** Runs `body` in one IMMEDIATE transaction; any throw is a value, nothing stored. */
   private tx<T>(method: string, body: () => T | PortError): PortResult<T> {
+    if (this.closed) return this.closedError(method);
     this.syncFor(method);
     try {
       const value = this.db
@@ -146,6 +217,7 @@ class Store implements SqliteQueueStore {
           return v;
         })
         .immediate();
+      if (this.level === 'FULL') this.syncedSeq = this.lastSeq; // the WAL was fsynced
       return { ok: true, value };
     } catch (cause) {
       if (cause instanceof Refused) return { ok: false, error: cause.error };
@@ -159,13 +231,22 @@ class Store implements SqliteQueueStore {
    * (the default) writes the WAL before returning, so it survives a kill -9 of the daemon,
    * and is fsynced with the next FULL commit or checkpoint; a power cut before that can
    * lose it, which at worst runs a finished task again (at-least-once, as after a daemon
-   * crash between a task's exit and its removal).
+   * crash between a task's exit and its removal). With `deferPushSync`, pushes commit with
+   * NORMAL too and are fsynced by `sync` (in the thread pool) before they are acknowledged
+   * or delivered: as durable as FULL, without holding the event loop for the disk.
    */
   private syncFor(method: string): void {
-    const want = LIFECYCLE_METHODS.has(method) ? this.lifecycleSync : 'FULL';
-    if (want === this.sync) return;
+    const deferred = LIFECYCLE_METHODS.has(method) || (method === 'push' && this.deferPushSync);
+    const want = !deferred ? 'FULL' : method === 'push' ? 'NORMAL' : this.lifecycleSync;
+    if (want === this.level) return;
     this.db.pragma(`synchronous = ${want}`);
-    this.sync = want;
+    this.level = want;
+  }
+
+  /** A FULL commit fsynced the WAL: everything committed before it is durable too. */
+  private committed(seq: number): void {
+    this.lastSeq = Math.max(this.lastSeq, seq);
+    if (this.level === 'FULL') this.syncedSeq = this.lastSeq;
   }
 
   private read<T>(method: string, body: () => T): PortResult<T> {
@@ -202,7 +283,7 @@ class Store implements SqliteQueueStore {
   }
 
   push(items: QueuePush[]): PortResult<{ seqs: number[] }> {
-    return this.tx('push', () => {
+    const r = this.tx('push', () => {
       const seqs: number[] = [];
       const perWorker = new Map<string, number>();
       for (const item of items) {
@@ -218,11 +299,13 @@ class Store implements SqliteQueueStore {
       for (const [worker, n] of perWorker) this.stmts.countPushed.run(n, worker);
       return { seqs };
     });
+    if (r.ok) this.committed(Math.max(0, ...r.value.seqs));
+    return r;
   }
 
   head(worker: string): PortResult<TaskRow | null> {
     return this.read('head', () => {
-      const row = this.stmts.head.get(worker) as TaskSqlRow | undefined;
+      const row = this.stmts.head.get(worker, this.syncedSeq) as TaskSqlRow | undefined;
       return row ? toTask(row) : null;
     });
   }
@@ -265,7 +348,7 @@ class Store implements SqliteQueueStore {
   }
 
   retry(worker: string, taskId: string): PortResult<TaskRow> {
-    return this.tx('retry', () => {
+    const r = this.tx('retry', () => {
       const moved = this.stmts.unbury.run(taskId, worker).changes;
       if (moved === 0) {
         return notFound('retry', this.path, `no dead letter ${taskId} in worker "${worker}"`);
@@ -273,6 +356,8 @@ class Store implements SqliteQueueStore {
       this.stmts.deleteDeadOne.run(taskId, worker);
       return toTask(this.stmts.taskById.get(taskId) as TaskSqlRow);
     });
+    if (r.ok) this.committed(r.value.seq);
+    return r;
   }
 
   tasks(worker: string, limit: number): PortResult<TaskRow[]> {
@@ -311,7 +396,10 @@ class Store implements SqliteQueueStore {
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.db.close();
+    if (this.syncsInFlight === 0) this.closeWal();
   }
 }
 
@@ -336,7 +424,8 @@ function prepare(db: Database.Database) {
     deleteWorker: s('DELETE FROM workers WHERE name = ?'),
     insertTask: s('INSERT INTO tasks (id, worker, payload, pushed_at) VALUES (?, ?, ?, ?)'),
     countPushed: s('UPDATE counters SET pushed = pushed + ? WHERE worker = ?'),
-    head: s(`SELECT ${task} FROM tasks WHERE worker = ? ORDER BY seq LIMIT 1`),
+    head: s(`SELECT ${task} FROM tasks WHERE worker = ? AND seq <= ? ORDER BY seq LIMIT 1`),
+    lastSeq: s("SELECT seq FROM sqlite_sequence WHERE name = 'tasks'"),
     startAttempt: s(
       "UPDATE tasks SET attempt = attempt + 1, state = 'running' WHERE id = ? AND worker = ? " +
         'RETURNING attempt',
@@ -373,5 +462,5 @@ function prepare(db: Database.Database) {
 /** Opens (creating) the queue database; throws when it cannot be opened at all. */
 export function openSqliteQueueStore(options: SqliteQueueOptions): SqliteQueueStore {
   const level = options.lifecycleSync === 'full' ? 'FULL' : 'NORMAL';
-  return new Store(options.path, options.maxPageCount, level);
+  return new Store(options.path, options.maxPageCount, level, options.deferPushSync ?? false);
 }

@@ -67,6 +67,11 @@ function workerHost(
     ...(options.taskLogs ? { taskLogs: options.taskLogs } : {}),
   });
   shell.exitHook = (pid, code, signal) => host.onExit(pid, code, signal);
+  // A stopping workspace ends its workers' running tasks too (they stay queued).
+  shell.onEvent((e) => {
+    if (e.ev !== 'workspace-stop') return;
+    host.workspaceStopping(String(e.fields.ws), Number(e.fields.grace_ms ?? 0));
+  });
   return host;
 }
 

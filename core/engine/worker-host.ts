@@ -6,7 +6,9 @@
  *
  * Pushes arriving in one turn of the event loop are committed together (group commit):
  * the first one arms a timer due now, the timer commits them all in one transaction and
- * only then are their callers answered.
+ * only then are their callers answered. A store with `sync` commits without waiting for
+ * the disk: the commits made while one `sync` runs are made durable by the next one, and
+ * their callers are answered (and their workers told) only when it reported.
  */
 
 import type { WorkerSpec } from '../manifest/worker.js';
@@ -29,9 +31,11 @@ import {
   decideDrop,
   newWorker,
   STDERR_TAIL_BYTES_MAX,
+  TASK_KILL_GRACE_MS,
   type WorkerEffect,
   type WorkerEvent,
   type WorkerRec,
+  type WorkerTimer,
   workerStep,
 } from './worker.js';
 import { type WorkerView, workerView } from './worker-views.js';
@@ -60,6 +64,11 @@ interface PendingPush {
   resolve: (ack: PushAck) => void;
 }
 
+/** Pushes committed, waiting for the `sync` that makes them durable. */
+interface CommittedPush extends PendingPush {
+  seq: number;
+}
+
 const LIST_LIMIT_DEFAULT = 1000;
 
 export const workerKey = (name: string): string => `worker-${name}`;
@@ -78,6 +87,8 @@ export class WorkerHost implements WorkerSupervisor {
   private readonly dropWaiters = new Map<string, ((r: ApiResult<true>) => void)[]>();
   private pending: PendingPush[] = [];
   private flushArmed = false;
+  private unsynced: CommittedPush[] = [];
+  private syncing = false;
   private depth = 0;
   private readonly exits: { pid: number; code: number | null; signal: string | null }[] = [];
   private closed = false;
@@ -113,6 +124,17 @@ export class WorkerHost implements WorkerSupervisor {
   shutdown(): void {
     this.close();
     for (const pid of this.pids.keys()) this.deps.kernel.signal(pid, 'SIGKILL');
+  }
+
+  /**
+   * The workspace `wsId` is stopping (operator, TTL or quota): the running task of each of
+   * its workers ends with it, SIGTERM then SIGKILL after `graceMs`, and stays queued.
+   */
+  workspaceStopping(wsId: string, graceMs: number): void {
+    for (const [name, rec] of this.recs) {
+      if (rec.def.wsId !== wsId) continue;
+      this.apply(name, { type: 'suspend', graceMs, why: `workspace ${wsId} is stopping` });
+    }
   }
 
   owns(pid: number): boolean {
@@ -277,7 +299,7 @@ export class WorkerHost implements WorkerSupervisor {
     return true;
   }
 
-  private armTimer(name: string, kind: string, atMs: number): void {
+  private armTimer(name: string, kind: WorkerTimer, atMs: number): void {
     const key = `${name}:${kind}`;
     this.cancelTimer(key);
     if (this.closed) return;
@@ -290,9 +312,9 @@ export class WorkerHost implements WorkerSupervisor {
       }
       if (this.timers.get(key) !== handle) return;
       this.timers.delete(key);
-      this.apply(name, { type: 'timer', kind: kind as 'backoff' | 'timeout' });
+      this.apply(name, { type: 'timer', kind });
     });
-    if (early) this.apply(name, { type: 'timer', kind: kind as 'backoff' | 'timeout' });
+    if (early) this.apply(name, { type: 'timer', kind });
     else this.timers.set(key, handle);
   }
 
@@ -305,8 +327,7 @@ export class WorkerHost implements WorkerSupervisor {
 
   private drop(name: string): void {
     const r = this.deps.queue.dropWorker(name);
-    this.cancelTimer(`${name}:backoff`);
-    this.cancelTimer(`${name}:timeout`);
+    for (const kind of ['backoff', 'timeout', 'kill']) this.cancelTimer(`${name}:${kind}`);
     this.recs.delete(name);
     this.stderrMarks.delete(name);
     this.deps.kernel.release(workerKey(name));
@@ -335,6 +356,7 @@ export class WorkerHost implements WorkerSupervisor {
       backoffMsInitial: spec.backoffMsInitial,
       backoffMsMax: spec.backoffMsMax,
       timeoutMs: spec.timeoutMs,
+      killGraceMs: spec.killGraceMs ?? TASK_KILL_GRACE_MS,
       crashLoopMax: spec.crashLoopMax,
       crashLoopWindowMs: spec.crashLoopWindowMs,
       createdAtWallMs: this.deps.clock.wallMs(),
@@ -392,11 +414,40 @@ export class WorkerHost implements WorkerSupervisor {
       for (const p of batch) p.resolve({ ok: false, error });
       return;
     }
-    const perWorker = new Map<string, number>();
-    batch.forEach((p, i) => {
-      p.resolve({ ok: true, value: { id: p.item.id, seq: r.value.seqs[i] as number } });
-      perWorker.set(p.item.worker, (perWorker.get(p.item.worker) ?? 0) + 1);
+    const committed = batch.map((p, i) => ({ ...p, seq: r.value.seqs[i] as number }));
+    if (!this.deps.queue.sync) {
+      this.acknowledge(committed);
+      return;
+    }
+    this.unsynced.push(...committed);
+    this.syncPushes();
+  }
+
+  /** One `sync` at a time; it covers every push committed before it began. */
+  private syncPushes(): void {
+    const sync = this.deps.queue.sync;
+    if (!sync || this.syncing || this.unsynced.length === 0) return;
+    this.syncing = true;
+    const covered = this.unsynced.splice(0);
+    sync.call(this.deps.queue, (r) => {
+      this.syncing = false;
+      if (this.closed) {
+        const error: ApiError = { code: 'unavailable', message: 'the daemon is shutting down' };
+        for (const p of [...covered, ...this.unsynced.splice(0)]) p.resolve({ ok: false, error });
+        return;
+      }
+      if (r.ok) this.acknowledge(covered);
+      else for (const p of covered) p.resolve({ ok: false, error: fromPort(r.error) });
+      this.syncPushes();
     });
+  }
+
+  private acknowledge(pushes: CommittedPush[]): void {
+    const perWorker = new Map<string, number>();
+    for (const p of pushes) {
+      p.resolve({ ok: true, value: { id: p.item.id, seq: p.seq } });
+      perWorker.set(p.item.worker, (perWorker.get(p.item.worker) ?? 0) + 1);
+    }
     for (const [name, count] of perWorker) this.apply(name, { type: 'pushed', count });
   }
 

@@ -2,7 +2,7 @@
 
 import type { WorkerSpec } from '../manifest/worker.js';
 import type { DeadLetter, TaskResult, WorkerCounters } from '../ports.js';
-import type { WorkerRec, WorkerState } from './worker.js';
+import { killGraceMsOf, type WorkerRec, type WorkerState } from './worker.js';
 
 /** The worker's spec (what it runs, its retry policy) and its state. */
 export interface WorkerView extends WorkerSpec {
@@ -29,7 +29,7 @@ export function workerView(
 ): WorkerView {
   const { def } = rec;
   const running =
-    (rec.state === 'running' || rec.state === 'draining') && rec.head && rec.pid !== null
+    rec.state !== 'idle' && rec.head && rec.pid !== null
       ? { taskId: rec.head.id, pid: rec.pid, attempt: rec.attempt }
       : null;
   return {
@@ -52,6 +52,7 @@ export function workerView(
     backoffMsInitial: def.backoffMsInitial,
     backoffMsMax: def.backoffMsMax,
     timeoutMs: def.timeoutMs,
+    killGraceMs: killGraceMsOf(def),
     crashLoopMax: def.crashLoopMax,
     crashLoopWindowMs: def.crashLoopWindowMs,
   };

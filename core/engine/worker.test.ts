@@ -3,6 +3,7 @@ import type { TaskRow, WorkerDef } from '../ports.js';
 import {
   decideDrop,
   newWorker,
+  TASK_KILL_GRACE_MS,
   type WorkerEffect,
   type WorkerEvent,
   type WorkerRec,
@@ -46,6 +47,8 @@ class Model {
   nextPid = 100;
   nextId = 0;
   failNextWrite = false;
+  signals: string[] = [];
+  recorded: string[] = [];
   nowMs = 0;
   rec: WorkerRec;
 
@@ -113,7 +116,7 @@ class Model {
           this.done.push(e.taskId);
         });
       case 'record-failed':
-        return this.write(() => this.find(e.taskId));
+        return this.write(() => this.recorded.push(`failed ${this.find(e.taskId).id}`));
       case 'record-dead':
         return this.write(() => {
           this.queue = this.queue.filter((q) => q.id !== e.taskId);
@@ -127,6 +130,8 @@ class Model {
         this.timers.delete(e.kind);
         return true;
       case 'signal':
+        this.signals.push(e.signal);
+        return true;
       case 'append-event':
       case 'drop':
         return true;
@@ -153,7 +158,7 @@ class Model {
     if (kind === undefined || atMs === undefined) return;
     this.timers.delete(kind);
     this.nowMs = Math.max(this.nowMs, atMs);
-    this.step({ type: 'timer', kind: kind as 'backoff' | 'timeout' });
+    this.step({ type: 'timer', kind: kind as 'backoff' | 'timeout' | 'kill' });
   }
 
   /** The daemon dies (kill -9): the process dies with it, memory is lost, the queue stays. */
@@ -171,6 +176,7 @@ type Op =
   | { op: 'exit'; code: number }
   | { op: 'fire' }
   | { op: 'fail-write' }
+  | { op: 'suspend'; graceMs: number }
   | { op: 'crash' };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -179,6 +185,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('fire' as const) }),
   fc.record({ op: fc.constant('fail-write' as const) }),
   fc.record({ op: fc.constant('crash' as const) }),
+  fc.record({ op: fc.constant('suspend' as const), graceMs: fc.constantFrom(0, 50) }),
 );
 
 function play(ops: Op[]): Model {
@@ -188,6 +195,7 @@ function play(ops: Op[]): Model {
     else if (o.op === 'exit') m.exit(o.code);
     else if (o.op === 'fire') m.fire();
     else if (o.op === 'fail-write') m.failNextWrite = true;
+    else if (o.op === 'suspend') m.step({ type: 'suspend', graceMs: o.graceMs, why: 'ws down' });
     else m.crash();
     m.nowMs += 7;
   }
@@ -307,16 +315,72 @@ describe('worker decisions (cases)', () => {
     ]);
   });
 
-  it('kills a task past its timeout and counts that as a failure', () => {
+  it('ends a task past its timeout with SIGTERM, SIGKILL after the grace, a failure', () => {
     const m = new Model(def({ timeoutMs: 1000 }));
     m.push(1);
     expect(m.timers.get('timeout')).toBe(1000);
     m.fire();
     expect(m.rec.timedOut).toBe(true);
+    expect(m.signals).toEqual(['SIGTERM']);
+    expect(m.timers.get('kill')).toBe(1000 + TASK_KILL_GRACE_MS);
+    m.fire();
+    expect(m.signals).toEqual(['SIGTERM', 'SIGKILL']);
     m.step({ type: 'exited', code: null, signal: 'SIGKILL', stderrTail: '' });
     m.alive = [];
     expect(m.rec.state).toBe('backoff');
+    expect(m.timers.has('kill')).toBe(false);
+    expect(m.recorded).toEqual(['failed t0']);
     expect(m.queue).toEqual([{ id: 't0', attempt: 1 }]);
+  });
+
+  it.each([
+    [0, ['SIGKILL'], undefined],
+    [250, ['SIGTERM'], 1250],
+  ])('with killGraceMs %i a timed-out task gets %j', (killGraceMs, signals, killAtMs) => {
+    const m = new Model(def({ timeoutMs: 1000, killGraceMs }));
+    m.push(1);
+    m.fire();
+    expect(m.signals).toEqual(signals);
+    expect(m.timers.get('kill')).toBe(killAtMs);
+  });
+
+  it('a task that ends within the grace after its timeout is not killed', () => {
+    const m = new Model(def({ timeoutMs: 1000 }));
+    m.push(1);
+    m.fire();
+    m.exit(143);
+    expect(m.signals).toEqual(['SIGTERM']);
+    expect(m.timers.has('kill')).toBe(false);
+    expect(m.recorded).toEqual(['failed t0']);
+  });
+
+  it('ends the running task with its workspace: kept at the head, no failure counted', () => {
+    const m = new Model(def({ timeoutMs: 60_000 }));
+    m.push(2);
+    m.nowMs = 10;
+    m.step({ type: 'suspend', graceMs: 3000, why: 'workspace ws is stopping' });
+    expect(m.rec.state).toBe('stopping');
+    expect(m.signals).toEqual(['SIGTERM']);
+    expect(m.timers.get('kill')).toBe(3010);
+    expect(m.timers.has('timeout')).toBe(false);
+    m.fire(); // the grace is over
+    expect(m.signals).toEqual(['SIGTERM', 'SIGKILL']);
+    m.exit(137);
+    expect(m.rec.state).toBe('backoff');
+    expect(m.rec.held).toBe('workspace ws is stopping');
+    expect(m.rec.deathsMs).toEqual([]);
+    expect(m.recorded).toEqual([]);
+    expect(m.queue.map((q) => q.id)).toEqual(['t0', 't1']);
+    m.fire(); // the backoff: delivered again, a new attempt
+    expect(m.deliveries.map((d) => `${d.id}#${d.attempt}`)).toEqual(['t0#1', 't0#2']);
+  });
+
+  it('a workspace stopping with no grace kills the task at once', () => {
+    const m = new Model(def());
+    m.push(1);
+    m.step({ type: 'suspend', graceMs: 0, why: 'ws down' });
+    expect(m.signals).toEqual(['SIGKILL']);
+    expect(m.timers.has('kill')).toBe(false);
   });
 
   it('a failed removal after exit 0 leaves the task queued, and it runs again', () => {
@@ -350,7 +414,7 @@ describe('worker decisions (cases)', () => {
       0,
       0,
     );
-    expect(r2.effects.map((e) => e.type)).toEqual(['drop']);
+    expect(r2.effects.map((e) => e.type)).toEqual(['cancel-timer', 'drop']);
   });
 
   it('refuses an event the shell never sends in that state', () => {

@@ -13,13 +13,18 @@
  *   is loaded only after that removal committed: delivery in push order, never twice
  *   after a recorded success;
  * - at most one process per worker: a spawn is only asked for from `delivering`, and the
- *   state leaves `running` only on that process's exit.
+ *   state leaves `running` (or `stopping`) only on that process's exit;
+ * - a task is ended gently: SIGTERM, then SIGKILL after a grace (the worker's `killGraceMs`
+ *   past its `timeoutMs`; the workspace's stop grace when its workspace stops). A task ended
+ *   with its workspace is not a failure of the task: it stays at the head, unrecorded, and
+ *   its next delivery is a new attempt (at-least-once).
  */
 
+import { TASK_KILL_GRACE_MS } from '../manifest/worker.js';
 import { nextBackoffMs, recordDeath } from '../policy/index.js';
 import type { ProcRequest, SignalName, TaskResult, TaskRow, WorkerDef } from '../ports.js';
 
-export type WorkerState = 'idle' | 'delivering' | 'running' | 'backoff' | 'draining';
+export type WorkerState = 'idle' | 'delivering' | 'running' | 'stopping' | 'backoff' | 'draining';
 
 export interface WorkerRec {
   def: WorkerDef;
@@ -58,9 +63,19 @@ export type WorkerEvent =
   /** A durable write failed: nothing of it was stored, and the effects after it never ran. */
   | { type: 'store-failed'; message: string }
   /** `drop --force` while a task runs: end it, then drop. */
-  | { type: 'drain' };
+  | { type: 'drain' }
+  /** The worker's workspace is stopping: its running task ends with it (SIGTERM, grace). */
+  | { type: 'suspend'; graceMs: number; why: string };
 
-export type WorkerTimer = 'backoff' | 'timeout';
+/** `kill`: the grace after a SIGTERM is over. */
+export type WorkerTimer = 'backoff' | 'timeout' | 'kill';
+
+export { TASK_KILL_GRACE_MS };
+
+/** How long a timed-out task has, after SIGTERM, before SIGKILL. */
+export function killGraceMsOf(def: WorkerDef): number {
+  return def.killGraceMs ?? TASK_KILL_GRACE_MS;
+}
 
 export type WorkerEffect =
   | { type: 'load-head' }
@@ -197,8 +212,15 @@ function onStoreFailed(s: Step, e: { message: string }): void {
   onBlocked(s, e);
 }
 
-function onExited(s: Step, e: { code: number | null; signal: string | null; stderrTail: string }) {
+type Exit = { code: number | null; signal: string | null; stderrTail: string };
+
+function cancelRunTimers(s: Step): void {
   if (s.rec.def.timeoutMs > 0) s.emit({ type: 'cancel-timer', kind: 'timeout' });
+  s.emit({ type: 'cancel-timer', kind: 'kill' });
+}
+
+function onExited(s: Step, e: Exit) {
+  cancelRunTimers(s);
   const tail = e.stderrTail.slice(-STDERR_TAIL_BYTES_MAX);
   if (s.rec.timedOut) {
     failed(s, { code: e.code, signal: e.signal, reason: 'timeout', stderrTail: tail });
@@ -273,19 +295,61 @@ function mustHead(s: Step): TaskRow {
   return head;
 }
 
-function onTimeout(s: Step): void {
+function mustPid(s: Step): number {
   const pid = s.rec.pid;
-  if (pid === null) throw new Error(`worker ${s.rec.def.name}: timeout with no process`);
+  if (pid === null) throw new Error(`worker ${s.rec.def.name}: no process in ${s.rec.state}`);
+  return pid;
+}
+
+/** SIGTERM now, SIGKILL when the grace is over (at once without a grace). */
+function endGently(s: Step, pid: number, graceMs: number): void {
+  if (graceMs <= 0) {
+    s.emit({ type: 'signal', pid, signal: 'SIGKILL' });
+    return;
+  }
+  s.emit({ type: 'signal', pid, signal: 'SIGTERM' });
+  s.emit({ type: 'arm-timer', kind: 'kill', atMs: s.nowMs + graceMs });
+}
+
+function onTimeout(s: Step): void {
+  const pid = mustPid(s);
   s.set({ timedOut: true });
-  s.event('worker-task-timeout', { task: mustHead(s).id, pid, timeout_ms: s.rec.def.timeoutMs });
-  s.emit({ type: 'signal', pid, signal: 'SIGKILL' });
+  const fields = { task: mustHead(s).id, pid, timeout_ms: s.rec.def.timeoutMs };
+  const graceMs = killGraceMsOf(s.rec.def);
+  s.event('worker-task-timeout', { ...fields, grace_ms: graceMs });
+  endGently(s, pid, graceMs);
+}
+
+function onKillTimer(s: Step): void {
+  s.emit({ type: 'signal', pid: mustPid(s), signal: 'SIGKILL' });
+}
+
+function onRunningTimer(s: Step, e: { kind: WorkerTimer }): void {
+  if (e.kind === 'timeout' && !s.rec.timedOut) onTimeout(s);
+  else if (e.kind === 'kill') onKillTimer(s);
+}
+
+/** The workspace stops: the task ends with it, and the worker waits (nothing recorded). */
+function onSuspendRunning(s: Step, e: { graceMs: number; why: string }): void {
+  const pid = mustPid(s);
+  s.set({ state: 'stopping', held: e.why });
+  s.event('worker-task-stop', { task: mustHead(s).id, pid, grace_ms: e.graceMs });
+  if (s.rec.def.timeoutMs > 0) s.emit({ type: 'cancel-timer', kind: 'timeout' });
+  s.emit({ type: 'cancel-timer', kind: 'kill' });
+  endGently(s, pid, e.graceMs);
+}
+
+function onStoppedExit(s: Step, e: Exit): void {
+  cancelRunTimers(s);
+  const head = mustHead(s);
+  const fields = { task: head.id, attempt: s.rec.attempt, code: e.code ?? -1 };
+  s.event('worker-task-stopped', { ...fields, signal: e.signal ?? '' });
+  onBlocked(s, { message: s.rec.held ?? 'workspace stopped' });
 }
 
 function onDrainRunning(s: Step): void {
-  const pid = s.rec.pid;
-  if (pid === null) throw new Error(`worker ${s.rec.def.name}: drain with no process`);
   s.set({ state: 'draining' });
-  s.emit({ type: 'signal', pid, signal: 'SIGKILL' });
+  s.emit({ type: 'signal', pid: mustPid(s), signal: 'SIGKILL' });
 }
 
 function onDrainAtRest(s: Step): void {
@@ -295,7 +359,7 @@ function onDrainAtRest(s: Step): void {
 }
 
 function onDrainedExit(s: Step): void {
-  if (s.rec.def.timeoutMs > 0) s.emit({ type: 'cancel-timer', kind: 'timeout' });
+  cancelRunTimers(s);
   s.set({ pid: null, head: null });
   s.emit({ type: 'drop' });
 }
@@ -315,6 +379,7 @@ const TABLE: Record<WorkerState, Row> = {
     timer: 'ignore',
     'store-failed': onStoreFailed,
     drain: onDrainAtRest,
+    suspend: 'ignore', // the next delivery finds the workspace down and waits
   },
   delivering: {
     pushed: onPushedCount,
@@ -326,6 +391,7 @@ const TABLE: Record<WorkerState, Row> = {
     timer: 'ignore',
     'store-failed': onStoreFailed,
     drain: onDrainAtRest,
+    suspend: 'ignore', // the spawn finds the workspace down and reports `blocked`
   },
   running: {
     pushed: onPushedCount,
@@ -334,9 +400,22 @@ const TABLE: Record<WorkerState, Row> = {
     'spawn-failed': 'bug',
     blocked: 'bug',
     exited: onExited,
-    timer: (s, e) => (e.kind === 'timeout' ? onTimeout(s) : undefined),
+    timer: onRunningTimer,
     'store-failed': 'bug',
     drain: onDrainRunning,
+    suspend: onSuspendRunning,
+  },
+  stopping: {
+    pushed: onPushedCount,
+    head: 'bug',
+    spawned: 'bug',
+    'spawn-failed': 'bug',
+    blocked: 'bug',
+    exited: onStoppedExit,
+    timer: (s, e) => (e.kind === 'kill' ? onKillTimer(s) : undefined),
+    'store-failed': 'bug',
+    drain: onDrainRunning,
+    suspend: 'ignore',
   },
   backoff: {
     pushed: onPushedCount,
@@ -349,6 +428,7 @@ const TABLE: Record<WorkerState, Row> = {
     // Recording the failure itself failed: wait again, then reload the head.
     'store-failed': onStoreFailed,
     drain: onDrainAtRest,
+    suspend: 'ignore',
   },
   draining: {
     pushed: 'ignore',
@@ -360,6 +440,7 @@ const TABLE: Record<WorkerState, Row> = {
     timer: 'ignore',
     'store-failed': 'ignore',
     drain: 'ignore',
+    suspend: 'ignore',
   },
 };
 
@@ -383,10 +464,11 @@ export function workerStep(
 /** Positive and negative space of each state, checked after every step. */
 function assertWorker(rec: WorkerRec): void {
   const bad = (what: string) => new Error(`worker ${rec.def.name} (${rec.state}): ${what}`);
-  if (rec.state === 'running' && (rec.pid === null || rec.head === null)) {
+  const live = rec.state === 'running' || rec.state === 'stopping';
+  if (live && (rec.pid === null || rec.head === null)) {
     throw bad('running without a process or a head');
   }
-  if (rec.state !== 'running' && rec.state !== 'draining' && rec.pid !== null) {
+  if (!live && rec.state !== 'draining' && rec.pid !== null) {
     throw bad(`pid ${rec.pid} outside running`);
   }
   if (rec.state === 'idle' && rec.head !== null) throw bad('idle with a head');
@@ -398,5 +480,5 @@ export type DropDecision = 'refuse' | 'now' | 'drain';
 
 export function decideDrop(rec: WorkerRec, force: boolean): DropDecision {
   if (rec.depth > 0 && !force) return 'refuse';
-  return rec.state === 'running' ? 'drain' : 'now';
+  return rec.state === 'running' || rec.state === 'stopping' ? 'drain' : 'now';
 }

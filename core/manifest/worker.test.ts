@@ -14,6 +14,7 @@ describe('worker spec', () => {
         backoffMsInitial: 200,
         backoffMsMax: 30_000,
         timeoutMs: 0,
+        killGraceMs: 5000,
         crashLoopMax: 3,
         crashLoopWindowMs: 300_000,
       },
@@ -25,6 +26,7 @@ describe('worker spec', () => {
     [{ exec: '/bin/cat', name: 'x'.repeat(64) }, 'name', 'expected 1-63 characters'],
     [{ name: 'w' }, 'exec', 'missing'],
     [{ name: 'w', exec: 'x', timeoutMs: -1 }, 'timeoutMs', 'expected a non-negative safe integer'],
+    [{ name: 'w', exec: 'x', killGraceMs: 1.5 }, 'killGraceMs', 'expected a non-negative'],
     [{ name: 'w', exec: 'x', backoffMsMax: 100 }, 'backoffMsMax', 'at least backoffMsInitial'],
     [{ name: 'w', exec: 'x', crashLoopMax: 0 }, 'crashLoopMax', 'expected at least 1, got 0'],
     [{ name: 'w', exec: 'x', queue: 1 }, 'queue', ''],
@@ -40,6 +42,7 @@ describe('worker spec', () => {
     ['no worker of that name', null, 'create'],
     ['the same worker', {}, 'unchanged'],
     ['another timeout', { timeoutMs: 5 }, 'replace'],
+    ['another kill grace', { killGraceMs: 0 }, 'replace'],
     ['other arguments', { argv: ['-n'] }, 'replace'],
   ] as [string, Partial<WorkerSpec> | null, string][])('apply: %s → %s', (_what, over, want) => {
     const spec = validateWorkerSpec({ name: 'w', exec: '/bin/cat' });

@@ -20,6 +20,11 @@ export interface WorkerSpec {
   backoffMsMax: number;
   /** 0 = no timeout. */
   timeoutMs: number;
+  /**
+   * A task past `timeoutMs` gets SIGTERM, then SIGKILL this much later (0: SIGKILL at
+   * once). Absent (a worker declared before it existed): TASK_KILL_GRACE_MS.
+   */
+  killGraceMs?: number;
   crashLoopMax: number;
   crashLoopWindowMs: number;
 }
@@ -35,9 +40,13 @@ const WORKER_KEYS = [
   'backoffMsInitial',
   'backoffMsMax',
   'timeoutMs',
+  'killGraceMs',
   'crashLoopMax',
   'crashLoopWindowMs',
 ] as const;
+
+/** The default grace between a timed-out task's SIGTERM and its SIGKILL. */
+export const TASK_KILL_GRACE_MS = 5_000;
 
 export function validateWorkerSpec(raw: unknown, path = ''): SpecResult<WorkerSpec> {
   const r = newReader();
@@ -53,6 +62,7 @@ export function validateWorkerSpec(raw: unknown, path = ''): SpecResult<WorkerSp
     backoffMsInitial: readInt(r, obj, 'backoffMsInitial', path, BACKOFF_MS_INITIAL),
     backoffMsMax: readInt(r, obj, 'backoffMsMax', path, BACKOFF_MS_MAX),
     timeoutMs: readInt(r, obj, 'timeoutMs', path, 0),
+    killGraceMs: readInt(r, obj, 'killGraceMs', path, TASK_KILL_GRACE_MS),
     crashLoopMax: readInt(r, obj, 'crashLoopMax', path, CRASH_LOOP_DEATHS_MAX),
     crashLoopWindowMs: readInt(r, obj, 'crashLoopWindowMs', path, CRASH_LOOP_WINDOW_MS),
   };
@@ -102,6 +112,7 @@ export function workerApplyAction(
     'backoffMsInitial',
     'backoffMsMax',
     'timeoutMs',
+    'killGraceMs',
     'crashLoopMax',
     'crashLoopWindowMs',
   ];
