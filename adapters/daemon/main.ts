@@ -146,9 +146,10 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     cores: availableParallelism(),
     // The quota tick, only for workspaces with an enforced limit (log/kill).
     sampleEveryMs: intFromEnv(env, 'SHIPOTE_SAMPLE_EVERY_MS', 1000),
-    // Stats history for every other live workspace (plus on demand); nothing alive,
-    // nothing ticks. See core/engine/stats.ts.
-    statsEveryMs: intFromEnv(env, 'SHIPOTE_STATS_EVERY_MS', 10_000),
+    // Stats history for every other live workspace: on demand only by default (`stats`,
+    // `quota`, /metrics, `top`), so sleeping commands never wake the daemon; a cadence
+    // when set. See core/engine/stats.ts.
+    statsEveryMs: intFromEnv(env, 'SHIPOTE_STATS_EVERY_MS', 0),
   });
   const appendEvent = (event: LifecycleEvent) => eventLog.append(event);
   const logs = wireLogStore({ env, statePath, socketPath, supervisor, kernel, clock, appendEvent });
