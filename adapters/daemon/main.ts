@@ -15,7 +15,6 @@ import { createLinuxCgroups, createLinuxKernel, type LinuxKernel } from '../linu
 import { ledgerPathFor, sweepLeftovers } from '../linux/ledger.js';
 import { logLimitsDefault } from '../linux/logs.js';
 import { wireLogStore } from '../logstore/daemon.js';
-import { openDaemonQueue } from '../queue/index.js';
 import { createFileEventLog } from '../store/event-log.js';
 import { createFileStore } from '../store/file-store.js';
 import {
@@ -29,6 +28,7 @@ import { ensureStateDir } from '../store/private-dir.js';
 import { createSystemClock } from './clock.js';
 import { startDaemon } from './compose.js';
 import { createUlidIds } from './ids.js';
+import { daemonQueue } from './lazy-queue.js';
 import { createNotifier } from './notify.js';
 import { selfStats } from './self-stats.js';
 
@@ -139,7 +139,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const kernel = await startKernel(env, { statePath, socketPath }, log);
   const cgroups = chooseCgroups(env);
   const ids = createUlidIds();
-  const queue = openDaemonQueue(env, statePath, log);
+  const queue = daemonQueue(env, statePath, log);
   const ports = { clock, kernel, cgroups, store, eventLog, ids, ...(queue ? { queue } : {}) };
   const supervisor = createSupervisor(ports, {
     taskLogs: taskLogsOf(kernel),

@@ -9,9 +9,9 @@
  * its readiness is unknown; restore then relaunches the services cleanly.
  */
 
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { randomBytes } from '../store/random.js';
 import {
   type GroupRecord,
   groupMembers,

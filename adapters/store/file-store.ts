@@ -5,7 +5,6 @@
  * the old or the new file whole; a stray temp file is ignored by `read`.
  */
 
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -20,6 +19,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import type { PortResult, Store, StoreRead } from '../../core/ports.js';
 import { toPortError } from './errors.js';
+import { randomBytes } from './random.js';
 
 export interface FileStore extends Store {
   readonly path: string;
