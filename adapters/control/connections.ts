@@ -5,6 +5,10 @@
  * idle connections can neither exhaust the daemon's fds nor lock out `health`; when every
  * kept connection is busy, the new one is closed at once. A connection with no request in
  * flight is closed after `idleTimeoutMs`; a streaming reply (log follow, SSE) is exempt.
+ *
+ * Header and request timeouts are checked here, not by Node's HTTP server: Node checks them
+ * on an interval that runs from `listen` to `close`, connections or not, which woke an idle
+ * daemon every second. This check runs only while a connection is open.
  */
 
 import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
@@ -33,10 +37,19 @@ export const connectionLimitsDefault: ConnectionLimits = {
   requestTimeoutMs: 30_000,
 };
 
+/** How often open connections are checked against the header and request timeouts. */
+const timeoutCheckEveryMs = 1000;
+
 interface ConnState {
   /** Requests received and not yet answered. */
   inFlight: number;
   acceptedAtMs: number;
+  /** `bytesRead` when nothing was pending (accepted, or the last reply finished). */
+  bytesAtRestTotal: number;
+  /** When a check first saw bytes of a request whose headers are not complete yet. */
+  headersSinceMs: number | null;
+  /** A request whose body may still be arriving, and when its first bytes were seen. */
+  receiving: { req: IncomingMessage; res: ServerResponse; sinceMs: number } | null;
 }
 
 /**
@@ -66,6 +79,7 @@ export function markStreaming(res: ServerResponse): void {
 export function guardConnections(server: Server, limits: ConnectionLimits): ConnectionGuard {
   const conns = new Map<Socket, ConnState>();
   let evicted = 0;
+  const checker = timeoutChecker(server, conns, limits);
   const idle = (sock: Socket) => sock.setTimeout(limits.idleTimeoutMs);
   server.on('connection', (sock: Socket) => {
     if (conns.size >= limits.connectionsMax && !evictOldestIdle(conns)) {
@@ -74,8 +88,14 @@ export function guardConnections(server: Server, limits: ConnectionLimits): Conn
       return;
     }
     if (conns.size >= limits.connectionsMax) evicted += 1;
-    conns.set(sock, { inFlight: 0, acceptedAtMs: performance.now() });
-    sock.once('close', () => conns.delete(sock));
+    const acceptedAtMs = performance.now();
+    const state = { inFlight: 0, acceptedAtMs, bytesAtRestTotal: 0 };
+    conns.set(sock, { ...state, headersSinceMs: null, receiving: null });
+    checker.wake();
+    sock.once('close', () => {
+      conns.delete(sock);
+      checker.sleepIfIdle();
+    });
     sock.on('timeout', () => sock.destroy());
     idle(sock);
   });
@@ -84,14 +104,80 @@ export function guardConnections(server: Server, limits: ConnectionLimits): Conn
     const state = conns.get(sock);
     if (state === undefined) return;
     state.inFlight += 1;
+    state.receiving = { req, res, sinceMs: state.headersSinceMs ?? performance.now() };
+    state.headersSinceMs = null;
     sock.setTimeout(0);
     res.once('close', () => {
       state.inFlight -= 1;
-      if (state.inFlight === 0 && !sock.destroyed) idle(sock);
+      if (state.receiving?.res === res) state.receiving = null;
+      if (state.inFlight > 0 || sock.destroyed) return;
+      state.bytesAtRestTotal = sock.bytesRead;
+      idle(sock);
     });
   });
   server.on('clientError', answerClientError);
+  server.once('close', () => checker.stop());
   return { count: () => conns.size, evictedTotal: () => evicted };
+}
+
+/**
+ * One interval, armed while any connection is open: a request whose headers took longer
+ * than `headersTimeoutMs`, or which as a whole took longer than `requestTimeoutMs`, is
+ * answered 408 and closed (as Node would). Checked every second, so a limit is enforced
+ * within a second of passing.
+ */
+function timeoutChecker(server: Server, conns: Map<Socket, ConnState>, limits: ConnectionLimits) {
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  const everyMs = Math.min(timeoutCheckEveryMs, limits.headersTimeoutMs, limits.requestTimeoutMs);
+  const check = () => {
+    const nowMs = performance.now();
+    for (const [sock, state] of conns) {
+      if (timedOut(sock, state, nowMs, limits)) expire(server, sock, state);
+    }
+  };
+  const sleepIfIdle = () => {
+    if (timer === null || conns.size > 0) return;
+    clearInterval(timer);
+    timer = null;
+  };
+  return {
+    wake: () => {
+      if (timer !== null || stopped || everyMs <= 0) return;
+      timer = setInterval(check, everyMs);
+      timer.unref();
+    },
+    sleepIfIdle,
+    stop: () => {
+      stopped = true;
+      if (timer !== null) clearInterval(timer);
+      timer = null;
+    },
+  };
+}
+
+function timedOut(sock: Socket, state: ConnState, nowMs: number, limits: ConnectionLimits) {
+  if (streamingSockets.has(sock) || sock.destroyed) return false;
+  const { receiving } = state;
+  if (receiving !== null) {
+    if (receiving.req.complete) return false;
+    return limits.requestTimeoutMs > 0 && nowMs - receiving.sinceMs >= limits.requestTimeoutMs;
+  }
+  if (state.inFlight > 0 || sock.bytesRead <= state.bytesAtRestTotal) return false;
+  state.headersSinceMs ??= nowMs;
+  const waitedMs = nowMs - state.headersSinceMs;
+  const over = (limitMs: number) => limitMs > 0 && waitedMs >= limitMs;
+  return over(limits.headersTimeoutMs) || over(limits.requestTimeoutMs);
+}
+
+/** Node's answer to a timed-out request: 408 (via `clientError`), or a reset mid-reply. */
+function expire(server: Server, sock: Socket, state: ConnState): void {
+  if (state.receiving?.res.headersSent) {
+    sock.destroy();
+    return;
+  }
+  const error = Object.assign(new Error('request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
+  server.emit('clientError', error, sock);
 }
 
 /**

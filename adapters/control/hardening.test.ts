@@ -190,6 +190,72 @@ describe('control server hardening', () => {
   });
 });
 
+/**
+ * Header and request timeouts on their own: the idle timeout is far away, so only the
+ * timeout checks can close these connections (they run only while a connection is open).
+ */
+describe('header and request timeouts (idle timeout out of the way)', () => {
+  let strict: ControlServer;
+  let strictSocket: string;
+  beforeEach(async () => {
+    strictSocket = join(dir, 'strict', 'shipote.sock');
+    const strictLimits = { idleTimeoutMs: 600_000, headersTimeoutMs: 300, requestTimeoutMs: 600 };
+    strict = await serveControl(deps(sup), strictSocket, strictLimits);
+  });
+  afterEach(() => strict.close());
+
+  /** A raw connection that sends `first`, then one byte every 50 ms; the reply it got. */
+  async function trickle(first: string): Promise<string> {
+    const sock = connect(strictSocket);
+    opened.push(sock);
+    let reply = '';
+    let closed = false;
+    sock.on('data', (c: Buffer) => {
+      reply += c.toString();
+    });
+    sock.on('close', () => {
+      closed = true;
+    });
+    sock.on('error', () => undefined);
+    sock.write(first);
+    const drip = setInterval(() => {
+      if (!closed) sock.write('a');
+    }, 50);
+    try {
+      await pollUntil(() => (closed ? true : undefined), 'the slow connection to close', 5000);
+    } finally {
+      clearInterval(drip);
+    }
+    return reply;
+  }
+
+  it('answers 408 and closes a connection trickling its headers past the timeout', async () => {
+    const reply = await trickle('GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+    expect(reply).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it('answers 408 and closes a request whose body trickles past the request timeout', async () => {
+    const head = 'POST /v1/workspaces HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n';
+    const reply = await trickle(head);
+    expect(reply).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it('keeps a connection that has said nothing open past the headers timeout', async () => {
+    const quiet = connect(strictSocket);
+    opened.push(quiet);
+    let closed = false;
+    quiet.on('close', () => {
+      closed = true;
+    });
+    await new Promise((r) => quiet.once('connect', r));
+    // The trickling one is closed by the check; the quiet one, checked as often, is not.
+    await trickle('GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+    expect(closed).toBe(false);
+    const reply = await requestJson(strictSocket, 'GET', '/v1/health');
+    expect(reply.status).toBe(200);
+  });
+});
+
 /** A server that should not have started is stopped again, so the test cannot hang. */
 async function serveAndClose(path: string): Promise<void> {
   const extra = await serveControl(deps(sup), path);

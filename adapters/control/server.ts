@@ -38,10 +38,12 @@ export interface ControlServer {
 }
 
 /**
- * Node checks header and request timeouts on this interval (it only runs while connections
- * are open). 2^31-1 here once turned the checks off: connections never timed out.
+ * Node's own header and request timeout checks run on an interval from `listen` to `close`,
+ * connections or not (an idle daemon woke every second): they are off here (timeouts 0, the
+ * interval at its longest), and connections.ts checks the same limits while a connection is
+ * open.
  */
-const connectionsCheckingIntervalMs = 1000;
+const nodeCheckingIntervalMs = 2 ** 31 - 1;
 const listenBacklog = 4096;
 
 export function buildRouter(): Router {
@@ -158,9 +160,9 @@ export async function serveControl(
   }
   const handler = createControlHandler(deps);
   const server = createServer({
-    connectionsCheckingInterval: Math.min(connectionsCheckingIntervalMs, limits.headersTimeoutMs),
-    headersTimeout: limits.headersTimeoutMs,
-    requestTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: nodeCheckingIntervalMs,
+    headersTimeout: 0,
+    requestTimeout: 0,
     keepAliveTimeout: limits.idleTimeoutMs,
   });
   const connections = guardConnections(server, limits);

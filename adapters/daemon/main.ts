@@ -15,7 +15,6 @@ import { createLinuxCgroups, createLinuxKernel, type LinuxKernel } from '../linu
 import { ledgerPathFor, sweepLeftovers } from '../linux/ledger.js';
 import { logLimitsDefault } from '../linux/logs.js';
 import { wireLogStore } from '../logstore/daemon.js';
-import { openDaemonQueue } from '../queue/index.js';
 import { createFileEventLog } from '../store/event-log.js';
 import { createFileStore } from '../store/file-store.js';
 import {
@@ -29,6 +28,7 @@ import { ensureStateDir } from '../store/private-dir.js';
 import { createSystemClock } from './clock.js';
 import { startDaemon } from './compose.js';
 import { createUlidIds } from './ids.js';
+import { daemonQueue } from './lazy-queue.js';
 import { createNotifier } from './notify.js';
 import { selfStats } from './self-stats.js';
 
@@ -140,16 +140,17 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const kernel = await startKernel(env, { statePath, socketPath }, log);
   const cgroups = chooseCgroups(env);
   const ids = createUlidIds();
-  const queue = openDaemonQueue(env, statePath, log);
+  const queue = daemonQueue(env, statePath, log);
   const ports = { clock, kernel, cgroups, store, eventLog, ids, ...(queue ? { queue } : {}) };
   const supervisor = createSupervisor(ports, {
     taskLogs: taskLogsOf(kernel),
     cores: availableParallelism(),
     // The quota tick, only for workspaces with an enforced limit (log/kill).
     sampleEveryMs: intFromEnv(env, 'SHIPOTE_SAMPLE_EVERY_MS', 1000),
-    // Stats history for every other live workspace (plus on demand); nothing alive,
-    // nothing ticks. See core/engine/stats.ts.
-    statsEveryMs: intFromEnv(env, 'SHIPOTE_STATS_EVERY_MS', 10_000),
+    // Stats history for every other live workspace: on demand only by default (`stats`,
+    // `quota`, /metrics, `top`), so sleeping commands never wake the daemon; a cadence
+    // when set. See core/engine/stats.ts.
+    statsEveryMs: intFromEnv(env, 'SHIPOTE_STATS_EVERY_MS', 0),
   });
   const appendEvent = (event: LifecycleEvent) => eventLog.append(event);
   const logs = wireLogStore({ env, statePath, socketPath, supervisor, kernel, clock, appendEvent });

@@ -9,10 +9,10 @@
  * its readiness is unknown; restore then relaunches the services cleanly.
  */
 
-import { randomBytes } from 'node:crypto';
 import { closeSync, constants, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { leftovers as decideLeftovers } from '../../core/policy/leftovers.js';
+import { randomBytes } from '../store/random.js';
 import { writeSmallFile } from '../store/small-file.js';
 import {
   type GroupRecord,

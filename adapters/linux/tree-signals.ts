@@ -16,8 +16,8 @@
  * stopped, or the pipeline restarted): release kills it, as cgroup.kill would.
  */
 
-import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from '../store/random.js';
 import type { NativeAddon } from './addon.js';
 import { withEnv } from './envelope.js';
 import type { Ledger } from './ledger.js';

@@ -160,8 +160,12 @@ export function retentionGate(o: SweepOptions): () => RetentionRemoval[] | null 
   };
 }
 
-/** Ticks every `tickMs` (unref'd: it never keeps the daemon up); the first at once. */
-export function startRetention(o: SweepOptions, tickMs = 60_000): () => void {
+/**
+ * Ticks every `tickMs` (unref'd: it never keeps the daemon up); the first at once. The gate
+ * is hourly, so the tick is too (a little over, so the wall clock has passed the hour): a
+ * minute's tick woke an idle daemon 60 times an hour for nothing.
+ */
+export function startRetention(o: SweepOptions, tickMs = 3_660_000): () => void {
   const tick = retentionGate(o);
   tick();
   const timer = setInterval(tick, tickMs);

@@ -9,8 +9,9 @@
  */
 
 import { closeSync, fsync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type {
   DeadLetter,
   PortError,
@@ -109,6 +110,13 @@ class Refused extends Error {
 
 type SyncLevel = 'FULL' | 'NORMAL';
 
+/**
+ * better-sqlite3 (and SQLite in it, about 7 MiB resident) is loaded when a store is first
+ * opened, not when this module is: a daemon without workers never loads it.
+ */
+const requireCjs = createRequire(import.meta.url);
+const loadDatabase = (): typeof Database => requireCjs('better-sqlite3');
+
 class Store implements SqliteQueueStore {
   private readonly db: Database.Database;
   private readonly stmts: ReturnType<typeof prepare>;
@@ -128,7 +136,7 @@ class Store implements SqliteQueueStore {
     private readonly deferPushSync: boolean,
   ) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    this.db = new Database(path);
+    this.db = new (loadDatabase())(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');

@@ -5,7 +5,6 @@
  * the old or the new file whole; a stray temp file is ignored by `read`.
  */
 
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -21,6 +20,7 @@ import { basename, dirname, join } from 'node:path';
 import type { PortError, PortResult, Store, StoreRead } from '../../core/ports.js';
 import { toPortError } from './errors.js';
 import { createGroupCommit, defaultGroupCommitIo, type GroupCommitIo } from './group-commit.js';
+import { randomBytes } from './random.js';
 
 export interface FileStore extends Store {
   readonly path: string;

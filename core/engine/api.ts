@@ -245,7 +245,8 @@ export interface SupervisorOptions {
   sampleEveryMs?: number;
   /**
    * Stats-history cadence for every other live workspace (no tick at all when nothing is
-   * alive); `stats` and `quota` also sample on demand. Default: sampleEveryMs.
+   * alive); `stats` and `quota` also sample on demand. 0: no cadence, the history grows
+   * from on-demand samples only (no wakeup for sleeping commands). Default: sampleEveryMs.
    */
   statsEveryMs?: number;
   /** Snapshot write delay after a change (coalescing). Default 200. */

@@ -35,6 +35,31 @@ describe('sampling cadence', () => {
     expect(ok(sup.stats('w')).history).toHaveLength(3);
   });
 
+  it('with statsEveryMs 0, samples sleeping commands only when stats are asked', () => {
+    const { f, sup, sampledAtMs } = slowSetup({ ...slow, statsEveryMs: 0 });
+    ok(sup.createWorkspace(wsSpec()));
+    for (let i = 0; i < 10; i++) ok(sup.runCommand('w', cmdSpec()));
+    f.clock.advance(120_000);
+    expect(sampledAtMs).toEqual([]);
+    expect(f.clock.pending()).toBe(0);
+    expect(ok(sup.stats('w')).history).toHaveLength(1);
+    f.clock.advance(5000);
+    expect(ok(sup.stats('w')).history).toHaveLength(2);
+    expect(sampledAtMs).toEqual([120_000, 125_000]);
+  });
+
+  it('with statsEveryMs 0, keeps the quota tick for a workspace with an enforced limit', () => {
+    const { f, sup, samples } = slowSetup({ ...slow, statsEveryMs: 0 });
+    ok(sup.createWorkspace(wsSpec({ label: 'free' })));
+    ok(sup.createWorkspace(wsSpec({ ...killNproc, label: 'strict' })));
+    const free = ok(sup.runCommand('free', cmdSpec())).pid as number;
+    const strict = ok(sup.runCommand('strict', cmdSpec())).pid as number;
+    f.clock.advance(3000);
+    const at = (pid: number) => samples.filter((s) => s.pids.includes(pid)).map((s) => s.atMs);
+    expect(at(strict)).toEqual([1000, 2000, 3000]);
+    expect(at(free)).toEqual([]);
+  });
+
   it('keeps the quota tick at sampleEveryMs for a workspace with an enforced limit', () => {
     const { f, sup, sampledAtMs } = slowSetup();
     ok(sup.createWorkspace(wsSpec(killNproc)));

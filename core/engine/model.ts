@@ -180,7 +180,7 @@ export interface EngineState {
 export interface EngineOptions {
   /** The quota tick: workspaces with an enforced limit (log/kill) are sampled this often. */
   sampleEveryMs: number;
-  /** The stats-history cadence for every other live workspace; default sampleEveryMs. */
+  /** The stats-history cadence for every other live workspace (0: on demand only). */
   statsEveryMs?: number;
   saveDelayMs: number;
   deadCommandsMax: number;

@@ -6,10 +6,11 @@
  * - the quota tick: a live workspace with an enforced limit (action log or kill, with or
  *   without a cgroup: `needsQuotaTick`) is sampled every `sampleEveryMs`, so a breach is
  *   acted on within one tick;
- * - the stats history: every other live workspace is sampled every `statsEveryMs` (the
- *   daemon uses 10 s), and on demand when `stats` or `quota` is asked and its last sample
- *   is older than `sampleEveryMs`. The history (sparklines) grows from both, at most one
- *   point per `sampleEveryMs`. A cgroup's OOM kills are sampled on the SIGKILL they cause.
+ * - the stats history: every other live workspace is sampled every `statsEveryMs` (0: no
+ *   cadence, the daemon's default, so sleeping commands cost no wakeup), and on demand
+ *   when `stats` or `quota` is asked and its last sample is older than `sampleEveryMs`.
+ *   The history (sparklines) grows from both, at most one point per `sampleEveryMs`.
+ *   A cgroup's OOM kills are sampled on the SIGKILL they cause.
  * - a sample only dirties derived data: with a slow history cadence the snapshot takes it
  *   within about a minute, written by a tick (one wakeup for both), else `saveDelayMs`
  *   later.
@@ -32,6 +33,8 @@ import {
 type Ev<T extends EngineEvent['type']> = Extract<EngineEvent, { type: T }>;
 
 const statsEveryMsOf = (o: EngineOptions): number => o.statsEveryMs ?? o.sampleEveryMs;
+/** `statsEveryMs` 0: the history grows from on-demand samples only. */
+const historyCadence = (o: EngineOptions): boolean => statsEveryMsOf(o) > 0;
 
 /** Is this workspace on the quota tick (rather than the slower stats cadence)? */
 export function onQuotaTick(ws: WorkspaceRec): boolean {
@@ -40,11 +43,12 @@ export function onQuotaTick(ws: WorkspaceRec): boolean {
   return needsQuotaTick(limits, quotaEnforce);
 }
 
-/** When a live workspace is next due, `sampledAtMs` overriding its last sample time. */
+/** When a live workspace is next due (null: on demand only), `sampledAtMs` its last sample. */
 function dueAtMs(state: EngineState, ws: WorkspaceRec, nowMs: number, sampledAtMs?: number) {
   const { sampleEveryMs } = state.options;
   const soonest = nowMs + sampleEveryMs;
   if (onQuotaTick(ws)) return soonest;
+  if (!historyCadence(state.options)) return null;
   const lastMs = sampledAtMs ?? ws.usage?.atMs ?? nowMs;
   return Math.max(soonest, lastMs + statsEveryMsOf(state.options));
 }
@@ -57,7 +61,7 @@ function nextSampleAtMs(d: Draft, sampledNow: ReadonlySet<string>): number | nul
     if (livePids(d.state, ws.id).length === 0) continue;
     const sampledAtMs = sampledNow.has(ws.id) ? d.nowMs : undefined;
     const atMs = dueAtMs(d.state, ws, d.nowMs, sampledAtMs);
-    if (next === null || atMs < next) next = atMs;
+    if (atMs !== null && (next === null || atMs < next)) next = atMs;
   }
   return next;
 }
@@ -71,7 +75,9 @@ export function ensureSampling(d: Draft): void {
 }
 
 function isDue(d: Draft, ws: WorkspaceRec): boolean {
-  if (onQuotaTick(ws) || !ws.usage) return true;
+  if (onQuotaTick(ws)) return true;
+  if (!historyCadence(d.state.options)) return false;
+  if (!ws.usage) return true;
   return d.nowMs - ws.usage.atMs >= statsEveryMsOf(d.state.options);
 }
 
@@ -111,7 +117,8 @@ export function onStatsRequested(d: Draft, e: Ev<'stats-requested'>): void {
   d.emit({ type: 'sample', wsId: ws.id, pids, cgroup: ws.envelope.cgroup, atMs: d.nowMs });
 }
 
-const slowCadence = (o: EngineOptions): boolean => statsEveryMsOf(o) > o.sampleEveryMs;
+const slowCadence = (o: EngineOptions): boolean =>
+  !historyCadence(o) || statsEveryMsOf(o) > o.sampleEveryMs;
 
 /** With a slow cadence, stats-only changes are saved about once a minute (see below). */
 export const STATS_SAVE_EVERY_MS_SLOW = 60_000;
