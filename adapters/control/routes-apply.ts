@@ -162,6 +162,7 @@ export function liveState(supervisor: Supervisor, hook: ApplyWorkerHook | undefi
       const signature = pipelineSignature(
         workspace,
         p.nodes.map((n) => n.label),
+        p.nodes.map((n) => n.logs),
       );
       return { id: p.id, label: p.label, workspace, signature };
     });

@@ -1,11 +1,13 @@
 /**
  * Snapshot v5: v4 + the commands the daemon answered for (services and running one-shots).
  * `{ version: 5, workspaces, savedPipelines, livePipelines, stats,
- *    commands: [{ id, workspaceId, spec, restarts, backoffMs }] }`.
+ *    commands: [{ id, workspaceId, spec, restarts, backoffMs }] }`. A spec's `logs`
+ * (rotation; also of pipelines and nodes) is optional within v5: written only when set.
  */
 
 import type { CommandSpec } from '../manifest/types.js';
 import { arr, Corrupt, int, join, obj, oneOf, str, strItem, unique } from './check.js';
+import { checkLogRotation, packLogRotation } from './specs.js';
 import type { PersistedCommand, Snapshot } from './types.js';
 import { packV4, type SnapshotV4, unpackV4 } from './v4.js';
 
@@ -30,6 +32,7 @@ export function checkCommandSpec(value: unknown, path: string): CommandSpec {
     dependsOn: arr(o, 'dependsOn', path, strItem),
     user: str(o, 'user', path),
     group: str(o, 'group', path),
+    ...checkLogRotation(o, path),
   };
   if (spec.backoffMsMax < spec.backoffMs) {
     throw new Corrupt(`${join(path, 'backoffMsMax')}: below backoffMs (${spec.backoffMs})`);
@@ -56,6 +59,7 @@ export function packCommandSpec(s: CommandSpec): Omit<CommandSpec, 'restartOnFai
     dependsOn: [...s.dependsOn],
     user: s.user,
     group: s.group,
+    ...packLogRotation(s.logs),
   };
 }
 
