@@ -11,7 +11,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
-import type { CommandView } from '../../core/engine/api.js';
+import type { CommandView, PipelineView } from '../../core/engine/api.js';
 import { Harness, harnessSkipReason, waitFor } from '../../testing/harness.js';
 import { requestStream } from '../control/client.js';
 
@@ -88,6 +88,78 @@ maybe(`log store against a real daemon${why ? ` (skipped: ${why})` : ''}`, () =>
     const full = `${Array.from({ length: 60000 }, (_, i) => i + 1).join('\n')}\n`;
     expect(all.length).toBeGreaterThan(2 * maxBytes);
     expect(full.endsWith(all)).toBe(true);
+  });
+
+  const streamFiles = (dir: string, stream = 'stdout'): { name: string; size: number }[] =>
+    readdirSync(dir)
+      .filter((n) => new RegExp(`^${stream}\\.log(\\.\\d+)?$`).test(n))
+      .sort()
+      .map((name) => ({ name, size: statSync(join(dir, name)).size }));
+
+  /** `keep` files (stdout.log, .1, …), each of at most `bytes`, all but the newest full. */
+  const expectRotated = (dir: string, bytes: number, files: number): void => {
+    const got = streamFiles(dir);
+    expect(got.map((f) => f.name)).toEqual([
+      'stdout.log',
+      ...Array.from({ length: files - 1 }, (_, i) => `stdout.log.${i + 1}`),
+    ]);
+    for (const f of got) expect(f.size).toBeLessThanOrEqual(bytes);
+    for (const f of got.slice(1)) expect(f.size).toBe(bytes);
+  };
+
+  it("rotates a command by its own max_bytes/keep while another keeps the daemon's", async () => {
+    const own = await h.json<CommandView>([
+      ...['run', 'lg', '--label', 'own', '--log-max-bytes', '8192', '--log-keep', '2'],
+      ...['--', '/bin/sh', '-c', 'seq 1 60000'],
+    ]);
+    expect(own.spec.logs).toEqual({ maxBytes: 8192, keep: 2 });
+    const dflt = await run('dflt', 'seq 1 60000');
+    expect(dflt.spec.logs).toBeUndefined();
+    await exited('own');
+    await exited('dflt');
+    for (const label of ['own', 'dflt']) {
+      await waitFor(`${label}'s last line on disk`, async () => {
+        const out = await bytesOf(`/v1/workspaces/lg/commands/${label}/logs?which=stdout&lines=1`);
+        return out.toString() === '60000\n';
+      });
+    }
+    expectRotated(logDir(own.id), 8192, 2);
+    expectRotated(logDir(dflt.id), maxBytes, keep);
+    const tail = (await bytesOf('/v1/workspaces/lg/commands/own/logs?which=stdout')).toString();
+    expect(tail.endsWith('59999\n60000\n')).toBe(true);
+    const bad = await h.cli(['run', 'lg', '--log-keep', '500', '--', '/bin/true']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain(
+      "logs.keep: expected 0 (the daemon's default) or 1 to 100, got 500",
+    );
+  });
+
+  it("rotates pipeline nodes by the node's logs over the pipeline's", async () => {
+    const node = (label: string, logs = ''): string =>
+      `[[nodes]]\nlabel = "${label}"\n${logs}` +
+      `[nodes.payload.Native]\nexec = "/usr/bin/seq"\nargv = ["1", "60000"]\nenvp = []\n`;
+    const toml =
+      'label = "rotp"\nworkspace = "lg"\n[logs]\nmax_bytes = 16384\n' +
+      node('a', '[nodes.logs]\nmax_bytes = 8192\nkeep = 2\n') +
+      node('b');
+    writeFileSync(join(h.dir, 'rotp.toml'), toml);
+    const p = await h.json<PipelineView>(['pipeline', 'run', join(h.dir, 'rotp.toml')]);
+    expect(p.nodes.map((n) => n.logs)).toEqual([
+      { maxBytes: 8192, keep: 2 },
+      { maxBytes: 16384, keep: 0 },
+    ]);
+    await waitFor('the pipeline to finish', async () => {
+      const all = await h.json<{ running: PipelineView[] }>(['pipeline', 'list']);
+      return all.running.find((x) => x.id === p.id && x.state === 'done');
+    });
+    for (const n of ['a', 'b']) {
+      await waitFor(`node ${n}'s last line on disk`, async () => {
+        const out = await bytesOf(`/v1/workspaces/lg/commands/rotp.${n}/logs?which=stdout&lines=1`);
+        return out.toString() === '60000\n';
+      });
+    }
+    expectRotated(logDir(`${p.id}/0`), 8192, 2);
+    expectRotated(logDir(`${p.id}/1`), 16384, keep);
   });
 
   it('-n, --since, --until and --timestamps pick lines by their capture time', async () => {
