@@ -134,6 +134,31 @@ maybe(`log store against a real daemon${why ? ` (skipped: ${why})` : ''}`, () =>
     );
   });
 
+  it("keeps a command's own rotation across a daemon kill -9 (restored from the snapshot)", async () => {
+    const script = 'seq 1 30000; exec sleep 1000';
+    const before = await h.json<CommandView>([
+      ...['run', 'lg', '--label', 'kept', '--restart-on-failure'],
+      ...['--log-max-bytes', '8192', '--log-keep', '2', '--', '/bin/sh', '-c', script],
+    ]);
+    const streamBytes = 168_894; // `seq 1 30000`
+    type Listed = CommandView & { logBytes?: number };
+    const kept = (atLeast: number) =>
+      waitFor(`kept to have written ${atLeast} bytes`, async () => {
+        const list = await h.json<Listed[]>(['commands', 'lg']);
+        const c = list.find((x) => x.label === 'kept' && x.alive);
+        return c && (c.logBytes ?? 0) >= atLeast ? c : undefined;
+      });
+    await kept(streamBytes);
+    await h.killDaemon('SIGKILL');
+    await h.startDaemon();
+    const after = await kept(2 * streamBytes);
+    expect(after.id).toBe(before.id);
+    expect(after.pid).not.toBe(before.pid);
+    expect(after.spec.logs).toEqual({ maxBytes: 8192, keep: 2 });
+    expectRotated(logDir(before.id), 8192, 2);
+    await h.cli(['stop', 'lg', 'kept']);
+  });
+
   it("rotates pipeline nodes by the node's logs over the pipeline's", async () => {
     const node = (label: string, logs = ''): string =>
       `[[nodes]]\nlabel = "${label}"\n${logs}` +
