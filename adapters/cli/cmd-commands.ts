@@ -160,7 +160,8 @@ function addLogsCommand(program: Command, io: Io): void {
     .command('logs <ws> [cmd]')
     .description(
       'captured output of a command, or of every command of a workspace merged by time ' +
-        '(each line labelled); -f follows until it ends',
+        '(each line labelled); -f follows until it ends (a workspace: while it runs, taking in ' +
+        'commands and pipelines started meanwhile)',
     )
     .option('--stdout', 'stdout only')
     .option('--stderr', 'stderr only')
@@ -170,7 +171,7 @@ function addLogsCommand(program: Command, io: Io): void {
     .option('--since <when>', 'lines from then on: a duration back (10m, 1h30m) or RFC 3339')
     .option('--until <when>', 'lines up to then: a duration back (10m, 1h30m) or RFC 3339')
     .option('-t, --timestamps', 'the capture time (RFC 3339) before each line')
-    .option('-f, --follow', 'keep printing new output until the command ends')
+    .option('-f, --follow', 'keep printing new output until the command (or workspace) ends')
     .action(async (ref: string, c: string | undefined, o: LogsOptions, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const q = logsQuery(o);

@@ -265,6 +265,50 @@ maybe(`log store against a real daemon${why ? ` (skipped: ${why})` : ''}`, () =>
     expect(seen.join('')).toBe('b\nc\n');
   });
 
+  it('logs <ws> -f picks up commands and pipelines started after it began', async () => {
+    writeFileSync(join(h.dir, 'wsf.toml'), 'label = "lgf"\n');
+    expect((await h.cli(['workspace', 'create', join(h.dir, 'wsf.toml')])).code).toBe(0);
+    const followWs = () => {
+      const f = { seen: '', end: Promise.resolve({ status: 0, errorText: '' }) };
+      f.end = requestStream(h.socketPath, '/v1/workspaces/lgf/logs?which=stdout&follow=1', (c) => {
+        f.seen += c.toString();
+      });
+      return f;
+    };
+    const shows = (f: { seen: string }, what: string, re: RegExp) =>
+      waitFor(what, () => re.test(f.seen));
+    const sh = (label: string, script: string) =>
+      h.json<CommandView>(['run', 'lgf', '--label', label, '--', '/bin/sh', '-c', script]);
+    // Nothing runs in it yet: this follow waits for the first command instead of a 404.
+    const fromEmpty = followWs();
+    await sh('first', 'echo F1; exec sleep 1000');
+    await shows(fromEmpty, 'the first command', /^first +\| F1$/m);
+    const fromFirst = followWs();
+    await shows(fromFirst, 'the first command', /^first +\| F1$/m);
+    await sh('later-one', 'echo L1; exec sleep 1000');
+    for (const f of [fromFirst, fromEmpty]) {
+      await shows(f, 'a command started later', /^later-one +\| L1$/m);
+    }
+    const toml =
+      'label = "pl"\nworkspace = "lgf"\n[[nodes]]\nlabel = "n"\n' +
+      '[nodes.payload.Native]\nexec = "/bin/echo"\nargv = ["P1"]\nenvp = []\n';
+    writeFileSync(join(h.dir, 'plf.toml'), toml);
+    expect((await h.cli(['pipeline', 'run', join(h.dir, 'plf.toml')])).code).toBe(0);
+    for (const f of [fromFirst, fromEmpty]) {
+      await shows(f, 'a pipeline node started later', /^pl\.n +\| P1$/m);
+    }
+    // The follows end once the workspace stops and its commands are gone.
+    await h.cli(['workspace', 'stop', 'lgf', '--grace', '0']);
+    for (const f of [fromFirst, fromEmpty]) {
+      expect((await f.end).status).toBe(200);
+      expect(f.seen.match(/^\S+ +\| \w+$/gm)?.map((l) => l.replace(/ +\|/, ' |'))).toEqual([
+        'first | F1',
+        'later-one | L1',
+        'pl.n | P1',
+      ]);
+    }
+  });
+
   it('a follower that stops reading leaves the daemon memory bounded', async () => {
     const pid = h.daemon!.pid!;
     const rssKiB = (field: 'VmRSS' | 'VmHWM'): number =>
