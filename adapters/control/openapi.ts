@@ -405,9 +405,12 @@ const paths: Record<string, S> = {
   },
   '/v1/workspaces/{ws}/logs': {
     parameters: [wsParam],
-    get: op('every command of the workspace, merged by time, lines prefixed', logBytes, {
-      parameters: logParams,
-    }),
+    get: op(
+      'every command and pipeline node of the workspace, merged by time, lines prefixed; ' +
+        'follow=1 streams while the workspace runs, taking in what starts meanwhile',
+      logBytes,
+      { parameters: logParams },
+    ),
   },
   '/v1/pipelines': {
     post: op('run a pipeline from TOML', json(ref('PipelineView')), {
