@@ -159,6 +159,50 @@ maybe(`log store against a real daemon${why ? ` (skipped: ${why})` : ''}`, () =>
     await h.cli(['stop', 'lg', 'kept']);
   });
 
+  it('apply: a service and a pipeline rotate by their logs; a changed logs replaces them', async () => {
+    const file = join(h.dir, 'apply-logs.toml');
+    const write = (keep: number) =>
+      writeFileSync(
+        file,
+        [
+          '[[workspaces]]\nlabel = "lga"\n',
+          '[[services]]\nlabel = "svc"\nworkspace = "lga"\nexec = "/bin/sh"',
+          'argv = ["-c", "seq 1 30000; exec sleep 1000"]\nrestart = "always"',
+          `logs = { max_bytes = 8192, keep = ${keep} }\n`,
+          '[[pipelines]]\nlabel = "apl"\nworkspace = "lga"',
+          `logs = { max_bytes = 8192, keep = ${keep} }`,
+          '[[pipelines.nodes]]\nlabel = "n"',
+          'payload.Native = { exec = "/usr/bin/seq", argv = ["1", "30000"], envp = [] }\n',
+        ].join('\n'),
+      );
+    write(2);
+    expect(await h.cli(['apply', file])).toMatchObject({ code: 0, stderr: '' });
+    const svc = await waitFor('svc to have written its lines', async () => {
+      const list = await h.json<(CommandView & { logBytes?: number })[]>(['commands', 'lga']);
+      return list.find((c) => c.label === 'svc' && (c.logBytes ?? 0) >= 168_894);
+    });
+    expect(svc.spec.logs).toEqual({ maxBytes: 8192, keep: 2 });
+    expectRotated(logDir(svc.id), 8192, 2);
+    const pl = await waitFor('apl to be done', async () => {
+      const all = await h.json<{ running: PipelineView[] }>(['pipeline', 'list']);
+      return all.running.find((x) => x.label === 'apl' && x.state === 'done');
+    });
+    await waitFor("apl's last line on disk", async () => {
+      const out = await bytesOf('/v1/workspaces/lga/commands/apl.n/logs?which=stdout&lines=1');
+      return out.toString() === '30000\n';
+    });
+    expectRotated(logDir(`${pl.id}/0`), 8192, 2);
+    const same = (await h.cli(['apply', file, '--dry-run'])).stdout.split('\n');
+    expect(same.filter((l) => /^[~+-] /.test(l))).toEqual([]);
+    write(3);
+    const plan = (await h.cli(['apply', file, '--dry-run'])).stdout.split('\n');
+    expect(plan.filter((l) => /^[~+-] /.test(l))).toEqual([
+      '~ service lga/svc (changed: logs)',
+      '~ pipeline apl (changed: stop and run again)',
+    ]);
+    await h.cli(['workspace', 'stop', 'lga', '--grace', '0']);
+  });
+
   it("rotates pipeline nodes by the node's logs over the pipeline's", async () => {
     const node = (label: string, logs = ''): string =>
       `[[nodes]]\nlabel = "${label}"\n${logs}` +
