@@ -159,6 +159,36 @@ maybe(`log store against a real daemon${why ? ` (skipped: ${why})` : ''}`, () =>
     await h.cli(['stop', 'lg', 'kept']);
   });
 
+  it('a smaller default keep after a daemon restart leaves exactly that many files', async () => {
+    const streamBytes = 348_894; // `seq 1 60000`: more than 5 files of 64 KiB
+    const view = await h.json<CommandView>([
+      ...['run', 'lg', '--label', 'shrink', '--restart-on-failure', '--'],
+      ...['/bin/sh', '-c', 'seq 1 60000; exec sleep 1000'],
+    ]);
+    const wrote = (atLeast: number) =>
+      waitFor(`shrink to have written ${atLeast} bytes`, async () => {
+        const list = await h.json<(CommandView & { logBytes?: number })[]>(['commands', 'lg']);
+        const c = list.find((x) => x.id === view.id && x.alive);
+        return c && (c.logBytes ?? 0) >= atLeast ? c : undefined;
+      });
+    await wrote(streamBytes);
+    expectRotated(logDir(view.id), maxBytes, keep);
+    const restart = async (keepFiles: number) => {
+      await h.killDaemon('SIGKILL');
+      process.env.SHIPOTE_LOG_KEEP = String(keepFiles);
+      try {
+        await h.startDaemon();
+      } finally {
+        process.env.SHIPOTE_LOG_KEEP = String(keep);
+      }
+    };
+    await restart(2); // the restored command writes its lines again
+    await wrote(2 * streamBytes);
+    expectRotated(logDir(view.id), maxBytes, 2);
+    await h.cli(['stop', 'lg', 'shrink']);
+    await restart(keep); // the daemon's defaults for the tests after this one
+  });
+
   it('apply: a service and a pipeline rotate by their logs; a changed logs replaces them', async () => {
     const file = join(h.dir, 'apply-logs.toml');
     const write = (keep: number) =>
