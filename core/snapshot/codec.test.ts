@@ -103,6 +103,10 @@ describe('snapshot migration', () => {
       'snapshot is corrupt: commands[0].spec.logs.keep: expected a non-negative safe integer, ' +
         'got "two" (string)',
     );
+    expect(failure(withLogs.replace('"keep": 2', '"keep": 1000')).message).toBe(
+      "snapshot is corrupt: commands[0].spec.logs.keep: expected 0 (the daemon's default) " +
+        'or 1 to 100, got 1000',
+    );
   });
 
   it('refuses a v5 command whose backoff cap is under its first backoff', () => {
@@ -313,7 +317,10 @@ const workspaceSpec: fc.Arbitrary<WorkspaceSpec> = fc.record({
   quotaEnforce: fc.record({ mem: enforce, nproc: enforce }),
 });
 // Optional log rotation: absent (the daemon's defaults) or set.
-const logs = fc.record({ maxBytes: nat, keep: nat });
+const logs = fc.record({
+  maxBytes: fc.oneof(fc.constant(0), fc.integer({ min: 4096, max: 1024 ** 4 })),
+  keep: fc.integer({ min: 0, max: 100 }),
+});
 // A chain 0 → 1 → … keeps the graph valid whatever the node count.
 const pipelineSpec: fc.Arbitrary<PipelineSpec> = fc
   .uniqueArray(label, { minLength: 1, maxLength: 4 })

@@ -5,6 +5,7 @@
 
 import { checkCgroupPath } from '../manifest/cgroup.js';
 import { checkGraph } from '../manifest/graph.js';
+import { logRotationProblem } from '../manifest/limits.js';
 import type {
   EnforceAction,
   LogRotation,
@@ -27,7 +28,12 @@ export function checkLogRotation(o: Obj, path: string): { logs?: LogRotation } {
   if (o.logs === undefined) return {};
   const where = join(path, 'logs');
   const l = obj(o.logs, where);
-  return { logs: { maxBytes: int(l, 'maxBytes', where), keep: int(l, 'keep', where) } };
+  const logs = { maxBytes: int(l, 'maxBytes', where), keep: int(l, 'keep', where) };
+  for (const name of ['maxBytes', 'keep'] as const) {
+    const problem = logRotationProblem(name, logs[name]);
+    if (problem !== null) throw new Corrupt(`${join(where, name)}: ${problem}`);
+  }
+  return { logs };
 }
 
 export function packLogRotation(logs: LogRotation | undefined): { logs?: LogRotation } {
