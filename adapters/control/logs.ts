@@ -120,6 +120,8 @@ function supervisedTargets(sup: Supervisor, wsId: string): LogTarget[] {
 
 /** A workspace's merged logs: what it has now, and for `-f` how to find what starts later. */
 export interface WorkspaceLogs {
+  /** The workspace's id, when the supervisor knows it (engine events name it as `ws`). */
+  wsId: string | null;
   targets: LogTarget[];
   /** Every target the supervisor knows now (new ones are added by key). */
   current(): LogTarget[];
@@ -156,7 +158,7 @@ export function resolveWorkspaceLogs(
     throw notFound(`workspace "${ws}" has no logs`);
   }
   const current = (): LogTarget[] => (wsId === null ? [] : supervisedTargets(sup, wsId));
-  return { targets, current, open };
+  return { wsId, targets, current, open };
 }
 
 /** Resolves once `res` can take more (or is gone). */
@@ -181,6 +183,8 @@ const keysOf = (targets: LogTarget[]) =>
  * `pipeline-run`), and the follow goes on while `open()` (the workspace runs).
  */
 export interface FollowGrowth {
+  /** Only starts in this workspace count (every start when null). */
+  wsId: string | null;
   current(): LogTarget[];
   open(): boolean;
 }
@@ -251,8 +255,10 @@ async function followLoop(ctx: Ctx, loop: FollowLoop): Promise<void> {
     wake?.();
   };
   const offs = loop.targets.map((t) => ctx.deps.logs.follow(t.key, nudge));
+  const wsId = loop.grow?.growth.wsId ?? null;
   const offEvent = ctx.deps.supervisor.onEvent((event) => {
-    if (event.ev === 'run' || event.ev === 'pipeline-run') started = true;
+    const start = event.ev === 'run' || event.ev === 'pipeline-run';
+    if (start && loop.grow && (wsId === null || event.fields.ws === wsId)) started = true;
     nudge();
   });
   ctx.res.on('close', nudge);
