@@ -6,7 +6,7 @@
  * failure: those are values (`PortError`). A throw is a bug.
  */
 
-import type { Namespaces, OutputName } from './manifest/types.js';
+import type { LogRotation, Namespaces, OutputName } from './manifest/types.js';
 
 /** Closed set of failure reasons, mapped from errno by adapters (ENOENT→NotFound, …). */
 export type PortReason =
@@ -82,6 +82,8 @@ export interface ProcRequest {
   group?: string;
   /** Bytes the child reads on stdin, then EOF (a worker's task). Absent: /dev/null. */
   stdin?: Uint8Array;
+  /** Rotation of its captured stdout/stderr; absent (or a 0 field) = the adapter's default. */
+  logs?: LogRotation;
 }
 
 export interface GroupEdge {

@@ -33,6 +33,16 @@ interface RunOptions {
   watchdogMs?: string;
   cwd?: string;
   env: string[];
+  logMaxBytes?: string;
+  logKeep?: string;
+}
+
+/** `logs` of the request when --log-max-bytes or --log-keep is given (the daemon checks). */
+function logsOf(o: RunOptions): { logs?: { maxBytes: number; keep: number } } {
+  const maxBytes = intFlag(o.logMaxBytes, '--log-max-bytes');
+  const keep = intFlag(o.logKeep, '--log-keep');
+  if (maxBytes === undefined && keep === undefined) return {};
+  return { logs: { maxBytes: maxBytes ?? 0, keep: keep ?? 0 } };
 }
 
 export function commandBody(argv: string[], o: RunOptions, io: Io): Record<string, unknown> {
@@ -54,6 +64,7 @@ export function commandBody(argv: string[], o: RunOptions, io: Io): Record<strin
     restartOnFailure: o.restartOnFailure === true,
     ready: o.ready ?? 'exec',
     watchdogMs: intFlag(o.watchdogMs, '--watchdog-ms') ?? 0,
+    ...logsOf(o),
   };
 }
 
@@ -67,6 +78,11 @@ export function addCommandCommands(program: Command, io: Io): void {
     .option('--watchdog-ms <ms>', 'kill when no WATCHDOG=1 arrives within this long')
     .option('--cwd <dir>', 'working directory (default: the current one)')
     .option('--env <K=V>', 'environment variable (repeatable)', collectPair, [])
+    .option(
+      '--log-max-bytes <n>',
+      'rotate its stdout/stderr files at this size (default: SHIPOTE_LOG_MAX_BYTES)',
+    )
+    .option('--log-keep <n>', 'files kept per stream, current included (default: SHIPOTE_LOG_KEEP)')
     .option('--json', 'print the command as JSON')
     .action(async (ref: string, argv: string[], o: RunOptions, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
@@ -144,7 +160,8 @@ function addLogsCommand(program: Command, io: Io): void {
     .command('logs <ws> [cmd]')
     .description(
       'captured output of a command, or of every command of a workspace merged by time ' +
-        '(each line labelled); -f follows until it ends',
+        '(each line labelled); -f follows until it ends (a workspace: while it runs, taking in ' +
+        'commands and pipelines started meanwhile)',
     )
     .option('--stdout', 'stdout only')
     .option('--stderr', 'stderr only')
@@ -154,7 +171,7 @@ function addLogsCommand(program: Command, io: Io): void {
     .option('--since <when>', 'lines from then on: a duration back (10m, 1h30m) or RFC 3339')
     .option('--until <when>', 'lines up to then: a duration back (10m, 1h30m) or RFC 3339')
     .option('-t, --timestamps', 'the capture time (RFC 3339) before each line')
-    .option('-f, --follow', 'keep printing new output until the command ends')
+    .option('-f, --follow', 'keep printing new output until the command (or workspace) ends')
     .action(async (ref: string, c: string | undefined, o: LogsOptions, cmd: Command) => {
       const ctx = makeCtx(cmd, io);
       const q = logsQuery(o);

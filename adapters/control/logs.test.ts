@@ -24,7 +24,7 @@ describe('logs the supervisor no longer knows (an earlier daemon, a dropped reco
   });
 
   it('merges a forgotten workspace from its logs on disk, each key once, labelled', () => {
-    const targets = resolveWorkspaceLogs(sup, 'gone', () => known);
+    const { targets } = resolveWorkspaceLogs(sup, 'gone', () => known);
     expect(targets.map((t) => [t.key, t.label])).toEqual([
       ['OLD1', 'web'],
       ['OLD2', 'web'],

@@ -5,7 +5,10 @@
  * nudges, until every target is dead for good or the client goes away. A client that does
  * not read is paused by backpressure (`res.write()` false → wait for 'drain'): the reader
  * keeps its offset on disk, so nothing queues in the daemon.
- * The end is noticed from lifecycle events, never by polling.
+ * The end is noticed from lifecycle events, never by polling. A workspace's merged follow
+ * also takes in commands and pipeline nodes started after it began: the engine's `run` and
+ * `pipeline-run` events make it list the workspace again (no disk scan), and each new one is
+ * merged from its first line; it goes on while the workspace runs.
  */
 
 import type { ServerResponse } from 'node:http';
@@ -101,34 +104,61 @@ export function resolveLogTarget(
   return unwrap(direct) as never;
 }
 
-/** Every command and pipeline node of a workspace, labelled, plus what only the disk knows. */
+/** Every command and pipeline node the supervisor knows in workspace `wsId`, labelled. */
+function supervisedTargets(sup: Supervisor, wsId: string): LogTarget[] {
+  const targets: LogTarget[] = [];
+  const cmds = sup.listCommands(wsId);
+  for (const c of cmds.ok ? cmds.value : []) targets.push(commandTarget(sup, c, c.label));
+  for (const p of sup.listPipelines()) {
+    if (p.workspaceId !== wsId) continue;
+    p.nodes.forEach((n, i) => {
+      targets.push(nodeTarget(sup, p, i, `${p.label}.${n.label}`));
+    });
+  }
+  return targets;
+}
+
+/** A workspace's merged logs: what it has now, and for `-f` how to find what starts later. */
+export interface WorkspaceLogs {
+  /** The workspace's id, when the supervisor knows it (engine events name it as `ws`). */
+  wsId: string | null;
+  targets: LogTarget[];
+  /** Every target the supervisor knows now (new ones are added by key). */
+  current(): LogTarget[];
+  /** The workspace runs: commands may still start in it. */
+  open(): boolean;
+}
+
+/**
+ * Every command and pipeline node of a workspace, labelled, plus what only the disk knows.
+ * A running workspace with no logs yet is not an error when `follow`: its first command's
+ * lines are awaited.
+ */
 export function resolveWorkspaceLogs(
   sup: Supervisor,
   ws: string,
   known: () => KnownLog[] = () => [],
-): LogTarget[] {
+  follow = false,
+): WorkspaceLogs {
   const wsView = sup.getWorkspace(ws);
   const onDisk = known().filter((k) => k.ws === ws || k.wsLabel === ws);
   if (!wsView.ok && onDisk.length === 0) return unwrap(wsView) as never;
-  const targets: LogTarget[] = [];
-  if (wsView.ok) {
-    for (const c of unwrap(sup.listCommands(wsView.value.id))) {
-      targets.push(commandTarget(sup, c, c.label));
-    }
-    for (const p of sup.listPipelines()) {
-      if (p.workspaceId !== wsView.value.id) continue;
-      p.nodes.forEach((n, i) => {
-        targets.push(nodeTarget(sup, p, i, `${p.label}.${n.label}`));
-      });
-    }
-  }
+  const wsId = wsView.ok ? wsView.value.id : null;
+  const targets = wsId === null ? [] : supervisedTargets(sup, wsId);
   const seen = new Set(targets.map((t) => t.key));
   for (const k of onDisk) {
     if (!seen.has(k.key)) targets.push({ key: k.key, label: k.label, finished: gone });
     seen.add(k.key);
   }
-  if (targets.length === 0) throw notFound(`workspace "${ws}" has no logs`);
-  return targets;
+  const open = (): boolean => {
+    const now = wsId === null ? null : sup.getWorkspace(wsId);
+    return now?.ok === true && now.value.state === 'running';
+  };
+  if (targets.length === 0 && !(follow && open())) {
+    throw notFound(`workspace "${ws}" has no logs`);
+  }
+  const current = (): LogTarget[] => (wsId === null ? [] : supervisedTargets(sup, wsId));
+  return { wsId, targets, current, open };
 }
 
 /** Resolves once `res` can take more (or is gone). */
@@ -144,16 +174,31 @@ function drained(res: ServerResponse): Promise<void> {
   });
 }
 
+const keysOf = (targets: LogTarget[]) =>
+  targets.map(({ key, label }) => (label === undefined ? { key } : { key, label }));
+
+/**
+ * How a follow of a workspace's merged logs takes in commands and pipelines started after it
+ * began: `current()` is asked again when the engine reports a start (`run`,
+ * `pipeline-run`), and the follow goes on while `open()` (the workspace runs).
+ */
+export interface FollowGrowth {
+  /** Only starts in this workspace count (every start when null). */
+  wsId: string | null;
+  current(): LogTarget[];
+  open(): boolean;
+}
+
 export async function streamLogs(
   ctx: Ctx,
   targets: LogTarget[],
   which: LogWhich,
   query: LogQuery,
   follow: boolean,
+  growth?: FollowGrowth,
 ): Promise<void> {
   const { res, deps } = ctx;
-  const keys = targets.map(({ key, label }) => (label === undefined ? { key } : { key, label }));
-  const reader = deps.logs.open(keys, which, query);
+  const reader = deps.logs.open(keysOf(targets), which, query);
   res.writeHead(200, { 'content-type': 'application/octet-stream' });
   let closed = false;
   res.on('close', () => {
@@ -165,35 +210,67 @@ export async function streamLogs(
     }
   };
   await pump();
-  const allFinished = (): boolean => targets.every((t) => t.finished());
+  const grows = growth !== undefined && reader.add !== undefined;
+  const allFinished = (): boolean =>
+    targets.every((t) => t.finished()) && !(grows && growth.open());
   if (!follow || closed || reader.done() || allFinished()) {
     res.end();
     return;
   }
   markStreaming(res);
-  await followLoop(ctx, targets, pump, allFinished, () => closed);
+  const loop: FollowLoop = { targets, pump, allFinished, closed: () => closed };
+  if (grows) loop.grow = { growth, add: (more) => reader.add?.(keysOf(more)) };
+  await followLoop(ctx, loop);
   res.end();
 }
 
-async function followLoop(
-  ctx: Ctx,
-  targets: LogTarget[],
-  pump: () => Promise<void>,
-  allFinished: () => boolean,
-  closed: () => boolean,
-): Promise<void> {
+interface FollowLoop {
+  targets: LogTarget[];
+  pump: () => Promise<void>;
+  allFinished: () => boolean;
+  closed: () => boolean;
+  grow?: { growth: FollowGrowth; add(targets: LogTarget[]): void };
+}
+
+/** Targets of `current()` not followed yet: subscribed, then added to the reader. */
+function takeNew(ctx: Ctx, loop: FollowLoop, nudge: () => void, offs: (() => void)[]): void {
+  if (!loop.grow) return;
+  const have = new Set(loop.targets.map((t) => t.key));
+  const fresh = loop.grow.growth.current().filter((t) => !have.has(t.key));
+  if (fresh.length === 0) return;
+  for (const t of fresh) offs.push(ctx.deps.logs.follow(t.key, nudge));
+  loop.targets.push(...fresh);
+  loop.grow.add(fresh);
+}
+
+async function followLoop(ctx: Ctx, loop: FollowLoop): Promise<void> {
+  const { pump, allFinished, closed } = loop;
   let dirty = false;
+  // A command or pipeline started (the engine's event): look for new targets. Also once at
+  // the start, for what started between resolving the targets and subscribing here.
+  let started = loop.grow !== undefined;
   let wake: (() => void) | null = null;
   const nudge = (): void => {
     dirty = true;
     wake?.();
   };
-  const offs = targets.map((t) => ctx.deps.logs.follow(t.key, nudge));
-  const offEvent = ctx.deps.supervisor.onEvent(nudge);
+  const offs = loop.targets.map((t) => ctx.deps.logs.follow(t.key, nudge));
+  const wsId = loop.grow?.growth.wsId ?? null;
+  const offEvent = ctx.deps.supervisor.onEvent((event) => {
+    const start = event.ev === 'run' || event.ev === 'pipeline-run';
+    if (start && loop.grow && (wsId === null || event.fields.ws === wsId)) started = true;
+    nudge();
+  });
   ctx.res.on('close', nudge);
   try {
     let finishedAtMs = -1;
     while (!closed()) {
+      if (started) {
+        started = false;
+        takeNew(ctx, loop, nudge, offs);
+        dirty = true; // read what the new ones wrote already
+        finishedAtMs = -1;
+      }
       if (!dirty) {
         const timer =
           finishedAtMs >= 0 ? setTimeout(nudge, Math.max(0, finishedAtMs - Date.now())) : null;
@@ -205,6 +282,7 @@ async function followLoop(
       }
       dirty = false;
       await pump();
+      if (started) continue;
       if (finishedAtMs < 0 && allFinished()) finishedAtMs = Date.now() + followDrainMs;
       if (finishedAtMs >= 0 && Date.now() >= finishedAtMs) {
         await pump();

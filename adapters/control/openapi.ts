@@ -22,6 +22,9 @@ function obj(properties: Record<string, S>, optional: string[] = []): S {
   return { type: 'object', properties, required, additionalProperties: false };
 }
 
+/** A `logs` rotation (core/manifest/limits.ts LOG_ROTATION_RANGES; 0 = daemon's default). */
+const logRotation = obj({ maxBytes: nnInt, keep: nnInt });
+
 const exitStatus = obj({ code: nullable('integer'), signal: nullable('string'), status: int });
 const enforce: S = { enum: ['none', 'log', 'kill'] };
 
@@ -44,6 +47,7 @@ const commandSpecFields: Record<string, S> = {
   dependsOn: strings,
   user: str,
   group: str,
+  logs: logRotation,
 };
 
 const schemas: Record<string, S> = {
@@ -73,7 +77,7 @@ const schemas: Record<string, S> = {
     cgroupPath: str,
     quotaEnforce: obj({ mem: enforce, nproc: enforce }),
   }),
-  CommandSpec: obj(commandSpecFields),
+  CommandSpec: obj(commandSpecFields, ['logs']),
   /** A run request: the same fields, only `exec` required (defaults fill the rest). */
   CommandRequest: obj(
     commandSpecFields,
@@ -149,13 +153,17 @@ const schemas: Record<string, S> = {
     restarts: nnInt,
     backoffMs: nnInt,
     nodes: arr(
-      obj({
-        label: str,
-        commandId: str,
-        pid: nullable('integer'),
-        alive: bool,
-        exit: { oneOf: [exitStatus, { type: 'null' }] },
-      }),
+      obj(
+        {
+          label: str,
+          commandId: str,
+          pid: nullable('integer'),
+          alive: bool,
+          exit: { oneOf: [exitStatus, { type: 'null' }] },
+          logs: logRotation,
+        },
+        ['logs'],
+      ),
     ),
     taps: arr(obj({ edgeIndex: nnInt, socketPath: str })),
     verdicts: arr(obj({ edgeIndex: nnInt, ty: str, mime: str, confPermille: nnInt })),
@@ -398,9 +406,12 @@ const paths: Record<string, S> = {
   },
   '/v1/workspaces/{ws}/logs': {
     parameters: [wsParam],
-    get: op('every command of the workspace, merged by time, lines prefixed', logBytes, {
-      parameters: logParams,
-    }),
+    get: op(
+      'every command and pipeline node of the workspace, merged by time, lines prefixed; ' +
+        'follow=1 streams while the workspace runs, taking in what starts meanwhile',
+      logBytes,
+      { parameters: logParams },
+    ),
   },
   '/v1/pipelines': {
     post: op('run a pipeline from TOML', json(ref('PipelineView')), {

@@ -12,7 +12,7 @@ import {
   readJsonBody,
   unwrap,
 } from './http-util.js';
-import { type LogTarget, resolveLogTarget, resolveWorkspaceLogs, streamLogs } from './logs.js';
+import { resolveLogTarget, resolveWorkspaceLogs, streamLogs } from './logs.js';
 import type { Ctx, Router } from './router.js';
 import type { LogQuery, LogWhich } from './types.js';
 
@@ -137,7 +137,8 @@ async function logs(ctx: Ctx): Promise<unknown> {
 async function workspaceLogs(ctx: Ctx): Promise<unknown> {
   const { deps, params } = ctx;
   const known = () => deps.logs.known?.() ?? [];
-  const targets: LogTarget[] = resolveWorkspaceLogs(deps.supervisor, ws(params), known);
-  await streamLogs(ctx, targets, whichOf(ctx), logQuery(ctx), followOf(ctx));
+  const follow = followOf(ctx);
+  const found = resolveWorkspaceLogs(deps.supervisor, ws(params), known, follow);
+  await streamLogs(ctx, found.targets, whichOf(ctx), logQuery(ctx), follow, found);
   return undefined;
 }

@@ -46,6 +46,8 @@ export interface LogReader {
   next(): Uint8Array | null;
   /** An `until` bound was reached: nothing more will come. */
   done(): boolean;
+  /** More logs merged from their start on (a followed workspace's new commands). */
+  add?(keys: LogKey[]): void;
 }
 
 export interface LogKey {

@@ -237,7 +237,7 @@ function finish(
   for (const [id, p] of wiring.captured) {
     const [node, output] = id.split('.') as [string, OutputName];
     wiring.owned.delete(p[0]);
-    launcher.logStore.captureFd(`${key}/${node}`, output, p[0]);
+    launcher.logStore.captureFd(`${key}/${node}`, output, p[0], req.nodes[Number(node)]?.logs);
     if (!keys.includes(`${key}/${node}`)) keys.push(`${key}/${node}`);
   }
   const taps: TapFlow[] = [];

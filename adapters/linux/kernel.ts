@@ -325,8 +325,8 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
     }
     if (!r.ok) return r;
     const { pid, out, err } = r.value;
-    this.logStore.captureSpawned(key, 'stdout', out);
-    this.logStore.captureSpawned(key, 'stderr', err);
+    this.logStore.captureSpawned(key, 'stdout', out, req.logs);
+    this.logStore.captureSpawned(key, 'stderr', err, req.logs);
     return { ok: true, value: { pid } };
   }
 

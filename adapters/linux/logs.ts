@@ -25,6 +25,9 @@ export interface LogLimits {
 
 export const logLimitsDefault: LogLimits = { maxBytes: 16 * 1024 * 1024, keep: 3 };
 
+/** A command's or node's own settings (a 0 or absent field: the store's default). */
+export type LogLimitsOverride = Partial<LogLimits> | undefined;
+
 interface KeyLogs {
   /** Native stream ids still capturing. */
   open: Map<number, OutputName>;
@@ -87,16 +90,28 @@ export class LogStore {
     if (e.followers.size > 0) this.native.logWatch(id, true);
   }
 
-  /** A capture spawn made (its id): from now on it goes to the key's file. */
-  captureSpawned(key: string, stream: OutputName, captureId: number): void {
+  /** The rotation a stream opens with: `own` field by field over the store's default. */
+  limitsFor(own: LogLimitsOverride): LogLimits {
+    return {
+      maxBytes: own?.maxBytes || this.limits.maxBytes,
+      keep: own?.keep || this.limits.keep,
+    };
+  }
+
+  /**
+   * A capture spawn made (its id): from now on it goes to the key's file, rotated by `own`
+   * (the command's settings) over the defaults. A stream whose file is already open (a
+   * restart while the old pipe drains) keeps the rotation it opened with.
+   */
+  captureSpawned(key: string, stream: OutputName, captureId: number, own?: LogLimits): void {
     if (captureId === 0) return;
-    const { maxBytes, keep } = this.limits;
+    const { maxBytes, keep } = this.limitsFor(own);
     this.start(key, stream, (base) => this.native.logAdopt(captureId, base, maxBytes, keep));
   }
 
   /** A pipe read end (ours from now on, also on failure). */
-  captureFd(key: string, stream: OutputName, fd: number): void {
-    const { maxBytes, keep } = this.limits;
+  captureFd(key: string, stream: OutputName, fd: number, own?: LogLimits): void {
+    const { maxBytes, keep } = this.limitsFor(own);
     this.start(key, stream, (base) => this.native.logOpen(fd, base, maxBytes, keep));
   }
 

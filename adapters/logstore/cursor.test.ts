@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LogCursor, type LogQuery, type LogSourceSpec } from './cursor.js';
@@ -140,6 +140,24 @@ describe('merging', () => {
     );
     rmSync(other, { recursive: true, force: true });
     expect(text).toBe('x  | x1\nx  | no-newline\nyy | y1\n');
+  });
+
+  it('adds a stream that begins later from its first line, ignoring -n, wider label', () => {
+    writeStream('stdout', [[1000, 1, 'a1\na2\n']]);
+    const first = dir;
+    const later = mkdtempSync(join(tmpdir(), 'shipote-cursor-'));
+    const c = new LogCursor([{ dir: first, stream: 'stdout', label: 'a' }], { lines: 1 });
+    expect(c.next()?.toString()).toBe('a | a2\n');
+    expect(c.next()).toBeNull();
+    c.add([{ dir: join(later, 'not-yet'), stream: 'stdout', label: 'later' }]);
+    expect(c.next()).toBeNull(); // its directory is not there yet
+    expect(c.done()).toBe(false);
+    dir = join(later, 'not-yet');
+    mkdirSync(dir);
+    writeStream('stdout', [[2000, 2, 'l1\nl2\n']]);
+    dir = first;
+    expect(c.next()?.toString()).toBe('later | l1\nlater | l2\n');
+    rmSync(later, { recursive: true, force: true });
   });
 });
 

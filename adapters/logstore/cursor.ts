@@ -194,7 +194,7 @@ class Prefixes {
 
   constructor(
     private readonly timestamps: boolean,
-    private readonly labelWidth: number,
+    public labelWidth: number,
   ) {}
 
   of(p: Piece): Buffer | null {
@@ -216,7 +216,9 @@ export class LogCursor {
   private readonly ahead: (Piece | null)[];
   private readonly raw: boolean;
   private readonly prefixes: Prefixes;
-  private readonly labelled: boolean;
+  private labelled: boolean;
+  /** Where streams added later start and end (`since`/`until`; never `lines`/`tail`). */
+  private readonly laterQuery: LogQuery;
   /** The last piece written ended its line (a merged view ends a cut-off line itself). */
   private lineEnded = true;
   private pending: Buffer[] = [];
@@ -233,6 +235,10 @@ export class LogCursor {
     this.raw = sources.length === 1 && !labelled && !q.timestamps;
     const labelWidth = Math.max(0, ...sources.map((s) => s.label?.length ?? 0));
     this.prefixes = new Prefixes(q.timestamps === true, labelWidth);
+    this.laterQuery = {
+      ...(q.sinceMs === undefined ? {} : { sinceMs: q.sinceMs }),
+      ...(q.untilMs === undefined ? {} : { untilMs: q.untilMs }),
+    };
     // Labelled streams (`logs <ws>`) get N lines each, like `docker compose logs -n`.
     if (!labelled && sources.length > 1 && q.lines !== undefined) this.lastLinesOfMerge(q.lines);
   }
@@ -305,8 +311,23 @@ export class LogCursor {
     return parts.length > 0 ? Buffer.concat(parts) : null;
   }
 
+  /**
+   * Streams that began after the cursor was opened (a command started in a followed
+   * workspace): merged from their first byte (`since`/`until` still bound them). Only for
+   * a labelled (merged) cursor: a raw one copies its single stream.
+   */
+  add(sources: LogSourceSpec[]): void {
+    if (this.raw) throw new Error('LogCursor.add: a raw cursor reads one stream');
+    for (const s of sources) {
+      this.readers.push(new StreamReader(s, this.laterQuery));
+      this.ahead.push(null);
+      if (s.label !== undefined) this.labelled = true;
+      this.prefixes.labelWidth = Math.max(this.prefixes.labelWidth, s.label?.length ?? 0);
+    }
+  }
+
   /** Nothing more can come (an `until` bound was reached by every stream). */
   done(): boolean {
-    return this.readers.every((r) => r.pos >= r.end);
+    return this.readers.length > 0 && this.readers.every((r) => r.pos >= r.end);
   }
 }

@@ -23,14 +23,20 @@ function streamsOf(which: LogWhich): StreamName[] {
 export function createDiskLogSource(opts: DiskLogSourceOptions): LogSource {
   return {
     open: (keys: LogKey[], which: LogWhich, query: LogQuery) => {
-      const specs: LogSourceSpec[] = keys.flatMap(({ key, label }) =>
-        streamsOf(which).map((stream) => ({
-          dir: keyDir(opts.root, key),
-          stream,
-          ...(label === undefined ? {} : { label }),
-        })),
-      );
-      return new LogCursor(specs, query);
+      const specsOf = (of: LogKey[]): LogSourceSpec[] =>
+        of.flatMap(({ key, label }) =>
+          streamsOf(which).map((stream) => ({
+            dir: keyDir(opts.root, key),
+            stream,
+            ...(label === undefined ? {} : { label }),
+          })),
+        );
+      const cursor = new LogCursor(specsOf(keys), query);
+      return {
+        next: () => cursor.next(),
+        done: () => cursor.done(),
+        add: (more: LogKey[]) => cursor.add(specsOf(more)),
+      };
     },
     follow: (key, listener) => opts.follow(key, listener),
     bytes: (key) => opts.bytes(key),

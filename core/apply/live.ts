@@ -32,6 +32,7 @@ export function liveOf(supervisor: Supervisor): LiveState {
       const signature = pipelineSignature(
         workspace,
         p.nodes.map((n) => n.label),
+        p.nodes.map((n) => n.logs),
       );
       return { id: p.id, label: p.label, workspace, signature };
     });

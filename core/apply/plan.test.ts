@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import type { ApplyDocument, ApplyPipeline, ServiceSpec, WorkerDecl } from '../manifest/apply.js';
 import { pipelinePolicies, workspaceSpec } from '../manifest/defaults.js';
+import { nodeLogRotation } from '../manifest/pipeline.js';
 import type { WorkspaceSpec } from '../manifest/types.js';
 import {
   type ApplyAction,
@@ -33,6 +34,7 @@ function service(workspace: string, label: string, over: Partial<ServiceSpec> = 
     readyTimeoutMs: 0,
     watchdogMs: 0,
     dependsOn: [],
+    logs: { maxBytes: 0, keep: 0 },
     ...over,
   };
 }
@@ -409,6 +411,47 @@ describe('planApply', () => {
       '~ workspace web (spec changed: stop and create again)',
       '+ service web/api',
     ]);
+  });
+
+  it("replaces a service or pipeline whose logs rotation changed, keeps one that didn't", () => {
+    const rotated = { logs: { maxBytes: 8192, keep: 2 } };
+    const etl = pipeline('etl', 'web', ['a', 'b']);
+    const etlLogs = { ...etl, spec: { ...etl.spec, logs: { maxBytes: 0, keep: 5 } } };
+    const running = (p: ApplyPipeline, id: string) => ({
+      id,
+      label: p.spec.label,
+      workspace: 'web',
+      signature: pipelineSignature(
+        'web',
+        p.spec.nodes.map((n) => n.label),
+        p.spec.nodes.map((_, i) => nodeLogRotation(p.spec, i)),
+      ),
+    });
+    const state: LiveState = {
+      ...live,
+      services: [{ ...live.services[0]!, spec: service('web', 'api', rotated) }],
+      pipelines: [
+        running(etl, 'P1'),
+        running({ ...etl, spec: { ...etl.spec, label: 'tl' } }, 'P2'),
+      ],
+    };
+    const tl = { ...etlLogs, spec: { ...etlLogs.spec, label: 'tl' } };
+    const changed = mustPlan(
+      doc({ services: [service('web', 'api')], pipelines: [etlLogs, tl] }),
+      state,
+      false,
+    );
+    expect(changed.actions.map(describeAction)).toEqual([
+      '~ service web/api (changed: logs)',
+      '~ pipeline etl (changed: stop and run again)',
+      '~ pipeline tl (changed: stop and run again)',
+    ]);
+    const same = mustPlan(
+      doc({ services: [service('web', 'api', rotated)], pipelines: [etl] }),
+      state,
+      false,
+    );
+    expect(same.actions).toEqual([]);
   });
 
   it('refuses a service, pipeline or worker in a workspace that is nowhere', () => {

@@ -22,7 +22,8 @@ import {
   type WorkerDecl,
   workspaceRefIssues,
 } from '../manifest/apply.js';
-import type { SpecIssue, WorkspaceSpec } from '../manifest/types.js';
+import { nodeLogRotation } from '../manifest/pipeline.js';
+import type { LogRotation, SpecIssue, WorkspaceSpec } from '../manifest/types.js';
 
 export interface LiveWorkspace {
   id: string;
@@ -94,9 +95,19 @@ export interface ApplyPlan {
 
 export type PlanResult = { ok: true; value: ApplyPlan } | { ok: false; issues: SpecIssue[] };
 
-/** What identifies a running pipeline in its view: workspace and node labels, in order. */
-export function pipelineSignature(workspace: string, nodeLabels: string[]): string {
-  return JSON.stringify([workspace, nodeLabels]);
+/**
+ * What identifies a running pipeline in its view: workspace and node labels, in order, and
+ * each node's log rotation when any is set (a changed `logs` table is a change: the
+ * rotation is fixed when a stream's file opens, so the pipeline is run again).
+ */
+export function pipelineSignature(
+  workspace: string,
+  nodeLabels: string[],
+  nodeLogs: (LogRotation | undefined)[] = [],
+): string {
+  if (!nodeLogs.some((l) => l !== undefined)) return JSON.stringify([workspace, nodeLabels]);
+  const logs = nodeLogs.map((l) => (l ? [l.maxBytes, l.keep] : null));
+  return JSON.stringify([workspace, nodeLabels, logs]);
 }
 
 export function workerSignature(worker: WorkerDecl): string {
@@ -244,6 +255,7 @@ function pipelineActions(
     const wanted = pipelineSignature(
       spec.workspace,
       spec.nodes.map((n) => n.label),
+      spec.nodes.map((_, i) => nodeLogRotation(spec, i)),
     );
     if (
       current === undefined ||

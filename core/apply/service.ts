@@ -42,6 +42,8 @@ export function commandSpecOf(service: ServiceSpec): ServiceCommandSpec {
     dependsOn: [...service.dependsOn],
     user: service.user,
     group: service.group,
+    // Only when set: a service with the daemon's defaults has the spec it had before.
+    ...(service.logs.maxBytes > 0 || service.logs.keep > 0 ? { logs: { ...service.logs } } : {}),
   };
 }
 
@@ -73,5 +75,6 @@ export function serviceOf(workspace: string, spec: CommandSpec): ServiceSpec {
     readyTimeoutMs: pick(raw, 'readyTimeoutMs', d.readyTimeoutMs),
     watchdogMs: spec.watchdogMs,
     dependsOn: [...pick<string[]>(raw, 'dependsOn', [])],
+    logs: { maxBytes: spec.logs?.maxBytes ?? 0, keep: spec.logs?.keep ?? 0 },
   };
 }

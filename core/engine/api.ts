@@ -8,7 +8,7 @@
  * References (`ref`) are a workspace id or its unique label.
  */
 
-import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
+import type { CommandSpec, LogRotation, PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
 import type { WorkerSpec } from '../manifest/worker.js';
 import type { Policy } from '../policy/index.js';
 import type { DeadLetter, LifecycleEvent, Ports, TaskRow } from '../ports.js';
@@ -124,6 +124,8 @@ export interface PipelineNodeView {
   pid: number | null;
   alive: boolean;
   exit: ExitStatus | null;
+  /** The log rotation it runs with (its own over the pipeline's); absent = daemon's. */
+  logs?: LogRotation;
 }
 
 export interface PipelineView {

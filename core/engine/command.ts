@@ -218,6 +218,7 @@ function spawnCommand(d: Draft, cmd: CommandRec, origin: 'caller' | 'later' = 'l
   };
   if (spec.user !== '') req.user = spec.user;
   if (spec.group !== '') req.group = spec.group;
+  if (spec.logs) req.logs = spec.logs;
   d.put('commands', { ...cmd, phase: { kind: 'spawning', origin }, lastStartMs: d.nowMs });
   d.emit({ type: 'spawn', cmdId: cmd.id, key: cmd.id, req });
 }

@@ -3,8 +3,9 @@
  * deaths, relaunches, stops and flow verdicts.
  */
 
+import { nodeLogRotation } from '../manifest/pipeline.js';
 import { freshTally, GIVE_UP_MESSAGE, isFailure, nextIncarnation } from '../policy/index.js';
-import type { GroupRequest, PortError, TapInfo } from '../ports.js';
+import type { GroupRequest, PortError, ProcRequest, TapInfo } from '../ports.js';
 import type { PipelineView } from './api.js';
 import { type Draft, pipelineOf, resolveWorkspace, workspaceOf } from './draft.js';
 import { refusedGrace, shortenGrace } from './grace.js';
@@ -132,15 +133,20 @@ export function groupRequest(d: Draft, p: PipelineRec): GroupRequest {
   const ws = workspaceOf(d.state, p.wsId);
   const { discern } = p.spec;
   return {
-    nodes: p.spec.nodes.map((n) => ({
-      exec: n.payload.exec,
-      argv: n.payload.argv,
-      envp: n.payload.envp,
-      cwd: '',
-      envelope: ws.envelope,
-      notify: false,
-      watchdogUs: 0,
-    })),
+    nodes: p.spec.nodes.map((n, i) => {
+      const node: ProcRequest = {
+        exec: n.payload.exec,
+        argv: n.payload.argv,
+        envp: n.payload.envp,
+        cwd: '',
+        envelope: ws.envelope,
+        notify: false,
+        watchdogUs: 0,
+      };
+      const logs = nodeLogRotation(p.spec, i);
+      if (logs) node.logs = logs;
+      return node;
+    }),
     edges: p.spec.edges.map((e) => ({ from: e.from, fromOutput: e.fromOutput, to: e.to })),
     taps: p.tap
       ? p.spec.edges.map((_, edgeIndex) => ({

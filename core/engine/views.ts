@@ -1,5 +1,6 @@
 /** State → the api.ts views. Pure; the shell passes the wall clock for uptimes. */
 
+import { nodeLogRotation } from '../manifest/pipeline.js';
 import { defaultPolicy, type Policy } from '../policy/index.js';
 import type {
   CommandView,
@@ -67,7 +68,10 @@ export function pipelineView(p: PipelineRec): PipelineView {
     supervised: p.spec.restart.restartOnFailure,
     restarts: p.restarts,
     backoffMs: p.phase.kind === 'backoff' ? p.phase.delayMs : p.tally.backoffMs,
-    nodes: p.nodes.map((n) => ({ ...n })),
+    nodes: p.nodes.map((n, i) => {
+      const logs = nodeLogRotation(p.spec, i);
+      return logs ? { ...n, logs } : { ...n };
+    }),
     taps: p.taps.map((t) => ({ edgeIndex: t.edgeIndex, socketPath: t.socketPath })),
     verdicts: p.verdicts.map((v) => ({ ...v })),
   };

@@ -13,7 +13,13 @@ import {
   type SERVICE_KEYS,
   type WORKER_KEYS,
 } from './apply.js';
-import { type Field, type Fields, PIPELINE_FIELDS, WORKSPACE_FIELDS } from './fields.js';
+import {
+  type Field,
+  type Fields,
+  LOGS_FIELD,
+  PIPELINE_FIELDS,
+  WORKSPACE_FIELDS,
+} from './fields.js';
 
 type Keys<T extends readonly string[]> = Record<T[number], Field>;
 
@@ -50,6 +56,7 @@ const SERVICE_FIELDS: Keys<typeof SERVICE_KEYS> = {
   ready_timeout_ms: int('no READY=1 by then is a failure; 0 = no limit', S.readyTimeoutMs),
   watchdog_ms: int('no WATCHDOG=1 for this long is a failure; 0 = none', S.watchdogMs),
   depends_on: { kind: 'strings', doc: 'services of the same workspace started (ready) first' },
+  logs: LOGS_FIELD,
 };
 
 const WORKER_FIELDS: Keys<typeof WORKER_KEYS> = {

@@ -158,7 +158,7 @@ describe('parseApplyToml', () => {
       'workspaces[0].label: expected a non-empty string, got "" (string) (line 2)',
       'services[0].colour: unknown key; expected one of label, workspace, exec, argv, cwd, env, ' +
         'env_file, user, group, restart, backoff_ms, max_backoff_ms, crash_loop_max, ' +
-        'crash_loop_window_ms, ready, ready_timeout_ms, watchdog_ms, depends_on (line 10)',
+        'crash_loop_window_ms, ready, ready_timeout_ms, watchdog_ms, depends_on, logs (line 10)',
       'services[0].restart: expected one of no, on-failure, always, got "sometimes" (string) ' +
         '(line 7)',
       'services[0].backoff_ms: expected a non-negative safe integer, got -1 (number) (line 8)',
@@ -306,6 +306,7 @@ describe('findCycle', () => {
     readyTimeoutMs: 0,
     watchdogMs: 0,
     dependsOn,
+    logs: { maxBytes: 0, keep: 0 },
   });
 
   it('finds none in a diamond and finds a self-dependency', () => {

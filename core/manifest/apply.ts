@@ -26,6 +26,7 @@
  * ready_timeout_ms = 5000   # 0 = wait forever
  * watchdog_ms = 0           # 0 = none; armed from READY=1
  * depends_on = ["db"]       # services of the same workspace, started (and ready) first
+ * logs = { max_bytes = 1048576, keep = 5 }  # rotation of its stdout/stderr; 0 = daemon's
  *
  * [[pipelines]]             # inline: the pipeline spec of §3 (nodes as [[pipelines.nodes]])
  * file = "etl.toml"         # … or a pipeline file, relative to the apply file
@@ -49,17 +50,19 @@ import {
   expected,
   fail,
   isPlainObject,
+  LOG_KEYS_TOML,
   newReader,
   type Obj,
   type Reader,
   readEnum,
   readInt,
+  readLogRotation,
   readString,
   readStrings,
   readTable,
 } from './read.js';
 import { expandValue } from './templates.js';
-import type { PipelineSpec, SpecIssue, SpecResult, WorkspaceSpec } from './types.js';
+import type { LogRotation, PipelineSpec, SpecIssue, SpecResult, WorkspaceSpec } from './types.js';
 import { validateWorkspaceSpec } from './workspace.js';
 
 export type RestartMode = 'no' | 'on-failure' | 'always';
@@ -89,6 +92,8 @@ export interface ServiceSpec {
   watchdogMs: number;
   /** Labels of services of the same workspace. */
   dependsOn: string[];
+  /** Rotation of its captured streams; { 0, 0 } = the daemon's defaults. */
+  logs: LogRotation;
 }
 
 export interface ApplyPipeline {
@@ -167,6 +172,7 @@ export const SERVICE_KEYS = [
   'ready_timeout_ms',
   'watchdog_ms',
   'depends_on',
+  'logs',
 ] as const;
 export const WORKER_KEYS = ['name', 'workspace', 'exec', 'argv', 'cwd', 'env'] as const;
 export const RESTART_MODES: readonly RestartMode[] = ['no', 'on-failure', 'always'];
@@ -272,6 +278,7 @@ function readService(r: Reader, raw: Obj, path: string, src: ApplySources): Serv
     readyTimeoutMs: int('ready_timeout_ms', d.readyTimeoutMs),
     watchdogMs: int('watchdog_ms', d.watchdogMs),
     dependsOn: readStrings(r, obj, 'depends_on', path, {}),
+    logs: readLogRotation(r, obj, path, LOG_KEYS_TOML) ?? { maxBytes: 0, keep: 0 },
   };
 }
 

@@ -24,7 +24,22 @@ const REFUSALS: [string, unknown, string][] = [
     { exec: '/x', restart_on_failure: true },
     'restart_on_failure: unknown key; expected one of exec, argv, envp, cwd, label, restart, ' +
       'restartOnFailure, backoffMs, backoffMsMax, crashLoopMax, crashLoopWindowMs, ready, ' +
-      'readyTimeoutMs, watchdogMs, dependsOn, user, group',
+      'readyTimeoutMs, watchdogMs, dependsOn, user, group, logs',
+  ],
+  [
+    'a log file size under one page',
+    { exec: '/x', logs: { maxBytes: 100 } },
+    "logs.maxBytes: expected 0 (the daemon's default) or 4096 to 1099511627776, got 100",
+  ],
+  [
+    'too many log files',
+    { exec: '/x', logs: { keep: 101 } },
+    "logs.keep: expected 0 (the daemon's default) or 1 to 100, got 101",
+  ],
+  [
+    'a snake_case log key',
+    { exec: '/x', logs: { max_bytes: 8192 } },
+    'logs.max_bytes: unknown key; expected one of maxBytes, keep',
   ],
   [
     'a restart that contradicts restartOnFailure',

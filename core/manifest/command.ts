@@ -3,11 +3,13 @@
 import { COMMAND_DEFAULTS } from './defaults.js';
 import {
   fail,
+  LOG_KEYS_JSON,
   newReader,
   type Reader,
   readBool,
   readEnum,
   readInt,
+  readLogRotation,
   readString,
   readStrings,
   readTable,
@@ -32,6 +34,7 @@ const COMMAND_KEYS = [
   'dependsOn',
   'user',
   'group',
+  'logs',
 ] as const;
 
 const RESTART_MODES = ['no', 'on-failure', 'always'] as const;
@@ -98,6 +101,8 @@ export function validateCommandSpec(raw: unknown): SpecResult<CommandSpec> {
     user: readString(r, obj, 'user', '', { fallback: '' }),
     group: readString(r, obj, 'group', '', { fallback: '' }),
   };
+  const logs = readLogRotation(r, obj, '', LOG_KEYS_JSON);
+  if (logs) spec.logs = logs;
   if (r.issues.length === 0) checkCoherence(r, spec);
   if (r.issues.length > 0) return { ok: false, issues: r.issues };
   return { ok: true, value: spec };

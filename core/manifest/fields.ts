@@ -7,12 +7,21 @@
  */
 
 import { workspaceSpec } from './defaults.js';
+import { LOG_ROTATION_RANGES } from './limits.js';
 import * as P from './pipeline.js';
+import type { LOG_KEYS_TOML } from './read.js';
 import * as W from './workspace.js';
 
 export type Field =
   | { kind: 'string'; doc: string; required?: boolean; nonEmpty?: boolean; default?: string }
-  | { kind: 'int'; doc: string; required?: boolean; default?: number }
+  | {
+      kind: 'int';
+      doc: string;
+      required?: boolean;
+      default?: number;
+      /** 0 or a value in this range (LOG_ROTATION_RANGES); absent: any non-negative. */
+      zeroOr?: { min: number; max: number };
+    }
   | { kind: 'bool'; doc: string; default: boolean }
   | { kind: 'enum'; doc: string; choices: readonly string[]; default: string; caseless?: boolean }
   | { kind: 'strings'; doc: string; envStyle?: boolean }
@@ -93,6 +102,26 @@ export const WORKSPACE_FIELDS: Keys<typeof W.ROOT_KEYS> = {
   },
 };
 
+/** The `logs` table of a service, a pipeline and a node (read.ts, readLogRotation). */
+export const LOGS_FIELD: Field = {
+  kind: 'table',
+  doc: "size rotation of the captured stdout/stderr, each stream on its own; 0 = the daemon's",
+  fields: {
+    max_bytes: {
+      kind: 'int',
+      doc: "a file is rotated at this size; 0 = SHIPOTE_LOG_MAX_BYTES (daemon's default)",
+      default: 0,
+      zeroOr: LOG_ROTATION_RANGES.maxBytes,
+    },
+    keep: {
+      kind: 'int',
+      doc: "files per stream, the one written included; 0 = SHIPOTE_LOG_KEEP (daemon's default)",
+      default: 0,
+      zeroOr: LOG_ROTATION_RANGES.keep,
+    },
+  } satisfies Record<(typeof LOG_KEYS_TOML)[number], Field>,
+};
+
 const discern: Keys<typeof P.DISCERN_KEYS> = {
   sample_bytes: limit('bytes of each edge sampled to discern its type', PD.sampleBytes),
   enrich_producer: { kind: 'bool', doc: 'tell the producer what its consumer is', default: false },
@@ -116,6 +145,7 @@ const node: Keys<typeof P.NODE_KEYS> = {
       Native: { kind: 'table', doc: 'a program with its arguments', fields: native },
     } satisfies Keys<typeof P.PAYLOAD_KEYS>,
   },
+  logs: { ...LOGS_FIELD, doc: "this node's log rotation, field by field over the pipeline's" },
 };
 
 const edge: Keys<typeof P.EDGE_KEYS> = {
@@ -150,4 +180,5 @@ export const PIPELINE_FIELDS: Keys<typeof P.ROOT_KEYS> = {
     PD.crashLoopDeathsMax,
   ),
   crash_loop_window_ms: limit('the crash-loop window', PD.crashLoopWindowMs),
+  logs: { ...LOGS_FIELD, doc: "log rotation of every node (a node's own logs win)" },
 };

@@ -23,6 +23,28 @@ export const LIMITS = {
   bodyBytesMax: 1024 * 1024,
 } as const;
 
+/**
+ * The range of a log rotation setting (`logs.max_bytes`, `logs.keep` of a command, a
+ * service, a pipeline or a node; docs/CONTRACT.md §5). 0 is always accepted: the daemon's
+ * default (`SHIPOTE_LOG_MAX_BYTES`, `SHIPOTE_LOG_KEEP`).
+ */
+export const LOG_ROTATION_RANGES = {
+  /** A file is rotated when it reaches this many bytes: one page to 1 TiB. */
+  maxBytes: { min: 4096, max: 1024 ** 4 },
+  /** Files kept per stream, the one being written included. */
+  keep: { min: 1, max: 100 },
+} as const;
+
+/** null when `value` is 0 or within the setting's range; otherwise the expectation. */
+export function logRotationProblem(
+  name: keyof typeof LOG_ROTATION_RANGES,
+  value: number,
+): string | null {
+  const { min, max } = LOG_ROTATION_RANGES[name];
+  if (value === 0 || (value >= min && value <= max)) return null;
+  return `expected 0 (the daemon's default) or ${min} to ${max}, got ${value}`;
+}
+
 /** The documented label alphabet: a letter or digit first, then letters, digits, `._-`. */
 export const LABEL_PATTERN_TEXT = '[A-Za-z0-9][A-Za-z0-9._-]*';
 const LABEL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;

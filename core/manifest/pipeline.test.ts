@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { pipelinePolicies } from './defaults.js';
-import { validatePipelineSpec } from './pipeline.js';
+import { nodeLogRotation, validatePipelineSpec } from './pipeline.js';
 
 const native = (exec: string) => ({ Native: { exec, argv: [], envp: [] } });
 
@@ -186,6 +186,38 @@ describe('validatePipelineSpec', () => {
 
   it.each(REFUSALS)('refuses %s with an exact message', (_what, raw, want) => {
     expect(messages(raw)).toEqual(want);
+  });
+
+  it("reads pipeline-wide and per-node logs; a node's own fields win, 0 inherits", () => {
+    const raw = pipeline(3, [edge(0, 1), edge(1, 2)], { logs: { max_bytes: 65536, keep: 4 } });
+    raw.nodes[1] = { ...raw.nodes[1]!, logs: { keep: 9 } } as (typeof raw.nodes)[number];
+    raw.nodes[2] = { ...raw.nodes[2]!, logs: { max_bytes: 8192, keep: 2 } } as never;
+    const result = validatePipelineSpec(raw);
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    expect(result.value.logs).toEqual({ maxBytes: 65536, keep: 4 });
+    expect([0, 1, 2].map((i) => nodeLogRotation(result.value, i))).toEqual([
+      { maxBytes: 65536, keep: 4 },
+      { maxBytes: 65536, keep: 9 },
+      { maxBytes: 8192, keep: 2 },
+    ]);
+    const none = validatePipelineSpec(pipeline(1, [], { logs: { max_bytes: 0 } }));
+    expect(none.ok && [none.value.logs, nodeLogRotation(none.value, 0)]).toEqual([
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it('refuses log rotation out of range, naming the field, the value and the range', () => {
+    const raw = pipeline(1, [], { logs: { max_bytes: 1, keep: 1000 } });
+    expect(messages(raw)).toEqual([
+      "logs.max_bytes: expected 0 (the daemon's default) or 4096 to 1099511627776, got 1",
+      "logs.keep: expected 0 (the daemon's default) or 1 to 100, got 1000",
+    ]);
+    const node = pipeline(1, []);
+    node.nodes[0] = { ...node.nodes[0]!, logs: { keep: -1 } } as never;
+    expect(messages(node)).toEqual([
+      'nodes[0].logs.keep: expected a non-negative safe integer, got -1 (number)',
+    ]);
   });
 });
 

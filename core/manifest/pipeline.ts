@@ -6,6 +6,7 @@ import { overLimit } from './limits.js';
 import {
   expected,
   fail,
+  LOG_KEYS_TOML,
   newReader,
   type Obj,
   type Reader,
@@ -13,6 +14,7 @@ import {
   readEnum,
   readInt,
   readLabel,
+  readLogRotation,
   readString,
   readStrings,
   readSubTable,
@@ -21,6 +23,7 @@ import {
 import type {
   CrashLoopPolicy,
   Discern,
+  LogRotation,
   PipelineEdge,
   PipelineNode,
   PipelineSpec,
@@ -41,6 +44,7 @@ export const ROOT_KEYS = [
   'restart_reset_ms',
   'crash_loop_max',
   'crash_loop_window_ms',
+  'logs',
 ] as const;
 export const DISCERN_KEYS = [
   'sample_bytes',
@@ -49,7 +53,7 @@ export const DISCERN_KEYS = [
   'replay_bytes',
   'max_bytes_per_sec',
 ] as const;
-export const NODE_KEYS = ['label', 'payload'] as const;
+export const NODE_KEYS = ['label', 'payload', 'logs'] as const;
 export const PAYLOAD_KEYS = ['Native'] as const;
 export const NATIVE_KEYS = ['exec', 'argv', 'envp'] as const;
 export const EDGE_KEYS = ['from', 'from_output', 'to', 'to_input'] as const;
@@ -77,10 +81,25 @@ export function validatePipelineSpec(raw: unknown): SpecResult<PipelineSpec> {
   const crashLoop = readCrashLoop(r, root);
   const nodes = readNodes(r, root.nodes);
   const edges = readEdges(r, root.edges);
+  const logs = readLogRotation(r, root, '', LOG_KEYS_TOML);
   if (r.issues.length > 0) return { ok: false, issues: r.issues };
   r.issues.push(...checkGraph(nodes, edges));
   if (r.issues.length > 0) return { ok: false, issues: r.issues };
-  return { ok: true, value: { label, workspace, discern, nodes, edges, restart, crashLoop } };
+  const spec: PipelineSpec = { label, workspace, discern, nodes, edges, restart, crashLoop };
+  if (logs) spec.logs = logs;
+  return { ok: true, value: spec };
+}
+
+/**
+ * The log rotation node `index` runs with: its own fields over the pipeline's, field by
+ * field (0 = not set there); undefined when neither sets anything (the daemon's defaults).
+ */
+export function nodeLogRotation(spec: PipelineSpec, index: number): LogRotation | undefined {
+  const own = spec.nodes[index]?.logs;
+  const all = spec.logs;
+  const maxBytes = own?.maxBytes || all?.maxBytes || 0;
+  const keep = own?.keep || all?.keep || 0;
+  return maxBytes === 0 && keep === 0 ? undefined : { maxBytes, keep };
 }
 
 function readDiscern(r: Reader, d: Obj): Discern {
@@ -169,6 +188,7 @@ function readNode(r: Reader, item: unknown, path: string): PipelineNode {
   }
   const native = readTable(r, payload.Native, nativePath, NATIVE_KEYS);
   if (native === null) return { label, payload: NO_PAYLOAD() };
+  const logs = readLogRotation(r, node, path, LOG_KEYS_TOML);
   return {
     label,
     payload: {
@@ -176,6 +196,7 @@ function readNode(r: Reader, item: unknown, path: string): PipelineNode {
       argv: readStrings(r, native, 'argv', nativePath, {}),
       envp: readStrings(r, native, 'envp', nativePath, { envStyle: true }),
     },
+    ...(logs ? { logs } : {}),
   };
 }
 

@@ -5,8 +5,8 @@
  */
 
 import { describeValue, joinPath } from './issues.js';
-import { labelProblem } from './limits.js';
-import type { SpecIssue } from './types.js';
+import { labelProblem, logRotationProblem } from './limits.js';
+import type { LogRotation, SpecIssue } from './types.js';
 
 export interface Reader {
   issues: SpecIssue[];
@@ -187,4 +187,35 @@ export function readLabel(r: Reader, obj: Obj, key: string, path: string): strin
   const problem = labelProblem(value);
   if (problem !== null) fail(r, joinPath(path, key), problem);
   return value;
+}
+
+/** The keys of a `logs` table: snake_case in TOML, camelCase in the JSON request. */
+export const LOG_KEYS_TOML = ['max_bytes', 'keep'] as const;
+export const LOG_KEYS_JSON = ['maxBytes', 'keep'] as const;
+
+/**
+ * An optional `logs` table (rotation of the captured streams; 0 = the daemon's default),
+ * each field checked against LOG_ROTATION_RANGES. Absent, or both fields 0 → undefined.
+ */
+export function readLogRotation(
+  r: Reader,
+  obj: Obj,
+  path: string,
+  keys: typeof LOG_KEYS_TOML | typeof LOG_KEYS_JSON,
+): LogRotation | undefined {
+  if (obj.logs === undefined) return undefined;
+  const where = joinPath(path, 'logs');
+  const table = readTable(r, obj.logs, where, keys);
+  if (table === null) return undefined;
+  const [bytesKey, keepKey] = keys;
+  const read = (key: string, name: 'maxBytes' | 'keep'): number => {
+    const before = r.issues.length;
+    const value = readInt(r, table, key, where, 0);
+    if (r.issues.length > before) return 0;
+    const problem = logRotationProblem(name, value);
+    if (problem !== null) fail(r, joinPath(where, key), problem);
+    return problem === null ? value : 0;
+  };
+  const rotation = { maxBytes: read(bytesKey, 'maxBytes'), keep: read(keepKey, 'keep') };
+  return rotation.maxBytes === 0 && rotation.keep === 0 ? undefined : rotation;
 }

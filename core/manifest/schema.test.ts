@@ -92,7 +92,10 @@ function badValues(f: Field): unknown[] {
     case 'string':
       return [5, ...(f.nonEmpty ? [''] : [])];
     case 'int':
-      return [-1, 1.5, 'x'];
+      // A ranged field takes 0 (the default) or min..max: just outside either end fails.
+      return [-1, 1.5, 'x', ...(f.zeroOr ? [f.zeroOr.min - 1, f.zeroOr.max + 1] : [])].filter(
+        (v) => v !== 0,
+      );
     case 'bool':
       return ['yes'];
     case 'enum':

@@ -32,7 +32,8 @@ function fieldSchema(f: Field): JsonSchema {
       return {
         type: 'integer',
         minimum: 0,
-        maximum: safeIntegerMax,
+        maximum: f.zeroOr?.max ?? safeIntegerMax,
+        ...(f.zeroOr ? { anyOf: [{ const: 0 }, { minimum: f.zeroOr.min }] } : {}),
         ...doc,
         ...(f.default !== undefined ? { default: f.default } : {}),
       };

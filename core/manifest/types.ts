@@ -47,6 +47,18 @@ export interface ProcPayload {
   envp: string[];
 }
 
+/**
+ * Size rotation of the captured stdout/stderr of a command or a pipeline node (each stream
+ * on its own). 0 in a field = the daemon's default (`SHIPOTE_LOG_MAX_BYTES`,
+ * `SHIPOTE_LOG_KEEP`); ranges in limits.ts (LOG_ROTATION_RANGES).
+ */
+export interface LogRotation {
+  /** A file is rotated when it reaches this size. */
+  maxBytes: number;
+  /** Files per stream, the one being written included. */
+  keep: number;
+}
+
 /** A one-shot or supervised command (`shipote run`). */
 /** When a command is started again: never, after a failure, or after any exit. */
 export type RestartMode = 'no' | 'on-failure' | 'always';
@@ -77,6 +89,8 @@ export interface CommandSpec extends ProcPayload {
   /** User and group to run as ('' = the daemon's); the adapter resolves the names. */
   user: string;
   group: string;
+  /** Log rotation; absent = the daemon's defaults (never present with both fields 0). */
+  logs?: LogRotation;
 }
 
 export type OutputName = 'stdout' | 'stderr';
@@ -84,6 +98,8 @@ export type OutputName = 'stdout' | 'stderr';
 export interface PipelineNode {
   label: string;
   payload: ProcPayload;
+  /** This node's log rotation, field by field over the pipeline's; absent = the pipeline's. */
+  logs?: LogRotation;
 }
 
 export interface PipelineEdge {
@@ -132,6 +148,8 @@ export interface PipelineSpec {
   edges: PipelineEdge[];
   restart: RestartPolicy;
   crashLoop: CrashLoopPolicy;
+  /** Log rotation of every node (a node's own wins); absent = the daemon's defaults. */
+  logs?: LogRotation;
 }
 
 /** A validation failure: `path` is the field path (`nodes[1].payload.Native.exec`). */

@@ -89,6 +89,26 @@ describe('snapshot migration', () => {
     expect(encodeSnapshot(decoded(V5_TEXT))).not.toContain('restartOnFailure":true,"user');
   });
 
+  it("keeps a command's log rotation within v5, and a file without one reads as defaults", () => {
+    expect(decoded(V5_TEXT).commands[0]?.spec.logs).toBeUndefined();
+    const withLogs = V5_TEXT.replace(
+      '"backoffMsMax": 30000',
+      '"backoffMsMax": 30000, "logs": { "maxBytes": 8192, "keep": 2 }',
+    );
+    const back = decoded(encodeSnapshot(decoded(withLogs)));
+    expect(back.version).toBe(5);
+    expect(back.commands[0]?.spec.logs).toEqual({ maxBytes: 8192, keep: 2 });
+    const bad = withLogs.replace('"keep": 2', '"keep": "two"');
+    expect(failure(bad).message).toBe(
+      'snapshot is corrupt: commands[0].spec.logs.keep: expected a non-negative safe integer, ' +
+        'got "two" (string)',
+    );
+    expect(failure(withLogs.replace('"keep": 2', '"keep": 1000')).message).toBe(
+      "snapshot is corrupt: commands[0].spec.logs.keep: expected 0 (the daemon's default) " +
+        'or 1 to 100, got 1000',
+    );
+  });
+
   it('refuses a v5 command whose backoff cap is under its first backoff', () => {
     const bad = V5_TEXT.replace('"backoffMsMax": 30000', '"backoffMsMax": 10');
     expect(failure(bad).message).toBe(
@@ -296,6 +316,11 @@ const workspaceSpec: fc.Arbitrary<WorkspaceSpec> = fc.record({
   cgroupPath,
   quotaEnforce: fc.record({ mem: enforce, nproc: enforce }),
 });
+// Optional log rotation: absent (the daemon's defaults) or set.
+const logs = fc.record({
+  maxBytes: fc.oneof(fc.constant(0), fc.integer({ min: 4096, max: 1024 ** 4 })),
+  keep: fc.integer({ min: 0, max: 100 }),
+});
 // A chain 0 → 1 → … keeps the graph valid whatever the node count.
 const pipelineSpec: fc.Arbitrary<PipelineSpec> = fc
   .uniqueArray(label, { minLength: 1, maxLength: 4 })
@@ -312,10 +337,14 @@ const pipelineSpec: fc.Arbitrary<PipelineSpec> = fc
       }),
       nodes: fc.tuple(
         ...labels.map((l) =>
-          fc.record({
-            label: fc.constant(l),
-            payload: fc.record({ exec: label, argv: fc.array(text), envp: fc.array(text) }),
-          }),
+          fc.record(
+            {
+              label: fc.constant(l),
+              payload: fc.record({ exec: label, argv: fc.array(text), envp: fc.array(text) }),
+              logs,
+            },
+            { requiredKeys: ['label', 'payload'] },
+          ),
         ),
       ),
       edges: fc.constant(
@@ -334,8 +363,10 @@ const pipelineSpec: fc.Arbitrary<PipelineSpec> = fc
         resetAfterMs: nat,
       }),
       crashLoop: fc.record({ deathsMax: nat, windowMs: nat }),
+      logs: fc.option(logs, { nil: undefined }),
     }),
-  );
+  )
+  .map(({ logs: l, ...s }) => (l ? { ...s, logs: l } : s));
 const sample: fc.Arbitrary<StatsSample> = fc.record({
   wallMs: nat,
   rssBytes: nat,
@@ -360,8 +391,10 @@ const commandSpec: fc.Arbitrary<CommandSpec> = fc
     dependsOn: fc.array(label, { maxLength: 2 }),
     user: text,
     group: text,
+    logs: fc.option(logs, { nil: undefined }),
   })
-  .map((s) => ({
+  .map(({ logs: l, ...s }) => ({
+    ...(l ? { logs: l } : {}),
     ...s,
     restartOnFailure: s.restart !== 'no',
     backoffMsMax: Math.max(s.backoffMs, s.backoffMsMax),

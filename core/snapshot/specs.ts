@@ -5,17 +5,40 @@
 
 import { checkCgroupPath } from '../manifest/cgroup.js';
 import { checkGraph } from '../manifest/graph.js';
+import { logRotationProblem } from '../manifest/limits.js';
 import type {
   EnforceAction,
+  LogRotation,
   PipelineEdge,
   PipelineNode,
   PipelineSpec,
   WorkspaceSpec,
 } from '../manifest/types.js';
 import { packOnce } from './canonical.js';
-import { arr, bool, Corrupt, int, join, obj, oneOf, str, strItem } from './check.js';
+import { arr, bool, Corrupt, int, join, type Obj, obj, oneOf, str, strItem } from './check.js';
 
 const ENFORCE: readonly EnforceAction[] = ['none', 'log', 'kill'];
+
+/**
+ * An optional `logs` (rotation) of a command, a pipeline or a node. Written only when set,
+ * so a snapshot without it is the same v5 layout (absent = the daemon's defaults) and an
+ * older shipote reading a newer file ignores it.
+ */
+export function checkLogRotation(o: Obj, path: string): { logs?: LogRotation } {
+  if (o.logs === undefined) return {};
+  const where = join(path, 'logs');
+  const l = obj(o.logs, where);
+  const logs = { maxBytes: int(l, 'maxBytes', where), keep: int(l, 'keep', where) };
+  for (const name of ['maxBytes', 'keep'] as const) {
+    const problem = logRotationProblem(name, logs[name]);
+    if (problem !== null) throw new Corrupt(`${join(where, name)}: ${problem}`);
+  }
+  return { logs };
+}
+
+export function packLogRotation(logs: LogRotation | undefined): { logs?: LogRotation } {
+  return logs ? { logs: { maxBytes: logs.maxBytes, keep: logs.keep } } : {};
+}
 
 export function checkWorkspaceSpec(value: unknown, path: string): WorkspaceSpec {
   const o = obj(value, path);
@@ -63,6 +86,7 @@ function checkNode(value: unknown, path: string): PipelineNode {
       argv: arr(p, 'argv', payloadPath, strItem),
       envp: arr(p, 'envp', payloadPath, strItem),
     },
+    ...checkLogRotation(o, path),
   };
 }
 
@@ -104,6 +128,7 @@ export function checkPipelineSpec(value: unknown, path: string): PipelineSpec {
       resetAfterMs: int(r, 'resetAfterMs', rPath),
     },
     crashLoop: { deathsMax: int(c, 'deathsMax', cPath), windowMs: int(c, 'windowMs', cPath) },
+    ...checkLogRotation(o, path),
   };
   if (spec.nodes.length === 0) corrupt0(join(path, 'nodes'), 'at least one node');
   const issue = checkGraph(spec.nodes, spec.edges)[0];
@@ -166,6 +191,7 @@ function packPipelineSpecFields(s: PipelineSpec): PipelineSpec {
     nodes: s.nodes.map((n) => ({
       label: n.label,
       payload: { exec: n.payload.exec, argv: [...n.payload.argv], envp: [...n.payload.envp] },
+      ...packLogRotation(n.logs),
     })),
     edges: s.edges.map((e) => ({
       from: e.from,
@@ -181,5 +207,6 @@ function packPipelineSpecFields(s: PipelineSpec): PipelineSpec {
       resetAfterMs: r.resetAfterMs,
     },
     crashLoop: { deathsMax: s.crashLoop.deathsMax, windowMs: s.crashLoop.windowMs },
+    ...packLogRotation(s.logs),
   };
 }

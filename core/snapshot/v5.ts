@@ -1,12 +1,14 @@
 /**
  * Snapshot v5: v4 + the commands the daemon answered for (services and running one-shots).
  * `{ version: 5, workspaces, savedPipelines, livePipelines, stats,
- *    commands: [{ id, workspaceId, spec, restarts, backoffMs }] }`.
+ *    commands: [{ id, workspaceId, spec, restarts, backoffMs }] }`. A spec's `logs`
+ * (rotation; also of pipelines and nodes) is optional within v5: written only when set.
  */
 
 import type { CommandSpec } from '../manifest/types.js';
 import { type ListSlot, packAnchored, packOnce, reuseList, reuseRecord } from './canonical.js';
 import { arr, Corrupt, int, join, obj, oneOf, str, strItem, unique } from './check.js';
+import { checkLogRotation, packLogRotation } from './specs.js';
 import type {
   PersistedCommand,
   PersistedLivePipeline,
@@ -41,6 +43,7 @@ export function checkCommandSpec(value: unknown, path: string): CommandSpec {
     dependsOn: arr(o, 'dependsOn', path, strItem),
     user: str(o, 'user', path),
     group: str(o, 'group', path),
+    ...checkLogRotation(o, path),
   };
   if (spec.backoffMsMax < spec.backoffMs) {
     throw new Corrupt(`${join(path, 'backoffMsMax')}: below backoffMs (${spec.backoffMs})`);
@@ -78,6 +81,7 @@ function packCommandSpecFields(s: CommandSpec): PackedCommandSpec {
     dependsOn: [...s.dependsOn],
     user: s.user,
     group: s.group,
+    ...packLogRotation(s.logs),
   };
 }
 

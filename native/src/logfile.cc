@@ -53,12 +53,14 @@ std::string nth(const std::string& path, uint32_t n) {
 // Unlinking a file whose pages are still being written back can wait for the writeback:
 // the oldest file is renamed aside at once and unlinked by a short-lived thread, so the
 // capture never stalls on it.
-void discard(const std::string& path) {
+// Returns false when `path` is absent.
+bool discard(const std::string& path) {
   static std::atomic<uint64_t> seq{0};
   std::string aside = path + ".deleting-" + std::to_string(getpid()) + "-" +
                       std::to_string(seq.fetch_add(1, std::memory_order_relaxed));
-  if (rename(path.c_str(), aside.c_str()) != 0) return;  // absent
+  if (rename(path.c_str(), aside.c_str()) != 0) return false;
   std::thread([aside] { unlink(aside.c_str()); }).detach();
+  return true;
 }
 }  // namespace
 
@@ -131,8 +133,13 @@ struct Sink {
     close(file);
     close(index);
     file = index = -1;
-    discard(logPath(keep - 1));
-    discard(indexPath(keep - 1));
+    // The oldest kept file goes, and any beyond it: files an earlier incarnation kept
+    // with a larger `keep` (the daemon's default changed) leave exactly `keep` files.
+    for (uint32_t n = keep - 1;; n++) {
+      bool log = discard(logPath(n));
+      bool idx = discard(indexPath(n));
+      if (!log && !idx && n >= keep) break;
+    }
     for (uint32_t n = keep - 1; n >= 1; n--) {
       rename(logPath(n - 1).c_str(), logPath(n).c_str());
       rename(indexPath(n - 1).c_str(), indexPath(n).c_str());
