@@ -56,9 +56,6 @@ export class ProcessTrees {
   private readonly sentThisTurn = new Set<string>();
   /** Scope markers of orphans, by `${pid}:${startTicks}` (read once per process). */
   private readonly scopes = new Map<string, string | null>();
-  /** Group leaders started this turn: their start time is read once the turn ends. */
-  private readonly leaders: { root: string; pid: number }[] = [];
-  private flushScheduled = false;
 
   constructor(
     private readonly native: Pick<NativeAddon, 'signal'>,
@@ -83,32 +80,16 @@ export class ProcessTrees {
     r.pids.add(pid);
     this.rootOfPid.set(pid, root);
     if (!leads) return;
-    // Off the spawn path: recorded at the end of the turn (the child cannot be reaped
-    // before then: its exit is only read in a later poll phase). Scheduled before the
-    // ledger's own write of what forgetDead drops, so one ledger write covers both.
-    this.leaders.push({ root, pid });
-    this.scheduleFlush();
-    this.forgetDead(root, r);
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.recordLeaders();
-    });
-  }
-
-  private recordLeaders(): void {
-    for (const { root, pid } of this.leaders.splice(0)) {
-      const r = this.roots.get(root);
-      const stat = r ? readPidStat(pid) : null;
-      if (!r || !stat) continue; // released, or already gone: nothing to record
+    // Recorded before the spawn returns (one /proc read and one appended ledger line, a
+    // few tens of microseconds): a daemon killed right after leaves the group on record.
+    // The child cannot have been reaped yet: its exit is only read in a later poll phase.
+    const stat = readPidStat(pid);
+    if (stat !== null) {
       const group = { pgid: pid, startTicks: stat.startTicks };
       r.groups.push(group);
       this.ledger?.record({ ...group, key: root });
     }
+    this.forgetDead(root, r);
   }
 
   /**
@@ -149,7 +130,6 @@ export class ProcessTrees {
 
   /** Signals everything of `root` that `may` allows; returns what it signalled. */
   private signalRoot(root: string, signo: number, may: (pid: number) => boolean): Named[] {
-    this.recordLeaders(); // groups started this turn are signalled too
     const r = this.roots.get(root);
     if (!r) return [];
     const table = this.snapshot();
@@ -224,7 +204,6 @@ export class ProcessTrees {
    * of a stopped workspace whose processes all exited (each released one by one).
    */
   private mayLeaveStrays(r: Root): boolean {
-    this.recordLeaders();
     for (const pid of r.pids) if (this.isLive(pid)) return true;
     if (r.groups.some((g) => killQuietly(-g.pgid, 0))) return true;
     const untracked = this.untrackedChildren();
