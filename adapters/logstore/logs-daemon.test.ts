@@ -134,7 +134,7 @@ maybe(`log store against a real daemon${why ? ` (skipped: ${why})` : ''}`, () =>
     );
   });
 
-  it("keeps a command's own rotation across a daemon kill -9 (restored from the snapshot)", async () => {
+  it("keeps a command's own rotation across a daemon kill -9 (from the snapshot)", async () => {
     const script = 'seq 1 30000; exec sleep 1000';
     const before = await h.json<CommandView>([
       ...['run', 'lg', '--label', 'kept', '--restart-on-failure'],
@@ -189,7 +189,7 @@ maybe(`log store against a real daemon${why ? ` (skipped: ${why})` : ''}`, () =>
     await restart(keep); // the daemon's defaults for the tests after this one
   });
 
-  it('apply: a service and a pipeline rotate by their logs; a changed logs replaces them', async () => {
+  it('apply: a service and a pipeline rotate by their logs; a change replaces them', async () => {
     const file = join(h.dir, 'apply-logs.toml');
     const write = (keep: number) =>
       writeFileSync(
