@@ -1,3 +1,5 @@
+import { basename } from 'node:path';
+import { tempPathFor } from '../store/file-store.js';
 import {
   dayMs,
   decideRetention,
@@ -65,9 +67,18 @@ describe('names', () => {
     expect(isSetAside(name, 'state.json')).toBe(expected);
   });
 
-  it('finds temp files of other pids only', () => {
-    const names = ['.state.json.tmp-10-1', '.state.json.tmp-20-3', 'state.json', '.x.tmp-1-1'];
-    expect(staleAtStart(names, 'state.json', 20)).toEqual(['.state.json.tmp-10-1']);
+  it('finds the temp files of atomic writes, old and random names', () => {
+    const random = basename(tempPathFor('/s/state.json'));
+    const names = [
+      '.state.json.tmp-10-1',
+      random,
+      basename(tempPathFor('/s/counters.json')),
+      'state.json',
+      'state.json.ledger',
+      '.state.json.tmp-',
+      'state.json.corrupt-1',
+    ];
+    expect(staleAtStart(names)).toEqual(names.slice(0, 3));
   });
 
   it.each([

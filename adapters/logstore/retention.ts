@@ -60,24 +60,21 @@ export function isSetAside(name: string, stateName: string): boolean {
   return name.startsWith(`${stateName}.corrupt-`) || name.startsWith(`${stateName}.newer-`);
 }
 
-/** The pid in a store temp file name (`.state.json.tmp-<pid>-<seq>`), or null. */
-export function tempFilePid(name: string, stateName: string): number | null {
-  const prefix = `.${stateName}.tmp-`;
-  if (!name.startsWith(prefix)) return null;
-  const pid = Number(name.slice(prefix.length).split('-')[0]);
-  return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
+/**
+ * A temp file of the state directory's atomic writes: `.<name>.tmp-<random hex>` beside
+ * the snapshot, its ledger and the counters (adapters/store/file-store.ts `tempPathFor`),
+ * or the older `.<name>.tmp-<pid>-<seq>`. The directory is the daemon's own (0700).
+ */
+export function isStoreTemp(name: string): boolean {
+  return /^\.[^/]+\.tmp-[0-9a-f]+(-[0-9]+)?$/.test(name);
 }
 
-/** At start: temp files another (dead) daemon left, and every flow socket (none is live). */
-export function staleAtStart(
-  names: readonly string[],
-  stateName: string,
-  ownPid: number,
-): string[] {
-  return names.filter((n) => {
-    const pid = tempFilePid(n, stateName);
-    return pid !== null && pid !== ownPid;
-  });
+/**
+ * At start, before this daemon writes anything: every temp file there is a dead
+ * daemon's (a `kill -9` between writing one and renaming it over its target).
+ */
+export function staleAtStart(names: readonly string[]): string[] {
+  return names.filter(isStoreTemp);
 }
 
 /** Flow sockets (`flow-*.sock`) in the runtime directory: stale at daemon start. */

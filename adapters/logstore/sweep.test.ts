@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { LifecycleEvent } from '../../core/ports.js';
+import { tempPathFor } from '../store/file-store.js';
 import { dayMs } from './retention.js';
 import { lastRunPath, retentionGate, type SweepOptions, sweepAtStart } from './sweep.js';
 
@@ -81,12 +82,13 @@ describe('retention walk', () => {
   });
 
   it('sweeps temp files of dead daemons and every flow socket at start', () => {
-    const mine = file('state/.state.json.tmp-4242-1', 0);
-    const theirs = file('state/.state.json.tmp-999-7', 0);
+    const old = file('state/.state.json.tmp-999-7', 0);
+    const random = file(`state/${basename(tempPathFor('state.json'))}`, 0);
+    const snapshot = file('state/state.json', 0);
     const flow = file('run/sockets/flow-PIPE-0.sock', 0);
     const notify = file('run/sockets/notify-1.sock', 0);
-    expect(sweepAtStart(options()).sort()).toEqual([flow, theirs].sort());
-    expect(existsSync(mine)).toBe(true);
+    expect(sweepAtStart(options()).sort()).toEqual([flow, old, random].sort());
+    expect(existsSync(snapshot)).toBe(true);
     expect(existsSync(notify)).toBe(true);
     expect(events.every((e) => e.ev === 'sweep-remove')).toBe(true);
   });

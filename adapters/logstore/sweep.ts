@@ -22,11 +22,11 @@ import {
   decideRetention,
   isFlowSocket,
   isSetAside,
+  isStoreTemp,
   type RetentionCandidate,
   type RetentionRemoval,
   retentionDue,
   staleAtStart,
-  tempFilePid,
 } from './retention.js';
 
 export interface SweepOptions {
@@ -70,9 +70,8 @@ function remove(path: string): boolean {
 /** At start: temp files of dead daemons and every flow socket (no flow is live yet). */
 export function sweepAtStart(o: SweepOptions): string[] {
   const stateDir = dirname(o.statePath);
-  const stateName = basename(o.statePath);
   const stale = [
-    ...staleAtStart(names(stateDir), stateName, o.pid ?? process.pid).map((n) => join(stateDir, n)),
+    ...staleAtStart(names(stateDir)).map((n) => join(stateDir, n)),
     ...names(o.socketDir)
       .filter(isFlowSocket)
       .map((n) => join(o.socketDir, n)),
@@ -97,7 +96,7 @@ export function retentionCandidates(o: SweepOptions): RetentionCandidate[] {
     const path = join(stateDir, n);
     if (isSetAside(n, stateName)) {
       out.push({ path, kind: 'snapshot-aside', mtimeMs: mtimeMsOf(path), ownerLive: false });
-    } else if (tempFilePid(n, stateName) !== null) {
+    } else if (isStoreTemp(n)) {
       out.push({ path, kind: 'temp', mtimeMs: mtimeMsOf(path), ownerLive: false });
     }
   }
