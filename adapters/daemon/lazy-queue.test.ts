@@ -27,6 +27,23 @@ const def: WorkerDef = {
 };
 
 describe('the lazily opened queue store', () => {
+  it('passes sync through to a store with group commit: its pushes become deliverable', () => {
+    const path = join(dir, 'queue.db');
+    const q = lazyQueue(path, () => openSqliteQueueStore({ path, deferPushSync: true }));
+    expect(q.createWorker(def).ok).toBe(true);
+    expect(
+      q.push([{ worker: 'w', id: 'T1', payload: new Uint8Array(), pushedAtWallMs: 1 }]).ok,
+    ).toBe(true);
+    return new Promise<void>((resolve) => {
+      q.sync?.((result) => {
+        expect(result).toEqual({ ok: true, value: true });
+        expect(q.head('w')).toMatchObject({ ok: true, value: { id: 'T1' } });
+        q.close();
+        resolve();
+      });
+    });
+  });
+
   it('answers no workers without opening while the file is absent; opens on a write', () => {
     const path = join(dir, 'queue.db');
     let opens = 0;

@@ -40,6 +40,13 @@ export function lazyQueue(path: string, open: () => DaemonQueue | null): DaemonQ
     createWorker: via('createWorker', (q, def) => q.createWorker(def)),
     dropWorker: via('dropWorker', (q, name) => q.dropWorker(name)),
     push: via('push', (q, items) => q.push(items)),
+    // A store with group commit only delivers and acknowledges pushes once synced.
+    sync: (done) => {
+      const q = get('sync');
+      if (!q.ok) done(q);
+      else if (q.value.sync) q.value.sync(done);
+      else done({ ok: true, value: true });
+    },
     head: via('head', (q, worker) => q.head(worker)),
     startAttempt: via('startAttempt', (q, worker, id) => q.startAttempt(worker, id)),
     complete: via('complete', (q, worker, id, result) => q.complete(worker, id, result)),
