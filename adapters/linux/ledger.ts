@@ -74,11 +74,11 @@ export function writeLedger(path: string, ledger: LedgerFile): void {
  * The ledger of a running kernel adapter: groups are recorded as they start and dropped
  * once released; writes are coalesced to one per loop turn (a burst of 200 spawns writes
  * once), and to one per `LEDGER_WRITE_GAP_MS` while changes keep coming (a worker starting
- * hundreds of tasks a second: a replacing rename costs ~0.5 ms on ext4). A crash before
+ * hundreds of tasks a second: a replacing rename costs 0.5-2 ms on ext4). A crash before
  * the write loses the newest records only; the children die with the daemon (PDEATHSIG)
  * and what they forked carries the scope marker the sweep finds.
  */
-export const LEDGER_WRITE_GAP_MS = 20;
+export const LEDGER_WRITE_GAP_MS = 50;
 
 export class Ledger {
   readonly tag: string;
