@@ -6,12 +6,27 @@
  * - `bug`: the event cannot happen in this state: the engine throws (a bug, not a refusal).
  */
 
+import type { ApiError } from './api.js';
 import type { Draft } from './draft.js';
 
-export type Cell<R, E> = ((d: Draft, rec: R, e: E) => void) | 'ignore' | 'refuse' | 'bug';
+/** What a handler works on: the engine's Draft, or a machine's own (the worker's Step). */
+export interface StepContext {
+  refuse(error: ApiError): void;
+}
 
-export type Table<S extends string, E extends { type: string }, R> = {
-  [K in S]: { [T in E['type']]: Cell<R, Extract<E, { type: T }>> };
+export type Cell<R, E, D extends StepContext = Draft> =
+  | ((d: D, rec: R, e: E) => void)
+  | 'ignore'
+  | 'refuse'
+  | 'bug';
+
+export type Table<
+  S extends string,
+  E extends { type: string },
+  R,
+  D extends StepContext = Draft,
+> = {
+  [K in S]: { [T in E['type']]: Cell<R, Extract<E, { type: T }>, D> };
 };
 
 export interface Entity {
@@ -19,15 +34,13 @@ export interface Entity {
   name: string;
 }
 
-export function dispatch<S extends string, E extends { type: string }, R>(
-  d: Draft,
-  table: Table<S, E, R>,
-  state: S,
-  rec: R,
-  e: E,
-  entity: Entity,
-): void {
-  const row = table[state] as Record<string, Cell<R, E>>;
+export function dispatch<
+  S extends string,
+  E extends { type: string },
+  R,
+  D extends StepContext = Draft,
+>(d: D, table: Table<S, E, R, D>, state: S, rec: R, e: E, entity: Entity): void {
+  const row = table[state] as Record<string, Cell<R, E, D>>;
   const cell = row[e.type];
   if (cell === undefined) throw new Error(`table: no cell for ${state} × ${e.type}`);
   if (cell === 'ignore') return;

@@ -425,6 +425,6 @@ describe('worker decisions (cases)', () => {
         0,
         0,
       ),
-    ).toThrow('worker w: event exited in state idle');
+    ).toThrow('engine: exited cannot happen to worker w (idle)');
   });
 });

@@ -23,6 +23,8 @@
 import { TASK_KILL_GRACE_MS } from '../manifest/worker.js';
 import { nextBackoffMs, recordDeath } from '../policy/index.js';
 import type { ProcRequest, SignalName, TaskResult, TaskRow, WorkerDef } from '../ports.js';
+import type { ApiError } from './api.js';
+import { dispatch, type Table } from './table.js';
 
 export type WorkerState = 'idle' | 'delivering' | 'running' | 'stopping' | 'backoff' | 'draining';
 
@@ -133,11 +135,16 @@ class Step {
   event(ev: string, fields: Record<string, string | number | boolean>): void {
     this.emit({ type: 'append-event', ev, fields: { worker: this.rec.def.name, ...fields } });
   }
+  /** No worker cell refuses: every request is decided before a step (decideDrop). */
+  refuse(error: ApiError): void {
+    throw new Error(`worker ${this.rec.def.name}: refused in a step: ${error.message}`);
+  }
 }
 
-type Handler<E extends WorkerEvent> = (s: Step, e: E) => void;
-type Cell<E extends WorkerEvent> = Handler<E> | 'ignore' | 'bug';
-type Row = { [K in WorkerEvent['type']]: Cell<Extract<WorkerEvent, { type: K }>> };
+/** A handler of this module, as a cell of the engine's shared table type (table.ts). */
+function on<E>(handler: (s: Step, e: E) => void): (s: Step, rec: WorkerRec, e: E) => void {
+  return (s, _rec, e) => handler(s, e);
+}
 
 /** Ask for the head of the queue (the only way out of idle/backoff into a delivery). */
 function loadHead(s: Step): void {
@@ -365,69 +372,70 @@ function onDrainedExit(s: Step): void {
 }
 
 /**
- * The table. `ignore`: a late or duplicate event with nothing to decide (a timer that
- * fired after its state was left). `bug`: the shell never sends it in that state.
+ * The table, of the engine's shared `state × event` type and dispatched like the engine's
+ * own (table.ts). `ignore`: a late or duplicate event with nothing to decide (a timer
+ * that fired after its state was left). `bug`: the shell never sends it in that state.
  */
-const TABLE: Record<WorkerState, Row> = {
+const TABLE: Table<WorkerState, WorkerEvent, WorkerRec, Step> = {
   idle: {
-    pushed: onPushedIdle,
+    pushed: on(onPushedIdle),
     head: 'bug',
     spawned: 'bug',
     'spawn-failed': 'bug',
     blocked: 'bug',
     exited: 'bug',
     timer: 'ignore',
-    'store-failed': onStoreFailed,
-    drain: onDrainAtRest,
+    'store-failed': on(onStoreFailed),
+    drain: on(onDrainAtRest),
     suspend: 'ignore', // the next delivery finds the workspace down and waits
   },
   delivering: {
-    pushed: onPushedCount,
-    head: onHead,
-    spawned: onSpawned,
-    'spawn-failed': onSpawnFailed,
-    blocked: onBlocked,
+    pushed: on(onPushedCount),
+    head: on(onHead),
+    spawned: on(onSpawned),
+    'spawn-failed': on(onSpawnFailed),
+    blocked: on(onBlocked),
     exited: 'bug',
     timer: 'ignore',
-    'store-failed': onStoreFailed,
-    drain: onDrainAtRest,
+    'store-failed': on(onStoreFailed),
+    drain: on(onDrainAtRest),
     suspend: 'ignore', // the spawn finds the workspace down and reports `blocked`
   },
   running: {
-    pushed: onPushedCount,
+    pushed: on(onPushedCount),
     head: 'bug',
     spawned: 'bug',
     'spawn-failed': 'bug',
     blocked: 'bug',
-    exited: onExited,
-    timer: onRunningTimer,
+    exited: on(onExited),
+    timer: on(onRunningTimer),
     'store-failed': 'bug',
-    drain: onDrainRunning,
-    suspend: onSuspendRunning,
+    drain: on(onDrainRunning),
+    suspend: on(onSuspendRunning),
   },
   stopping: {
-    pushed: onPushedCount,
+    pushed: on(onPushedCount),
     head: 'bug',
     spawned: 'bug',
     'spawn-failed': 'bug',
     blocked: 'bug',
-    exited: onStoppedExit,
-    timer: (s, e) => (e.kind === 'kill' ? onKillTimer(s) : undefined),
+    exited: on(onStoppedExit),
+    timer: on((s, e) => (e.kind === 'kill' ? onKillTimer(s) : undefined)),
     'store-failed': 'bug',
-    drain: onDrainRunning,
+    drain: on(onDrainRunning),
     suspend: 'ignore',
   },
   backoff: {
-    pushed: onPushedCount,
+    pushed: on(onPushedCount),
     head: 'bug',
     spawned: 'bug',
     'spawn-failed': 'bug',
     blocked: 'bug',
     exited: 'bug',
-    timer: (s, e) => (e.kind === 'backoff' ? loadHead(s) : undefined),
+    timer: on((s, e) => (e.kind === 'backoff' ? loadHead(s) : undefined)),
     // Recording the failure itself failed: wait again, then reload the head.
-    'store-failed': onStoreFailed,
-    drain: onDrainAtRest,
+    'store-failed': on(onStoreFailed),
+    drain: on(onDrainAtRest),
     suspend: 'ignore',
   },
   draining: {
@@ -436,7 +444,7 @@ const TABLE: Record<WorkerState, Row> = {
     spawned: 'bug',
     'spawn-failed': 'ignore',
     blocked: 'ignore',
-    exited: onDrainedExit,
+    exited: on(onDrainedExit),
     timer: 'ignore',
     'store-failed': 'ignore',
     drain: 'ignore',
@@ -451,12 +459,8 @@ export function workerStep(
   wallMs: number,
 ): WorkerStepResult {
   if (!Number.isInteger(nowMs)) throw new Error(`workerStep: nowMs must be an integer`);
-  const cell = TABLE[rec.state][event.type] as Cell<WorkerEvent>;
-  if (cell === 'bug') {
-    throw new Error(`worker ${rec.def.name}: event ${event.type} in state ${rec.state}`);
-  }
   const s = new Step(rec, nowMs, wallMs);
-  if (cell !== 'ignore') cell(s, event);
+  dispatch(s, TABLE, rec.state, rec, event, { name: `worker ${rec.def.name}` });
   assertWorker(s.rec);
   return { rec: s.rec, effects: s.effects };
 }
