@@ -5,15 +5,18 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const isDaemon = process.argv[2] === 'daemon';
 // V8's lite mode (no optimizing compilers) keeps ~4 MiB less resident (bench/idle.ts), but
 // it slows what the daemon does in JavaScript (spec validation, the engine's steps), which
 // the event-loop bound cares about more: opt in with SHIPOTE_DAEMON_LITE=1. Set before any
-// of the daemon's code is compiled.
-if (isDaemon && process.env.SHIPOTE_DAEMON_LITE === '1') setFlagsFromString('--lite-mode');
+// of the daemon's code is compiled. `node:v8` is imported only then: loading it keeps about
+// 1.7 MiB resident (bench/idle.ts).
+if (isDaemon && process.env.SHIPOTE_DAEMON_LITE === '1') {
+  const { setFlagsFromString } = await import('node:v8');
+  setFlagsFromString('--lite-mode');
+}
 const entry = isDaemon
   ? join(root, 'dist', 'adapters', 'daemon', 'entry.js')
   : join(root, 'dist', 'adapters', 'cli', 'main.js');

@@ -73,14 +73,35 @@ export function markStreaming(res: ServerResponse): void {
   const sock = res.socket;
   if (sock === null) return;
   streamingSockets.add(sock);
-  sock.setTimeout(0);
+  stopIdleTimer(sock);
+}
+
+/**
+ * Idle timers are plain (ref'd) timers, not `socket.setTimeout`: Node keeps the list of an
+ * unref'd duration queued after its last timer is cleared, so every connection left one
+ * wakeup behind, up to `idleTimeoutMs` after it closed. A cleared ref'd timer leaves none.
+ */
+const idleTimers = new WeakMap<Socket, NodeJS.Timeout>();
+
+function stopIdleTimer(sock: Socket): void {
+  clearTimeout(idleTimers.get(sock));
+  idleTimers.delete(sock);
+}
+
+function startIdleTimer(sock: Socket, idleMs: number): void {
+  stopIdleTimer(sock);
+  if (sock.destroyed || streamingSockets.has(sock)) return;
+  idleTimers.set(
+    sock,
+    setTimeout(() => sock.destroy(), idleMs),
+  );
 }
 
 export function guardConnections(server: Server, limits: ConnectionLimits): ConnectionGuard {
   const conns = new Map<Socket, ConnState>();
   let evicted = 0;
   const checker = timeoutChecker(server, conns, limits);
-  const idle = (sock: Socket) => sock.setTimeout(limits.idleTimeoutMs);
+  const idle = (sock: Socket) => startIdleTimer(sock, limits.idleTimeoutMs);
   server.on('connection', (sock: Socket) => {
     if (conns.size >= limits.connectionsMax && !evictOldestIdle(conns)) {
       evicted += 1;
@@ -93,10 +114,10 @@ export function guardConnections(server: Server, limits: ConnectionLimits): Conn
     conns.set(sock, { ...state, headersSinceMs: null, receiving: null });
     checker.wake();
     sock.once('close', () => {
+      stopIdleTimer(sock);
       conns.delete(sock);
       checker.sleepIfIdle();
     });
-    sock.on('timeout', () => sock.destroy());
     idle(sock);
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -106,7 +127,7 @@ export function guardConnections(server: Server, limits: ConnectionLimits): Conn
     state.inFlight += 1;
     state.receiving = { req, res, sinceMs: state.headersSinceMs ?? performance.now() };
     state.headersSinceMs = null;
-    sock.setTimeout(0);
+    stopIdleTimer(sock);
     res.once('close', () => {
       state.inFlight -= 1;
       if (state.receiving?.res === res) state.receiving = null;

@@ -163,7 +163,9 @@ export async function serveControl(
     connectionsCheckingInterval: nodeCheckingIntervalMs,
     headersTimeout: 0,
     requestTimeout: 0,
-    keepAliveTimeout: limits.idleTimeoutMs,
+    // Idle keep-alive connections are closed by connections.ts (its idle timer), not by
+    // Node's socket timeout (which leaves a wakeup behind; see there).
+    keepAliveTimeout: 0,
   });
   const connections = guardConnections(server, limits);
   // Counting starts with the server, not with the first scrape.

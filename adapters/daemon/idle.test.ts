@@ -16,7 +16,7 @@ import { requestJson } from '../control/client.js';
 const why = harnessSkipReason();
 const maybe = why ? describe.skip : describe;
 if (why) console.warn(`${import.meta.url.split('/').pop()}: skipped: ${why}`);
-jest.setTimeout(90_000);
+jest.setTimeout(120_000);
 
 /** Voluntary context switches per thread id (threads that ended are left out). */
 function switchesByThread(pid: number): Map<string, number> {
@@ -74,13 +74,11 @@ maybe('an idle daemon', () => {
       });
       expect(run.status).toBe(200);
     }
-    // After the last request: the loop-delay histogram stops after 10 s of quiet, and V8
-    // may run a few idle-time GCs; then nothing is due.
-    await settled(pid, 3000, 60_000);
-    const before = switchesByThread(pid);
-    await sleep(12_000);
-    const wakeups = gained(before, switchesByThread(pid));
-    expect({ wakeups, log: wakeups === 0 ? '' : h.daemonLog }).toEqual({ wakeups: 0, log: '' });
+    // After the last request the loop-delay histogram runs 10 s more and V8 may shrink its
+    // heap with a GC or two (one-off work): poll for a 12 s window without any wakeup. A
+    // timer of any period up to 12 s (the old 1 s HTTP check, a 10 s stats cadence) never
+    // lets such a window pass.
+    await settled(pid, 12_000, 80_000);
     expect(sqliteLoaded(pid)).toBe(false);
     const listed = await api('GET', '/v1/workspaces/idle/commands');
     const states = (listed.body as { state: string }[]).map((c) => c.state);
