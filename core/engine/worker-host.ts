@@ -288,13 +288,15 @@ export class WorkerHost implements WorkerSupervisor {
       return false;
     }
     const req = { ...effect.req, envelope: where.envelope };
+    // Marked before the spawn: the previous attempt's output is all counted by then (its
+    // exit waited for its pipes' EOF), while the new stream may not know its offset yet.
+    this.stderrMarks.set(name, this.deps.taskLogs?.stderrBytes(workerKey(name)) ?? 0);
     const r = this.deps.kernel.spawn(workerKey(name), req);
     if (!r.ok) {
       this.apply(name, { type: 'spawn-failed', message: r.error.message });
       return false;
     }
     this.pids.set(r.value.pid, name);
-    this.stderrMarks.set(name, this.deps.taskLogs?.stderrBytes(workerKey(name)) ?? 0);
     this.apply(name, { type: 'spawned', pid: r.value.pid });
     return true;
   }
