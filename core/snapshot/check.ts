@@ -40,10 +40,11 @@ export function str(o: Obj, key: string, path: string, nonEmpty = false): string
 
 export function int(o: Obj, key: string, path: string): number {
   const value = o[key];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+  // Number.isSafeInteger is false for anything that is not a number.
+  if (!Number.isSafeInteger(value) || (value as number) < 0) {
     corrupt(join(path, key), 'a non-negative safe integer', value);
   }
-  return value;
+  return value as number;
 }
 
 export function bool(o: Obj, key: string, path: string): boolean {

@@ -530,3 +530,45 @@ describe('encodeSnapshot keeps texts only while their records are unchanged', ()
     expect(encodeSnapshot(s)).toBe(first);
   });
 });
+
+/** Every field and item of a parsed snapshot, with its path as the decoder names it. */
+interface Field {
+  path: string;
+  container: boolean;
+  set: (v: unknown) => void;
+}
+
+function leaves(value: unknown, path: string): Field[] {
+  if (value === null || typeof value !== 'object') return [];
+  const out: Field[] = [];
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    const at = Array.isArray(value) ? `${path}[${key}]` : path === '' ? key : `${path}.${key}`;
+    const child = record[key];
+    const container = child !== null && typeof child === 'object';
+    out.push({ path: at, container, set: (v) => (record[key] = v) });
+    if (container) out.push(...leaves(child, at));
+  }
+  return out;
+}
+
+describe('a damaged field', () => {
+  const cases = [
+    ['v4', V4_TEXT],
+    ['v5', V5_TEXT],
+  ].flatMap(([name, text]) =>
+    leaves(JSON.parse(text as string), '')
+      .map((leaf, i) => [`${name} ${leaf.path}`, text as string, i] as const)
+      .filter(([label]) => !label.endsWith(' version')),
+  );
+
+  it.each(cases)('is named by its path in the refusal: %s', (_label, text, i) => {
+    const doc = JSON.parse(text) as unknown;
+    const leaf = leaves(doc, '')[i];
+    // A number where an object or a list is expected; an object where a value is.
+    leaf?.set(leaf.container ? 7 : { damaged: true });
+    const result = decodeSnapshot(JSON.stringify(doc));
+    const message = result.ok ? (result.skipped[0]?.message ?? 'nothing skipped') : result.message;
+    expect(message).toContain(`${leaf?.path}: expected `);
+  });
+});

@@ -33,11 +33,12 @@ export function decodeSnapshot(text: string): DecodeResult {
 function readVersion(raw: unknown): number {
   const o = obj(raw, '');
   const version = o.version;
-  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
+  // Number.isSafeInteger is false for anything that is not a number.
+  if (!Number.isSafeInteger(version) || (version as number) < 1) {
     const got = JSON.stringify(version) ?? 'nothing';
     throw new Corrupt(`version: expected an integer from 1 to ${SNAPSHOT_VERSION}, got ${got}`);
   }
-  return version;
+  return version as number;
 }
 
 /** Any known version's raw record (parsed JSON) → the current `Snapshot`. */
