@@ -7,7 +7,8 @@
  * retention removes them. Followers get a nudge (no bytes) when their key's files grew.
  */
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { OutputName } from '../../core/manifest/types.js';
 import { keyDir, listFiles, streamEnd } from '../logstore/files.js';
 import { isSysError, type NativeAddon } from './addon.js';
@@ -74,14 +75,13 @@ export class LogStore {
     return keyDir(this.dir, key);
   }
 
+  /**
+   * Nothing is created here: the writer thread makes the key's directory, its meta.json and
+   * the stream's files when the first byte arrives (creating a file costs the kernel about a
+   * millisecond; a silent process leaves no file). Readers take missing files as empty.
+   */
   private start(key: string, stream: OutputName, open: (base: string) => number | unknown): void {
-    const dir = this.keyDir(key);
-    try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-    } catch {
-      // logOpen reports it (ENOENT/EACCES) and closes the pipe: the child is not blocked.
-    }
-    const id = open(`${dir}/${stream}`);
+    const id = open(`${this.keyDir(key)}/${stream}`);
     if (typeof id !== 'number' || isSysError(id) || id <= 0) return;
     const e = this.entry(key);
     e.open.set(id, stream);
@@ -113,6 +113,23 @@ export class LogStore {
   captureFd(key: string, stream: OutputName, fd: number, own?: LogLimits): void {
     const { maxBytes, keep } = this.limitsFor(own);
     this.start(key, stream, (base) => this.native.logOpen(fd, base, maxBytes, keep));
+  }
+
+  /**
+   * The key's `meta.json` (adapters/logstore/meta.ts): written with its streams' first file
+   * by the writer thread, or at once here when the key's directory already holds files.
+   */
+  writeMeta(key: string, text: string): void {
+    const dir = this.keyDir(key);
+    const fate = this.native.logMeta(dir, text);
+    if (fate === 0) return;
+    try {
+      // 1: the writer thread may still be making the directory.
+      if (fate === 1) mkdirSync(dir, { recursive: true, mode: 0o700 });
+      writeFileSync(join(dir, 'meta.json'), text, { mode: 0o600 });
+    } catch {
+      // 2 and no directory: no stream of the key ever printed, so no meta is needed.
+    }
   }
 
   onNote(id: number, bytes: number, eof: boolean): void {

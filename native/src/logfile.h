@@ -1,6 +1,6 @@
 // The log store's writer: captured pipes spliced into size-rotated files by one thread.
 //
-// Files of one stream, for a base path B: `B.log` (being written), `B.log.1` … older;
+// Files of one stream, for a base path B (created at the stream's first byte, not before): `B.log` (being written), `B.log.1` … older;
 // `B.idx` / `B.idx.N` next to each: fixed 24-byte records (wallMs i64, offset u64, seq u64)
 // in native byte order. `offset` counts every byte the stream ever received (it goes on
 // across rotation and restarts), so a file's first record gives the offset of its first
@@ -30,6 +30,13 @@ void logWriterStop(LogWriter* w);  // joins the thread, closes every fd
 // Takes ownership of `fd` (a pipe read end), also on failure. Returns an id, 0 on error.
 uint32_t logWriterAdd(LogWriter* w, int fd, const std::string& base, uint64_t maxBytes,
                       uint32_t keep, SysError* error);
+enum class LogMetaFate {
+  kKept = 0,      // the writer thread writes it just before the key's first file
+  kHasFiles = 1,  // a stream of the key has (or is creating) files: the caller writes it
+  kNoStream = 2,  // no stream of the key is open: the caller writes it if `dir` exists
+};
+// The text of `<dir>/meta.json`, for the streams `<dir>/stdout` and `<dir>/stderr`.
+LogMetaFate logWriterMeta(LogWriter* w, const std::string& dir, const std::string& text);
 // Stops capturing (closes the pipe and the files).
 void logWriterRemove(LogWriter* w, uint32_t id);
 // A watched stream reports every write (followers); EOF is always reported.
