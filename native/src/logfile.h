@@ -1,6 +1,7 @@
 // The log store's writer: captured pipes spliced into size-rotated files by one thread.
 //
-// Files of one stream, for a base path B (created at the stream's first byte, not before): `B.log` (being written), `B.log.1` … older;
+// Files of one stream, for a base path B (made at the stream's first byte, not before):
+// `B.log` (being written), `B.log.1` … older;
 // `B.idx` / `B.idx.N` next to each: fixed 24-byte records (wallMs i64, offset u64, seq u64)
 // in native byte order. `offset` counts every byte the stream ever received (it goes on
 // across rotation and restarts), so a file's first record gives the offset of its first
