@@ -155,6 +155,8 @@ export interface NativeAddon {
   logWatch(id: number, on: boolean): void;
   /** Bytes the stream received so far; -1 once it ended. */
   logBytes(id: number): number;
+  /** The stream's offset when the pipe was added; known until its EOF note came (-1). */
+  logStartBytes(id: number): number;
   readonly constants: NativeConstants;
 }
 

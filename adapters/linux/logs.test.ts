@@ -1,9 +1,20 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KernelEvent } from '../../core/ports.js';
 import { harness, pollUntil, req } from '../../testing/linux.js';
+import { isSysError, type NativeAddon } from './addon.js';
 import { createLinuxKernel } from './kernel.js';
+import { LogStore } from './logs.js';
 
 const h = harness();
 const k = h.kernel;
@@ -87,6 +98,34 @@ describe('log files made at the first byte, by the writer thread', () => {
     await h.exitOf(second.value.pid);
     await pollUntil(() => (k.logBytes('again').stdout === 7 ? true : undefined), 'stdout');
     expect(h.text('again')).toBe('abc\nde\n');
+  });
+});
+
+describe("a stream's offset while its EOF note is on its way", () => {
+  it('is where the pipe began (the mark a task takes right after its spawn)', async () => {
+    const native = (k as unknown as { native: NativeAddon }).native;
+    const store = new LogStore(native, join(h.runtimeDir, 'marks'));
+    const feed = (text: string): number => {
+      const p = native.pipe(0);
+      if (isSysError(p)) throw new Error(`pipe: ${p.syscall} errno ${p.errno}`);
+      writeSync(p[1], text);
+      closeSync(p[1]);
+      store.captureFd('m', 'stdout', p[0]);
+      const ids = (store as unknown as { byId: Map<number, string> }).byId;
+      return Math.max(...ids.keys());
+    };
+    feed('abc');
+    await new Promise<void>((fire) => store.whenDrained('m', fire));
+    expect(store.bytes('m').stdout).toBe(3);
+    const id = feed('de');
+    // The writer thread drains the pipe and drops it; the note comes in a later tick.
+    const until = Date.now() + 10_000;
+    while (native.logBytes(id) !== -1 && Date.now() < until) {}
+    expect(native.logBytes(id)).toBe(-1);
+    expect(store.bytes('m').stdout).toBe(3);
+    await new Promise<void>((fire) => store.whenDrained('m', fire));
+    expect(store.bytes('m').stdout).toBe(5);
+    store.close();
   });
 });
 

@@ -32,6 +32,8 @@ export type LogLimitsOverride = Partial<LogLimits> | undefined;
 interface KeyLogs {
   /** Native stream ids still capturing. */
   open: Map<number, OutputName>;
+  /** Their streams' offsets when they were added (a pipe at EOF whose note is not in yet). */
+  startBytes: Map<number, number>;
   ended: { stdout: number; stderr: number };
   followers: Set<LogListener>;
   /** Called once every open capture reached EOF (a worker's exit waits for its stderr). */
@@ -65,7 +67,7 @@ export class LogStore {
     let e = this.byKey.get(key);
     if (!e) {
       const ended = { stdout: 0, stderr: 0 };
-      e = { open: new Map(), ended, followers: new Set(), drained: [] };
+      e = { open: new Map(), startBytes: new Map(), ended, followers: new Set(), drained: [] };
       this.byKey.set(key, e);
     }
     return e;
@@ -85,6 +87,7 @@ export class LogStore {
     if (typeof id !== 'number' || isSysError(id) || id <= 0) return;
     const e = this.entry(key);
     e.open.set(id, stream);
+    e.startBytes.set(id, Math.max(0, this.native.logStartBytes(id)));
     this.byId.set(id, key);
     owners.set(id, this);
     if (e.followers.size > 0) this.native.logWatch(id, true);
@@ -140,6 +143,7 @@ export class LogStore {
       const stream = e.open.get(id);
       if (stream) e.ended[stream] = bytes;
       e.open.delete(id);
+      e.startBytes.delete(id);
       this.byId.delete(id);
       owners.delete(id);
     }
@@ -159,7 +163,11 @@ export class LogStore {
   bytes(key: string): { stdout: number; stderr: number } {
     const e = this.byKey.get(key);
     const out = { stdout: e?.ended.stdout ?? 0, stderr: e?.ended.stderr ?? 0 };
-    for (const [id, stream] of e?.open ?? []) out[stream] = Math.max(0, this.native.logBytes(id));
+    for (const [id, stream] of e?.open ?? []) {
+      // -1: the pipe reached EOF and its note is not in yet; until then, as when it began.
+      const now = this.native.logBytes(id);
+      out[stream] = now >= 0 ? now : (e?.startBytes.get(id) ?? 0);
+    }
     if (!e) {
       const dir = this.keyDir(key);
       out.stdout = streamEnd(listFiles(dir, 'stdout'));

@@ -225,6 +225,7 @@ class Addon : public Napi::Addon<Addon> {
                     InstanceMethod("logClose", &Addon::LogClose),
                     InstanceMethod("logWatch", &Addon::LogWatch),
                     InstanceMethod("logBytes", &Addon::LogBytes),
+                    InstanceMethod("logStartBytes", &Addon::LogStartBytes),
                     InstanceValue("constants", Constants(env), napi_enumerable),
                 });
   }
@@ -926,6 +927,16 @@ class Addon : public Napi::Addon<Addon> {
       return Napi::Number::New(env, -1);
     }
     int64_t n = logWriterBytes(logWriter_, info[0].As<Napi::Number>().Uint32Value());
+    return Napi::Number::New(env, static_cast<double>(n));
+  }
+
+  // logStartBytes(id): the stream's offset when the pipe was added (-1: unknown id).
+  Napi::Value LogStartBytes(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (logWriter_ == nullptr || info.Length() != 1 || !info[0].IsNumber()) {
+      return Napi::Number::New(env, -1);
+    }
+    int64_t n = logWriterStartBytes(logWriter_, info[0].As<Napi::Number>().Uint32Value());
     return Napi::Number::New(env, static_cast<double>(n));
   }
 

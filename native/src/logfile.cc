@@ -206,6 +206,7 @@ struct Sink {
 // One capture pipe feeding a sink (the JS side's id).
 struct Input {
   uint32_t id = 0;
+  uint64_t startOffset = 0;  // the stream's offset when this pipe was added
   int pipe = -1;
   std::shared_ptr<Sink> sink;
   std::atomic<bool> watched{false};
@@ -269,6 +270,7 @@ class LogWriter {
     int flags = fcntl(fd, F_GETFL);
     if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
     input->id = ++lastId_;
+    input->startOffset = input->sink->offset.load(std::memory_order_relaxed);
     struct epoll_event ev = {};
     ev.events = EPOLLIN;
     ev.data.u32 = input->id;
@@ -318,6 +320,16 @@ class LogWriter {
     return static_cast<int64_t>(input->sink->offset.load(std::memory_order_relaxed));
   }
 
+  // Also once the pipe is gone, until its EOF note is taken (the JS side asks in the tick it
+  // added the pipe, and takes notes only in a later one).
+  int64_t startBytes(uint32_t id) {
+    std::shared_ptr<Input> input = find(id);
+    if (input) return static_cast<int64_t>(input->startOffset);
+    std::lock_guard<std::mutex> lock(notesMutex_);
+    auto it = notes_.find(id);
+    return it == notes_.end() ? -1 : static_cast<int64_t>(it->second.startBytes);
+  }
+
   std::vector<LogNote> take() {
     std::lock_guard<std::mutex> lock(notesMutex_);
     std::vector<LogNote> out;
@@ -338,7 +350,8 @@ class LogWriter {
     {
       std::lock_guard<std::mutex> lock(notesMutex_);
       first = notes_.empty();
-      notes_[in.id] = LogNote{in.id, in.sink->offset.load(std::memory_order_relaxed), eof};
+      uint64_t bytes = in.sink->offset.load(std::memory_order_relaxed);
+      notes_[in.id] = LogNote{in.id, bytes, in.startOffset, eof};
     }
     if (first) wake_(wakeArg_);
   }
@@ -462,5 +475,6 @@ void logWriterRemove(LogWriter* w, uint32_t id) { w->remove(id); }
 void logWriterWatch(LogWriter* w, uint32_t id, bool on) { w->watch(id, on); }
 std::vector<LogNote> logWriterTake(LogWriter* w) { return w->take(); }
 int64_t logWriterBytes(LogWriter* w, uint32_t id) { return w->bytes(id); }
+int64_t logWriterStartBytes(LogWriter* w, uint32_t id) { return w->startBytes(id); }
 
 }  // namespace shipote

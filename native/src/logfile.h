@@ -20,7 +20,8 @@ class LogWriter;
 
 struct LogNote {
   uint32_t id;
-  uint64_t bytes;  // the stream's offset after the last write
+  uint64_t bytes;       // the stream's offset after the last write
+  uint64_t startBytes;  // the stream's offset when the pipe was added
   bool eof;
 };
 
@@ -45,5 +46,8 @@ void logWriterWatch(LogWriter* w, uint32_t id, bool on);
 std::vector<LogNote> logWriterTake(LogWriter* w);
 // The stream's offset; -1 when the id is unknown (ended or removed).
 int64_t logWriterBytes(LogWriter* w, uint32_t id);
+// The stream's offset when the pipe `id` was added: bytes before it are not its own. Known
+// until the pipe's EOF note is taken; -1 after.
+int64_t logWriterStartBytes(LogWriter* w, uint32_t id);
 
 }  // namespace shipote
