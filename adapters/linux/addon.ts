@@ -144,11 +144,19 @@ export interface NativeAddon {
   logOpen(fd: number, base: string, maxBytes: number, keep: number): number | SysError;
   /** The same for a capture `spawn` made (its id), in the tick of the spawn. */
   logAdopt(captureId: number, base: string, maxBytes: number, keep: number): number | SysError;
+  /**
+   * `<dir>/meta.json` for the streams `<dir>/stdout|stderr`. 0: the writer thread writes it
+   * just before their first file; 1: a stream has files already, 2: none is open (the
+   * caller writes it; for 2 only if `dir` exists).
+   */
+  logMeta(dir: string, text: string): 0 | 1 | 2;
   logClose(id: number): void;
   /** A watched stream reports each write through onLog (followers). */
   logWatch(id: number, on: boolean): void;
   /** Bytes the stream received so far; -1 once it ended. */
   logBytes(id: number): number;
+  /** The stream's offset when the pipe was added; known until its EOF note came (-1). */
+  logStartBytes(id: number): number;
   readonly constants: NativeConstants;
 }
 

@@ -90,6 +90,8 @@ export interface LinuxKernel extends Kernel {
   /** The directory holding `key`'s log files. */
   logDir(key: string): string;
   logBytes(key: string): { stdout: number; stderr: number };
+  /** `key`'s meta.json, written with its first log file (adapters/linux/logs.ts). */
+  logMeta(key: string, text: string): void;
   /** `fire` once the output of `key`'s processes is fully captured (their pipes at EOF). */
   whenCaptured(key: string, fire: () => void): void;
   /** A nudge whenever `key`'s log files grew or a stream ended. */
@@ -408,6 +410,10 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
 
   logBytes(key: string): { stdout: number; stderr: number } {
     return this.logStore.bytes(key);
+  }
+
+  logMeta(key: string, text: string): void {
+    this.logStore.writeMeta(key, text);
   }
 
   followLogs(key: string, listener: LogListener): () => void {

@@ -7,7 +7,8 @@
  * retention removes them. Followers get a nudge (no bytes) when their key's files grew.
  */
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { OutputName } from '../../core/manifest/types.js';
 import { keyDir, listFiles, streamEnd } from '../logstore/files.js';
 import { isSysError, type NativeAddon } from './addon.js';
@@ -31,6 +32,8 @@ export type LogLimitsOverride = Partial<LogLimits> | undefined;
 interface KeyLogs {
   /** Native stream ids still capturing. */
   open: Map<number, OutputName>;
+  /** Their streams' offsets when they were added (a pipe at EOF whose note is not in yet). */
+  startBytes: Map<number, number>;
   ended: { stdout: number; stderr: number };
   followers: Set<LogListener>;
   /** Called once every open capture reached EOF (a worker's exit waits for its stderr). */
@@ -64,7 +67,7 @@ export class LogStore {
     let e = this.byKey.get(key);
     if (!e) {
       const ended = { stdout: 0, stderr: 0 };
-      e = { open: new Map(), ended, followers: new Set(), drained: [] };
+      e = { open: new Map(), startBytes: new Map(), ended, followers: new Set(), drained: [] };
       this.byKey.set(key, e);
     }
     return e;
@@ -74,17 +77,17 @@ export class LogStore {
     return keyDir(this.dir, key);
   }
 
+  /**
+   * Nothing is created here: the writer thread makes the key's directory, its meta.json and
+   * the stream's files when the first byte arrives (creating a file costs the kernel about a
+   * millisecond; a silent process leaves no file). Readers take missing files as empty.
+   */
   private start(key: string, stream: OutputName, open: (base: string) => number | unknown): void {
-    const dir = this.keyDir(key);
-    try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-    } catch {
-      // logOpen reports it (ENOENT/EACCES) and closes the pipe: the child is not blocked.
-    }
-    const id = open(`${dir}/${stream}`);
+    const id = open(`${this.keyDir(key)}/${stream}`);
     if (typeof id !== 'number' || isSysError(id) || id <= 0) return;
     const e = this.entry(key);
     e.open.set(id, stream);
+    e.startBytes.set(id, Math.max(0, this.native.logStartBytes(id)));
     this.byId.set(id, key);
     owners.set(id, this);
     if (e.followers.size > 0) this.native.logWatch(id, true);
@@ -115,6 +118,23 @@ export class LogStore {
     this.start(key, stream, (base) => this.native.logOpen(fd, base, maxBytes, keep));
   }
 
+  /**
+   * The key's `meta.json` (adapters/logstore/meta.ts): written with its streams' first file
+   * by the writer thread, or at once here when the key's directory already holds files.
+   */
+  writeMeta(key: string, text: string): void {
+    const dir = this.keyDir(key);
+    const fate = this.native.logMeta(dir, text);
+    if (fate === 0) return;
+    try {
+      // 1: the writer thread may still be making the directory.
+      if (fate === 1) mkdirSync(dir, { recursive: true, mode: 0o700 });
+      writeFileSync(join(dir, 'meta.json'), text, { mode: 0o600 });
+    } catch {
+      // 2 and no directory: no stream of the key ever printed, so no meta is needed.
+    }
+  }
+
   onNote(id: number, bytes: number, eof: boolean): void {
     const key = this.byId.get(id);
     const e = key === undefined ? undefined : this.byKey.get(key);
@@ -123,6 +143,7 @@ export class LogStore {
       const stream = e.open.get(id);
       if (stream) e.ended[stream] = bytes;
       e.open.delete(id);
+      e.startBytes.delete(id);
       this.byId.delete(id);
       owners.delete(id);
     }
@@ -142,7 +163,11 @@ export class LogStore {
   bytes(key: string): { stdout: number; stderr: number } {
     const e = this.byKey.get(key);
     const out = { stdout: e?.ended.stdout ?? 0, stderr: e?.ended.stderr ?? 0 };
-    for (const [id, stream] of e?.open ?? []) out[stream] = Math.max(0, this.native.logBytes(id));
+    for (const [id, stream] of e?.open ?? []) {
+      // -1: the pipe reached EOF and its note is not in yet; until then, as when it began.
+      const now = this.native.logBytes(id);
+      out[stream] = now >= 0 ? now : (e?.startBytes.get(id) ?? 0);
+    }
     if (!e) {
       const dir = this.keyDir(key);
       out.stdout = streamEnd(listFiles(dir, 'stdout'));

@@ -11,6 +11,7 @@ import { isFinished } from '../control/logs.js';
 import type { LogSource } from '../control/types.js';
 import type { LinuxKernel } from '../linux/kernel.js';
 import { logDirFor } from '../store/paths.js';
+import { metaText } from './meta.js';
 import { keepDaysDefault } from './retention.js';
 import { createDiskLogSource, recordOwners } from './source.js';
 import { type SweepOptions, startRetention, sweepAtStart } from './sweep.js';
@@ -59,7 +60,7 @@ export function wireLogStore(w: LogStoreWiring): { source: LogSource; startTicks
     event: w.appendEvent,
   };
   sweepAtStart(sweep);
-  recordOwners(w.supervisor, logRoot);
+  recordOwners(w.supervisor, logRoot, (meta) => w.kernel.logMeta(meta.key, metaText(meta)));
   const source = createDiskLogSource({
     root: logRoot,
     follow: (key, listener) => w.kernel.followLogs(key, listener),

@@ -7,7 +7,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
@@ -337,6 +337,32 @@ maybe(`log store against a real daemon${why ? ` (skipped: ${why})` : ''}`, () =>
     );
     expect(r.status).toBe(200);
     expect(seen.join('')).toBe('b\nc\n');
+  });
+
+  it('a silent command has no log files: logs answers empty, -f sees its first line', async () => {
+    const go = join(h.dir, 'go-quiet');
+    const view = await run('quiet', `while [ ! -e ${go} ]; do sleep 0.05; done; echo late`);
+    // Running and silent: nothing on disk, not even its directory, and logs is empty.
+    expect(existsSync(logDir(view.id))).toBe(false);
+    expect(await h.cli(['logs', 'lg', 'quiet'])).toEqual({ code: 0, stdout: '', stderr: '' });
+    const seen: string[] = [];
+    const follow = requestStream(
+      h.socketPath,
+      '/v1/workspaces/lg/commands/quiet/logs?which=stdout&follow=1',
+      (c) => {
+        seen.push(c.toString());
+      },
+    );
+    expect(await h.cli(['logs', 'lg', 'quiet', '--stdout'])).toMatchObject({ stdout: '' });
+    writeFileSync(go, '');
+    expect((await follow).status).toBe(200);
+    expect(seen.join('')).toBe('late\n');
+    await exited('quiet');
+    expect(await h.cli(['logs', 'lg', 'quiet'])).toEqual({ code: 0, stdout: 'late\n', stderr: '' });
+    // The files came with the first byte, meta.json with them; stderr never printed.
+    const meta = JSON.parse(readFileSync(join(logDir(view.id), 'meta.json'), 'utf8'));
+    expect(meta).toMatchObject({ key: view.id, label: 'quiet', wsLabel: 'lg' });
+    expect(readdirSync(logDir(view.id)).sort()).toEqual(['meta.json', 'stdout.idx', 'stdout.log']);
   });
 
   it('logs <ws> -f picks up commands and pipelines started after it began', async () => {

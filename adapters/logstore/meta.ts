@@ -1,6 +1,8 @@
 /**
  * Whose logs a key directory holds (`meta.json`: workspace id and label, the command's or
- * node's label), written when a command or pipeline starts. The log store is keyed by
+ * node's label), written when a command or pipeline starts; a command's with its first log
+ * file (the capture's writer thread writes it, adapters/linux/logs.ts), so a command that
+ * prints nothing leaves no directory. The log store is keyed by
  * command id, independent of the engine's records: with the meta, the logs of a command
  * the supervisor has forgotten (an earlier daemon, a dropped record) are still found by
  * workspace and label, and retention knows which workspace a directory belongs to.
@@ -19,11 +21,16 @@ export interface LogMeta {
   startedWallMs: number;
 }
 
+export function metaText(meta: LogMeta): string {
+  return `${JSON.stringify(meta)}\n`;
+}
+
+/** Writes meta.json now, making the key's directory (a pipeline's nodes: see source.ts). */
 export function writeMeta(root: string, meta: LogMeta): void {
   const dir = keyDir(root, meta.key);
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(join(dir, 'meta.json'), `${JSON.stringify(meta)}\n`, { mode: 0o600 });
+    writeFileSync(join(dir, 'meta.json'), metaText(meta), { mode: 0o600 });
   } catch {
     // Best effort: the logs are still read by key.
   }

@@ -8,7 +8,7 @@ import type { Supervisor } from '../../core/engine/api.js';
 import type { KnownLog, LogKey, LogQuery, LogSource, LogWhich } from '../control/types.js';
 import { LogCursor, type LogSourceSpec } from './cursor.js';
 import { keyDir, type StreamName } from './files.js';
-import { listKeyDirs, writeMeta } from './meta.js';
+import { type LogMeta, listKeyDirs, writeMeta } from './meta.js';
 
 export interface DiskLogSourceOptions {
   root: string;
@@ -45,8 +45,17 @@ export function createDiskLogSource(opts: DiskLogSourceOptions): LogSource {
   };
 }
 
-/** Writes a key's meta.json when a command or pipeline starts (lifecycle `run` events). */
-export function recordOwners(sup: Supervisor, root: string): () => void {
+/**
+ * Writes a key's meta.json when a command or pipeline starts (lifecycle `run` events).
+ * A command's goes through `commandMeta` (the log store writes it with the first log file:
+ * `run` comes after the spawn, so its captures are known); a pipeline's nodes' are written
+ * at once (`pipeline-run` comes before the spawn, and restarts do not repeat it).
+ */
+export function recordOwners(
+  sup: Supervisor,
+  root: string,
+  commandMeta: (meta: LogMeta) => void = (meta) => writeMeta(root, meta),
+): () => void {
   const wsLabelOf = (ws: string): string => {
     const v = sup.getWorkspace(ws);
     return v.ok ? v.value.label : ws;
@@ -57,7 +66,7 @@ export function recordOwners(sup: Supervisor, root: string): () => void {
     if (event.ev === 'run' && typeof f.cmd === 'string') {
       const startedWallMs = event.wallMs;
       const label = String(f.label ?? f.cmd);
-      writeMeta(root, { key: f.cmd, ws, wsLabel: wsLabelOf(ws), label, startedWallMs });
+      commandMeta({ key: f.cmd, ws, wsLabel: wsLabelOf(ws), label, startedWallMs });
     }
     if (event.ev === 'pipeline-run' && typeof f.pipeline === 'string') {
       const p = sup.getPipeline(f.pipeline);

@@ -221,9 +221,11 @@ class Addon : public Napi::Addon<Addon> {
                     InstanceMethod("logInit", &Addon::LogInit),
                     InstanceMethod("logOpen", &Addon::LogOpen),
                     InstanceMethod("logAdopt", &Addon::LogAdopt),
+                    InstanceMethod("logMeta", &Addon::LogMeta),
                     InstanceMethod("logClose", &Addon::LogClose),
                     InstanceMethod("logWatch", &Addon::LogWatch),
                     InstanceMethod("logBytes", &Addon::LogBytes),
+                    InstanceMethod("logStartBytes", &Addon::LogStartBytes),
                     InstanceValue("constants", Constants(env), napi_enumerable),
                 });
   }
@@ -871,7 +873,8 @@ class Addon : public Napi::Addon<Addon> {
   }
 
   // logAdopt(captureId, base, maxBytes, keep): a capture spawn made goes to a file instead
-  // of onData. Called in the same tick as spawn, so no byte has been read yet.
+  // of onData. Called in the same tick as spawn, so no byte has been read yet. Nothing is
+  // created here: the writer thread creates the files at the first byte.
   Napi::Value LogAdopt(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!logArgsOk(info, "Usage: logAdopt(captureId, base, maxBytes, keep) after logInit")) {
@@ -885,6 +888,22 @@ class Addon : public Napi::Addon<Addon> {
     captures_.erase(it);
     if (fd < 0) return sysErrorObject(env, SysError{err, "fcntl"});
     return logAdd(env, fd, info);
+  }
+
+  // logMeta(dir, text): 0 when the writer writes `<dir>/meta.json` with a stream's first
+  // file; 1 when a stream of `dir` has files already, 2 when none is open (the caller writes
+  // it; for 2 only if `dir` exists).
+  Napi::Value LogMeta(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (logWriter_ == nullptr || info.Length() != 2 || !info[0].IsString() ||
+        !info[1].IsString()) {
+      Napi::TypeError::New(env, "Usage: logMeta(dir, text) after logInit")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    LogMetaFate fate = logWriterMeta(logWriter_, info[0].As<Napi::String>().Utf8Value(),
+                                     info[1].As<Napi::String>().Utf8Value());
+    return Napi::Number::New(env, static_cast<int>(fate));
   }
 
   Napi::Value LogClose(const Napi::CallbackInfo& info) {
@@ -908,6 +927,16 @@ class Addon : public Napi::Addon<Addon> {
       return Napi::Number::New(env, -1);
     }
     int64_t n = logWriterBytes(logWriter_, info[0].As<Napi::Number>().Uint32Value());
+    return Napi::Number::New(env, static_cast<double>(n));
+  }
+
+  // logStartBytes(id): the stream's offset when the pipe was added (-1: unknown id).
+  Napi::Value LogStartBytes(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (logWriter_ == nullptr || info.Length() != 1 || !info[0].IsNumber()) {
+      return Napi::Number::New(env, -1);
+    }
+    int64_t n = logWriterStartBytes(logWriter_, info[0].As<Napi::Number>().Uint32Value());
     return Napi::Number::New(env, static_cast<double>(n));
   }
 

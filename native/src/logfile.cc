@@ -7,6 +7,11 @@
 // A file that reaches max_bytes is rotated (B.log → B.log.1 …, `keep` files in all).
 // Pipes for the same base share one open stream (a restarted command's new pipe while the
 // old one still drains, a forked child that kept the old pipe): one writer per file.
+// Files are created lazily, by this thread, when a stream's first byte arrives: creating a
+// file costs the kernel about a millisecond, which a spawn must not pay on the event loop,
+// and a process that prints nothing leaves no file. The key's directory and its meta.json
+// (given by logWriterMeta before or after the add) are made at the same moment, meta.json
+// first, so no stream has files without it.
 
 #include "logfile.h"
 
@@ -14,6 +19,7 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,6 +68,28 @@ bool discard(const std::string& path) {
   std::thread([aside] { unlink(aside.c_str()); }).detach();
   return true;
 }
+
+std::string dirOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
+}
+
+// mkdir -p (0700). Existing components are fine; errors show when the file is opened.
+void makeDirs(const std::string& dir) {
+  for (size_t at = dir.find('/', 1); at != std::string::npos; at = dir.find('/', at + 1)) {
+    mkdir(dir.substr(0, at).c_str(), 0700);
+  }
+  mkdir(dir.c_str(), 0700);
+}
+
+// Whole file, best effort (like the JS writer it replaces: the logs are still read by key).
+void writeWhole(const std::string& path, const std::string& text) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  ssize_t ignored = write(fd, text.data(), text.size());
+  (void)ignored;
+  close(fd);
+}
 }  // namespace
 
 struct Sink {
@@ -77,6 +105,11 @@ struct Sink {
   int64_t lastRecordMs = -1;
   uint64_t lastSeq = 0;
   bool broken = false;  // the file cannot be written: the bytes are discarded
+  bool opened = false;  // the files exist (writer thread only)
+  // Guarded by the writer's mutex_: the files are being or were created; meta.json text
+  // to write first (empty: none given, or a sibling stream wrote it).
+  bool materialized = false;
+  std::string meta;
 
   ~Sink() {
     for (int fd : {file, index}) {
@@ -122,6 +155,19 @@ struct Sink {
     return true;
   }
 
+  // The stream's offset from what earlier incarnations left, without creating anything
+  // (the files are opened, or created, at the first byte).
+  void probe() {
+    struct stat st;
+    if (stat(logPath(0).c_str(), &st) != 0) return;  // no file: offset 0
+    uint64_t bytes = static_cast<uint64_t>(st.st_size);
+    Record first{0, 0, 0};
+    int fd = ::open(indexPath(0).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && pread(fd, &first, sizeof first, 0) == sizeof first) bytes += first.offset;
+    if (fd >= 0) close(fd);
+    offset.store(bytes, std::memory_order_relaxed);
+  }
+
   static bool fail(SysError* error, const char* syscall) {
     *error = SysError{errno, syscall};
     return false;
@@ -160,6 +206,7 @@ struct Sink {
 // One capture pipe feeding a sink (the JS side's id).
 struct Input {
   uint32_t id = 0;
+  uint64_t startOffset = 0;  // the stream's offset when this pipe was added
   int pipe = -1;
   std::shared_ptr<Sink> sink;
   std::atomic<bool> watched{false};
@@ -215,10 +262,7 @@ class LogWriter {
       sink->maxBytes = std::max<uint64_t>(maxBytes, 1);
       sink->keep = std::max<uint32_t>(keep, 1);
       sink->serial = ++lastSerial_;
-      // Files that cannot be opened (a full or read-only disk): the bytes are drained and
-      // dropped, so the child is not blocked or killed by SIGPIPE for want of a log.
-      SysError ignored;
-      if (!sink->open(&ignored, 0)) sink->broken = true;
+      sink->probe();  // the files themselves wait for the first byte (materialize)
       input->sink = sink;
       sinks_[base] = sink;
     }
@@ -226,6 +270,7 @@ class LogWriter {
     int flags = fcntl(fd, F_GETFL);
     if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
     input->id = ++lastId_;
+    input->startOffset = input->sink->offset.load(std::memory_order_relaxed);
     struct epoll_event ev = {};
     ev.events = EPOLLIN;
     ev.data.u32 = input->id;
@@ -248,6 +293,22 @@ class LogWriter {
     if (open != sinks_.end() && open->second.expired()) sinks_.erase(open);
   }
 
+  // Sets the meta.json text of the key directory `dir` for its streams that have no files
+  // yet (see LogMetaFate).
+  LogMetaFate meta(const std::string& dir, const std::string& text) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    LogMetaFate fate = LogMetaFate::kNoStream;
+    for (const char* stream : {"/stdout", "/stderr"}) {
+      auto open = sinks_.find(dir + stream);
+      std::shared_ptr<Sink> sink = open == sinks_.end() ? nullptr : open->second.lock();
+      if (!sink) continue;
+      if (sink->materialized) return LogMetaFate::kHasFiles;
+      sink->meta = text;
+      fate = LogMetaFate::kKept;
+    }
+    return fate;
+  }
+
   void watch(uint32_t id, bool on) {
     std::shared_ptr<Input> input = find(id);
     if (input) input->watched.store(on, std::memory_order_relaxed);
@@ -257,6 +318,16 @@ class LogWriter {
     std::shared_ptr<Input> input = find(id);
     if (!input) return -1;
     return static_cast<int64_t>(input->sink->offset.load(std::memory_order_relaxed));
+  }
+
+  // Also once the pipe is gone, until its EOF note is taken (the JS side asks in the tick it
+  // added the pipe, and takes notes only in a later one).
+  int64_t startBytes(uint32_t id) {
+    std::shared_ptr<Input> input = find(id);
+    if (input) return static_cast<int64_t>(input->startOffset);
+    std::lock_guard<std::mutex> lock(notesMutex_);
+    auto it = notes_.find(id);
+    return it == notes_.end() ? -1 : static_cast<int64_t>(it->second.startBytes);
   }
 
   std::vector<LogNote> take() {
@@ -279,14 +350,46 @@ class LogWriter {
     {
       std::lock_guard<std::mutex> lock(notesMutex_);
       first = notes_.empty();
-      notes_[in.id] = LogNote{in.id, in.sink->offset.load(std::memory_order_relaxed), eof};
+      uint64_t bytes = in.sink->offset.load(std::memory_order_relaxed);
+      notes_[in.id] = LogNote{in.id, bytes, in.startOffset, eof};
     }
     if (first) wake_(wakeArg_);
   }
 
-  // Moves what the pipe holds into the file. Returns false at EOF.
-  bool service(Input& in) {
+  // The first byte is waiting: the directory, meta.json (once per key: the sibling stream's
+  // copy is dropped), then the stream's files. Files that cannot be opened (a full or
+  // read-only disk): the bytes are drained and dropped, so the child is not blocked or
+  // killed by SIGPIPE for want of a log.
+  void materialize(Sink& s) {
+    std::string text;
+    std::string dir = dirOf(s.base);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      s.materialized = true;
+      text.swap(s.meta);
+      for (const char* stream : {"/stdout", "/stderr"}) {
+        auto open = sinks_.find(dir + stream);
+        std::shared_ptr<Sink> sibling = open == sinks_.end() ? nullptr : open->second.lock();
+        if (sibling && !text.empty()) sibling->meta.clear();
+      }
+    }
+    s.opened = true;
+    struct stat st;
+    if (stat(dir.c_str(), &st) != 0) makeDirs(dir);
+    if (!text.empty()) writeWhole(dir + "/meta.json", text);
+    SysError ignored;
+    if (!s.open(&ignored, 0)) s.broken = true;
+  }
+
+  // Moves what the pipe holds into the file. Returns false at EOF (`hup`: the write ends
+  // are all closed, so an empty pipe is the end).
+  bool service(Input& in, bool hup) {
     Sink& s = *in.sink;
+    if (!s.opened) {
+      int waiting = 0;
+      if (ioctl(in.pipe, FIONREAD, &waiting) == 0 && waiting == 0) return !hup;
+      materialize(s);
+    }
     size_t moved = 0;
     while (moved < kTurnBytesMax) {
       if (!s.broken && s.size >= s.maxBytes) s.rotate();
@@ -324,7 +427,8 @@ class LogWriter {
         uint32_t id = events[i].data.u32;
         if (id == 0) return;  // stop
         std::shared_ptr<Input> input = find(id);
-        if (!input || service(*input)) continue;
+        bool hup = (events[i].events & (EPOLLHUP | EPOLLERR)) != 0;
+        if (!input || service(*input, hup)) continue;
         note(*input, true);
         remove(id);
       }
@@ -364,9 +468,13 @@ uint32_t logWriterAdd(LogWriter* w, int fd, const std::string& base, uint64_t ma
   return w->add(fd, base, maxBytes, keep, error);  // on failure the input closed `fd`
 }
 
+LogMetaFate logWriterMeta(LogWriter* w, const std::string& dir, const std::string& text) {
+  return w->meta(dir, text);
+}
 void logWriterRemove(LogWriter* w, uint32_t id) { w->remove(id); }
 void logWriterWatch(LogWriter* w, uint32_t id, bool on) { w->watch(id, on); }
 std::vector<LogNote> logWriterTake(LogWriter* w) { return w->take(); }
 int64_t logWriterBytes(LogWriter* w, uint32_t id) { return w->bytes(id); }
+int64_t logWriterStartBytes(LogWriter* w, uint32_t id) { return w->startBytes(id); }
 
 }  // namespace shipote
