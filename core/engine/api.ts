@@ -14,20 +14,9 @@ import type { Policy } from '../policy/index.js';
 import type { DeadLetter, LifecycleEvent, Ports, TaskRow } from '../ports.js';
 import type { WorkerView } from './worker-views.js';
 
-export type ApiErrorCode =
-  | 'not_found' // no such workspace/command/pipeline/saved pipeline
-  | 'invalid' // a request that fails validation (names `field`)
-  | 'conflict' // duplicate label, workspace stopped, …
-  | 'spawn_failed' // exec failure: errno/syscall set
-  | 'unavailable'; // a capability the host lacks
+export type { ApiError, ApiErrorCode } from './errors.js';
 
-export interface ApiError {
-  code: ApiErrorCode;
-  message: string;
-  field?: string;
-  errno?: number;
-  syscall?: string;
-}
+import type { ApiError } from './errors.js';
 
 export type ApiResult<T> = { ok: true; value: T } | { ok: false; error: ApiError };
 
@@ -86,13 +75,10 @@ export interface QuotaView {
   source: 'cgroup' | 'proc';
 }
 
-export interface StatsSample {
-  wallMs: number;
-  rssBytes: number;
-  cpuUs: number;
-  /** Integer per-mille of one core between this sample and the previous (1000 = 100 %). */
-  cpuPermille: number;
-}
+// A persisted type (the snapshot keeps a workspace's recent samples): defined there.
+export type { StatsSample } from '../snapshot/types.js';
+
+import type { StatsSample } from '../snapshot/types.js';
 
 export interface StatsView {
   workspaceId: string;

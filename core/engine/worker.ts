@@ -23,8 +23,8 @@
 import { TASK_KILL_GRACE_MS } from '../manifest/worker.js';
 import { nextBackoffMs, recordDeath } from '../policy/index.js';
 import type { ProcRequest, SignalName, TaskResult, TaskRow, WorkerDef } from '../ports.js';
-import type { ApiError } from './api.js';
-import { dispatch, type Table } from './table.js';
+import { dispatch, type Table } from './cells.js';
+import type { ApiError } from './errors.js';
 
 export type WorkerState = 'idle' | 'delivering' | 'running' | 'stopping' | 'backoff' | 'draining';
 

@@ -1,6 +1,14 @@
 /** The persisted state: declared intent the daemon restores after a restart (contract §5). */
 
-import type { StatsSample } from '../engine/api.js';
+/** One sample of a workspace's usage (also the engine's `StatsView.history`). */
+export interface StatsSample {
+  wallMs: number;
+  rssBytes: number;
+  cpuUs: number;
+  /** Integer per-mille of one core between this sample and the previous (1000 = 100 %). */
+  cpuPermille: number;
+}
+
 import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
 
 export const SNAPSHOT_VERSION = 5;

@@ -4,9 +4,9 @@
  *    stats: [{ workspaceId, samples: [{ wallMs, rssBytes, cpuUs, cpuPermille }] }] }`.
  */
 
-import type { StatsSample } from '../engine/api.js';
 import { packAnchored, packOnce } from './canonical.js';
 import { arr, entries, int, obj, str } from './check.js';
+import type { StatsSample } from './types.js';
 import { PERSISTED_SAMPLES_MAX, type PersistedStats, type Snapshot } from './types.js';
 
 export interface SnapshotV4 extends Omit<Snapshot, 'version' | 'commands'> {
