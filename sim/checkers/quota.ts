@@ -22,6 +22,12 @@ export class QuotaChecker implements Checker {
     return this.kills(ctx) ?? this.enforced(ctx);
   }
 
+  /** A new daemon sees a breach first at its own start: its first tick is one tick later. */
+  afterRestore(): string | null {
+    this.since.clear();
+    return null;
+  }
+
   /** Every `quota-kill` of the engine against the kernel's usage at that instant. */
   private kills(ctx: CheckContext): string | null {
     const events = ctx.world.eventLog.events;
