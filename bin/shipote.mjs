@@ -25,9 +25,9 @@ if (!existsSync(entry)) {
   process.exit(69);
 }
 
-/** The daemon bundle, if built since the last compile (tsc rewrites every entry). */
+/** The entry's bundle, if built since the last compile (tsc rewrites every entry). */
 function freshBundle() {
-  const bundle = join(dirname(entry), 'daemon.bundle.mjs');
+  const bundle = join(dirname(entry), isDaemon ? 'daemon.bundle.mjs' : 'cli.bundle.mjs');
   try {
     return statSync(bundle).mtimeMs >= statSync(entry).mtimeMs ? bundle : null;
   } catch {
@@ -35,6 +35,6 @@ function freshBundle() {
   }
 }
 
-const module = await import(pathToFileURL((isDaemon && freshBundle()) || entry).href);
+const module = await import(pathToFileURL(freshBundle() || entry).href);
 if (isDaemon) await module.daemonMain(process.argv.slice(3));
 else await module.main();
