@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PortError } from '../../core/ports.js';
 import { type SimEngine, simEngine } from '../../testing/engine.js';
-import { textLogSource } from '../../testing/fixtures/control.js';
+import { controlDeps, textLogSource } from '../../testing/fixtures/control.js';
 import { requestJson } from './client.js';
 import { type ControlServer, serveControl } from './server.js';
-import { coreSpecParsers } from './specs.js';
 import type { ControlDeps } from './types.js';
 
 let dir: string;
@@ -23,20 +22,12 @@ let stopPump: () => void;
 let pending: ((failure: PortError | null) => void)[];
 
 function deps(): ControlDeps {
-  return {
-    supervisor: engine.sup,
-    specs: coreSpecParsers,
+  return controlDeps(engine.sup, {
     logs: textLogSource(new Map(), new Set()),
-    flows: () => [],
-    caps: () => ({}),
-    history: () => [],
-    statePath: '/state.json',
     socketPath: socket,
-    restoreReport: () => null,
     nowMs: () => 0,
-    startedAtMs: 0,
     durable: () => new Promise((resolve) => pending.push(resolve)),
-  };
+  });
 }
 
 beforeEach(async () => {

@@ -10,11 +10,10 @@ import { join } from 'node:path';
 import { workerSignature } from '../../core/apply/plan.js';
 import type { WorkerDecl } from '../../core/manifest/apply.js';
 import { type SimEngine, simEngine } from '../../testing/engine.js';
-import { textLogSource } from '../../testing/fixtures/control.js';
+import { controlDeps, textLogSource } from '../../testing/fixtures/control.js';
 import { requestJson } from './client.js';
 import type { ApplyDeps, ApplyReply, ApplyWorkerHook } from './routes-apply.js';
 import { type ControlServer, serveControl } from './server.js';
-import { coreSpecParsers } from './specs.js';
 
 let dir: string;
 let socket: string;
@@ -24,17 +23,11 @@ let stopPump: () => void;
 
 function deps(hook?: ApplyWorkerHook): ApplyDeps {
   return {
-    supervisor: engine.sup,
-    specs: coreSpecParsers,
-    logs: textLogSource(new Map(), new Set()),
-    flows: () => [],
-    caps: () => ({}),
-    history: () => [],
-    statePath: '/state.json',
-    socketPath: socket,
-    restoreReport: () => null,
-    nowMs: () => 0,
-    startedAtMs: 0,
+    ...controlDeps(engine.sup, {
+      logs: textLogSource(new Map(), new Set()),
+      socketPath: socket,
+      nowMs: () => 0,
+    }),
     ...(hook ? { applyWorkers: hook } : {}),
   };
 }

@@ -13,13 +13,13 @@ import {
   openSync,
   readFileSync,
   renameSync,
-  unlinkSync,
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { PortError, PortResult, Store, StoreRead } from '../../core/ports.js';
 import { toPortError } from './errors.js';
 import { createGroupCommit, defaultGroupCommitIo, type GroupCommitIo } from './group-commit.js';
+import { closeQuietly, unlinkQuietly } from './quiet-fs.js';
 import { randomBytes } from './random.js';
 
 export interface FileStore extends Store {
@@ -140,22 +140,6 @@ function fsyncDir(dir: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
-  }
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // Already closed or invalid: nothing left to release.
-  }
-}
-
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // The temp file may never have been created.
   }
 }
 

@@ -16,10 +16,11 @@
  * committed was never acknowledged.
  */
 
-import { close, closeSync, fsync, fsyncSync, openSync, renameSync, unlinkSync } from 'node:fs';
+import { close, closeSync, fsync, fsyncSync, openSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { PortError, PortResult } from '../../core/ports.js';
 import { toPortError } from './errors.js';
+import { closeQuietly, unlinkQuietly } from './quiet-fs.js';
 
 interface Staged {
   seq: number;
@@ -211,20 +212,4 @@ function closeOnce(s: Staged): void {
 function discard(s: Staged): void {
   closeOnce(s);
   unlinkQuietly(s.temp);
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // Already closed.
-  }
-}
-
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // Already renamed or removed.
-  }
 }
