@@ -119,6 +119,16 @@ describe('leftovers: the pure rule', () => {
     );
   });
 
+  it('ends even when the parent links loop (a table read while processes come and go)', () => {
+    const table = new Map<number, ProcEntry>([
+      [10, { pid: 10, ppid: 11, pgid: 10, startTicks: 5, state: 'S' }],
+      [11, { pid: 11, ppid: 10, pgid: 10, startTicks: 5, state: 'S' }],
+      [12, { pid: 12, ppid: 1, pgid: 12, startTicks: 7, state: 'S' }],
+    ]);
+    const scopeOf = () => `${TAG}:x`;
+    expect(leftovers({ tag: TAG, groups: [] }, table, 10, scopeOf)).toEqual([12]);
+  });
+
   it.each([
     ['the recorded leader and its group', [10, 11], [{ pgid: 10, startTicks: 5 }], []],
     ['members of a group whose leader is gone', [11], [{ pgid: 10, startTicks: 5 }], []],

@@ -81,9 +81,11 @@ export function leftovers(
     if (p.state === 'Z' || victims.has(p.pid)) continue;
     if (scopeOf(p.pid)?.startsWith(prefix)) victims.add(p.pid);
   }
-  for (let p = table.get(selfPid); p !== undefined; p = table.get(p.ppid)) {
+  // Up the parent chain; a table read while processes come and go may hold a loop.
+  const seen = new Set<number>();
+  for (let p = table.get(selfPid); p !== undefined && !seen.has(p.pid); p = table.get(p.ppid)) {
+    seen.add(p.pid);
     victims.delete(p.pid);
-    if (p.ppid === p.pid) break;
   }
   return [...victims];
 }
