@@ -104,18 +104,8 @@ export function workerApplyAction(
   existing: DeclaredWorker | null,
 ): 'create' | 'unchanged' | 'replace' {
   if (existing === null) return 'create';
-  const keys: (keyof DeclaredWorker)[] = [
-    'exec',
-    'argv',
-    'envp',
-    'cwd',
-    'backoffMsInitial',
-    'backoffMsMax',
-    'timeoutMs',
-    'killGraceMs',
-    'crashLoopMax',
-    'crashLoopWindowMs',
-  ];
+  // Every key a worker table has, but its name (what the two are matched by).
+  const keys = WORKER_KEYS.filter((k): k is keyof DeclaredWorker => k !== 'name');
   const same = keys.every((k) => JSON.stringify(declared[k]) === JSON.stringify(existing[k]));
   return same ? 'unchanged' : 'replace';
 }
