@@ -62,37 +62,28 @@ import {
   readTable,
 } from './read.js';
 import { expandValue } from './templates.js';
-import type { LogRotation, PipelineSpec, SpecIssue, SpecResult, WorkspaceSpec } from './types.js';
+import type {
+  CommandSpec,
+  LogRotation,
+  PipelineSpec,
+  RestartMode,
+  SpecIssue,
+  SpecResult,
+  WorkspaceSpec,
+} from './types.js';
 import { validateWorkspaceSpec } from './workspace.js';
 
-export type RestartMode = 'no' | 'on-failure' | 'always';
+export type { RestartMode } from './types.js';
 
-/** One `[[services]]` entry, normalised: every default filled in. */
-export interface ServiceSpec {
-  label: string;
+/**
+ * One `[[services]]` entry, normalised: every default filled in. A command's spec (its
+ * `restart` says what `restartOnFailure` would) in a workspace named by label; `envp` is
+ * `KEY=value`, env_file first then env (env wins), sorted by key; `logs` { 0, 0 } is the
+ * daemon's defaults.
+ */
+export interface ServiceSpec extends Omit<CommandSpec, 'restartOnFailure' | 'logs'> {
   /** The label of the workspace it runs in. */
   workspace: string;
-  exec: string;
-  argv: string[];
-  cwd: string;
-  /** `KEY=value`, env_file first then env (env wins), sorted by key. */
-  envp: string[];
-  /** '' = the daemon's own. */
-  user: string;
-  group: string;
-  restart: RestartMode;
-  backoffMs: number;
-  backoffMsMax: number;
-  crashLoopMax: number;
-  crashLoopWindowMs: number;
-  ready: 'exec' | 'notify';
-  /** 0 = no timeout. */
-  readyTimeoutMs: number;
-  /** 0 = no watchdog. */
-  watchdogMs: number;
-  /** Labels of services of the same workspace. */
-  dependsOn: string[];
-  /** Rotation of its captured streams; { 0, 0 } = the daemon's defaults. */
   logs: LogRotation;
 }
 
