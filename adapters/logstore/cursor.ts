@@ -8,6 +8,7 @@
  * where each stream starts and ends (index lookups and a backwards scan, never a full read).
  */
 
+import type { LogQuery } from '../control/types.js';
 import {
   type IndexRecord,
   type LogFile,
@@ -28,14 +29,8 @@ export interface LogSourceSpec {
   label?: string;
 }
 
-export interface LogQuery {
-  /** The last N lines of each stream (of the merge, for one command's two streams). */
-  lines?: number;
-  tailBytes?: number;
-  sinceMs?: number;
-  untilMs?: number;
-  timestamps?: boolean;
-}
+// The query is the control API's (adapters/control/types.ts), read here as it is.
+export type { LogQuery };
 
 export const chunkBytesMax = 256 * 1024;
 const newline = Buffer.from('\n');
