@@ -15,7 +15,7 @@
  *   operator would, and the same must then hold, with at most one live command per label.
  */
 
-import { liveOf } from '../core/apply/live.js';
+import { liveOf, running } from '../core/apply/live.js';
 import type { ApplyAction } from '../core/apply/plan.js';
 import { describeAction, planApply } from '../core/apply/plan.js';
 import { commandSpecOf, serviceOf } from '../core/apply/service.js';
@@ -24,8 +24,8 @@ import type { ApplyDocument } from '../core/manifest/apply.js';
 import { commandSpec as defaultCommandSpec } from '../core/manifest/defaults.js';
 import type { CommandSpec } from '../core/manifest/types.js';
 import type { WsFact } from './model.js';
-import { cover, markStop, note, pick, trackStop } from './op-support.js';
-import { commandPolicyOf, newKeyFact } from './ops.js';
+import { cover, markStop, note, pick, REFUSED_UP_FRONT, trackStop } from './op-support.js';
+import { commandFact } from './ops.js';
 import type { SeedRun } from './seed.js';
 import { ViolationError } from './seed.js';
 import { APPLY_BEHAVIOURS, type Op } from './workload.js';
@@ -102,19 +102,7 @@ function start(run: SeedRun, ws: WsFact, spec: CommandSpec): boolean {
   const result = run.sup.runCommand(ws.id, spec);
   note(run, `apply: start ${spec.label}`, result);
   if (!result.ok) return false;
-  run.model.addKey(
-    newKeyFact({
-      key: result.value.id,
-      kind: 'command',
-      wsId: ws.id,
-      supervised: spec.restart !== 'no',
-      policy: commandPolicyOf(spec),
-      always: spec.restart === 'always',
-      crashLoop: { deathsMax: spec.crashLoopMax, windowMs: spec.crashLoopWindowMs },
-      gen: run.gen,
-      ackWrite,
-    }),
-  );
+  run.model.addKey(commandFact(result.value.id, ws.id, spec, { gen: run.gen, ackWrite }));
   return true;
 }
 
@@ -152,7 +140,7 @@ async function restart(run: SeedRun, ws: WsFact, id: string): Promise<boolean> {
   );
   await settle(run, gen, () => result !== null);
   const r = result as ApiResult<unknown> | null;
-  const refused = r !== null && !r.ok && ['unavailable', 'not_found'].includes(r.error.code);
+  const refused = r !== null && !r.ok && REFUSED_UP_FRONT.has(r.error.code);
   if (refused && run.world.isAlive(gen) && fact) {
     fact.operatorRestartSeqs.splice(fact.operatorRestartSeqs.lastIndexOf(seq), 1);
   }
@@ -189,10 +177,7 @@ function converged(run: SeedRun, doc: ApplyDocument, ws: WsFact, what: string): 
   for (const action of planned.value.actions) {
     if (action.kind === 'restart-service') {
       const now = commands.find((c) => c.id === action.id);
-      if (
-        now === undefined ||
-        !(now.alive || ['starting', 'running', 'backoff'].includes(now.state))
-      ) {
+      if (now === undefined || !running(now)) {
         cover(run, 'apply again restarts only what stopped');
         continue;
       }

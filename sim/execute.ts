@@ -3,9 +3,9 @@
 import type { Supervisor } from '../core/engine/api.js';
 import type { CommandSpec, CrashLoopPolicy, PipelineSpec } from '../core/manifest/types.js';
 import { executeApply } from './apply.js';
-import { markStop, note, pick, trackStop } from './op-support.js';
+import { markStop, note, pick, REFUSED_UP_FRONT, trackStop } from './op-support.js';
 import {
-  commandPolicyOf,
+  commandFact,
   commandSpec,
   newKeyFact,
   pipelineSpec,
@@ -71,23 +71,7 @@ const runCommand: Exec<'run'> = (run, op) => {
     throw new ViolationError('contract', `running missing exec ${op.behaviour.exec} returned ok`);
   }
   if (!result.ok) return;
-  run.model.addKey(
-    newKeyFact({
-      key: result.value.id,
-      kind: 'command',
-      wsId: ws.id,
-      supervised: op.restart,
-      watchdogMs: op.watchdogMs,
-      readyNotify: op.notify,
-      readyTimeoutMs: op.notify ? op.readyTimeoutMs : 0,
-      // The per-command settings, read from the spec the engine was given.
-      policy: commandPolicyOf(spec),
-      always: spec.restart === 'always',
-      crashLoop: { deathsMax: spec.crashLoopMax, windowMs: spec.crashLoopWindowMs },
-      gen: run.gen,
-      ackWrite,
-    }),
-  );
+  run.model.addKey(commandFact(result.value.id, ws.id, spec, { gen: run.gen, ackWrite }));
 };
 
 /**
@@ -176,8 +160,6 @@ const dropPipeline: Exec<'drop-pipeline'> = (run, op) => {
   if (result.ok) fact.droppedWrite = droppedWrite;
   else if (!run.world.isAlive(run.gen)) fact.uncertain = true; // the drop may have landed
 };
-
-const REFUSED_UP_FRONT = new Set(['unavailable', 'not_found']);
 
 const restartCmd: Exec<'restart-cmd'> = (run, op) => {
   const fact = pick(run.model.commands, op.cmd);

@@ -8,6 +8,9 @@ import { ViolationError } from './seed.js';
 export const pick = <T>(items: readonly T[], index: number): T | undefined =>
   items.length === 0 ? undefined : items[index % items.length];
 
+/** Codes of a refusal answered before anything happened (nothing was restarted). */
+export const REFUSED_UP_FRONT = new Set(['unavailable', 'not_found']);
+
 export const cover = (run: SeedRun, what: string): void => {
   run.coverage.set(what, (run.coverage.get(what) ?? 0) + 1);
 };

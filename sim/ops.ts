@@ -108,6 +108,28 @@ export function savedSource(n: number, nodes: Behaviour[]): string {
   return pipelineToml(pipelineSpec(`saved${n}`, workspaceTemplate, nodes, policy));
 }
 
+/** The model's fact for a command the engine acknowledged, all read from its spec. */
+export function commandFact(
+  key: string,
+  wsId: string,
+  spec: CommandSpec,
+  at: { gen: number; ackWrite: number },
+): KeyFact {
+  return newKeyFact({
+    key,
+    kind: 'command',
+    wsId,
+    supervised: spec.restart !== 'no',
+    watchdogMs: spec.watchdogMs,
+    readyNotify: spec.ready === 'notify',
+    readyTimeoutMs: spec.readyTimeoutMs,
+    policy: commandPolicyOf(spec),
+    always: spec.restart === 'always',
+    crashLoop: { deathsMax: spec.crashLoopMax, windowMs: spec.crashLoopWindowMs },
+    ...at,
+  });
+}
+
 export function newKeyFact(
   base: Pick<
     KeyFact,

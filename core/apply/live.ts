@@ -44,6 +44,7 @@ export function liveOf(supervisor: Supervisor): LiveState {
   };
 }
 
-function running(c: { state: string; alive: boolean }): boolean {
+/** Alive or about to be: what apply leaves alone when its spec is unchanged. */
+export function running(c: { state: string; alive: boolean }): boolean {
   return c.alive || RUNNING_STATES.has(c.state);
 }
