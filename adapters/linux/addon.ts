@@ -43,6 +43,11 @@ export interface SpawnOpts {
   gid?: number;
   /** Put `WATCHDOG_PID=<the child's own pid>` in its environment (written by the child). */
   watchdogPid?: boolean;
+  /**
+   * The capture read ends come back as fds (`Spawned.out`/`err`, -1: none), the caller's
+   * to hand to the log writer (`logOpen`), instead of capture ids watched in the loop.
+   */
+  rawCaptures?: boolean;
   /** Tests: close fds one by one as on kernels without close_range(2). */
   forceCloseLoop?: boolean;
 }
@@ -52,7 +57,10 @@ export const CAPTURE = -2;
 
 export interface Spawned {
   pid: number;
-  /** Capture ids for stdout and stderr (0: not captured); chunks go to onData. */
+  /**
+   * Capture ids for stdout and stderr (0: not captured), whose chunks go to onData; with
+   * `rawCaptures`, the pipes' read ends instead (-1: not captured).
+   */
   out: number;
   err: number;
 }
@@ -142,8 +150,6 @@ export interface NativeAddon {
   logInit(onLog: (id: number, bytes: number, eof: boolean) => void): SysError | undefined;
   /** Splices a pipe read end into `<base>.log` (rotated) with `<base>.idx`. Takes `fd`. */
   logOpen(fd: number, base: string, maxBytes: number, keep: number): number | SysError;
-  /** The same for a capture `spawn` made (its id), in the tick of the spawn. */
-  logAdopt(captureId: number, base: string, maxBytes: number, keep: number): number | SysError;
   /**
    * `<dir>/meta.json` for the streams `<dir>/stdout|stderr`. 0: the writer thread writes it
    * just before their first file; 1: a stream has files already, 2: none is open (the

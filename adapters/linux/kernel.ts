@@ -269,6 +269,7 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
     stdio: [number, number, number],
     method: string,
     group?: { root: string; pgid: number },
+    rawCaptures = false,
   ): PortResult<Spawned> {
     const root = group?.root ?? key;
     let envp = this.trees.mark(req.envp, root);
@@ -290,6 +291,7 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
     if (!runAs.ok) return runAs;
     Object.assign(opts, runAs.value);
     if (this.opts.pipeSizeBytes > 0) opts.pipeSizeBytes = this.opts.pipeSizeBytes;
+    if (rawCaptures) opts.rawCaptures = true;
     const cgroupFd = req.envelope.cgroup === null ? -1 : this.cgroupDirFd(req.envelope.cgroup);
     if (cgroupFd >= 0) opts.cgroupFd = cgroupFd;
     let r: Spawned | SysError;
@@ -318,17 +320,18 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
       if (!fd.ok) return fd;
       stdin = fd.value;
     }
-    // The addon makes and reads the capture pipes: one call, no fds through JS.
+    // The addon makes the capture pipes; their read ends go straight to the log writer
+    // thread (never watched by this loop).
     let r: PortResult<Spawned>;
     try {
-      r = this.launch(key, req, [stdin, CAPTURE, CAPTURE], 'spawn');
+      r = this.launch(key, req, [stdin, CAPTURE, CAPTURE], 'spawn', undefined, true);
     } finally {
       if (stdin >= 0) this.native.close(stdin);
     }
     if (!r.ok) return r;
     const { pid, out, err } = r.value;
-    this.logStore.captureSpawned(key, 'stdout', out, req.logs);
-    this.logStore.captureSpawned(key, 'stderr', err, req.logs);
+    if (out >= 0) this.logStore.captureFd(key, 'stdout', out, req.logs);
+    if (err >= 0) this.logStore.captureFd(key, 'stderr', err, req.logs);
     return { ok: true, value: { pid } };
   }
 

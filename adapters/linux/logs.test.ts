@@ -129,6 +129,33 @@ describe("a stream's offset while its EOF note is on its way", () => {
   });
 });
 
+describe('byte counts of keys whose streams ended', () => {
+  it('come from memory for the most recent keys, and from the files past the bound', async () => {
+    const native = (k as unknown as { native: NativeAddon }).native;
+    const dir = join(h.runtimeDir, 'idle');
+    const store = new LogStore(native, dir, undefined, 2);
+    const feed = async (key: string, text: string) => {
+      const p = native.pipe(0);
+      if (isSysError(p)) throw new Error(`pipe: ${p.syscall} errno ${p.errno}`);
+      writeSync(p[1], text);
+      closeSync(p[1]);
+      store.captureFd(key, 'stdout', p[0]);
+      await new Promise<void>((fire) => store.whenDrained(key, fire));
+    };
+    await feed('a', 'aaa');
+    await feed('b', 'bb');
+    expect(store.bytes('a').stdout).toBe(3);
+    rmSync(dir, { recursive: true, force: true }); // the files go: memory still knows
+    expect(store.bytes('a').stdout).toBe(3);
+    expect(store.bytes('b').stdout).toBe(2);
+    await feed('c', 'c'); // a third idle key: the oldest (a) is dropped, read from files
+    expect(store.bytes('a').stdout).toBe(0);
+    expect(store.bytes('b').stdout).toBe(2);
+    expect(store.bytes('c').stdout).toBe(1);
+    store.close();
+  });
+});
+
 describe('a log directory that cannot be written', () => {
   it('drains the output: the command is neither blocked nor killed by SIGPIPE', async () => {
     const runtimeDir = mkdtempSync(join(tmpdir(), 'shipote-logs-'));

@@ -48,14 +48,25 @@ function onLog(id: number, bytes: number, eof: boolean): void {
   owners.get(id)?.onNote(id, bytes, eof);
 }
 
+/** Entries of keys with nothing open kept for their byte counts (a bound, not a leak). */
+export const IDLE_KEYS_MAX = 1024;
+
 export class LogStore {
   private readonly byKey = new Map<string, KeyLogs>();
   private readonly byId = new Map<number, string>();
+  /**
+   * Keys whose streams all ended and that nobody follows, oldest first. Their entries stay
+   * (up to IDLE_KEYS_MAX) so the next process of the same key (a restart, a worker's next
+   * task) reads its byte counts from memory instead of listing the key's files; a key
+   * released by the engine goes at once.
+   */
+  private readonly idle = new Set<string>();
 
   constructor(
     private readonly native: NativeAddon,
     readonly dir: string,
     private readonly limits: LogLimits = logLimitsDefault,
+    private readonly idleKeysMax = IDLE_KEYS_MAX,
   ) {
     if (!initialized.has(native)) {
       native.logInit(onLog);
@@ -64,6 +75,7 @@ export class LogStore {
   }
 
   private entry(key: string): KeyLogs {
+    this.idle.delete(key);
     let e = this.byKey.get(key);
     if (!e) {
       const ended = { stdout: 0, stderr: 0 };
@@ -102,17 +114,10 @@ export class LogStore {
   }
 
   /**
-   * A capture spawn made (its id): from now on it goes to the key's file, rotated by `own`
-   * (the command's settings) over the defaults. A stream whose file is already open (a
-   * restart while the old pipe drains) keeps the rotation it opened with.
+   * A pipe read end (ours from now on, also on failure): from now on it goes to the key's
+   * file, rotated by `own` (the command's settings) over the defaults. A stream whose file
+   * is already open (a restart while the old pipe drains) keeps the rotation it opened with.
    */
-  captureSpawned(key: string, stream: OutputName, captureId: number, own?: LogLimits): void {
-    if (captureId === 0) return;
-    const { maxBytes, keep } = this.limitsFor(own);
-    this.start(key, stream, (base) => this.native.logAdopt(captureId, base, maxBytes, keep));
-  }
-
-  /** A pipe read end (ours from now on, also on failure). */
   captureFd(key: string, stream: OutputName, fd: number, own?: LogLimits): void {
     const { maxBytes, keep } = this.limitsFor(own);
     this.start(key, stream, (base) => this.native.logOpen(fd, base, maxBytes, keep));
@@ -149,7 +154,19 @@ export class LogStore {
     }
     for (const f of e.followers) f();
     if (eof && e.open.size === 0) for (const fire of e.drained.splice(0)) fire();
-    if (eof && e.open.size === 0 && e.followers.size === 0) this.byKey.delete(key!);
+    if (eof && e.open.size === 0 && e.followers.size === 0) this.rest(key!);
+  }
+
+  /** `key` has nothing open and no follower: kept idle, the oldest idle one dropped. */
+  private rest(key: string): void {
+    const e = this.byKey.get(key);
+    if (!e || e.open.size > 0 || e.followers.size > 0) return;
+    this.idle.delete(key);
+    this.idle.add(key);
+    if (this.idle.size <= this.idleKeysMax) return;
+    const oldest = this.idle.values().next().value as string;
+    this.idle.delete(oldest);
+    this.byKey.delete(oldest);
   }
 
   /** `fire` once every capture of `key` reached EOF (at once when none is open). */
@@ -184,13 +201,14 @@ export class LogStore {
       e.followers.delete(listener);
       if (e.followers.size > 0) return;
       for (const id of e.open.keys()) this.native.logWatch(id, false);
-      if (e.open.size === 0) this.byKey.delete(key);
+      if (e.open.size === 0) this.rest(key);
     };
   }
 
   /** The key's processes are gone: its captures end on their own (EOF). */
   release(key: string): void {
     const e = this.byKey.get(key);
+    this.idle.delete(key);
     if (e && e.open.size === 0 && e.followers.size === 0) this.byKey.delete(key);
   }
 

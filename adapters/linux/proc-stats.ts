@@ -4,7 +4,7 @@
  * children from /proc/<pid>/task/<tid>/children.
  */
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 import type { ProcStats } from '../../core/ports.js';
 
 export interface PidStat {
@@ -65,11 +65,32 @@ export function parseChildren(text: string): number[] {
     .filter((n) => Number.isInteger(n) && n > 0);
 }
 
+/** One buffer for every read: /proc files are read whole and at once, never in parallel. */
+const scratch = Buffer.allocUnsafe(16 * 1024);
+
+/**
+ * A /proc file's text, or null (the process went away between listing and reading:
+ * expected). open, read until end, close, into one reused buffer: no fstat and no new
+ * buffer per file, as readFileSync would (one per spawn, and one per process per scan).
+ */
 export function readText(path: string): string | null {
+  let fd: number;
   try {
-    return readFileSync(path, 'latin1');
+    fd = openSync(path, 'r');
   } catch {
-    return null; // the process went away between listing and reading: expected
+    return null;
+  }
+  try {
+    let text = '';
+    for (;;) {
+      const n = readSync(fd, scratch, 0, scratch.length, null);
+      if (n <= 0) return text;
+      text += scratch.toString('latin1', 0, n);
+    }
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
   }
 }
 

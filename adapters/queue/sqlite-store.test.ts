@@ -125,6 +125,31 @@ describe('SQLite queue store', () => {
     expect(again.ok).toBe(false);
   });
 
+  it('keeps each worker depth equal to its queued tasks through every kind of change', () => {
+    must(store.createWorker(def('v')));
+    const counted = (w: string) => must(store.tasks(w, 1000)).length;
+    const agree = () => {
+      for (const w of ['w', 'v']) expect(must(store.depth(w))).toBe(counted(w));
+    };
+    agree();
+    must(store.push([push('w', 'a'), push('w', 'b'), push('v', 'c')]));
+    agree();
+    must(store.complete('w', 'a', result(0)));
+    must(store.bury('v', 'c', result(1)));
+    agree();
+    must(store.retry('v', 'c'));
+    must(store.fail('w', 'b', result(1)));
+    agree();
+    expect(store.complete('w', 'nope', result(0)).ok).toBe(false); // refused: no change
+    expect(store.push([push('w', 'd'), push('w', 'a')]).ok).toBe(true);
+    expect(store.push([push('w', 'e'), push('w', 'b')]).ok).toBe(false); // duplicate id
+    agree();
+    must(store.dropWorker('v'));
+    must(store.createWorker(def('v')));
+    agree();
+    expect(must(store.depth('w'))).toBe(3);
+  });
+
   it('refuses a second worker of the same name', () => {
     const r = store.createWorker(def('w'));
     expect(r.ok).toBe(false);

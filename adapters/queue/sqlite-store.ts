@@ -124,6 +124,11 @@ class Store implements SqliteQueueStore {
   /** The highest task seq committed, and the highest known durable (`head` stops there). */
   private lastSeq = 0;
   private syncedSeq = 0;
+  /**
+   * Tasks per worker, counted once and then kept by every committed change (a count(*)
+   * per delivery walked the whole queue: quadratic over a drain).
+   */
+  private readonly depths = new Map<string, number>();
   /** The WAL, held open for `sync`; closed once no fsync of it is in flight. */
   private walFd = -1;
   private syncsInFlight = 0;
@@ -280,7 +285,7 @@ class Store implements SqliteQueueStore {
   }
 
   dropWorker(name: string): PortResult<{ tasks: number; dead: number }> {
-    return this.tx('dropWorker', () => {
+    const r = this.tx('dropWorker', () => {
       const tasks = this.stmts.deleteTasks.run(name).changes;
       const dead = this.stmts.deleteDead.run(name).changes;
       this.stmts.deleteCounters.run(name);
@@ -288,6 +293,8 @@ class Store implements SqliteQueueStore {
       if (gone === 0) return notFound('dropWorker', this.path, `no worker "${name}"`);
       return { tasks, dead };
     });
+    if (r.ok) this.depths.delete(name);
+    return r;
   }
 
   push(items: QueuePush[]): PortResult<{ seqs: number[] }> {
@@ -305,10 +312,12 @@ class Store implements SqliteQueueStore {
         perWorker.set(item.worker, (perWorker.get(item.worker) ?? 0) + 1);
       }
       for (const [worker, n] of perWorker) this.stmts.countPushed.run(n, worker);
-      return { seqs };
+      return { seqs, perWorker };
     });
-    if (r.ok) this.committed(Math.max(0, ...r.value.seqs));
-    return r;
+    if (!r.ok) return r;
+    this.committed(Math.max(0, ...r.value.seqs));
+    for (const [worker, n] of r.value.perWorker) this.counted(worker, n);
+    return { ok: true, value: { seqs: r.value.seqs } };
   }
 
   head(worker: string): PortResult<TaskRow | null> {
@@ -327,12 +336,14 @@ class Store implements SqliteQueueStore {
   }
 
   complete(worker: string, taskId: string, result: TaskResult): PortResult<true> {
-    return this.tx('complete', () => {
+    const r = this.tx('complete', () => {
       const gone = this.stmts.deleteTask.run(taskId, worker).changes;
       if (gone === 0) return notFound('complete', this.path, `no task ${taskId} in "${worker}"`);
       this.stmts.countDone.run(JSON.stringify({ ...result, taskId }), worker);
       return true as const;
     });
+    if (r.ok) this.counted(worker, -1);
+    return r;
   }
 
   fail(worker: string, taskId: string, result: TaskResult): PortResult<true> {
@@ -345,7 +356,7 @@ class Store implements SqliteQueueStore {
   }
 
   bury(worker: string, taskId: string, result: TaskResult): PortResult<true> {
-    return this.tx('bury', () => {
+    const r = this.tx('bury', () => {
       const last = JSON.stringify(result);
       const moved = this.stmts.bury.run(last, taskId, worker).changes;
       if (moved === 0) return notFound('bury', this.path, `no task ${taskId} in "${worker}"`);
@@ -353,6 +364,8 @@ class Store implements SqliteQueueStore {
       this.stmts.countDead.run(JSON.stringify({ ...result, taskId }), worker);
       return true as const;
     });
+    if (r.ok) this.counted(worker, -1);
+    return r;
   }
 
   retry(worker: string, taskId: string): PortResult<TaskRow> {
@@ -364,7 +377,10 @@ class Store implements SqliteQueueStore {
       this.stmts.deleteDeadOne.run(taskId, worker);
       return toTask(this.stmts.taskById.get(taskId) as TaskSqlRow);
     });
-    if (r.ok) this.committed(r.value.seq);
+    if (r.ok) {
+      this.committed(r.value.seq);
+      this.counted(worker, 1);
+    }
     return r;
   }
 
@@ -385,7 +401,17 @@ class Store implements SqliteQueueStore {
   }
 
   depth(worker: string): PortResult<number> {
-    return this.read('depth', () => (this.stmts.depth.get(worker) as { n: number }).n);
+    const known = this.depths.get(worker);
+    if (known !== undefined) return { ok: true, value: known };
+    const r = this.read('depth', () => (this.stmts.depth.get(worker) as { n: number }).n);
+    if (r.ok) this.depths.set(worker, r.value);
+    return r;
+  }
+
+  /** A committed change of `worker`'s task count (a count not read yet stays unknown). */
+  private counted(worker: string, change: number): void {
+    const known = this.depths.get(worker);
+    if (known !== undefined) this.depths.set(worker, known + change);
   }
 
   counters(worker: string): PortResult<WorkerCounters> {

@@ -1,4 +1,13 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFileEventLog } from './event-log.js';
@@ -61,5 +70,34 @@ describe('createFileEventLog', () => {
     log.append({ wallMs: at, ev: 'b', fields: {} });
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain(`event log ${dir}:`);
+  });
+
+  it('writes to a new file when the live one was removed or renamed behind its back', () => {
+    const path = join(dir, 'events.log');
+    const log = createFileEventLog({ path });
+    log.append({ wallMs: at, ev: 'one', fields: {} });
+    rmSync(path);
+    log.append({ wallMs: at, ev: 'two', fields: {} });
+    expect(readFileSync(path, 'utf8')).toContain('ev=two');
+    renameSync(path, join(dir, 'moved.log'));
+    log.append({ wallMs: at, ev: 'three', fields: {} });
+    expect(readFileSync(path, 'utf8')).toBe('ts=2026-11-23T11:00:00.000Z ev=three\n');
+    expect(readFileSync(join(dir, 'moved.log'), 'utf8')).not.toContain('ev=three');
+    log.close();
+  });
+
+  it('never writes through a symbolic link planted in place of the open file', () => {
+    const path = join(dir, 'events.log');
+    const target = join(dir, 'target');
+    writeFileSync(target, 'untouched\n');
+    const warnings: string[] = [];
+    const log = createFileEventLog({ path, warn: (m) => warnings.push(m) });
+    log.append({ wallMs: at, ev: 'one', fields: {} });
+    rmSync(path);
+    symlinkSync(target, path);
+    log.append({ wallMs: at, ev: 'two', fields: {} });
+    expect(readFileSync(target, 'utf8')).toBe('untouched\n');
+    expect(warnings).toHaveLength(1);
+    log.close();
   });
 });

@@ -2,14 +2,18 @@
  * The EventLog port on a size-rotated logfmt file (`events.log` next to the snapshot).
  * When an append would take the file past `maxBytes`, `events.log.N` files shift up
  * (`.1` → `.2` …, the oldest past `keep` is deleted) and `events.log` becomes `.1`.
- * Appends are synchronous `O_APPEND` writes: events are rare and must not be lost to a
- * crash right after them. A failed append is reported once on stderr, never thrown.
+ * Appends are synchronous `O_APPEND` writes: events must not be lost to a crash right after
+ * them. The file stays open between appends (a worker draining tasks appends several events
+ * per task); it is reopened after a rotation, and when it was removed or replaced behind our
+ * back (its inode no longer the one at `path`). A failed append is reported once on stderr,
+ * never thrown.
  */
 
 import {
   closeSync,
   constants,
   existsSync,
+  fstatSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -37,6 +41,8 @@ export interface FileEventLogOptions {
 
 export interface FileEventLog extends EventLog {
   readonly path: string;
+  /** Closes the live file (the next append opens it again). */
+  close(): void;
   /** Events from the rotated files (oldest first) and the live file; newest last. */
   history(limit?: number): LifecycleEvent[];
 }
@@ -48,6 +54,7 @@ export function createFileEventLog(options: FileEventLogOptions): FileEventLog {
   const warn = options.warn ?? ((m: string) => process.stderr.write(`shipote: ${m}\n`));
   let sizeBytes = currentSize(path);
   let warned = false;
+  const file = new AppendFile(path);
   return {
     path,
     append(event: LifecycleEvent): void {
@@ -55,17 +62,19 @@ export function createFileEventLog(options: FileEventLogOptions): FileEventLog {
       const lineBytes = Buffer.byteLength(line);
       try {
         if (sizeBytes > 0 && sizeBytes + lineBytes > maxBytes) {
+          file.close();
           rotate(path, keep);
           sizeBytes = 0;
         }
-        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-        appendNoFollow(path, line);
+        file.append(line);
         sizeBytes += lineBytes;
       } catch (cause) {
+        file.close();
         if (!warned) warn(`event log ${path}: ${(cause as Error).message}`);
         warned = true;
       }
     },
+    close: () => file.close(),
     history: (limit) => readHistory(path, keep, limit),
   };
 }
@@ -73,13 +82,45 @@ export function createFileEventLog(options: FileEventLogOptions): FileEventLog {
 const appendFlags =
   constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
 
-/** O_APPEND write that refuses a symbolic link planted at `path` (ELOOP). */
-function appendNoFollow(path: string, line: string): void {
-  const fd = openSync(path, appendFlags, 0o600);
-  try {
-    writeSync(fd, line);
-  } finally {
-    closeSync(fd);
+/**
+ * The live file, held open. Opened with O_NOFOLLOW (a symbolic link planted at `path` is
+ * refused, ELOOP); before each write the open inode is compared with the one at `path`
+ * (one stat): if the file was removed, renamed or replaced, it is opened again.
+ */
+class AppendFile {
+  private fd = -1;
+  private ino = -1;
+  constructor(private readonly path: string) {}
+
+  append(line: string): void {
+    if (this.fd >= 0 && this.stale()) this.close();
+    if (this.fd < 0) this.open();
+    writeSync(this.fd, line);
+  }
+
+  close(): void {
+    if (this.fd < 0) return;
+    const fd = this.fd;
+    this.fd = -1;
+    try {
+      closeSync(fd);
+    } catch {
+      // already gone: nothing was pending on it (writes are synchronous)
+    }
+  }
+
+  private open(): void {
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    this.fd = openSync(this.path, appendFlags, 0o600);
+    this.ino = fstatSync(this.fd).ino;
+  }
+
+  private stale(): boolean {
+    try {
+      return statSync(this.path, { bigint: false }).ino !== this.ino;
+    } catch {
+      return true;
+    }
   }
 }
 

@@ -91,6 +91,11 @@ export class WorkerHost implements WorkerSupervisor {
   private syncing = false;
   private depth = 0;
   private readonly exits: { pid: number; code: number | null; signal: string | null }[] = [];
+  /**
+   * Events of the steps in progress, appended once the outermost step is over: a task's
+   * `worker-task-done` then costs the next task's spawn nothing (order is kept).
+   */
+  private readonly events: { ev: string; fields: Record<string, string | number | boolean> }[] = [];
   private closed = false;
 
   constructor(private readonly deps: WorkerHostDeps) {}
@@ -212,7 +217,10 @@ export class WorkerHost implements WorkerSupervisor {
       }
     } finally {
       this.depth -= 1;
-      if (this.depth === 0) this.drainExits();
+      if (this.depth === 0) {
+        this.flushEvents();
+        this.drainExits();
+      }
     }
   }
 
@@ -246,13 +254,15 @@ export class WorkerHost implements WorkerSupervisor {
         this.drop(name);
         return true;
       case 'append-event':
-        this.deps.append({
-          wallMs: this.deps.clock.wallMs(),
-          ev: effect.ev,
-          fields: effect.fields,
-        });
+        this.events.push({ ev: effect.ev, fields: effect.fields });
         return true;
     }
+  }
+
+  private flushEvents(): void {
+    if (this.events.length === 0) return;
+    const wallMs = this.deps.clock.wallMs();
+    for (const e of this.events.splice(0)) this.deps.append({ wallMs, ...e });
   }
 
   private durable(name: string, result: { ok: true } | { ok: false; error: PortError }): boolean {
@@ -341,7 +351,8 @@ export class WorkerHost implements WorkerSupervisor {
   }
 
   private event(ev: string, fields: Record<string, string | number | boolean>): void {
-    this.deps.append({ wallMs: this.deps.clock.wallMs(), ev, fields });
+    this.events.push({ ev, fields });
+    if (this.depth === 0) this.flushEvents();
   }
 
   // ── API ─────────────────────────────────────────────────────────────────────────

@@ -220,7 +220,6 @@ class Addon : public Napi::Addon<Addon> {
                     InstanceMethod("bucketTrace", &Addon::BucketTrace),
                     InstanceMethod("logInit", &Addon::LogInit),
                     InstanceMethod("logOpen", &Addon::LogOpen),
-                    InstanceMethod("logAdopt", &Addon::LogAdopt),
                     InstanceMethod("logMeta", &Addon::LogMeta),
                     InstanceMethod("logClose", &Addon::LogClose),
                     InstanceMethod("logWatch", &Addon::LogWatch),
@@ -446,6 +445,9 @@ class Addon : public Napi::Addon<Addon> {
     int pipeBytes = ok ? static_cast<int>(optInt(info[5].As<Napi::Object>(), "pipeSizeBytes",
                                                  0, &ok))
                        : 0;
+    // rawCaptures: the capture read ends come back as fds for the caller to hand on (the
+    // log writer's logOpen) instead of being watched in the loop and adopted from there.
+    bool raw = ok && optBool(info[5].As<Napi::Object>(), "rawCaptures", false, &ok);
     if (!ok) {
       Napi::TypeError::New(env, kUsageSpawn).ThrowAsJavaScriptException();
       return env.Undefined();
@@ -481,6 +483,11 @@ class Addon : public Napi::Addon<Addon> {
     }
     Napi::Object o = Napi::Object::New(env);
     o.Set("pid", Napi::Number::New(env, child.pid));
+    if (raw) {
+      o.Set("out", Napi::Number::New(env, r[1]));  // -1: not captured
+      o.Set("err", Napi::Number::New(env, r[2]));
+      return o;
+    }
     // A capture that cannot be watched is lost (id 0: the caller sees no capture).
     o.Set("out", Napi::Number::New(env, adoptCapture(r[1])));
     o.Set("err", Napi::Number::New(env, adoptCapture(r[2])));
@@ -870,24 +877,6 @@ class Addon : public Napi::Addon<Addon> {
       return info.Env().Undefined();
     }
     return logAdd(info.Env(), info[0].As<Napi::Number>().Int32Value(), info);
-  }
-
-  // logAdopt(captureId, base, maxBytes, keep): a capture spawn made goes to a file instead
-  // of onData. Called in the same tick as spawn, so no byte has been read yet. Nothing is
-  // created here: the writer thread creates the files at the first byte.
-  Napi::Value LogAdopt(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (!logArgsOk(info, "Usage: logAdopt(captureId, base, maxBytes, keep) after logInit")) {
-      return env.Undefined();
-    }
-    auto it = captures_.find(info[0].As<Napi::Number>().Uint32Value());
-    if (it == captures_.end()) return sysErrorObject(env, SysError{EBADF, "logAdopt"});
-    int fd = fcntl(it->second->fd, F_DUPFD_CLOEXEC, 0);
-    int err = errno;
-    closeCaptureWatch(it->second);
-    captures_.erase(it);
-    if (fd < 0) return sysErrorObject(env, SysError{err, "fcntl"});
-    return logAdd(env, fd, info);
   }
 
   // logMeta(dir, text): 0 when the writer writes `<dir>/meta.json` with a stream's first
