@@ -142,6 +142,11 @@ class Store implements SqliteQueueStore {
   ) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     this.db = new (loadDatabase())(path);
+    // Only this daemon opens the queue: the exclusive lock is taken once and held, so no
+    // transaction takes and drops file locks (a dozen fcntl calls per delivered task), the
+    // WAL index lives in memory (no -shm file), and a second daemon on the same state
+    // cannot write to it. Set before WAL mode, as SQLite requires for that.
+    this.db.pragma('locking_mode = EXCLUSIVE');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
