@@ -5,10 +5,10 @@
  * stop). Observed on every lifecycle event, so increments are caught before the entity
  * vanishes: an event that names a command or a pipeline refreshes just that one (the
  * engine names the entity in every event of a step that changes its restarts: `run`,
- * `spawn-failed`, `pipeline-run`, …), any other event walks them all (restore, a
- * workspace's stop). Walking all on every event made an apply of N services cost N² views.
- * With a path, the totals are persisted before any scrape shows a larger value, so they
- * survive a restart (or a kill -9) of the daemon too.
+ * `spawn-failed`, `pipeline-run`, …), a worker's event none, any other event walks them
+ * all (restore, a workspace's stop). Walking all on every event made an apply of N services
+ * cost N² views. With a path, the totals are persisted before any scrape shows a larger
+ * value, so they survive a restart (or a kill -9) of the daemon too.
  */
 
 import { readFileSync } from 'node:fs';
@@ -60,20 +60,24 @@ function current(sup: Supervisor): Map<string, number> {
   return out;
 }
 
-/** The one entity an event is about (`command:<id>` / `pipeline:<id>` and its restarts). */
-type Named = { key: string; restarts: number } | 'gone' | 'unnamed';
+/**
+ * The one entity an event is about (`command:<id>` / `pipeline:<id>` and its restarts);
+ * `none` when there is nothing to read (it is gone, or the event is a worker's: workers'
+ * tasks are not commands), `unnamed` when the event names no entity.
+ */
+type Named = { key: string; restarts: number } | 'none' | 'unnamed';
 
 function named(sup: Supervisor, fields: LifecycleEvent['fields']): Named {
-  const { ws, cmd, pipeline } = fields;
+  const { ws, cmd, pipeline, worker } = fields;
   if (typeof cmd === 'string' && typeof ws === 'string') {
     const c = sup.getCommand(ws, cmd);
-    return c.ok ? { key: `command:${c.value.id}`, restarts: c.value.restarts } : 'gone';
+    return c.ok ? { key: `command:${c.value.id}`, restarts: c.value.restarts } : 'none';
   }
   if (typeof pipeline === 'string') {
     const p = sup.getPipeline(pipeline);
-    return p.ok ? { key: `pipeline:${p.value.id}`, restarts: p.value.restarts } : 'gone';
+    return p.ok ? { key: `pipeline:${p.value.id}`, restarts: p.value.restarts } : 'none';
   }
-  return 'unnamed';
+  return typeof worker === 'string' ? 'none' : 'unnamed';
 }
 
 export function createRestartCounters(sup: Supervisor, path?: string): RestartCounters {
@@ -97,7 +101,7 @@ export function createRestartCounters(sup: Supervisor, path?: string): RestartCo
     const one = named(sup, event.fields);
     // A named entity that is gone was seen at its last change; the next walk retires it.
     if (one === 'unnamed') observe();
-    else if (one !== 'gone') see(one.key, one.restarts);
+    else if (one !== 'none') see(one.key, one.restarts);
   });
   return {
     totals() {
