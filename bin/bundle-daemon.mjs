@@ -8,6 +8,9 @@
 // from the compiled modules. The bundle sits beside entry.js so the native addon is found
 // by the same relative path; CommonJS packages in it (dotenv) get a real `require`, and
 // better-sqlite3 stays outside (adapters/queue loads it when a queue store is opened).
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,13 +23,7 @@ try {
   process.stdout.write('esbuild not installed: the daemon runs from the compiled modules\n');
   process.exit(0);
 }
-const cliDir = join(root, 'dist', 'adapters', 'cli');
-// The CLI too: a command that answers in a few milliseconds should not spend most of its
-// start-up loading ~100 modules (`shipote apply` of 200 services: bench/apply.ts).
-for (const [dir, entry, out] of [
-  [daemonDir, 'entry.js', 'daemon.bundle.mjs'],
-  [cliDir, 'main.js', 'cli.bundle.mjs'],
-]) {
+for (const [dir, entry, out] of [[daemonDir, 'entry.js', 'daemon.bundle.mjs']]) {
   await esbuild.build({
     entryPoints: [join(dir, entry)],
     outfile: join(dir, out),
@@ -45,3 +42,59 @@ for (const [dir, entry, out] of [
   });
   process.stdout.write(`bundled ${join(dir, out)}\n`);
 }
+
+// The CLI too: a command that answers in a few milliseconds should not spend most of its
+// start-up loading ~100 modules (`shipote apply` of 200 services: bench/apply.ts). It is
+// CommonJS so that bin/shipote.mjs can compile it with V8's code cache (Node 20 has no
+// compile cache for ES modules), and it leaves the daemon out (`shipote daemon` never runs
+// the CLI; `tsx adapters/cli/main.ts daemon` imports the compiled entry beside it).
+const cliDir = join(root, 'dist', 'adapters', 'cli');
+const cliBundle = join(cliDir, 'cli.bundle.cjs');
+// The daemon's entry stays outside, an ES module: the bundle runs in a vm.Script, where a
+// dynamic import() is not reliable (Node 20 forgets the script's import callback for
+// functions compiled from the code cache), so the loader hands in `shipoteImport`, an
+// import() of its own (a parameter of the function the bundle is wrapped in).
+const daemonOutside = {
+  name: 'daemon-outside',
+  setup(build) {
+    build.onResolve({ filter: /\/daemon\/entry\.js$/ }, () => ({
+      path: 'daemon-entry',
+      namespace: 'shipote',
+    }));
+    build.onLoad({ filter: /.*/, namespace: 'shipote' }, () => ({
+      loader: 'js',
+      contents: [
+        "const { join } = require('node:path');",
+        "const { pathToFileURL } = require('node:url');",
+        "const entry = pathToFileURL(join(__dirname, '..', 'daemon', 'entry.js')).href;",
+        "const load = typeof shipoteImport === 'function' ? shipoteImport : (u) => import(u);",
+        'module.exports = { daemonMain: async (argv) => (await load(entry)).daemonMain(argv) };',
+      ].join('\n'),
+    }));
+  },
+};
+const cli = await esbuild.build({
+  entryPoints: [join(cliDir, 'main.js')],
+  outfile: cliBundle,
+  write: false,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  logLevel: 'warning',
+  external: ['better-sqlite3'],
+  define: { 'import.meta.url': 'shipoteModuleUrl' },
+  banner: { js: "const shipoteModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [daemonOutside],
+});
+const code = cli.outputFiles[0].contents;
+// The first line names the content: bin/shipote.mjs keys its code cache by it.
+const digest = createHash('sha256').update(code).digest('hex');
+writeFileSync(cliBundle, Buffer.concat([Buffer.from(`// shipote-cli ${digest}\n`), code]));
+rmSync(`${cliBundle}.cache`, { force: true });
+rmSync(join(cliDir, 'cli.bundle.mjs'), { force: true }); // an earlier build's ESM bundle
+process.stdout.write(`bundled ${cliBundle}\n`);
+// The code cache, made by one run (bin/shipote.mjs writes it when it is absent).
+execFileSync(process.execPath, [join(root, 'bin', 'shipote.mjs'), '--version'], {
+  stdio: 'ignore',
+});

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { socketAnswers } from '../control/server.js';
+import { socketAnswers } from '../control/client.js';
 import { ensurePrivateDir } from '../store/private-dir.js';
 import { CliError, exitUnreachable } from './errors.js';
 

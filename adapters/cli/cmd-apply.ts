@@ -52,11 +52,13 @@ export function printApply(ctx: Ctx, reply: ApplyReply): void {
     ctx.print(`nothing changed (${unchanged})`);
     return;
   }
-  for (const line of reply.plan) ctx.print(line);
   const n = reply.plan.length;
   const actions = `${n} action${n === 1 ? '' : 's'}`;
-  if (reply.dryRun) ctx.print(`dry run: ${actions} planned, ${unchanged}; nothing applied`);
-  else ctx.print(`applied ${actions}, ${unchanged}`);
+  const summary = reply.dryRun
+    ? `dry run: ${actions} planned, ${unchanged}; nothing applied`
+    : `applied ${actions}, ${unchanged}`;
+  // One write: a plan of hundreds of lines is not hundreds of writes to stdout.
+  ctx.print([...reply.plan, summary].join('\n'));
 }
 
 function plural(n: number, word: string): string {

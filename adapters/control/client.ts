@@ -5,6 +5,7 @@
 
 import { lstatSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 
 export interface Reply<T = unknown> {
   status: number;
@@ -143,4 +144,16 @@ export async function requestStream(
     if (busy instanceof Promise) await busy;
   }
   return { status, errorText: Buffer.concat(errorChunks).toString('utf8') };
+}
+
+/** Resolves true when something already answers on the socket. */
+export function socketAnswers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect(socketPath);
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+  });
 }

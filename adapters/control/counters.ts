@@ -3,12 +3,17 @@
  * restarts of every command and pipeline the daemon has seen, kept per entity at its
  * highest value, and moved to a retired total when the entity goes away (a workspace
  * stop). Observed on every lifecycle event, so increments are caught before the entity
- * vanishes. With a path, the totals are persisted before any scrape shows a larger value,
- * so they survive a restart (or a kill -9) of the daemon too.
+ * vanishes: an event that names a command or a pipeline refreshes just that one (the
+ * engine names the entity in every event of a step that changes its restarts: `run`,
+ * `spawn-failed`, `pipeline-run`, …), a worker's event none, any other event walks them
+ * all (restore, a workspace's stop). Walking all on every event made an apply of N services
+ * cost N² views. With a path, the totals are persisted before any scrape shows a larger
+ * value, so they survive a restart (or a kill -9) of the daemon too.
  */
 
 import { readFileSync } from 'node:fs';
 import type { Supervisor } from '../../core/engine/api.js';
+import type { LifecycleEvent } from '../../core/ports.js';
 import { writeSmallFile } from '../store/small-file.js';
 
 export type RestartKind = 'command' | 'pipeline';
@@ -55,12 +60,36 @@ function current(sup: Supervisor): Map<string, number> {
   return out;
 }
 
+/**
+ * The one entity an event is about (`command:<id>` / `pipeline:<id>` and its restarts);
+ * `none` when there is nothing to read (it is gone, or the event is a worker's: workers'
+ * tasks are not commands), `unnamed` when the event names no entity.
+ */
+type Named = { key: string; restarts: number } | 'none' | 'unnamed';
+
+function named(sup: Supervisor, fields: LifecycleEvent['fields']): Named {
+  const { ws, cmd, pipeline, worker } = fields;
+  if (typeof cmd === 'string' && typeof ws === 'string') {
+    const c = sup.getCommand(ws, cmd);
+    return c.ok ? { key: `command:${c.value.id}`, restarts: c.value.restarts } : 'none';
+  }
+  if (typeof pipeline === 'string') {
+    const p = sup.getPipeline(pipeline);
+    return p.ok ? { key: `pipeline:${p.value.id}`, restarts: p.value.restarts } : 'none';
+  }
+  return typeof worker === 'string' ? 'none' : 'unnamed';
+}
+
 export function createRestartCounters(sup: Supervisor, path?: string): RestartCounters {
   const state = load(path);
   let persistedText = '';
+  const see = (key: string, restarts: number) => {
+    const before = state.seen[key];
+    if (before === undefined || restarts > before) state.seen[key] = restarts;
+  };
   const observe = () => {
     const now = current(sup);
-    for (const [key, restarts] of now) state.seen[key] = Math.max(state.seen[key] ?? 0, restarts);
+    for (const [key, restarts] of now) see(key, restarts);
     for (const key of Object.keys(state.seen)) {
       if (now.has(key)) continue;
       const kind: RestartKind = key.startsWith('pipeline:') ? 'pipeline' : 'command';
@@ -68,7 +97,12 @@ export function createRestartCounters(sup: Supervisor, path?: string): RestartCo
       delete state.seen[key];
     }
   };
-  const off = sup.onEvent(() => observe());
+  const off = sup.onEvent((event) => {
+    const one = named(sup, event.fields);
+    // A named entity that is gone was seen at its last change; the next walk retires it.
+    if (one === 'unnamed') observe();
+    else if (one !== 'none') see(one.key, one.restarts);
+  });
   return {
     totals() {
       observe();

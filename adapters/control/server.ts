@@ -7,9 +7,9 @@
 
 import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { ensurePrivateDir } from '../store/private-dir.js';
+import { socketAnswers } from './client.js';
 import {
   type ConnectionGuard,
   type ConnectionLimits,
@@ -28,6 +28,9 @@ import { addPsRoutes } from './routes-ps.js';
 import { addWorkerRoutes } from './routes-workers.js';
 import { addWorkspaceRoutes } from './routes-workspaces.js';
 import type { ControlDeps } from './types.js';
+
+// Where it always was, for the daemon's tests and benches; the CLI imports it from client.ts.
+export { socketAnswers };
 
 export interface ControlServer {
   readonly socketPath: string;
@@ -129,18 +132,6 @@ function routeError(method: string, path: string, allowed: string[]): HttpError 
     });
   }
   return new HttpError(404, { code: 'not_found', message: `no route ${method} ${path}` });
-}
-
-/** Resolves true when something already answers on the socket. */
-export function socketAnswers(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = connect(socketPath);
-    sock.once('connect', () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once('error', () => resolve(false));
-  });
 }
 
 export async function serveControl(
