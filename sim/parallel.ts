@@ -23,8 +23,6 @@ export interface ParallelCampaignOptions
   /** Worker threads, at least 1. */
   jobs: number;
   policy: PolicyChoice;
-  /** The young generation of each worker's heap, in MB (V8's default when absent). */
-  youngGenerationMb?: number;
 }
 
 export interface WorkerInit {
@@ -46,13 +44,8 @@ const CHUNKS_PER_JOB = 16;
 const CHUNK_SEEDS_MAX = 8;
 
 /** The worker's entry: its TypeScript source through tsx (`npm run sim`, jest), or dist/. */
-function startWorker(init: WorkerInit, youngGenerationMb: number | undefined): Worker {
-  const options = {
-    workerData: init,
-    ...(youngGenerationMb
-      ? { resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb } }
-      : {}),
-  };
+function startWorker(init: WorkerInit): Worker {
+  const options = { workerData: init };
   const source = import.meta.url.endsWith('.ts');
   const entry = new URL(`./campaign-worker.${source ? 'ts' : 'js'}`, import.meta.url).href;
   if (!source) return new Worker(new URL(entry), options);
@@ -81,7 +74,7 @@ export async function runCampaignParallel(
     digest: options.onDigest !== undefined,
     stopAtFirst: options.stopAtFirst ?? false,
   };
-  const workers = Array.from({ length: jobs }, () => startWorker(init, options.youngGenerationMb));
+  const workers = Array.from({ length: jobs }, () => startWorker(init));
   try {
     await new Promise<void>((resolve, reject) => {
       const arrived = new Map<number, RunResult>();
