@@ -1,5 +1,6 @@
 /** Runs many seeds and aggregates what the summary prints. */
 
+import { cpuUsage } from 'node:process';
 import type { CreateSupervisor, SupervisorOptions } from '../core/engine/api.js';
 import type { LeftoversRule } from '../core/policy/leftovers.js';
 import { type RunResult, runSeed } from './runner.js';
@@ -26,14 +27,17 @@ export interface CampaignSummary {
   daemonCrashes: number;
   simMs: number;
   wallMs: number;
+  /** CPU time (user + system) of the whole process, every worker thread included. */
+  cpuMs: number;
+  /** Worker threads that ran the seeds; 1 = in this thread. */
+  jobs: number;
   faults: Map<string, number>;
   coverage: Map<string, number>;
   failures: RunResult[];
 }
 
-export async function runCampaign(options: CampaignOptions): Promise<CampaignSummary> {
-  const startedMs = Date.now();
-  const summary: CampaignSummary = {
+export function emptySummary(jobs: number): CampaignSummary {
+  return {
     seeds: 0,
     lifecycles: 0,
     checks: 0,
@@ -41,10 +45,45 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
     daemonCrashes: 0,
     simMs: 0,
     wallMs: 0,
+    cpuMs: 0,
+    jobs,
     faults: new Map(),
     coverage: new Map(),
     failures: [],
   };
+}
+
+/** Adds one seed's result; results must be added in seed order for the report to match. */
+export function addResult(summary: CampaignSummary, result: RunResult): void {
+  summary.seeds += 1;
+  summary.lifecycles += result.lifecycles;
+  summary.checks += result.checks;
+  summary.steps += result.steps;
+  summary.daemonCrashes += result.daemonCrashes;
+  summary.simMs += result.simMs;
+  for (const [kind, n] of result.faults)
+    summary.faults.set(kind, (summary.faults.get(kind) ?? 0) + n);
+  for (const [what, n] of result.coverage) {
+    summary.coverage.set(what, (summary.coverage.get(what) ?? 0) + n);
+  }
+  if (result.violation !== null) summary.failures.push(result);
+}
+
+/** Wall and CPU time since `startedMs` / `startedCpu` (the whole process's rusage). */
+export function stampTimes(
+  summary: CampaignSummary,
+  startedMs: number,
+  startedCpu: NodeJS.CpuUsage,
+): void {
+  const cpu = cpuUsage(startedCpu);
+  summary.wallMs = Date.now() - startedMs;
+  summary.cpuMs = Math.round((cpu.user + cpu.system) / 1000);
+}
+
+export async function runCampaign(options: CampaignOptions): Promise<CampaignSummary> {
+  const startedMs = Date.now();
+  const startedCpu = cpuUsage();
+  const summary = emptySummary(1);
   for (let i = 0; i < options.count; i++) {
     const result = await runSeed({
       seed: options.fromSeed + i,
@@ -54,22 +93,11 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
       ...(options.leftovers ? { leftovers: options.leftovers } : {}),
     });
     if (result.digest !== null) options.onDigest?.(result.seed, result.digest);
-    summary.seeds += 1;
-    summary.lifecycles += result.lifecycles;
-    summary.checks += result.checks;
-    summary.steps += result.steps;
-    summary.daemonCrashes += result.daemonCrashes;
-    summary.simMs += result.simMs;
-    for (const [kind, n] of result.faults)
-      summary.faults.set(kind, (summary.faults.get(kind) ?? 0) + n);
-    for (const [what, n] of result.coverage) {
-      summary.coverage.set(what, (summary.coverage.get(what) ?? 0) + n);
-    }
-    if (result.violation !== null) summary.failures.push(result);
-    summary.wallMs = Date.now() - startedMs;
+    addResult(summary, result);
+    stampTimes(summary, startedMs, startedCpu);
     options.onSeed?.(i + 1, summary);
     if (options.stopAtFirst && result.violation !== null) break;
   }
-  summary.wallMs = Date.now() - startedMs;
+  stampTimes(summary, startedMs, startedCpu);
   return summary;
 }

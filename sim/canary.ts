@@ -59,3 +59,14 @@ export const CANARY_OPTIONS: SupervisorOptions = {
         : ignoreBackoffCap(policy, exit, tally, runMs, stopping),
   },
 };
+
+/**
+ * A policy named so it can cross into a worker thread (functions cannot): the real engine,
+ * `--canary`'s pair of bugs, or one of the CANARIES.
+ */
+export type PolicyChoice = 'engine' | 'canary' | keyof typeof CANARIES;
+
+export function policyOptions(choice: PolicyChoice): SupervisorOptions | undefined {
+  if (choice === 'engine') return undefined;
+  return choice === 'canary' ? CANARY_OPTIONS : CANARIES[choice];
+}

@@ -8,6 +8,8 @@
  *   npm run sim -- --seed 42 --keep 0,3,9   replay the shrunk workload of a failure
  *   npm run sim -- --digests FILE      write each seed's digest (determinism proof) to FILE
  *   npm run sim -- --canary             inject a broken policy: must be caught (exit ≠ 0)
+ *   npm run sim -- --jobs 1             run the seeds in this thread (default: one worker
+ *                                       thread per processor; the report is the same)
  *
  * Exit codes: 0 all seeds passed; one code per failure class (see checkers/types.ts);
  * 1 usage or internal error, or a canary that escaped.
@@ -15,11 +17,13 @@
 
 import { randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { createSupervisor } from '../core/engine/supervisor.js';
-import { runCampaign } from './campaign.js';
+import { type CampaignSummary, runCampaign } from './campaign.js';
 import { CANARY_OPTIONS } from './canary.js';
 import { EXIT_CODES } from './checkers/index.js';
+import { runCampaignParallel } from './parallel.js';
 import { createProgress } from './progress.js';
 import { printFailures, printReplay, printSummary } from './report.js';
 import { runSeed } from './runner.js';
@@ -31,6 +35,12 @@ function integer(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 0)
     throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`);
+  return n;
+}
+
+function positive(value: string): number {
+  const n = integer(value);
+  if (n === 0) throw new InvalidArgumentError(`expected at least 1, got "${value}"`);
   return n;
 }
 
@@ -50,6 +60,7 @@ interface CliOptions {
   shrink: boolean;
   random: boolean;
   digests?: string;
+  jobs: number;
 }
 
 async function replay(options: CliOptions & { seed: number }): Promise<number> {
@@ -71,15 +82,27 @@ async function campaign(options: CliOptions): Promise<number> {
   const progress = createProgress(count, options.canary ? 'canary' : 'sim');
   const supervisorOptions = options.canary ? CANARY_OPTIONS : undefined;
   const digests: string[] = [];
-  const summary = await runCampaign({
+  const common = {
     fromSeed: options.from,
     count,
-    createSupervisor,
     stopAtFirst: options.canary,
-    ...(supervisorOptions ? { supervisorOptions } : {}),
-    onSeed: (done, s) => progress.update(done, s),
-    ...(options.digests ? { onDigest: (seed, d) => digests.push(`${seed} ${d}\n`) } : {}),
-  });
+    onSeed: (done: number, s: CampaignSummary) => progress.update(done, s),
+    ...(options.digests
+      ? { onDigest: (seed: number, d: string) => digests.push(`${seed} ${d}\n`) }
+      : {}),
+  };
+  const summary =
+    options.jobs === 1
+      ? await runCampaign({
+          ...common,
+          createSupervisor,
+          ...(supervisorOptions ? { supervisorOptions } : {}),
+        })
+      : await runCampaignParallel({
+          ...common,
+          jobs: options.jobs,
+          policy: options.canary ? 'canary' : 'engine',
+        });
   progress.stop();
   if (options.digests) writeFileSync(options.digests, digests.join(''));
   printSummary(summary);
@@ -108,6 +131,7 @@ async function main(): Promise<number> {
     .option('--canary', 'inject a deliberately broken policy; must be caught', false)
     .option('--no-shrink', 'do not shrink failing seeds')
     .option('--digests <file>', "write each seed's digest to this file, one line per seed")
+    .option('--jobs <n>', 'worker threads (1: in this thread)', positive, availableParallelism())
     .option('--random', 'start the campaign at a random seed (printed, for replay)', false)
     .addHelpText(
       'after',

@@ -16,7 +16,12 @@ const out = (line = ''): void => {
 export function printSummary(s: CampaignSummary): void {
   const seconds = Math.max(s.wallMs, 1) / 1000;
   out(`seeds run:            ${s.seeds}`);
-  out(`process lifecycles:   ${s.lifecycles} (${Math.round(s.lifecycles / seconds)}/s)`);
+  const cpuSeconds = Math.max(s.cpuMs, 1) / 1000;
+  out(
+    `process lifecycles:   ${s.lifecycles} (${Math.round(s.lifecycles / seconds)}/s wall, ` +
+      `${Math.round(s.lifecycles / cpuSeconds)} per CPU-second of the whole process; ` +
+      `${s.jobs} ${s.jobs === 1 ? 'thread' : 'worker threads'})`,
+  );
   out(
     `simulated time:       ${(s.simMs / 3_600_000).toFixed(1)} h in ${seconds.toFixed(1)} s wall`,
   );

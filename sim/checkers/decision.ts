@@ -59,17 +59,25 @@ export class DecisionChecker implements Checker {
   private readonly stoppingWs = new Set<string>();
   /** Generations whose daemon began its own shutdown: every death after it decides nothing. */
   private readonly shuttingDown = new Set<number>();
-  /** Pipelines' tallies in the snapshot text the next daemon restores from. */
-  private persisted = new Map<string, { restarts: number; backoffMs: number }>();
+  /** Pipelines' tallies in the snapshot text the next daemon restores from (`persisted()`). */
+  private tallies = new Map<string, { restarts: number; backoffMs: number }>();
 
-  /** The snapshot text `persisted` was read from: parsed again only when it changed. */
+  /** The snapshot text `tallies` was read from: parsed again only when it changed. */
+  private talliesText: string | null | undefined = undefined;
+
+  /** The snapshot text the next daemon restores from: parsed when a restart asks for it. */
   private persistedText: string | null | undefined = undefined;
 
   beforeRestore(ctx: CheckContext): void {
-    const text = ctx.world.store.text;
-    if (text === this.persistedText) return;
-    this.persisted = persistedTallies(text);
-    this.persistedText = text;
+    this.persistedText = ctx.world.store.text;
+  }
+
+  private persisted(): Map<string, { restarts: number; backoffMs: number }> {
+    if (this.persistedText !== this.talliesText) {
+      this.tallies = persistedTallies(this.persistedText ?? null);
+      this.talliesText = this.persistedText;
+    }
+    return this.tallies;
   }
 
   check(ctx: CheckContext): string | null {
@@ -119,7 +127,7 @@ export class DecisionChecker implements Checker {
     if (s === undefined) {
       const fact = ctx.model.keys.get(key);
       const restored = fact?.kind === 'pipeline' && fact.gen !== gen;
-      const saved = restored ? this.persisted.get(key) : undefined;
+      const saved = restored ? this.persisted().get(key) : undefined;
       const tally = { ...freshTally(fact), ...(saved ?? {}) };
       if (saved !== undefined && saved.backoffMs === 0)
         tally.backoffMs = freshTally(fact).backoffMs;

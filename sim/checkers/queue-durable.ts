@@ -8,15 +8,22 @@ import type { CheckContext, Checker } from './types.js';
 
 export class QueueDurableChecker implements Checker {
   readonly name = 'queue-durable' as const;
+  /** The ids of the queued and dead tasks of one committed database. */
+  private held: { db: object; ids: Set<string> } | null = null;
 
   check(ctx: CheckContext): string | null {
     const queue = ctx.world.queue;
     const { acked, db } = queue;
     if (acked.size === 0) return null;
-    const present = new Set<string>([...db.completed.keys()]);
-    for (const t of db.tasks) present.add(t.id);
-    for (const t of db.dead) present.add(t.id);
+    // A committed database is never changed (the next commit copies it), so the ids it
+    // holds are gathered once per commit, and only when a task is not done.
+    let present: Set<string> | null = this.held?.db === db ? this.held.ids : null;
     for (const [id, worker] of acked) {
+      if (db.completed.has(id)) continue;
+      if (present === null) {
+        present = new Set([...db.tasks.map((t) => t.id), ...db.dead.map((t) => t.id)]);
+        this.held = { db, ids: present };
+      }
       if (!present.has(id) && !queue.droppedSince(id, worker))
         return `worker ${worker}: acknowledged task ${id} is gone`;
     }

@@ -9,11 +9,16 @@ export class QueueSingleChecker implements Checker {
   readonly name = 'queue-single' as const;
 
   check(ctx: CheckContext): string | null {
-    const alive = new Map<string, number[]>();
+    // Most steps have no worker process alive: no map for them.
+    let alive: Map<string, number[]> | null = null;
     for (const p of ctx.world.kernel.live) {
       if (!p.alive || p.rootPid !== p.pid || !p.key.startsWith('worker-')) continue;
-      alive.set(p.key, [...(alive.get(p.key) ?? []), p.pid]);
+      alive ??= new Map();
+      const pids = alive.get(p.key);
+      if (pids === undefined) alive.set(p.key, [p.pid]);
+      else pids.push(p.pid);
     }
+    if (alive === null) return null;
     for (const [key, pids] of alive) {
       if (pids.length > 1) return `${key}: ${pids.length} tasks running at once (${pids})`;
       ctx.cover('worker tasks running alone');

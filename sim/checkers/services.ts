@@ -13,6 +13,15 @@ import type { CheckContext, Checker } from './types.js';
 
 const READY_SLACK_MS = 5;
 
+/** What the restores ask of the event log, read once as it grows (events are only appended). */
+interface Seen {
+  cursor: number;
+  /** Daemons that logged their own shutdown. */
+  shutdownGens: Set<number>;
+  /** `gen/cmd` of each `lost` event. */
+  lost: Set<string>;
+}
+
 const LIVE_STATES = new Set(['waiting', 'starting', 'running', 'backoff', 'crash-loop']);
 
 export class ServicesChecker implements Checker {
@@ -21,6 +30,7 @@ export class ServicesChecker implements Checker {
   private workspacesBefore = new Set<string>();
   /** The dead daemon had begun its own shutdown: it ended its one-shots on purpose. */
   private shuttingDown = false;
+  private readonly seen: Seen = { cursor: 0, shutdownGens: new Set(), lost: new Set() };
 
   /** A start-up that has not sent READY=1 within readyTimeoutMs is killed (a failure). */
   check(ctx: CheckContext): string | null {
@@ -47,8 +57,7 @@ export class ServicesChecker implements Checker {
   beforeRestore(ctx: CheckContext): void {
     this.before = new Map();
     this.workspacesBefore = new Set();
-    const events = ctx.world.eventLog.events;
-    this.shuttingDown = events.some((e) => e.gen === ctx.gen && e.ev === 'daemon-shutdown');
+    this.shuttingDown = readEvents(ctx, this.seen).shutdownGens.has(ctx.gen);
     for (const ws of ctx.sup.listWorkspaces()) {
       if (ws.state === 'running') this.workspacesBefore.add(ws.id);
       const list = ctx.sup.listCommands(ws.id);
@@ -80,7 +89,8 @@ export class ServicesChecker implements Checker {
         if (count > 1) return `service ${fact.key} relaunched ${count} times by the restore`;
       } else if (!fact.supervised && was.alive && !this.shuttingDown) {
         ctx.cover('lost one-shots reported');
-        if (found?.state !== 'lost' && !(found === null && lostEvent(ctx, fact.key))) {
+        const reported = found === null && lostEvent(ctx, this.seen, fact.key);
+        if (found?.state !== 'lost' && !reported) {
           const got = found ? `listed as ${found.state}` : 'missing';
           return `one-shot ${fact.key} was running when the daemon died but is ${got}`;
         }
@@ -90,10 +100,21 @@ export class ServicesChecker implements Checker {
   }
 }
 
-function lostEvent(ctx: CheckContext, key: string): boolean {
-  return ctx.world.eventLog.events.some(
-    (e) => e.gen === ctx.gen && e.ev === 'lost' && e.fields.cmd === key,
-  );
+/** Reads the events appended since the last call into `seen`. */
+function readEvents(ctx: CheckContext, seen: Seen): Seen {
+  const events = ctx.world.eventLog.events;
+  for (; seen.cursor < events.length; seen.cursor++) {
+    const e = events[seen.cursor]!;
+    if (e.ev === 'daemon-shutdown') seen.shutdownGens.add(e.gen);
+    else if (e.ev === 'lost' && typeof e.fields.cmd === 'string')
+      seen.lost.add(`${e.gen}/${e.fields.cmd}`);
+  }
+  return seen;
+}
+
+/** Daemon `ctx.gen` logged a `lost` event for command `key`. */
+function lostEvent(ctx: CheckContext, seen: Seen, key: string): boolean {
+  return readEvents(ctx, seen).lost.has(`${ctx.gen}/${key}`);
 }
 
 /** Index of the last successful snapshot write (acks at an index ≤ this are durable). */
