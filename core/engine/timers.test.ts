@@ -13,6 +13,7 @@ const key: fc.Arbitrary<TimerKey> = fc.oneof(
       'ttl',
       'watchdog',
       'kill',
+      'ready',
     ),
     id,
   }),
@@ -46,10 +47,27 @@ describe('timer keys', () => {
     expect(encodeTimer(retry)).toBe('cgroup-retry:remove:2:/a:b');
   });
 
-  it.each(['prestart:P1', 'pstop-grace:P1', 'restart', 'save:x', 'cgroup-retry:zap:1:/a', ''])(
-    'refuses %j, a key nothing encodes',
-    (text) => {
-      expect(() => decodeTimer(text)).toThrow(/decodeTimer/);
-    },
-  );
+  it.each([
+    ['prestart:P1', 'unknown timer key "prestart:P1"'],
+    ['pstop-grace:P1', 'unknown timer key "pstop-grace:P1"'],
+    ['restart', 'unknown timer key "restart"'],
+    ['', 'unknown timer key ""'],
+    ['save:x', '"save:x" has an id its kind never takes'],
+    ['sample:', '"sample:" has an id its kind never takes'],
+    ['cgroup-retry:zap:1:/a', 'malformed cgroup-retry key "cgroup-retry:zap:1:/a"'],
+    ['cgroup-retry:kill:x:/a', 'malformed cgroup-retry key "cgroup-retry:kill:x:/a"'],
+    ['cgroup-retry:kill:1.5:/a', 'malformed cgroup-retry key "cgroup-retry:kill:1.5:/a"'],
+    ['cgroup-retry:remove:1', 'malformed cgroup-retry key "cgroup-retry:remove:1"'],
+  ])('refuses %j, a key nothing encodes, saying so', (text, why) => {
+    expect(() => decodeTimer(text)).toThrow(`decodeTimer: ${why}`);
+  });
+
+  it.each([
+    ['ready:C1', { kind: 'ready', id: 'C1' }],
+    ['kill:', { kind: 'kill', id: '' }],
+    ['cgroup-retry:kill:0:/a', { kind: 'cgroup-retry', op: 'kill', attempt: 0, handle: '/a' }],
+    ['shutdown-grace', { kind: 'shutdown-grace' }],
+  ])('reads %j', (text, key) => {
+    expect(decodeTimer(text)).toEqual(key);
+  });
 });

@@ -1,0 +1,196 @@
+/**
+ * What the snapshot keeps and what a restore makes of it (persist.ts): saved pipeline
+ * names, commands skipped or lost on restore, a workspace's time to live and stats peak
+ * carried over, and the one-shots a daemon's own stop leaves out.
+ */
+
+import { caps, cmdSpec, type FakeStore, ok, setup, wsSpec } from '../../testing/fakes.js';
+import type { PersistedCommand, Snapshot } from '../snapshot/index.js';
+import { initialState, step } from './step.js';
+
+const NATIVE = 'payload.Native = { exec = "/bin/true", argv = [], envp = [] }';
+const SOURCE = ['label = "x"', 'workspace = "w"', '[[nodes]]', 'label = "a"', NATIVE].join('\n');
+
+function edit(store: FakeStore, change: (raw: Snapshot) => void): void {
+  const raw: Snapshot = JSON.parse(store.text ?? '');
+  change(raw);
+  store.text = JSON.stringify(raw);
+}
+
+const written = (store: FakeStore) => JSON.parse(store.text ?? '{}');
+
+describe('saved pipeline names', () => {
+  it.each(['', 'a b', 'a/b', 'tab\there', 'line\nbreak', ' lead'])('refuses %j', (name) => {
+    const { f, sup } = setup();
+    const writes = f.store.writes;
+    const r = sup.savePipeline(name, SOURCE);
+    expect(r.ok ? null : r.error).toMatchObject({
+      code: 'invalid',
+      field: 'name',
+      message: `name must be non-empty without spaces or '/', got ${JSON.stringify(name)}`,
+    });
+    expect(f.store.writes).toBe(writes);
+    expect(sup.listSavedPipelines()).toEqual([]);
+  });
+
+  it.each(['a', 'a-b', 'x.y_z', 'ünï'])('accepts %j and writes it through', (name) => {
+    const { f, sup } = setup();
+    ok(sup.savePipeline(name, SOURCE));
+    expect(written(f.store).savedPipelines.map((s: { name: string }) => s.name)).toEqual([name]);
+    const logged = f.eventLog.named('pipeline-save').map((e) => e.fields);
+    expect(logged).toEqual([{ name, bytes: SOURCE.length }]);
+  });
+
+  it('drops a saved pipeline, writing through, and refuses an unknown name', () => {
+    const { f, sup } = setup();
+    ok(sup.savePipeline('keep', SOURCE));
+    const r = sup.dropSavedPipeline('nope');
+    expect(r.ok ? null : r.error).toMatchObject({
+      code: 'not_found',
+      message: 'no saved pipeline "nope"',
+    });
+    ok(sup.dropSavedPipeline('keep'));
+    expect(written(f.store).savedPipelines).toEqual([]);
+    expect(f.eventLog.named('pipeline-drop').map((e) => e.fields)).toEqual([{ name: 'keep' }]);
+  });
+});
+
+/** A store with workspace "w" running a service "web" (2 restarts in the file). */
+function withService(): { store: FakeStore; wsId: string; cmdId: string } {
+  const { f, sup } = setup();
+  const wsId = ok(sup.createWorkspace(wsSpec())).id;
+  const cmdId = ok(sup.runCommand('w', cmdSpec({ label: 'web', restart: 'always' }))).id;
+  sup.flush();
+  edit(f.store, (raw) => {
+    for (const c of raw.commands) c.restarts = 2;
+  });
+  return { store: f.store, wsId, cmdId };
+}
+
+describe('commands on restore', () => {
+  it('brings a service back with its id, label and restart count, and starts it', () => {
+    const { store, cmdId } = withService();
+    const { f, sup } = setup(store);
+    const view = ok(sup.getCommand('w', 'web'));
+    expect(view).toMatchObject({ id: cmdId, state: 'running', restarts: 2 });
+    expect(f.kernel.pidsOf(cmdId)).toHaveLength(1);
+    expect(f.eventLog.named('restore')[0]?.fields).toEqual({
+      workspaces: 1,
+      saved_pipelines: 0,
+      live_pipelines: 0,
+      commands: 1,
+    });
+  });
+
+  it('skips a command whose label is taken, or whose workspace is gone, and says why', () => {
+    const { store, wsId, cmdId } = withService();
+    edit(store, (raw) => {
+      const web = raw.commands[0] as PersistedCommand;
+      raw.commands.push({ ...web, id: 'TWIN' }, { ...web, id: 'ORPHAN', workspaceId: 'GONE' });
+    });
+    const { f, sup } = setup(store);
+    const skips = f.eventLog.named('restore-skip').map((e) => e.fields);
+    expect(skips).toEqual([
+      { cmd: 'TWIN', label: 'web', reason: 'duplicate id or label' },
+      { cmd: 'ORPHAN', label: 'web', reason: 'no workspace' },
+    ]);
+    expect(ok(sup.listCommands('w')).map((c) => c.id)).toEqual([cmdId]);
+    // The skipped entries leave the file with the next deferred write.
+    f.clock.now = f.clock.now + 200;
+    expect(written(store).commands.map((c: { id: string }) => c.id)).toEqual([cmdId]);
+    expect(written(store).workspaces.map((w: { id: string }) => w.id)).toEqual([wsId]);
+  });
+
+  it('skips a second record with an id already restored (the engine, below the decoder)', () => {
+    const options = { sampleEveryMs: 1000, saveDelayMs: 200, deadCommandsMax: 8, cores: 1 };
+    let state = step(initialState(options), { type: 'daemon-started', caps: caps(false) }, 0).state;
+    state = step(state, { type: 'workspace-create', id: 'WS', spec: wsSpec(), wallMs: 0 }, 0).state;
+    const record = (label: string) => ({
+      id: 'SAME',
+      workspaceId: 'WS',
+      spec: cmdSpec({ label, restart: 'always' }),
+      restarts: 0,
+      backoffMs: 0,
+    });
+    const commands = [record('web'), record('web2')];
+    const r = step(state, { type: 'commands-restored', commands }, 0);
+    const skips = r.effects.filter((e) => e.type === 'append-event' && e.ev === 'restore-skip');
+    expect(skips.map((e) => (e.type === 'append-event' ? e.fields : null))).toEqual([
+      { cmd: 'SAME', label: 'web2', reason: 'duplicate id or label' },
+    ]);
+    expect([...r.state.commands.values()].map((c) => c.label)).toEqual(['web']);
+  });
+
+  it('reports a one-shot that was running as lost, once, and writes that down', () => {
+    const first = setup();
+    const wsId = ok(first.sup.createWorkspace(wsSpec())).id;
+    const job = ok(first.sup.runCommand('w', cmdSpec({ label: 'job' })));
+    first.sup.flush();
+    const { f, sup } = setup(first.f.store);
+    expect(ok(sup.getCommand('w', 'job')).state).toBe('lost');
+    expect(f.kernel.pidsOf(job.id)).toEqual([]);
+    const lost = f.eventLog.named('lost').map((e) => e.fields);
+    expect(lost).toEqual([{ ws: wsId, cmd: job.id, label: 'job' }]);
+    // A lost record is not promised again: the next write leaves it out.
+    f.clock.now = f.clock.now + 200;
+    expect(written(f.store).commands).toEqual([]);
+  });
+});
+
+describe('workspaces on restore', () => {
+  it('keeps what is left of a time to live, counted on the wall clock', () => {
+    const first = setup();
+    const ttlMs = 10_000;
+    ok(first.sup.createWorkspace(wsSpec({ ttlMs })));
+    const createdAtWallMs = ok(first.sup.getWorkspace('w')).createdAtWallMs;
+    const { f, sup } = setup(first.f.store, (g) => {
+      g.clock.now = g.clock.now + 4_000;
+    });
+    const restartWallMs = f.clock.wallMs();
+    expect(restartWallMs - createdAtWallMs).toBe(4_000);
+    const expiresAtMs = f.clock.now + 6_000;
+    f.clock.now = expiresAtMs - 1;
+    expect(ok(sup.getWorkspace('w')).state).toBe('running');
+    f.clock.now = expiresAtMs;
+    expect(sup.listWorkspaces().map((w) => w.state)).not.toContain('running');
+  });
+
+  it('takes the peak memory from the persisted samples', () => {
+    const first = setup();
+    ok(first.sup.createWorkspace(wsSpec()));
+    first.sup.flush();
+    edit(first.f.store, (raw) => {
+      const ws = raw.workspaces[0]?.id ?? '';
+      const sample = (rssBytes: number, wallMs: number) => ({
+        wallMs,
+        rssBytes,
+        cpuUs: 0,
+        cpuPermille: 0,
+      });
+      const samples = [sample(300, 1), sample(9_000, 2), sample(40, 3)];
+      raw.stats = [{ workspaceId: ws, samples }];
+    });
+    const { sup } = setup(first.f.store);
+    const stats = ok(sup.stats('w'));
+    expect(stats.rssPeakBytes).toBe(9_000);
+    expect(stats.history.map((s) => s.rssBytes)).toEqual([300, 9_000, 40]);
+  });
+});
+
+describe('the daemon stop', () => {
+  it('keeps its services in the snapshot and leaves its one-shots out', async () => {
+    const { f, sup } = setup();
+    ok(sup.createWorkspace(wsSpec()));
+    const web = ok(sup.runCommand('w', cmdSpec({ label: 'web', restart: 'on-failure' })));
+    ok(sup.runCommand('w', cmdSpec({ label: 'job' })));
+    sup.flush();
+    expect(written(f.store).commands).toHaveLength(2);
+    const stopped = sup.shutdown(1000);
+    for (const c of ok(sup.listCommands('w'))) {
+      for (const pid of f.kernel.pidsOf(c.id)) f.kernel.exit(pid, null, 'SIGTERM');
+    }
+    f.clock.now = f.clock.now + 2_000;
+    await stopped;
+    expect(written(f.store).commands.map((c: { id: string }) => c.id)).toEqual([web.id]);
+  });
+});
