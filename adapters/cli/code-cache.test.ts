@@ -54,6 +54,7 @@ const version = (
 
 function shipoteVersion(): string {
   return execFileSync(process.execPath, [join(root, 'bin', 'shipote.mjs'), '--version'], {
+    cwd: root,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
