@@ -27,7 +27,7 @@ import { median } from './rounds.js';
 import type { Row } from './suites.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = join(root, 'bin', 'shipote.mjs');
+const bin = join(root, 'bin', 'shipote.cjs'); // the installed command (package.json bin)
 const pm2Bin = join(root, 'node_modules', 'pm2', 'bin', 'pm2');
 const SERVICES = 200;
 const APPLY_GOAL_MS = 300;
