@@ -45,14 +45,14 @@ for (const [dir, entry, out] of [[daemonDir, 'entry.js', 'daemon.bundle.mjs']]) 
 
 // The CLI too: a command that answers in a few milliseconds should not spend most of its
 // start-up loading ~100 modules (`shipote apply` of 200 services: bench/apply.ts). It is
-// CommonJS so that bin/shipote.mjs can compile it with V8's code cache (Node 20 has no
+// CommonJS so that bin/shipote.cjs can compile it with V8's code cache (Node 20 has no
 // compile cache for ES modules), and it leaves the daemon out (`shipote daemon` never runs
 // the CLI; `tsx adapters/cli/main.ts daemon` imports the compiled entry beside it).
 const cliDir = join(root, 'dist', 'adapters', 'cli');
 const cliBundle = join(cliDir, 'cli.bundle.cjs');
 // The daemon's entry stays outside, an ES module: the bundle runs in a vm.Script, where a
 // dynamic import() is not reliable (Node 20 forgets the script's import callback for
-// functions compiled from the code cache), so the loader hands in `shipoteImport`, an
+// functions compiled from the code cache), so bin/shipote.cjs hands in `shipoteImport`, an
 // import() of its own (a parameter of the function the bundle is wrapped in).
 const daemonOutside = {
   name: 'daemon-outside',
@@ -88,13 +88,13 @@ const cli = await esbuild.build({
   plugins: [daemonOutside],
 });
 const code = cli.outputFiles[0].contents;
-// The first line names the content: bin/shipote.mjs keys its code cache by it.
+// The first line names the content: bin/shipote.cjs keys its code cache by it.
 const digest = createHash('sha256').update(code).digest('hex');
 writeFileSync(cliBundle, Buffer.concat([Buffer.from(`// shipote-cli ${digest}\n`), code]));
 rmSync(`${cliBundle}.cache`, { force: true });
 rmSync(join(cliDir, 'cli.bundle.mjs'), { force: true }); // an earlier build's ESM bundle
 process.stdout.write(`bundled ${cliBundle}\n`);
-// The code cache, made by one run (bin/shipote.mjs writes it when it is absent).
-execFileSync(process.execPath, [join(root, 'bin', 'shipote.mjs'), '--version'], {
+// The code cache, made by one run (bin/shipote.cjs writes it when it is absent).
+execFileSync(process.execPath, [join(root, 'bin', 'shipote.cjs'), '--version'], {
   stdio: 'ignore',
 });

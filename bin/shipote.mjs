@@ -1,23 +1,16 @@
 #!/usr/bin/env node
-// The `shipote` command: runs the compiled CLI (`npm run build` produces dist/).
 // `shipote daemon` goes straight to the daemon entry, without loading the CLI, and prefers
-// the one-file bundle (bin/bundle-daemon.mjs) when it is not older than the compiled entry;
-// the CLI runs from its bundle the same way, with a code cache (loadCliBundle).
-import {
-  closeSync,
-  existsSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+// the one-file bundle (bin/bundle-daemon.mjs) when it is not older than the compiled entry.
+// Every other command is the CLI: bin/shipote.cjs (the installed command) runs it; this file
+// hands it there, for `node bin/shipote.mjs …` (tests, scripts).
+import { existsSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const isDaemon = process.argv[2] === 'daemon';
+if (!isDaemon) createRequire(import.meta.url)('./shipote.cjs');
 // V8's lite mode (no optimizing compilers) keeps ~4 MiB less resident (bench/idle.ts), but
 // it slows what the daemon does in JavaScript (spec validation, the engine's steps), which
 // the event-loop bound cares about more: opt in with SHIPOTE_DAEMON_LITE=1. Set before any
@@ -27,116 +20,21 @@ if (isDaemon && process.env.SHIPOTE_DAEMON_LITE === '1') {
   const { setFlagsFromString } = await import('node:v8');
   setFlagsFromString('--lite-mode');
 }
-const entry = isDaemon
-  ? join(root, 'dist', 'adapters', 'daemon', 'entry.js')
-  : join(root, 'dist', 'adapters', 'cli', 'main.js');
-if (!existsSync(entry)) {
-  process.stderr.write(`shipote: ${entry} is missing; run \`npm run build\` in ${root} first\n`);
-  process.exit(69);
-}
-
-/** The entry's bundle, if built since the last compile (tsc rewrites every entry). */
-function freshBundle() {
-  const bundle = join(dirname(entry), isDaemon ? 'daemon.bundle.mjs' : 'cli.bundle.cjs');
-  try {
-    return statSync(bundle).mtimeMs >= statSync(entry).mtimeMs ? bundle : null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * The CLI bundle (CommonJS, bin/bundle-daemon.mjs) compiled with V8's code cache from
- * `<bundle>.cache`: the functions a run compiled before are not parsed and compiled again.
- * The cache's first line is its key and a checksum of the rest. The key is the bundle's
- * content digest (the bundle's first line), its size and mtime, and Node's version and arch:
- * a cache of another key is not used. The checksum is ours because V8 does not verify one
- * (a damaged cache crashes it); V8 checks its own version and flags and rejects a cache that
- * does not fit. Without a usable cache the run compiles as usual and, once it is over,
- * writes one (write and rename, so concurrent runs never read half a file) if it may write
- * beside the bundle.
- */
-function loadCliBundle(bundle, vm, createRequire) {
-  const source = readFileSync(bundle, 'utf8');
-  const st = statSync(bundle);
-  const head = source.slice(0, source.indexOf('\n'));
-  const key = `${head} ${st.size} ${st.mtimeMs} ${process.version} ${process.arch}`;
-  const cachePath = `${bundle}.cache`;
-  const cachedData = readCache(cachePath, key);
-  // CommonJS's wrapper, and `shipoteImport` for the daemon's entry (bin/bundle-daemon.mjs).
-  const params = 'exports, require, module, __filename, __dirname, shipoteImport';
-  const script = new vm.Script(`(function (${params}) {${source}\n})`, {
-    filename: bundle,
-    cachedData,
-  });
-  if (cachedData === undefined || script.cachedDataRejected) {
-    process.once('exit', () => writeCache(cachePath, key, script));
-  }
-  const module = { exports: {} };
-  const run = script.runInThisContext();
-  const shipoteImport = (url) => import(url);
-  run(module.exports, createRequire(bundle), module, bundle, dirname(bundle), shipoteImport);
-  return module.exports;
-}
-
-/** FNV-1a over the 32-bit words, then the bytes left over. */
-function checksum(data) {
-  const bytes = data.byteOffset % 4 === 0 ? data : Buffer.from(data);
-  const words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2);
-  let h = 0x811c9dc5 | 0;
-  for (let i = 0; i < words.length; i += 1) h = Math.imul(h ^ words[i], 0x01000193);
-  for (let i = words.length * 4; i < bytes.length; i += 1) h = Math.imul(h ^ bytes[i], 0x01000193);
-  return (h >>> 0).toString(16);
-}
-
-/** The cache's code, if its key is `key` and its checksum holds. */
-function readCache(cachePath, key) {
-  let raw;
-  try {
-    raw = readFileSync(cachePath);
-  } catch {
-    return undefined; // No cache yet.
-  }
-  const eol = raw.indexOf(10);
-  if (eol < 0 || raw.toString('latin1', 0, eol) !== `${key} ${checksum(raw.subarray(eol + 1))}`) {
-    return undefined;
-  }
-  return raw.subarray(eol + 1);
-}
-
-/** The cache of what this run compiled, unless the bundle's directory is not ours to write. */
-function writeCache(cachePath, key, script) {
-  const tmp = `${cachePath}.${process.pid}.tmp`;
-  let fd;
-  try {
-    fd = openSync(tmp, 'wx', 0o644);
-  } catch {
-    return;
-  }
-  try {
-    const data = script.createCachedData();
-    writeSync(fd, Buffer.concat([Buffer.from(`${key} ${checksum(data)}\n`, 'latin1'), data]));
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, cachePath);
-  } catch {
-    if (fd !== undefined) closeSync(fd);
-    rmSync(tmp, { force: true });
-  }
-}
-
-const bundle = freshBundle();
 if (isDaemon) {
-  const module = await import(pathToFileURL(bundle || entry).href);
+  const entry = join(root, 'dist', 'adapters', 'daemon', 'entry.js');
+  if (!existsSync(entry)) {
+    process.stderr.write(`shipote: ${entry} is missing; run \`npm run build\` in ${root} first\n`);
+    process.exit(69);
+  }
+  /** The entry's bundle, if built since the last compile (tsc rewrites every entry). */
+  const freshBundle = () => {
+    const bundle = join(dirname(entry), 'daemon.bundle.mjs');
+    try {
+      return statSync(bundle).mtimeMs >= statSync(entry).mtimeMs ? bundle : null;
+    } catch {
+      return null;
+    }
+  };
+  const module = await import(pathToFileURL(freshBundle() || entry).href);
   await module.daemonMain(process.argv.slice(3));
-} else if (bundle) {
-  // Imported here, not above: the daemon does not load them.
-  const [{ default: vm }, { createRequire }] = await Promise.all([
-    import('node:vm'),
-    import('node:module'),
-  ]);
-  await loadCliBundle(bundle, vm, createRequire).main();
-} else {
-  const module = await import(pathToFileURL(entry).href);
-  await module.main();
 }

@@ -1,5 +1,5 @@
 /**
- * bin/shipote.mjs runs the CLI's bundle with V8's code cache beside it: the first run writes
+ * bin/shipote.cjs runs the CLI's bundle with V8's code cache beside it: the first run writes
  * the cache, later runs use it as it is, and a cache that no longer fits (damaged, another
  * bundle) is never handed to V8 — the run compiles the bundle as usual and writes a new one.
  * On a copy of bin/ and the built bundle in a temp tree, so dist/ is left alone.
@@ -36,7 +36,9 @@ beforeEach(() => {
   cliDir = join(root, 'dist', 'adapters', 'cli');
   mkdirSync(join(root, 'bin'));
   mkdirSync(cliDir, { recursive: true });
-  copyFileSync(join(repoRoot, 'bin', 'shipote.mjs'), join(root, 'bin', 'shipote.mjs'));
+  for (const file of ['shipote.cjs', 'shipote.mjs']) {
+    copyFileSync(join(repoRoot, 'bin', file), join(root, 'bin', file));
+  }
   copyFileSync(join(repoRoot, 'package.json'), join(root, 'package.json'));
   writeFileSync(join(cliDir, 'main.js'), 'throw new Error("the bundle should have run");\n');
   utimesSync(join(cliDir, 'main.js'), new Date(1_000_000), new Date(1_000_000));
@@ -52,8 +54,9 @@ const version = (
   }
 ).version;
 
-function shipoteVersion(): string {
-  return execFileSync(process.execPath, [join(root, 'bin', 'shipote.mjs'), '--version'], {
+function shipoteVersion(entry = 'shipote.cjs'): string {
+  return execFileSync(process.execPath, [join(root, 'bin', entry), '--version'], {
+    cwd: root,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -68,6 +71,9 @@ maybe('the CLI bundle with a code cache', () => {
     const first = readFileSync(cache);
     expect(header()).toContain(`${process.version} ${process.arch}`);
     expect(shipoteVersion()).toBe(`${version}\n`);
+    expect(readFileSync(cache).equals(first)).toBe(true);
+    // bin/shipote.mjs (tests, scripts) runs the CLI through the same loader.
+    expect(shipoteVersion('shipote.mjs')).toBe(`${version}\n`);
     expect(readFileSync(cache).equals(first)).toBe(true);
     expect(readdirSync(cliDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });

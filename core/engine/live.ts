@@ -55,6 +55,22 @@ export function livePids(state: EngineState, wsId: string): number[] {
   return pids;
 }
 
+/** Whether `livePids(state, wsId)` has any, without listing them (a step asks per spawn). */
+export function hasLivePid(state: EngineState, wsId: string): boolean {
+  const ws = state.workspaces.get(wsId);
+  if (ws) {
+    for (const id of ws.commandIds) {
+      const cmd = state.commands.get(id);
+      if (cmd && commandPid(cmd) !== null) return true;
+    }
+  }
+  for (const p of state.pipelines.values()) {
+    if (p.wsId !== wsId) continue;
+    for (const n of p.nodes) if (n.alive && n.pid !== null) return true;
+  }
+  return false;
+}
+
 export function anythingAlive(state: EngineState): boolean {
   return state.pids.size > 0;
 }

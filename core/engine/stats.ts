@@ -19,7 +19,7 @@
 import { needsQuotaTick } from '../policy/index.js';
 import type { StatsSample } from './api.js';
 import type { Draft } from './draft.js';
-import { anythingAlive, livePids } from './live.js';
+import { anythingAlive, hasLivePid, livePids } from './live.js';
 import {
   type Effect,
   type EngineEvent,
@@ -58,7 +58,7 @@ function nextSampleAtMs(d: Draft, sampledNow: ReadonlySet<string>): number | nul
   if (!anythingAlive(d.state)) return null;
   let next: number | null = null;
   for (const ws of d.state.workspaces.values()) {
-    if (livePids(d.state, ws.id).length === 0) continue;
+    if (!hasLivePid(d.state, ws.id)) continue;
     const sampledAtMs = sampledNow.has(ws.id) ? d.nowMs : undefined;
     const atMs = dueAtMs(d.state, ws, d.nowMs, sampledAtMs);
     if (atMs !== null && (next === null || atMs < next)) next = atMs;
@@ -165,7 +165,7 @@ export function onStatsSampled(d: Draft, e: Ev<'stats-sampled'>): void {
   if (s.source === 'cgroup' && s.oomKills > ws.oomKills) reportOom(d, next, s.oomKills);
   // Timed from the request, so a slow-cadence save lands on the next tick's instant.
   d.markDirty(Math.max(0, e.atMs + statsSaveDelayMs(d.state.options) - d.nowMs));
-  if (ws.phase.kind === 'running' && livePids(d.state, ws.id).length > 0) enforceQuota(d, ws.id);
+  if (ws.phase.kind === 'running' && hasLivePid(d.state, ws.id)) enforceQuota(d, ws.id);
 }
 
 function reportOom(d: Draft, ws: WorkspaceRec, oomKills: number): void {
