@@ -57,6 +57,8 @@ export const CAPTURE = -2;
 
 export interface Spawned {
   pid: number;
+  /** /proc/<pid>/stat field 22 read right after the clone; -1 if it could not be read. */
+  startTicks: number;
   /**
    * Capture ids for stdout and stderr (0: not captured), whose chunks go to onData; with
    * `rawCaptures`, the pipes' read ends instead (-1: not captured).

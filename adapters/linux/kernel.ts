@@ -307,7 +307,7 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
     this.live.set(r.pid, key);
     this.lastPid.set(key, r.pid);
     exitOwners.set(r.pid, this);
-    this.trees.started(root, r.pid, group === undefined || group.pgid === 0);
+    this.trees.started(root, r.pid, group === undefined || group.pgid === 0, r.startTicks);
     return { ok: true, value: r };
   }
 

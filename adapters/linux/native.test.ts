@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { constants as osc } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { constants as osc, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { TokenBucket } from '../../core/flow/bucket.js';
@@ -8,6 +8,7 @@ import type { KernelEvent } from '../../core/ports.js';
 import { harness, pollUntil, req } from '../../testing/linux.js';
 import { loadAddon } from './addon.js';
 import type { KernelImpl } from './kernel.js';
+import { parsePidStat } from './proc-stats.js';
 
 const h = harness();
 const k = h.kernel;
@@ -41,6 +42,26 @@ describe('one token bucket', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('the start time a spawn returns', () => {
+  it('is field 22 of the child /proc/<pid>/stat, also when its name holds ") ("', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shipote-ticks-'));
+    const odd = join(dir, 'a) b (c');
+    symlinkSync('/bin/sleep', odd);
+    try {
+      for (const exec of ['/bin/sleep', odd]) {
+        const r = native.spawn(exec, ['5'], [], '', [-1, -1, -1], {});
+        if (!('pid' in r)) throw new Error(`spawn ${exec}: errno ${r.errno}`);
+        const stat = parsePidStat(readFileSync(`/proc/${r.pid}/stat`, 'latin1'));
+        native.signal(r.pid, osc.signals.SIGKILL);
+        expect(stat?.startTicks).toBeGreaterThan(0);
+        expect(r.startTicks).toBe(stat?.startTicks);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

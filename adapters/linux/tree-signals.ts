@@ -71,7 +71,7 @@ export class ProcessTrees {
   }
 
   /** A process was started for `root`; `leads`: it leads a new process group. */
-  started(root: string, pid: number, leads: boolean): void {
+  started(root: string, pid: number, leads: boolean, startTicks = -1): void {
     let r = this.roots.get(root);
     if (!r) {
       r = { pids: new Set(), groups: [] };
@@ -80,12 +80,13 @@ export class ProcessTrees {
     r.pids.add(pid);
     this.rootOfPid.set(pid, root);
     if (!leads) return;
-    // Recorded before the spawn returns (one /proc read and one appended ledger line, a
-    // few tens of microseconds): a daemon killed right after leaves the group on record.
-    // The child cannot have been reaped yet: its exit is only read in a later poll phase.
-    const stat = readPidStat(pid);
-    if (stat !== null) {
-      const group = { pgid: pid, startTicks: stat.startTicks };
+    // Recorded before the spawn returns (one appended ledger line): a daemon killed right
+    // after leaves the group on record. The start time comes with the spawn (the addon reads
+    // it right after the clone), else from /proc here: the child cannot have been reaped
+    // yet, its exit is only read in a later poll phase.
+    const ticks = startTicks >= 0 ? startTicks : (readPidStat(pid)?.startTicks ?? -1);
+    if (ticks >= 0) {
+      const group = { pgid: pid, startTicks: ticks };
       r.groups.push(group);
       this.ledger?.record({ ...group, key: root });
     }

@@ -483,6 +483,9 @@ class Addon : public Napi::Addon<Addon> {
     }
     Napi::Object o = Napi::Object::New(env);
     o.Set("pid", Napi::Number::New(env, child.pid));
+    // Read here, not by the caller through fs: the child cannot have been reaped yet (its
+    // exit is read in a later poll phase), so its /proc entry is there.
+    o.Set("startTicks", Napi::Number::New(env, static_cast<double>(procStartTicks(child.pid))));
     if (raw) {
       o.Set("out", Napi::Number::New(env, r[1]));  // -1: not captured
       o.Set("err", Napi::Number::New(env, r[2]));

@@ -72,6 +72,10 @@ struct SpawnResult {
   SysError error;
 };
 
+// Field 22 of /proc/<pid>/stat (clock ticks after boot: with the pid, it names one process
+// across pid reuse), or -1 when it cannot be read.
+int64_t procStartTicks(pid_t pid);
+
 // Digits reserved for WATCHDOG_PID's value (a pid is at most 4194304 = 7 digits).
 constexpr int kPidDigits = 10;
 

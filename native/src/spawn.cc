@@ -17,6 +17,8 @@
 // never auto-reaped behind our back. Reaping them takes __WALL.
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
@@ -311,6 +313,33 @@ void reapFailed(int pidfd) {
 }
 
 }  // namespace
+
+int64_t procStartTicks(pid_t pid) {
+  char path[32];
+  snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[1024];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  // comm may hold spaces and parentheses: the fields start after the last ')'.
+  char* p = strrchr(buf, ')');
+  if (p == nullptr) return -1;
+  p += 1;
+  for (int field = 3; field <= 22; field++) {  // each field is preceded by one space
+    if (*p != ' ') return -1;
+    p += 1;
+    if (field == 22) {
+      char* end = nullptr;
+      long long v = strtoll(p, &end, 10);
+      return end == p ? -1 : static_cast<int64_t>(v);
+    }
+    while (*p != ' ' && *p != '\0') p += 1;
+  }
+  return -1;
+}
 
 SysError resolveExec(const std::string& file, const std::vector<std::string>& envp,
                      std::string* out) {
