@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // Bundles the compiled daemon (dist/adapters/daemon/entry.js and everything it imports)
-// into one ESM file, dist/adapters/daemon/daemon.bundle.mjs, which bin/shipote.mjs runs for
-// `shipote daemon` when it is at least as new as entry.js. One module instead of ~150 saves
-// the ESM loader's per-module records and the young generation it grows while loading them:
-// about 9 MiB of resident memory for as long as the daemon lives (bench/idle.ts). Run by
-// `npm run build` after tsc; needs esbuild (a devDependency): without it the daemon runs
-// from the compiled modules. The bundle sits beside entry.js so the native addon is found
-// by the same relative path; CommonJS packages in it (dotenv) get a real `require`, and
-// better-sqlite3 stays outside (adapters/queue loads it when a queue store is opened).
+// into one CommonJS file, dist/adapters/daemon/daemon.bundle.cjs, which bin/shipote.cjs
+// requires for `shipote daemon` when it is at least as new as entry.js. One module instead
+// of ~150 saves the ESM loader's per-module records and the young generation it grows while
+// loading them (about 9 MiB resident for as long as the daemon lives), and CommonJS saves
+// the ESM loader itself (about 1.7 MiB more; bench/idle.ts). Run by `npm run build` after
+// tsc; needs esbuild (a devDependency): without it the daemon runs from the compiled
+// modules. The bundle sits beside entry.js so the native addon is found by the same
+// relative path (`import.meta.url` becomes this file's URL); better-sqlite3 stays outside
+// (adapters/queue loads it when a queue store is opened).
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,13 +21,24 @@ try {
   process.stdout.write('esbuild not installed: the daemon runs from the compiled modules\n');
   process.exit(0);
 }
+await esbuild.build({
+  entryPoints: [join(daemonDir, 'entry.js')],
+  outfile: join(daemonDir, 'daemon.bundle.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  logLevel: 'warning',
+  external: ['better-sqlite3'],
+  define: { 'import.meta.url': 'shipoteModuleUrl' },
+  banner: { js: "const shipoteModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+});
+process.stdout.write(`bundled ${join(daemonDir, 'daemon.bundle.cjs')}\n`);
+
 const cliDir = join(root, 'dist', 'adapters', 'cli');
 // The CLI too: a command that answers in a few milliseconds should not spend most of its
 // start-up loading ~100 modules (`shipote apply` of 200 services: bench/apply.ts).
-for (const [dir, entry, out] of [
-  [daemonDir, 'entry.js', 'daemon.bundle.mjs'],
-  [cliDir, 'main.js', 'cli.bundle.mjs'],
-]) {
+for (const [dir, entry, out] of [[cliDir, 'main.js', 'cli.bundle.mjs']]) {
   await esbuild.build({
     entryPoints: [join(dir, entry)],
     outfile: join(dir, out),

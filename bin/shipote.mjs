@@ -1,40 +1,4 @@
 #!/usr/bin/env node
-// The `shipote` command: runs the compiled CLI (`npm run build` produces dist/).
-// `shipote daemon` goes straight to the daemon entry, without loading the CLI, and prefers
-// the one-file bundle (bin/bundle-daemon.mjs) when it is not older than the compiled entry.
-import { existsSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const isDaemon = process.argv[2] === 'daemon';
-// V8's lite mode (no optimizing compilers) keeps ~4 MiB less resident (bench/idle.ts), but
-// it slows what the daemon does in JavaScript (spec validation, the engine's steps), which
-// the event-loop bound cares about more: opt in with SHIPOTE_DAEMON_LITE=1. Set before any
-// of the daemon's code is compiled. `node:v8` is imported only then: loading it keeps about
-// 1.7 MiB resident (bench/idle.ts).
-if (isDaemon && process.env.SHIPOTE_DAEMON_LITE === '1') {
-  const { setFlagsFromString } = await import('node:v8');
-  setFlagsFromString('--lite-mode');
-}
-const entry = isDaemon
-  ? join(root, 'dist', 'adapters', 'daemon', 'entry.js')
-  : join(root, 'dist', 'adapters', 'cli', 'main.js');
-if (!existsSync(entry)) {
-  process.stderr.write(`shipote: ${entry} is missing; run \`npm run build\` in ${root} first\n`);
-  process.exit(69);
-}
-
-/** The entry's bundle, if built since the last compile (tsc rewrites every entry). */
-function freshBundle() {
-  const bundle = join(dirname(entry), isDaemon ? 'daemon.bundle.mjs' : 'cli.bundle.mjs');
-  try {
-    return statSync(bundle).mtimeMs >= statSync(entry).mtimeMs ? bundle : null;
-  } catch {
-    return null;
-  }
-}
-
-const module = await import(pathToFileURL(freshBundle() || entry).href);
-if (isDaemon) await module.daemonMain(process.argv.slice(3));
-else await module.main();
+// The `shipote` command as an ES module, for paths that name this file: bin/shipote.cjs is
+// the command (package.json `bin`); see there why it is CommonJS.
+import './shipote.cjs';
