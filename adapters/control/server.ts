@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { ensurePrivateDir } from '../store/private-dir.js';
+import { httpDate } from '../store/utc.js';
 import {
   type ConnectionGuard,
   type ConnectionLimits,
@@ -172,6 +173,10 @@ export async function serveControl(
   const counters = countersOf(deps);
   server.on('request', (req, res) => {
     noteLoopActivity();
+    // Node's own Date header reads the local time (ICU's time-zone data, resident from then
+    // on: adapters/store/utc.ts); the same header from the UTC fields.
+    res.sendDate = false;
+    res.setHeader('Date', httpDate((deps.wallMs ?? Date.now)()));
     void handler(req, res);
   });
   // Bound under umask 077: the socket is 0600 from its first instant, not after a chmod.
