@@ -30,8 +30,19 @@ await esbuild.build({
   target: 'node20',
   logLevel: 'warning',
   external: ['better-sqlite3'],
+  // V8 keeps a script's source for as long as it lives (lazy compilation): without the
+  // indentation and comments about 0.4 MiB less. Names stay: a stack trace still names each
+  // function (its line and column are the bundle's).
+  minifyWhitespace: true,
   define: { 'import.meta.url': 'shipoteModuleUrl' },
-  banner: { js: "const shipoteModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // Strict mode first (the modules were ES modules, strict throughout), then the URL that
+  // stands for `import.meta.url`.
+  banner: {
+    js: [
+      "'use strict';",
+      "const shipoteModuleUrl = require('node:url').pathToFileURL(__filename).href;",
+    ].join('\n'),
+  },
 });
 process.stdout.write(`bundled ${join(daemonDir, 'daemon.bundle.cjs')}\n`);
 
