@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = join(root, 'bin', 'shipote.mjs');
+const bin = join(root, 'bin', 'shipote.cjs');
 const COMMANDS = 10;
 const RSS_GOAL_KIB = 10 * 1024;
 const WAKEUPS_GOAL = 0;

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// The `shipote` command as installed (package.json "bin"). CommonJS, so that a CLI run does
-// not start the ES module loader for its entry (~4 ms of CPU); the CLI itself runs from its
-// bundle with V8's code cache (loadCliBundle), or from the compiled modules without one.
-// `shipote daemon` goes on in bin/shipote.mjs, which in turn hands every other command here.
+// The `shipote` command as installed (package.json "bin"). CommonJS on purpose: an ES module
+// as the main script starts Node's ES module loader (and the fs/promises, readline and
+// stream modules it needs): about 1.7 MiB resident for as long as the daemon lives
+// (bench/idle.ts), and ~4 ms of CPU per CLI run. `shipote daemon` requires the CommonJS
+// daemon bundle (bin/bundle-daemon.mjs) when it is at least as new as the compiled entry;
+// the CLI runs from its bundle with V8's code cache (loadCliBundle), or from the compiled
+// modules without one. bin/shipote.mjs is the same command for paths that name it.
 'use strict';
 const {
   closeSync,
@@ -20,23 +23,38 @@ const { pathToFileURL } = require('node:url');
 const root = join(__dirname, '..');
 
 // A failure of the entry itself is an unhandled rejection: Node prints it and exits 1.
-if (process.argv[2] === 'daemon') void import(pathToFileURL(join(__dirname, 'shipote.mjs')).href);
+if (process.argv[2] === 'daemon') void runDaemon();
 else void runCli();
+
+/** The entry's bundle `name` beside it, if built since the last compile (tsc rewrites it). */
+function freshBundle(entry, name) {
+  const bundle = join(dirname(entry), name);
+  try {
+    return statSync(bundle).mtimeMs >= statSync(entry).mtimeMs ? bundle : null;
+  } catch {
+    return null; // No bundle (esbuild missing at build time): the compiled modules.
+  }
+}
+
+function mustExist(entry) {
+  if (existsSync(entry)) return;
+  process.stderr.write(`shipote: ${entry} is missing; run \`npm run build\` in ${root} first\n`);
+  process.exit(69);
+}
+
+async function runDaemon() {
+  const entry = join(root, 'dist', 'adapters', 'daemon', 'entry.js');
+  mustExist(entry);
+  const bundle = freshBundle(entry, 'daemon.bundle.cjs');
+  const module = bundle ? require(bundle) : await import(pathToFileURL(entry).href);
+  await module.daemonMain(process.argv.slice(3));
+}
 
 async function runCli() {
   const entry = join(root, 'dist', 'adapters', 'cli', 'main.js');
-  if (!existsSync(entry)) {
-    process.stderr.write(`shipote: ${entry} is missing; run \`npm run build\` in ${root} first\n`);
-    process.exit(69);
-  }
-  const bundle = join(dirname(entry), 'cli.bundle.cjs');
-  let fresh = false;
-  try {
-    fresh = statSync(bundle).mtimeMs >= statSync(entry).mtimeMs; // tsc rewrites every entry
-  } catch {
-    // No bundle (esbuild missing at build time): the compiled modules.
-  }
-  const module = fresh ? loadCliBundle(bundle) : await import(pathToFileURL(entry).href);
+  mustExist(entry);
+  const bundle = freshBundle(entry, 'cli.bundle.cjs');
+  const module = bundle ? loadCliBundle(bundle) : await import(pathToFileURL(entry).href);
   await module.main();
 }
 

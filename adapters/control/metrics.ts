@@ -14,6 +14,15 @@ let loopDelay: IntervalHistogram | null = null;
 const loopDelayIdleMs = 10_000;
 let lastActivityMs = 0;
 let idleCheck: NodeJS.Timeout | null = null;
+let onQuiet: (() => void) | null = null;
+
+/**
+ * `fire` runs each time the daemon goes quiet (loopDelayIdleMs without a request), from the
+ * timer that stops the sampling: the daemon gives back what a burst of requests left.
+ */
+export function whenQuiet(fire: (() => void) | null): void {
+  onQuiet = fire;
+}
 
 /**
  * Called on every request: the histogram samples (one wakeup per resolution) while the
@@ -37,6 +46,7 @@ function armIdleCheck(afterMs: number): void {
     }
     loopDelay?.disable();
     idleCheck = null;
+    onQuiet?.();
   }, afterMs);
   idleCheck.unref();
 }

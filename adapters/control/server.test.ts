@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Supervisor } from '../../core/engine/api.js';
@@ -63,6 +64,20 @@ describe('control server', () => {
   it('serves on a 0600 socket inside a 0700 directory', () => {
     expect(statSync(socket).mode & 0o777).toBe(0o600);
     expect(statSync(join(dir, 'run')).mode & 0o777).toBe(0o700);
+  });
+
+  it('sends the HTTP Date header (made from the UTC fields, not by Node)', async () => {
+    const beforeMs = Math.floor(Date.now() / 1000) * 1000;
+    const date = await new Promise<string | undefined>((resolve, reject) => {
+      get({ socketPath: socket, path: '/v1/health' }, (res) => {
+        res.resume();
+        resolve(res.headers.date);
+      }).on('error', reject);
+    });
+    expect(date).toMatch(/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d [A-Z][a-z]{2} \d{4} [\d:]{8} GMT$/);
+    const sentMs = Date.parse(date ?? '');
+    expect(sentMs).toBeGreaterThanOrEqual(beforeMs);
+    expect(sentMs).toBeLessThanOrEqual(Date.now());
   });
 
   it('refuses to start when another daemon answers on the socket', async () => {

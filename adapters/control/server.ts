@@ -9,6 +9,7 @@ import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 import { ensurePrivateDir } from '../store/private-dir.js';
+import { httpDate } from '../store/utc.js';
 import { socketAnswers } from './client.js';
 import {
   type ConnectionGuard,
@@ -163,6 +164,10 @@ export async function serveControl(
   const counters = countersOf(deps);
   server.on('request', (req, res) => {
     noteLoopActivity();
+    // Node's own Date header reads the local time (ICU's time-zone data, resident from then
+    // on: adapters/store/utc.ts); the same header from the UTC fields.
+    res.sendDate = false;
+    res.setHeader('Date', httpDate((deps.wallMs ?? Date.now)()));
     void handler(req, res);
   });
   // Bound under umask 077: the socket is 0600 from its first instant, not after a chmod.

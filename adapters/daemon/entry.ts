@@ -5,6 +5,7 @@
  */
 
 import { runDaemon } from './main.js';
+import { applyDaemonV8Flags } from './v8-flags.js';
 
 /** Default grace of the stop on SIGTERM in init mode: under `docker stop`'s 10 s. */
 export const initGraceMsDefault = 8000;
@@ -70,6 +71,7 @@ export function parseDaemonArgs(argv: string[]): DaemonArgs {
 }
 
 export async function daemonMain(argv: string[]): Promise<void> {
+  applyDaemonV8Flags(process.env);
   const args = parseDaemonArgs(argv);
   if (!args.ok) {
     process.stderr.write(`shipote: ${args.message}\n${daemonUsage}\n`);

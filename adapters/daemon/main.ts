@@ -9,7 +9,9 @@ import { dirname, join } from 'node:path';
 import type { Supervisor, TaskLogs } from '../../core/engine/api.js';
 import { createSupervisor } from '../../core/engine/supervisor.js';
 import type { Cgroups, LifecycleEvent } from '../../core/ports.js';
+import { whenQuiet } from '../control/metrics.js';
 import { coreSpecParsers } from '../control/specs.js';
+import { loadAddon } from '../linux/addon.js';
 import { bufferBytesDefault } from '../linux/budget.js';
 import { createLinuxCgroups, createLinuxKernel, type LinuxKernel } from '../linux/index.js';
 import { ledgerPathFor, sweepLeftovers } from '../linux/ledger.js';
@@ -181,6 +183,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     settleStore: () => settleStore(store, log),
   });
   logs.startTicks();
+  whenQuiet(releaseFreedHeap);
   const onSignal = options.init
     ? await initMode(options.init, { supervisor, kernel }, log, (reason) => daemon.shutdown(reason))
     : (signal: NodeJS.Signals) => {
@@ -188,20 +191,33 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  process.on('uncaughtException', (error) => {
-    // A bug: keep what we know on disk; the children die with us (PDEATHSIG).
-    log(`fatal: ${error.stack ?? error.message}`);
-    supervisor.flush();
-    settleStore(store, log);
-    process.exit(1);
-  });
+  process.on('uncaughtException', (error) => fatal(error, { supervisor, store, log }));
 }
 
+/** A bug: keep what we know on disk; the children die with us (PDEATHSIG). */
+function fatal(
+  error: Error,
+  { supervisor, store, log }: { supervisor: Supervisor; store: Settleable; log: Log },
+): never {
+  log(`fatal: ${error.stack ?? error.message}`);
+  supervisor.flush();
+  settleStore(store, log);
+  process.exit(1);
+}
+
+/**
+ * Restore, parsing and a burst of requests leave freed C heap (V8's compiler zones, the
+ * HTTP parser's buffers) resident: given back each time the daemon goes quiet.
+ */
+function releaseFreedHeap(): void {
+  loadAddon().mallocTrim();
+}
+
+type Settleable = { settleSync(): { message: string } | null };
+type Log = (line: string) => void;
+
 /** What was written is made durable before the process ends (group commit, exit paths). */
-function settleStore(
-  store: { settleSync(): { message: string } | null },
-  log: (s: string) => void,
-) {
+function settleStore(store: Settleable, log: Log) {
   const failure = store.settleSync();
   if (failure) log(`snapshot write failed at exit: ${failure.message}`);
 }

@@ -139,6 +139,8 @@ export interface NativeAddon {
   becomeSubreaper(): number;
   /** Reaps the orphans waiting now; the number reaped since start. */
   reapNow(): number;
+  /** glibc malloc_trim(0): free C heap pages back to the kernel; true if any were. */
+  mallocTrim(): boolean;
   /** One datagram to an sd_notify socket (`@name`: abstract namespace). 0 or an errno. */
   notifySend(path: string, message: string): number;
   lookupUser(name: string): { uid: number; gid: number } | null | SysError;

@@ -5,6 +5,7 @@
  */
 
 import type { LifecycleEvent } from '../../core/ports.js';
+import { isoUtc } from './utc.js';
 
 export function quoteValue(value: string): string {
   if (value === '') return '""';
@@ -20,7 +21,7 @@ function safeKey(key: string): string {
 }
 
 export function formatEvent(event: LifecycleEvent): string {
-  const parts = [`ts=${new Date(event.wallMs).toISOString()}`, `ev=${quoteValue(event.ev)}`];
+  const parts = [`ts=${isoUtc(event.wallMs)}`, `ev=${quoteValue(event.ev)}`];
   for (const [key, value] of Object.entries(event.fields)) {
     if (key === 'ts' || key === 'ev') continue;
     parts.push(`${safeKey(key)}=${quoteValue(String(value))}`);

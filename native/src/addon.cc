@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -214,6 +215,7 @@ class Addon : public Napi::Addon<Addon> {
                     InstanceMethod("probe", &Addon::Probe),
                     InstanceMethod("becomeSubreaper", &Addon::BecomeSubreaper),
                     InstanceMethod("reapNow", &Addon::ReapNow),
+                    InstanceMethod("mallocTrim", &Addon::MallocTrim),
                     InstanceMethod("notifySend", &Addon::NotifySend),
                     InstanceMethod("lookupUser", &Addon::LookupUser),
                     InstanceMethod("lookupGroup", &Addon::LookupGroup),
@@ -698,6 +700,19 @@ class Addon : public Napi::Addon<Addon> {
     }
     reapOrphans();  // any that died before the watcher
     return Napi::Number::New(env, 0);
+  }
+
+  // mallocTrim(): hands the C heap's free pages back to the kernel (glibc's malloc_trim,
+  // every arena). Start-up work and bursts of requests leave freed but resident memory
+  // behind that no later allocation of an idle daemon reuses. true when something was given.
+  Napi::Value MallocTrim(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!checkArgs(info, {}, "Usage: mallocTrim()")) return env.Undefined();
+#ifdef __GLIBC__
+    return Napi::Boolean::New(env, malloc_trim(0) == 1);
+#else
+    return Napi::Boolean::New(env, false);  // no malloc_trim outside glibc
+#endif
   }
 
   // reapNow(): reaps the orphans waiting now (the SIGCHLD watcher does this on its own);
