@@ -25,6 +25,8 @@ function gatedIo() {
   };
   const pending: { fd: number; release: (error?: Error) => void }[] = [];
   const fsyncs: number[] = [];
+  /** When set, each directory fsync waits here for release too. */
+  const dirs: { held: boolean; pending: (() => void)[] } = { held: false, pending: [] };
   const real = () => defaultGroupCommitIo(writeTemp);
   const io: GroupCommitIo = {
     writeTemp: (text) => writeTemp(text),
@@ -34,13 +36,18 @@ function gatedIo() {
         pending.push({ fd, release: (error) => (error ? reject(error) : resolve()) });
       });
     },
-    fsyncDirAsync: (d) => real().fsyncDirAsync(d),
+    fsyncDirAsync: (d) =>
+      dirs.held
+        ? new Promise<void>((resolve) => dirs.pending.push(resolve)).then(() =>
+            real().fsyncDirAsync(d),
+          )
+        : real().fsyncDirAsync(d),
     fsyncDirSync: (d) => real().fsyncDirSync(d),
   };
   const setWriteTemp = (f: GroupCommitIo['writeTemp']) => {
     writeTemp = f;
   };
-  return { io, pending, fsyncs, setWriteTemp };
+  return { io, pending, fsyncs, setWriteTemp, dirs };
 }
 
 /** A store whose temp files are the real ones, and whose fsyncs wait for release. */
@@ -146,6 +153,20 @@ describe('group commit', () => {
     expect(await store.durable()).toBeNull();
     await flushTicks();
     expect(readFileSync(path, 'utf8')).toBe('only');
+    expect(readdirSync(dir)).toEqual(['state.json']);
+  });
+
+  it('settleSync lands a text renamed in whose directory fsync is still pending', async () => {
+    const { store, gate } = gatedStore();
+    gate.dirs.held = true;
+    store.write('only');
+    gate.pending.shift()?.release(); // the file's fsync returns; rename; the dir's fsync waits
+    await flushTicks();
+    expect(gate.dirs.pending).toHaveLength(1);
+    expect(store.settleSync()).toBeNull();
+    expect(readFileSync(path, 'utf8')).toBe('only');
+    gate.dirs.pending.shift()?.();
+    expect(await store.durable()).toBeNull();
     expect(readdirSync(dir)).toEqual(['state.json']);
   });
 

@@ -134,6 +134,12 @@ class Committer implements GroupCommit {
     const ownFd = s === this.newest; // an in-flight fd is closed by its commit when it returns
     this.newest = null;
     try {
+      if (s.fd < 0) {
+        // In flight past its fsync and rename: only its directory's fsync is outstanding.
+        this.io.fsyncDirSync(dirname(this.path));
+        this.landed(s.seq);
+        return null;
+      }
       fsyncSync(s.fd);
       if (ownFd) closeOnce(s);
       renameSync(s.temp, this.path);
