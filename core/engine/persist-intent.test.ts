@@ -137,6 +137,41 @@ describe('commands on restore', () => {
   });
 });
 
+describe('what the file holds', () => {
+  it('a workspace without samples has no stats entry', () => {
+    const { f, sup } = setup();
+    ok(sup.createWorkspace(wsSpec()));
+    sup.flush();
+    expect(written(f.store).workspaces).toHaveLength(1);
+    expect(written(f.store).stats).toEqual([]);
+  });
+
+  it('drops a service stopped for good at once, keeps one on its way to a restart', () => {
+    const { f, sup } = setup();
+    ok(sup.createWorkspace(wsSpec()));
+    const web = ok(sup.runCommand('w', cmdSpec({ label: 'web', restart: 'always' })));
+    const api = ok(sup.runCommand('w', cmdSpec({ label: 'api', restart: 'always' })));
+    // Both ignore SIGTERM: they stay stopping until the grace is over.
+    for (const c of [web, api]) f.kernel.ignoreTerm.add(c.pid as number);
+    void sup.restartCommand('w', 'api');
+    void sup.stopCommand('w', 'web', 5_000);
+    // Stopping shows as running until the process is gone.
+    expect(ok(sup.getCommand('w', 'web')).state).toBe('running');
+    expect(f.kernel.signals.map((s) => s.signal)).toEqual(['SIGTERM', 'SIGTERM']);
+    expect(written(f.store).commands.map((c: { id: string }) => c.id)).toEqual([api.id]);
+  });
+
+  it('keeps a one-shot that is still starting (it will be reported lost)', () => {
+    const { f, sup } = setup();
+    ok(sup.createWorkspace(wsSpec()));
+    const job = ok(sup.runCommand('w', cmdSpec({ label: 'job', ready: 'notify' })));
+    expect(ok(sup.getCommand('w', 'job')).state).toBe('starting');
+    // Another change written through writes the whole state as it is now.
+    ok(sup.createWorkspace(wsSpec({ label: 'other' })));
+    expect(written(f.store).commands.map((c: { id: string }) => c.id)).toEqual([job.id]);
+  });
+});
+
 describe('workspaces on restore', () => {
   it('keeps what is left of a time to live, counted on the wall clock', () => {
     const first = setup();
