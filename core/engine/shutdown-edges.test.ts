@@ -85,7 +85,7 @@ describe('daemon shutdown, edges', () => {
     expect(await r).toEqual({ ok: true, value: { reaped: 1 } });
   });
 
-  it('refuses a grace that is not a non-negative integer, and a later stop still stops', async () => {
+  it('refuses a grace that is not a non-negative integer; a later stop still stops', async () => {
     const { f, sup } = setup();
     ok(sup.createWorkspace(wsSpec()));
     const pid = ok(sup.runCommand('w', cmdSpec({ label: 'a' }))).pid as number;
