@@ -4,8 +4,9 @@
  * carried over, and the one-shots a daemon's own stop leaves out.
  */
 
-import { caps, cmdSpec, type FakeStore, ok, setup, wsSpec } from '../../testing/fakes.js';
-import type { PersistedCommand, Snapshot } from '../snapshot/index.js';
+import { caps, cmdSpec, type FakeStore, ok, pipeSpec, setup, wsSpec } from '../../testing/fakes.js';
+import { emptySnapshot, type PersistedCommand, type Snapshot } from '../snapshot/index.js';
+import type { EngineState } from './model.js';
 import { initialState, step } from './step.js';
 
 const NATIVE = 'payload.Native = { exec = "/bin/true", argv = [], envp = [] }';
@@ -227,5 +228,52 @@ describe('the daemon stop', () => {
     f.clock.now = f.clock.now + 2_000;
     await stopped;
     expect(written(f.store).commands.map((c: { id: string }) => c.id)).toEqual([web.id]);
+  });
+});
+
+describe('restore steps, below the supervisor', () => {
+  const options = { sampleEveryMs: 1000, saveDelayMs: 200, deadCommandsMax: 8, cores: 1 };
+  const started = () =>
+    step(initialState(options), { type: 'daemon-started', caps: caps(false) }, 0).state;
+  const withWs = (): EngineState =>
+    step(started(), { type: 'workspace-create', id: 'WS', spec: wsSpec(), wallMs: 0 }, 0).state;
+  const live = {
+    id: 'P1',
+    spec: pipeSpec(),
+    source: 'src',
+    vars: {},
+    tap: false,
+    restarts: 1,
+    backoffMs: 0,
+  };
+  const events = (r: ReturnType<typeof step>, ev: string) =>
+    r.effects.flatMap((e) => (e.type === 'append-event' && e.ev === ev ? [e.fields] : []));
+
+  it('restores a snapshot once, into an empty engine only', () => {
+    const snapshot = { ...emptySnapshot() };
+    const event = { type: 'snapshot-restored' as const, snapshot, wallMs: 0 };
+    expect(() => step(withWs(), event, 0)).toThrow(
+      'onSnapshotRestored: restore happens once, into an empty engine',
+    );
+    expect(events(step(started(), event, 0), 'restore')).toEqual([
+      { workspaces: 0, saved_pipelines: 0, live_pipelines: 0, commands: 0 },
+    ]);
+  });
+
+  it('relaunches a live pipeline with one id per node, once', () => {
+    const relaunch = { type: 'pipeline-relaunch' as const, pipeline: live, nodeIds: ['N1'] };
+    expect(() => step(withWs(), relaunch, 0)).toThrow('relaunch: one id per node');
+    const once = step(withWs(), { ...relaunch, nodeIds: ['N1', 'N2'] }, 0);
+    expect(once.state.pipelines.get('P1')?.restarts).toBe(1);
+    expect(events(once, 'restore-skip')).toEqual([]);
+    const twice = step(once.state, { ...relaunch, nodeIds: ['N3', 'N4'] }, 0);
+    expect(events(twice, 'restore-skip')).toEqual([
+      { pipeline: 'P1', label: 'p', reason: 'duplicate id' },
+    ]);
+    const orphan = step(started(), { ...relaunch, nodeIds: ['N1', 'N2'] }, 0);
+    expect(events(orphan, 'restore-skip')).toEqual([
+      { pipeline: 'P1', label: 'p', reason: 'no workspace' },
+    ]);
+    expect(orphan.state.pipelines.size).toBe(0);
   });
 });
