@@ -277,3 +277,114 @@ describe('restore steps, below the supervisor', () => {
     expect(orphan.state.pipelines.size).toBe(0);
   });
 });
+
+describe('what the file leaves out, and when it is written', () => {
+  const ids = (store: FakeStore, list: string) =>
+    written(store)[list].map((x: { id: string }) => x.id);
+
+  it('keeps a service in backoff, leaves out a one-shot still waiting for its dependency', () => {
+    const { f, sup } = setup();
+    ok(sup.createWorkspace(wsSpec()));
+    const web = ok(sup.runCommand('w', cmdSpec({ label: 'web', restart: 'always' })));
+    f.kernel.exit(web.pid as number, 1);
+    expect(ok(sup.getCommand('w', 'web')).state).toBe('backoff');
+    const dbSpec = cmdSpec({ label: 'db', restart: 'always', ready: 'notify' });
+    const db = ok(sup.runCommand('w', dbSpec));
+    const job = ok(sup.runCommand('w', cmdSpec({ label: 'job', dependsOn: ['db'] })));
+    expect(ok(sup.getCommand('w', 'job')).state).toBe('waiting');
+    ok(sup.createWorkspace(wsSpec({ label: 'other' }))); // writes the state as it is
+    expect(ids(f.store, 'commands')).toEqual([web.id, db.id]);
+    expect(job.id).not.toBe(db.id);
+  });
+
+  it('leaves out a workspace that is stopping, and a pipeline that is not supervised', () => {
+    const { f, sup } = setup();
+    ok(sup.createWorkspace(wsSpec()));
+    const other = ok(sup.createWorkspace(wsSpec({ label: 'other' })));
+    const stubborn = ok(sup.runCommand('w', cmdSpec({ label: 'x' }))).pid as number;
+    f.kernel.ignoreTerm.add(stubborn);
+    const once = { ...pipeSpec().restart, restartOnFailure: false };
+    ok(
+      sup.runPipeline(pipeSpec({ workspace: 'other', restart: once }), { tap: false, source: 's' }),
+    );
+    void sup.stopWorkspace('w', 5_000);
+    expect(ok(sup.getWorkspace('w')).state).toBe('stopping');
+    ok(sup.createWorkspace(wsSpec({ label: 'third' })));
+    expect(ids(f.store, 'workspaces')).toEqual([other.id, expect.any(String)]);
+    expect(written(f.store).livePipelines).toEqual([]);
+  });
+
+  it('attaches each workspace its own samples only', () => {
+    const first = setup();
+    ok(first.sup.createWorkspace(wsSpec({ label: 'a' })));
+    ok(first.sup.createWorkspace(wsSpec({ label: 'b' })));
+    first.sup.flush();
+    edit(first.f.store, (raw) => {
+      const b = raw.workspaces[1]?.id ?? '';
+      const samples = [{ wallMs: 1, rssBytes: 777, cpuUs: 0, cpuPermille: 0 }];
+      raw.stats = [{ workspaceId: b, samples }];
+    });
+    const { sup } = setup(first.f.store);
+    expect(ok(sup.stats('a')).history).toEqual([]);
+    expect(ok(sup.stats('b')).history.map((s) => s.rssBytes)).toEqual([777]);
+  });
+
+  it('writes nothing at start when the snapshot restores whole', () => {
+    const first = setup();
+    ok(first.sup.createWorkspace(wsSpec()));
+    const writes = first.f.store.writes;
+    setup(first.f.store);
+    expect(first.f.store.writes).toBe(writes);
+  });
+
+  it('writes a deferred change again after a failed write', () => {
+    const { f, sup } = setup();
+    ok(sup.createWorkspace(wsSpec()));
+    ok(sup.runCommand('w', cmdSpec()));
+    f.kernel.stats = { alive: 1, rssBytes: 4096, cpuUs: 10 };
+    f.store.failWrites = true;
+    f.clock.advance(1200);
+    expect(f.store.text).not.toMatch(/"rssBytes": ?4096/);
+    f.store.failWrites = false;
+    f.clock.advance(1200);
+    expect(f.store.text).toMatch(/"rssBytes": ?4096/);
+  });
+
+  it('a flush cancels the deferred write it does at once', () => {
+    const { f, sup } = setup();
+    ok(sup.createWorkspace(wsSpec()));
+    ok(sup.runCommand('w', cmdSpec()));
+    f.kernel.stats = { alive: 1, rssBytes: 4096, cpuUs: 10 };
+    f.clock.advance(1000);
+    const pending = f.clock.pending();
+    sup.flush();
+    expect(f.clock.pending()).toBe(pending - 1);
+  });
+
+  it('counts restored lost commands toward the bound of dead records', () => {
+    const options = { sampleEveryMs: 1000, saveDelayMs: 200, deadCommandsMax: 2, cores: 1 };
+    let state = step(initialState(options), { type: 'daemon-started', caps: caps(false) }, 0).state;
+    state = step(state, { type: 'workspace-create', id: 'WS', spec: wsSpec(), wallMs: 0 }, 0).state;
+    const lost = (n: number) => ({
+      id: `C${n}`,
+      workspaceId: n === 9 ? 'GONE' : 'WS',
+      spec: cmdSpec({ label: `job${n}` }),
+      restarts: 0,
+      backoffMs: 0,
+    });
+    const commands = [1, 2, 3, 4, 9].map(lost);
+    const r = step(state, { type: 'commands-restored', commands }, 0);
+    expect([...r.state.commands.keys()]).toEqual(['C3', 'C4']);
+  });
+});
+
+describe('a failed snapshot write', () => {
+  it('marks the state dirty and arms the deferred save again', () => {
+    const options = { sampleEveryMs: 1000, saveDelayMs: 200, deadCommandsMax: 8, cores: 1 };
+    const state = step(initialState(options), { type: 'daemon-started', caps: caps(false) }, 0);
+    expect(state.state.dirty).toBe(false);
+    const r = step(state.state, { type: 'snapshot-write-failed', message: 'disk full' }, 50);
+    expect(r.state.dirty).toBe(true);
+    expect(r.state.timers.get('save')).toBe(250);
+  });
+});

@@ -52,6 +52,7 @@ export function toSnapshot(state: EngineState): Snapshot {
     livePipelines,
     stats: running
       .filter((ws) => ws.history.length > 0)
+      // Stryker disable next-line MethodExpression: the encoder keeps the newest 16 as well
       .map((ws) => ({ workspaceId: ws.id, samples: ws.history.slice(-PERSISTED_SAMPLES_MAX) })),
   };
 }
@@ -113,6 +114,7 @@ export function onCommandsRestored(
   for (const id of services) startRestored(d, id);
   // Lost records count toward the bound of dead records like any other.
   for (const wsId of new Set(e.commands.map((c) => c.workspaceId))) {
+    // Stryker disable next-line ConditionalExpression: an evict where no workspace is does nothing
     if (d.state.workspaces.has(wsId)) d.raise({ type: 'commands-evict', wsId });
   }
 }
