@@ -52,7 +52,6 @@ export function toSnapshot(state: EngineState): Snapshot {
     livePipelines,
     stats: running
       .filter((ws) => ws.history.length > 0)
-      // Stryker disable next-line MethodExpression: the encoder keeps the newest 16 as well
       .map((ws) => ({ workspaceId: ws.id, samples: ws.history.slice(-PERSISTED_SAMPLES_MAX) })),
   };
 }
