@@ -3,9 +3,12 @@
 import type { Draft } from './draft.js';
 import type { TimerKey } from './timers.js';
 
+/** A grace is a non-negative integer of ms. */
+export const isGrace = (graceMs: number): boolean => Number.isInteger(graceMs) && graceMs >= 0;
+
 /** Refuses a grace that is not a non-negative integer of ms; true when it did. */
 export function refusedGrace(d: Draft, graceMs: number): boolean {
-  if (Number.isInteger(graceMs) && graceMs >= 0) return false;
+  if (isGrace(graceMs)) return false;
   const message = `grace must be a non-negative integer of ms, got ${graceMs}`;
   d.refuse({ code: 'invalid', field: 'grace', message });
   return true;

@@ -4,8 +4,9 @@
  * carried over, and the one-shots a daemon's own stop leaves out.
  */
 
-import { caps, cmdSpec, type FakeStore, ok, setup, wsSpec } from '../../testing/fakes.js';
-import type { PersistedCommand, Snapshot } from '../snapshot/index.js';
+import { caps, cmdSpec, type FakeStore, ok, pipeSpec, setup, wsSpec } from '../../testing/fakes.js';
+import { emptySnapshot, type PersistedCommand, type Snapshot } from '../snapshot/index.js';
+import type { EngineState } from './model.js';
 import { initialState, step } from './step.js';
 
 const NATIVE = 'payload.Native = { exec = "/bin/true", argv = [], envp = [] }';
@@ -137,6 +138,41 @@ describe('commands on restore', () => {
   });
 });
 
+describe('what the file holds', () => {
+  it('a workspace without samples has no stats entry', () => {
+    const { f, sup } = setup();
+    ok(sup.createWorkspace(wsSpec()));
+    sup.flush();
+    expect(written(f.store).workspaces).toHaveLength(1);
+    expect(written(f.store).stats).toEqual([]);
+  });
+
+  it('drops a service stopped for good at once, keeps one on its way to a restart', () => {
+    const { f, sup } = setup();
+    ok(sup.createWorkspace(wsSpec()));
+    const web = ok(sup.runCommand('w', cmdSpec({ label: 'web', restart: 'always' })));
+    const api = ok(sup.runCommand('w', cmdSpec({ label: 'api', restart: 'always' })));
+    // Both ignore SIGTERM: they stay stopping until the grace is over.
+    for (const c of [web, api]) f.kernel.ignoreTerm.add(c.pid as number);
+    void sup.restartCommand('w', 'api');
+    void sup.stopCommand('w', 'web', 5_000);
+    // Stopping shows as running until the process is gone.
+    expect(ok(sup.getCommand('w', 'web')).state).toBe('running');
+    expect(f.kernel.signals.map((s) => s.signal)).toEqual(['SIGTERM', 'SIGTERM']);
+    expect(written(f.store).commands.map((c: { id: string }) => c.id)).toEqual([api.id]);
+  });
+
+  it('keeps a one-shot that is still starting (it will be reported lost)', () => {
+    const { f, sup } = setup();
+    ok(sup.createWorkspace(wsSpec()));
+    const job = ok(sup.runCommand('w', cmdSpec({ label: 'job', ready: 'notify' })));
+    expect(ok(sup.getCommand('w', 'job')).state).toBe('starting');
+    // Another change written through writes the whole state as it is now.
+    ok(sup.createWorkspace(wsSpec({ label: 'other' })));
+    expect(written(f.store).commands.map((c: { id: string }) => c.id)).toEqual([job.id]);
+  });
+});
+
 describe('workspaces on restore', () => {
   it('keeps what is left of a time to live, counted on the wall clock', () => {
     const first = setup();
@@ -192,5 +228,163 @@ describe('the daemon stop', () => {
     f.clock.now = f.clock.now + 2_000;
     await stopped;
     expect(written(f.store).commands.map((c: { id: string }) => c.id)).toEqual([web.id]);
+  });
+});
+
+describe('restore steps, below the supervisor', () => {
+  const options = { sampleEveryMs: 1000, saveDelayMs: 200, deadCommandsMax: 8, cores: 1 };
+  const started = () =>
+    step(initialState(options), { type: 'daemon-started', caps: caps(false) }, 0).state;
+  const withWs = (): EngineState =>
+    step(started(), { type: 'workspace-create', id: 'WS', spec: wsSpec(), wallMs: 0 }, 0).state;
+  const live = {
+    id: 'P1',
+    spec: pipeSpec(),
+    source: 'src',
+    vars: {},
+    tap: false,
+    restarts: 1,
+    backoffMs: 0,
+  };
+  const events = (r: ReturnType<typeof step>, ev: string) =>
+    r.effects.flatMap((e) => (e.type === 'append-event' && e.ev === ev ? [e.fields] : []));
+
+  it('restores a snapshot once, into an empty engine only', () => {
+    const snapshot = { ...emptySnapshot() };
+    const event = { type: 'snapshot-restored' as const, snapshot, wallMs: 0 };
+    expect(() => step(withWs(), event, 0)).toThrow(
+      'onSnapshotRestored: restore happens once, into an empty engine',
+    );
+    expect(events(step(started(), event, 0), 'restore')).toEqual([
+      { workspaces: 0, saved_pipelines: 0, live_pipelines: 0, commands: 0 },
+    ]);
+  });
+
+  it('relaunches a live pipeline with one id per node, once', () => {
+    const relaunch = { type: 'pipeline-relaunch' as const, pipeline: live, nodeIds: ['N1'] };
+    expect(() => step(withWs(), relaunch, 0)).toThrow('relaunch: one id per node');
+    const once = step(withWs(), { ...relaunch, nodeIds: ['N1', 'N2'] }, 0);
+    expect(once.state.pipelines.get('P1')?.restarts).toBe(1);
+    expect(events(once, 'restore-skip')).toEqual([]);
+    const twice = step(once.state, { ...relaunch, nodeIds: ['N3', 'N4'] }, 0);
+    expect(events(twice, 'restore-skip')).toEqual([
+      { pipeline: 'P1', label: 'p', reason: 'duplicate id' },
+    ]);
+    const orphan = step(started(), { ...relaunch, nodeIds: ['N1', 'N2'] }, 0);
+    expect(events(orphan, 'restore-skip')).toEqual([
+      { pipeline: 'P1', label: 'p', reason: 'no workspace' },
+    ]);
+    expect(orphan.state.pipelines.size).toBe(0);
+  });
+});
+
+describe('what the file leaves out, and when it is written', () => {
+  const ids = (store: FakeStore, list: string) =>
+    written(store)[list].map((x: { id: string }) => x.id);
+
+  it('keeps a service in backoff, leaves out a one-shot still waiting for its dependency', () => {
+    const { f, sup } = setup();
+    ok(sup.createWorkspace(wsSpec()));
+    const web = ok(sup.runCommand('w', cmdSpec({ label: 'web', restart: 'always' })));
+    f.kernel.exit(web.pid as number, 1);
+    expect(ok(sup.getCommand('w', 'web')).state).toBe('backoff');
+    const dbSpec = cmdSpec({ label: 'db', restart: 'always', ready: 'notify' });
+    const db = ok(sup.runCommand('w', dbSpec));
+    const job = ok(sup.runCommand('w', cmdSpec({ label: 'job', dependsOn: ['db'] })));
+    expect(ok(sup.getCommand('w', 'job')).state).toBe('waiting');
+    ok(sup.createWorkspace(wsSpec({ label: 'other' }))); // writes the state as it is
+    expect(ids(f.store, 'commands')).toEqual([web.id, db.id]);
+    expect(job.id).not.toBe(db.id);
+  });
+
+  it('leaves out a workspace that is stopping, and a pipeline that is not supervised', () => {
+    const { f, sup } = setup();
+    ok(sup.createWorkspace(wsSpec()));
+    const other = ok(sup.createWorkspace(wsSpec({ label: 'other' })));
+    const stubborn = ok(sup.runCommand('w', cmdSpec({ label: 'x' }))).pid as number;
+    f.kernel.ignoreTerm.add(stubborn);
+    const once = { ...pipeSpec().restart, restartOnFailure: false };
+    ok(
+      sup.runPipeline(pipeSpec({ workspace: 'other', restart: once }), { tap: false, source: 's' }),
+    );
+    void sup.stopWorkspace('w', 5_000);
+    expect(ok(sup.getWorkspace('w')).state).toBe('stopping');
+    ok(sup.createWorkspace(wsSpec({ label: 'third' })));
+    expect(ids(f.store, 'workspaces')).toEqual([other.id, expect.any(String)]);
+    expect(written(f.store).livePipelines).toEqual([]);
+  });
+
+  it('attaches each workspace its own samples only', () => {
+    const first = setup();
+    ok(first.sup.createWorkspace(wsSpec({ label: 'a' })));
+    ok(first.sup.createWorkspace(wsSpec({ label: 'b' })));
+    first.sup.flush();
+    edit(first.f.store, (raw) => {
+      const b = raw.workspaces[1]?.id ?? '';
+      const samples = [{ wallMs: 1, rssBytes: 777, cpuUs: 0, cpuPermille: 0 }];
+      raw.stats = [{ workspaceId: b, samples }];
+    });
+    const { sup } = setup(first.f.store);
+    expect(ok(sup.stats('a')).history).toEqual([]);
+    expect(ok(sup.stats('b')).history.map((s) => s.rssBytes)).toEqual([777]);
+  });
+
+  it('writes nothing at start when the snapshot restores whole', () => {
+    const first = setup();
+    ok(first.sup.createWorkspace(wsSpec()));
+    const writes = first.f.store.writes;
+    setup(first.f.store);
+    expect(first.f.store.writes).toBe(writes);
+  });
+
+  it('writes a deferred change again after a failed write', () => {
+    const { f, sup } = setup();
+    ok(sup.createWorkspace(wsSpec()));
+    ok(sup.runCommand('w', cmdSpec()));
+    f.kernel.stats = { alive: 1, rssBytes: 4096, cpuUs: 10 };
+    f.store.failWrites = true;
+    f.clock.advance(1200);
+    expect(f.store.text).not.toMatch(/"rssBytes": ?4096/);
+    f.store.failWrites = false;
+    f.clock.advance(1200);
+    expect(f.store.text).toMatch(/"rssBytes": ?4096/);
+  });
+
+  it('a flush cancels the deferred write it does at once', () => {
+    const { f, sup } = setup();
+    ok(sup.createWorkspace(wsSpec()));
+    ok(sup.runCommand('w', cmdSpec()));
+    f.kernel.stats = { alive: 1, rssBytes: 4096, cpuUs: 10 };
+    f.clock.advance(1000);
+    const pending = f.clock.pending();
+    sup.flush();
+    expect(f.clock.pending()).toBe(pending - 1);
+  });
+
+  it('counts restored lost commands toward the bound of dead records', () => {
+    const options = { sampleEveryMs: 1000, saveDelayMs: 200, deadCommandsMax: 2, cores: 1 };
+    let state = step(initialState(options), { type: 'daemon-started', caps: caps(false) }, 0).state;
+    state = step(state, { type: 'workspace-create', id: 'WS', spec: wsSpec(), wallMs: 0 }, 0).state;
+    const lost = (n: number) => ({
+      id: `C${n}`,
+      workspaceId: n === 9 ? 'GONE' : 'WS',
+      spec: cmdSpec({ label: `job${n}` }),
+      restarts: 0,
+      backoffMs: 0,
+    });
+    const commands = [1, 2, 3, 4, 9].map(lost);
+    const r = step(state, { type: 'commands-restored', commands }, 0);
+    expect([...r.state.commands.keys()]).toEqual(['C3', 'C4']);
+  });
+});
+
+describe('a failed snapshot write', () => {
+  it('marks the state dirty and arms the deferred save again', () => {
+    const options = { sampleEveryMs: 1000, saveDelayMs: 200, deadCommandsMax: 8, cores: 1 };
+    const state = step(initialState(options), { type: 'daemon-started', caps: caps(false) }, 0);
+    expect(state.state.dirty).toBe(false);
+    const r = step(state.state, { type: 'snapshot-write-failed', message: 'disk full' }, 50);
+    expect(r.state.dirty).toBe(true);
+    expect(r.state.timers.get('save')).toBe(250);
   });
 });

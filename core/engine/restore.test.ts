@@ -106,7 +106,7 @@ describe('the start-up report', () => {
     const raw = JSON.parse(store.text ?? '');
     raw.savedPipelines[0].source = 7;
     store.text = JSON.stringify(raw);
-    const { report } = start(store);
+    const { report, f } = start(store);
     expect(report).toMatchObject({
       outcome: 'restored',
       savedPipelines: 0,
@@ -117,8 +117,26 @@ describe('the start-up report', () => {
       /\(snapshot v5\); 1 invalid entries set aside in \/state\/state\.json\.aside-1$/,
     );
     expect(store.reasons).toEqual(['partial: 1 invalid entries']);
-    // The valid part is written back at once (the next save timer), the bad entry gone.
-    expect(JSON.parse(store.text ?? '{}').savedPipelines ?? []).toEqual([]);
+    expect(f.eventLog.named('snapshot-entries-skipped')).toHaveLength(1);
+  });
+
+  it('writes the valid part back after setting a partly bad file aside', () => {
+    const store = new FlakyStore();
+    const first = setup(store).sup;
+    ok(first.createWorkspace(wsSpec()));
+    const source = ['label = "x"', 'workspace = "w"', '[[nodes]]', 'label = "a"', NATIVE];
+    ok(first.savePipeline('good', source.join('\n')));
+    ok(first.savePipeline('bad', source.join('\n')));
+    const raw = JSON.parse(store.text ?? '');
+    for (const p of raw.savedPipelines) if (p.name === 'bad') p.source = 7;
+    store.text = JSON.stringify(raw);
+    const writes = store.writes;
+    start(store);
+    // Moved aside (the text is gone), then the valid part written back at once.
+    expect(store.writes).toBe(writes + 1);
+    const back = JSON.parse(store.text ?? '{}');
+    expect(back.savedPipelines.map((p: { name: string }) => p.name)).toEqual(['good']);
+    expect(back.workspaces).toHaveLength(1);
   });
 
   it.each([

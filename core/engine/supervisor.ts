@@ -26,6 +26,7 @@ import type {
   WorkspaceView,
 } from './api.js';
 import { resolveCommand, resolvePipeline, resolveWorkspace } from './draft.js';
+import { isGrace } from './grace.js';
 import { commandsOf } from './live.js';
 import type { EngineOptions, WorkspaceRec } from './model.js';
 import { restoreFromStore } from './restore.js';
@@ -133,11 +134,13 @@ class Facade implements Supervisor {
   }
 
   shutdown(graceMs: number): Promise<Settled> {
-    if (!this.shuttingDown) {
-      this.workers?.shutdown();
-      this.shuttingDown = this.shell.waitFor('daemon:', { type: 'daemon-shutdown', graceMs });
-      this.shell.stopWriting();
-    }
+    if (this.shuttingDown) return this.shuttingDown;
+    const event = { type: 'daemon-shutdown' as const, graceMs };
+    // A refused grace begins nothing: workers go on, writes go on, a later stop still runs.
+    if (!isGrace(graceMs)) return this.shell.waitFor('daemon:', event);
+    this.workers?.shutdown();
+    this.shuttingDown = this.shell.waitFor('daemon:', event);
+    this.shell.stopWriting();
     return this.shuttingDown;
   }
 

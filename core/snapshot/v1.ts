@@ -47,6 +47,7 @@ function packWorkspaceFields(w: PersistedWorkspace): PersistedWorkspace {
 }
 
 export function unpackV1(value: unknown): SnapshotV1 {
+  // Stryker disable next-line StringLiteral: readVersion checked the root as an object first
   const o = obj(value, '');
   const workspaces = entries(o, 'workspaces', '', unpackWorkspace, (w) => w.id);
   return { version: 1, workspaces };

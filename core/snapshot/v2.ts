@@ -27,7 +27,9 @@ export function packSaved(p: PersistedSavedPipeline): PersistedSavedPipeline {
 
 export function unpackV2(value: unknown): SnapshotV2 {
   const { workspaces } = unpackV1(value);
-  const savedPipelines = entries(obj(value, ''), 'savedPipelines', '', unpackSaved, (p) => p.name);
+  // Stryker disable next-line StringLiteral: readVersion checked the root as an object first
+  const root = obj(value, '');
+  const savedPipelines = entries(root, 'savedPipelines', '', unpackSaved, (p) => p.name);
   return { version: 2, workspaces, savedPipelines };
 }
 

@@ -77,7 +77,9 @@ function packStatsFields(s: PersistedStats): PersistedStats {
 
 export function unpackV4(value: unknown): SnapshotV4 {
   const { workspaces, savedPipelines, livePipelines } = unpackV3(value);
-  const stats = entries(obj(value, ''), 'stats', '', unpackStats, (s) => s.workspaceId);
+  // Stryker disable next-line StringLiteral: readVersion checked the root as an object first
+  const root = obj(value, '');
+  const stats = entries(root, 'stats', '', unpackStats, (s) => s.workspaceId);
   return { version: 4, workspaces, savedPipelines, livePipelines, stats };
 }
 

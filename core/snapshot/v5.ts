@@ -121,7 +121,9 @@ function packCommandFields(c: PersistedCommand): object {
 
 export function unpackV5(value: unknown): Snapshot {
   const v4 = unpackV4(value);
-  const commands = arr(obj(value, ''), 'commands', '', unpackCommand);
+  // Stryker disable next-line StringLiteral: readVersion checked the root as an object first
+  const root = obj(value, '');
+  const commands = arr(root, 'commands', '', unpackCommand);
   unique(commands, (c) => c.id, 'commands', 'id');
   return { ...v4, version: 5, commands };
 }
