@@ -220,9 +220,17 @@ export class Shipote {
       .filter((pid) => pid > 0);
   }
 
-  /** Pids of every `shipote daemon` serving this test's socket. */
+  /**
+   * Pids of every `shipote daemon` serving this test's socket: started as `bin/shipote.mjs`
+   * by this harness, or as `bin/shipote.cjs` by the CLI's auto-start.
+   */
   async daemonPids(): Promise<number[]> {
-    return this.pidsWithArgs(`shipote.mjs daemon --socket ${this.socket}`);
+    const pids = await Promise.all(
+      ['mjs', 'cjs'].map((ext) =>
+        this.pidsWithArgs(`shipote.${ext} daemon --socket ${this.socket}`),
+      ),
+    );
+    return [...new Set(pids.flat())];
   }
 
   /** Stops the daemon with `signal` and waits until it is gone. */
