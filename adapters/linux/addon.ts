@@ -43,26 +43,18 @@ export interface SpawnOpts {
   gid?: number;
   /** Put `WATCHDOG_PID=<the child's own pid>` in its environment (written by the child). */
   watchdogPid?: boolean;
-  /**
-   * The capture read ends come back as fds (`Spawned.out`/`err`, -1: none), the caller's
-   * to hand to the log writer (`logOpen`), instead of capture ids watched in the loop.
-   */
-  rawCaptures?: boolean;
   /** Tests: close fds one by one as on kernels without close_range(2). */
   forceCloseLoop?: boolean;
 }
 
-/** A stdio value for 1 and 2: spawn makes a pipe and reads it in the loop (a capture id). */
+/** A stdio value for 1 and 2: spawn makes a pipe and returns its read end (`Spawned`). */
 export const CAPTURE = -2;
 
 export interface Spawned {
   pid: number;
   /** /proc/<pid>/stat field 22 read right after the clone; -1 if it could not be read. */
   startTicks: number;
-  /**
-   * Capture ids for stdout and stderr (0: not captured), whose chunks go to onData; with
-   * `rawCaptures`, the pipes' read ends instead (-1: not captured).
-   */
+  /** The read ends of the `CAPTURE` pipes of stdout and stderr; -1: not captured. */
   out: number;
   err: number;
 }
@@ -97,8 +89,9 @@ export interface NativeAddon {
     onData: (id: number, chunk: Buffer | null) => void,
   ): void;
   /**
-   * stdio: fds for 0, 1, 2; -1 = /dev/null; `CAPTURE` (1 and 2) = a pipe the addon makes
-   * and reads. `exec` is resolved against PATH. Children send no exit signal (pidfd only).
+   * stdio: fds for 0, 1, 2; -1 = /dev/null; `CAPTURE` (1 and 2) = a pipe the addon makes,
+   * its read end returned (the caller's from then on). `exec` is resolved against PATH.
+   * Children send no exit signal (pidfd only).
    */
   spawn(
     exec: string,

@@ -260,8 +260,9 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
 
   /**
    * Starts one process with the given stdio (fds; -1 = /dev/null; `CAPTURE` = a pipe the
-   * addon reads). `group` (graph nodes): no session of its own; `pgid` 0 leads the graph's
-   * process group, > 0 joins it; `root` is the graph's key.
+   * addon makes, whose read end comes back in `Spawned`). `group` (graph nodes): no session
+   * of its own; `pgid` 0 leads the graph's process group, > 0 joins it; `root` is the
+   * graph's key.
    */
   launch(
     key: string,
@@ -269,7 +270,6 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
     stdio: [number, number, number],
     method: string,
     group?: { root: string; pgid: number },
-    rawCaptures = false,
   ): PortResult<Spawned> {
     const root = group?.root ?? key;
     let envp = this.trees.mark(req.envp, root);
@@ -291,7 +291,6 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
     if (!runAs.ok) return runAs;
     Object.assign(opts, runAs.value);
     if (this.opts.pipeSizeBytes > 0) opts.pipeSizeBytes = this.opts.pipeSizeBytes;
-    if (rawCaptures) opts.rawCaptures = true;
     const cgroupFd = req.envelope.cgroup === null ? -1 : this.cgroupDirFd(req.envelope.cgroup);
     if (cgroupFd >= 0) opts.cgroupFd = cgroupFd;
     let r: Spawned | SysError;
@@ -324,7 +323,7 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
     // thread (never watched by this loop).
     let r: PortResult<Spawned>;
     try {
-      r = this.launch(key, req, [stdin, CAPTURE, CAPTURE], 'spawn', undefined, true);
+      r = this.launch(key, req, [stdin, CAPTURE, CAPTURE], 'spawn');
     } finally {
       if (stdin >= 0) this.native.close(stdin);
     }

@@ -26,7 +26,6 @@ import {
   groupMembers,
   killQuietly,
   type ProcTable,
-  readPidStat,
   SCOPE_ENV,
   scanProcs,
   scopeOf,
@@ -71,7 +70,7 @@ export class ProcessTrees {
   }
 
   /** A process was started for `root`; `leads`: it leads a new process group. */
-  started(root: string, pid: number, leads: boolean, startTicks = -1): void {
+  started(root: string, pid: number, leads: boolean, startTicks: number): void {
     let r = this.roots.get(root);
     if (!r) {
       r = { pids: new Set(), groups: [] };
@@ -81,12 +80,10 @@ export class ProcessTrees {
     this.rootOfPid.set(pid, root);
     if (!leads) return;
     // Recorded before the spawn returns (one appended ledger line): a daemon killed right
-    // after leaves the group on record. The start time comes with the spawn (the addon reads
-    // it right after the clone), else from /proc here: the child cannot have been reaped
-    // yet, its exit is only read in a later poll phase.
-    const ticks = startTicks >= 0 ? startTicks : (readPidStat(pid)?.startTicks ?? -1);
-    if (ticks >= 0) {
-      const group = { pgid: pid, startTicks: ticks };
+    // after leaves the group on record. The start time comes with the spawn: the addon
+    // reads /proc right after the clone (-1 when it could not, and then no group is kept).
+    if (startTicks >= 0) {
+      const group = { pgid: pid, startTicks };
       r.groups.push(group);
       this.ledger?.record({ ...group, key: root });
     }

@@ -413,9 +413,9 @@ class Addon : public Napi::Addon<Addon> {
     return true;
   }
 
-  // stdio: fd, -1 (/dev/null) or, for 1 and 2, kCapture: a pipe we create and read in the
-  // loop (its capture id comes back as `out`/`err`). Returns false (errno set) if a pipe
-  // cannot be made; `r`/`w` hold the ends made so far.
+  // stdio: fd, -1 (/dev/null) or, for 1 and 2, kCapture: a pipe we create; its read end
+  // comes back as `out`/`err` for the caller to hand on (the log writer's logOpen). Returns
+  // false (errno set) if a pipe cannot be made; `r`/`w` hold the ends made so far.
   bool stdioPlan(const std::vector<int64_t>& stdio, int pipeBytes, SpawnPlan* plan, int r[3],
                  int w[3]) {
     for (int i = 0; i < 3; i++) {
@@ -447,9 +447,6 @@ class Addon : public Napi::Addon<Addon> {
     int pipeBytes = ok ? static_cast<int>(optInt(info[5].As<Napi::Object>(), "pipeSizeBytes",
                                                  0, &ok))
                        : 0;
-    // rawCaptures: the capture read ends come back as fds for the caller to hand on (the
-    // log writer's logOpen) instead of being watched in the loop and adopted from there.
-    bool raw = ok && optBool(info[5].As<Napi::Object>(), "rawCaptures", false, &ok);
     if (!ok) {
       Napi::TypeError::New(env, kUsageSpawn).ThrowAsJavaScriptException();
       return env.Undefined();
@@ -488,14 +485,8 @@ class Addon : public Napi::Addon<Addon> {
     // Read here, not by the caller through fs: the child cannot have been reaped yet (its
     // exit is read in a later poll phase), so its /proc entry is there.
     o.Set("startTicks", Napi::Number::New(env, static_cast<double>(procStartTicks(child.pid))));
-    if (raw) {
-      o.Set("out", Napi::Number::New(env, r[1]));  // -1: not captured
-      o.Set("err", Napi::Number::New(env, r[2]));
-      return o;
-    }
-    // A capture that cannot be watched is lost (id 0: the caller sees no capture).
-    o.Set("out", Napi::Number::New(env, adoptCapture(r[1])));
-    o.Set("err", Napi::Number::New(env, adoptCapture(r[2])));
+    o.Set("out", Napi::Number::New(env, r[1]));  // -1: not captured
+    o.Set("err", Napi::Number::New(env, r[2]));
     return o;
   }
 
@@ -653,14 +644,6 @@ class Addon : public Napi::Addon<Addon> {
     });
     captures_[w->id] = w;
     return w->id;
-  }
-
-  // startCapture for a read end we made; on failure it is closed (its bytes are lost).
-  uint32_t adoptCapture(int fd) {
-    if (fd < 0) return 0;
-    uint32_t id = startCapture(fd);
-    if (id == 0) close(fd);
-    return id;
   }
 
   Napi::Value CaptureOpen(const Napi::CallbackInfo& info) {
