@@ -62,6 +62,16 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Whether `pid` exists (signal 0; a zombie still counts). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function waitFor<T>(
   what: string,
   probe: () => T | null | undefined | false | Promise<T | null | undefined | false>,

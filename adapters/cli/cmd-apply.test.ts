@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import type { CommandView, PipelineView } from '../../core/engine/api.js';
-import { Harness, harnessSkipReason, repoRoot, waitFor } from '../../testing/harness.js';
+import { Harness, harnessSkipReason, pidAlive, repoRoot, waitFor } from '../../testing/harness.js';
 
 const notifyTool = ['/usr/bin/systemd-notify', '/bin/systemd-notify'].find(existsSync);
 const why = harnessSkipReason() ?? (notifyTool ? null : 'systemd-notify is not installed');
@@ -154,15 +154,7 @@ maybe(`shipote apply against a real daemon${why ? ` (skipped: ${why})` : ''}`, (
     const oldPids = before.map((c) => c.pid).filter((p): p is number => p !== null);
     await h.killDaemon('SIGKILL');
     await waitFor('the old incarnation to be gone', () => {
-      const alive = oldPids.filter((pid) => {
-        try {
-          process.kill(pid, 0);
-          return true;
-        } catch {
-          return false;
-        }
-      });
-      return alive.length === 0;
+      return !oldPids.some(pidAlive);
     });
     execFileSync('rm', ['-f', join(h.dir, 'db-ready')]);
     await h.startDaemon();
@@ -190,14 +182,6 @@ maybe(`per-command control against a real daemon${why ? ` (skipped: ${why})` : '
 
   const command = async (label: string) =>
     (await h.json<CommandView[]>(['commands', 'pc'])).find((c) => c.label === label);
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
 
   it('--version prints the package version', async () => {
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
@@ -220,7 +204,7 @@ maybe(`per-command control against a real daemon${why ? ` (skipped: ${why})` : '
     const oldPid = run.pid as number;
     const stop = await h.cli(['stop', 'pc', 'svc', '--grace', '500']);
     expect(stop).toEqual({ code: 0, stdout: 'stopped svc: 1 process reaped\n', stderr: '' });
-    expect(alive(oldPid)).toBe(false);
+    expect(pidAlive(oldPid)).toBe(false);
     expect(await command('svc')).toMatchObject({ state: 'exited', alive: false, pid: null });
     const restart = await h.cli(['restart', 'pc', 'svc']);
     expect(restart.code).toBe(0);
@@ -231,7 +215,7 @@ maybe(`per-command control against a real daemon${why ? ` (skipped: ${why})` : '
     const rm = await h.cli(['rm', 'pc', 'svc']);
     expect(rm).toEqual({ code: 0, stdout: `removed svc (${run.id})\n`, stderr: '' });
     expect(await command('svc')).toBeUndefined();
-    expect(alive(now?.pid as number)).toBe(false);
+    expect(pidAlive(now?.pid as number)).toBe(false);
     const again = await h.cli(['rm', 'pc', 'svc']);
     expect(again.code).toBe(3);
   });
@@ -250,7 +234,7 @@ maybe(`per-command control against a real daemon${why ? ` (skipped: ${why})` : '
     expect(newPid).toEqual(expect.any(Number));
     expect(newPid).not.toBe(oldPid);
     expect(r.stdout).toBe(`restarted again (${now?.id}) n=${newPid}\n`);
-    await waitFor('the old node to be gone', () => !alive(oldPid));
+    await waitFor('the old node to be gone', () => !pidAlive(oldPid));
   });
 
   it('applies [[workers]]: created once, unchanged on a second apply', async () => {

@@ -10,22 +10,13 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { dirname, join } from 'node:path';
 import { jest } from '@jest/globals';
 import type { PipelineView, WorkspaceView } from '../../core/engine/api.js';
-import { Harness, harnessSkipReason, waitFor } from '../../testing/harness.js';
+import { Harness, harnessSkipReason, pidAlive, waitFor } from '../../testing/harness.js';
 import type { DoctorView } from '../control/types.js';
 
 const why = harnessSkipReason();
 const maybe = why ? describe.skip : describe;
 if (why) console.warn(`${import.meta.url.split('/').pop()}: skipped: ${why}`);
 jest.setTimeout(60_000);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const supervisedSpec = `label = "ticker"
 workspace = "keep"
@@ -62,7 +53,9 @@ maybe(`shipote daemon lifecycle${why ? ` (skipped: ${why})` : ''}`, () => {
       return text.includes(made.id) && text.includes('ticker');
     });
     await h.killDaemon('SIGKILL');
-    await waitFor('the old children to die with the daemon', () => oldPids.every((p) => !alive(p)));
+    await waitFor('the old children to die with the daemon', () =>
+      oldPids.every((p) => !pidAlive(p)),
+    );
     await h.startDaemon();
     const list = await h.json<WorkspaceView[]>(['workspace', 'list']);
     expect(list.map((w) => [w.id, w.label])).toEqual([[made.id, 'keep']]);
@@ -103,7 +96,7 @@ maybe(`shipote daemon lifecycle${why ? ` (skipped: ${why})` : ''}`, () => {
     const exited = new Promise<number | null>((r) => daemon.once('exit', (code) => r(code)));
     daemon.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(alive(run.pid)).toBe(false);
+    expect(pidAlive(run.pid)).toBe(false);
     expect(readFileSync(h.statePath, 'utf8')).toContain('"term"');
     expect(existsSync(h.socketPath)).toBe(false);
   });
@@ -115,7 +108,7 @@ maybe(`shipote daemon lifecycle${why ? ` (skipped: ${why})` : ''}`, () => {
     expect(r.stderr).toMatch(/^shipote: no daemon answered at .*; starting one \(pid (\d+), log/);
     const pid = Number(/pid (\d+)/.exec(r.stderr)?.[1]);
     process.kill(pid, 'SIGTERM');
-    await waitFor('the started daemon to exit', () => !alive(pid));
+    await waitFor('the started daemon to exit', () => !pidAlive(pid));
   });
 
   const hasPython = existsSync('/usr/bin/python3') || existsSync('/usr/local/bin/python3');

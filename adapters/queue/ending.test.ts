@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import type { WorkerView } from '../../core/engine/worker-api.js';
-import { Harness, harnessSkipReason, waitFor } from '../../testing/harness.js';
+import { Harness, harnessSkipReason, pidAlive, waitFor } from '../../testing/harness.js';
 import { requestJson } from '../control/client.js';
 import type { TaskJson } from '../control/routes-workers.js';
 
@@ -33,15 +33,6 @@ async function get<T>(h: Harness, path: string): Promise<T> {
 }
 
 const text = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : '');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 maybe(`ending a worker's task${why ? ` (skipped: ${why})` : ''}`, () => {
   let h: Harness;
@@ -110,7 +101,7 @@ maybe(`ending a worker's task${why ? ` (skipped: ${why})` : ''}`, () => {
     expect(running.running?.pid).toBe(pid);
     const stop = await h.cli(['workspace', 'stop', 's']);
     expect(stop.code).toBe(0);
-    await waitFor('the task process to be gone', () => !alive(pid));
+    await waitFor('the task process to be gone', () => !pidAlive(pid));
     expect(text(out)).toBe('term 1\n');
     const w = await waitFor('the worker to hold', async () => {
       const v = await get<WorkerView>(h, '/v1/workers/held');
