@@ -24,28 +24,29 @@ try {
   process.stdout.write('esbuild not installed: the daemon runs from the compiled modules\n');
   process.exit(0);
 }
-await esbuild.build({
-  entryPoints: [join(daemonDir, 'entry.js')],
-  outfile: join(daemonDir, 'daemon.bundle.cjs'),
+// What both bundles share: CommonJS for Node 20, better-sqlite3 outside, and
+// `import.meta.url` standing for the bundle's own URL (set by `urlLine` in each banner).
+const urlLine = "const shipoteModuleUrl = require('node:url').pathToFileURL(__filename).href;";
+const common = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
   target: 'node20',
   logLevel: 'warning',
   external: ['better-sqlite3'],
+  define: { 'import.meta.url': 'shipoteModuleUrl' },
+};
+await esbuild.build({
+  ...common,
+  entryPoints: [join(daemonDir, 'entry.js')],
+  outfile: join(daemonDir, 'daemon.bundle.cjs'),
   // V8 keeps a script's source for as long as it lives (lazy compilation): without the
   // indentation and comments about 0.4 MiB less. Names stay: a stack trace still names each
   // function (its line and column are the bundle's).
   minifyWhitespace: true,
-  define: { 'import.meta.url': 'shipoteModuleUrl' },
   // Strict mode first (the modules were ES modules, strict throughout), then the URL that
   // stands for `import.meta.url`.
-  banner: {
-    js: [
-      "'use strict';",
-      "const shipoteModuleUrl = require('node:url').pathToFileURL(__filename).href;",
-    ].join('\n'),
-  },
+  banner: { js: ["'use strict';", urlLine].join('\n') },
 });
 rmSync(join(daemonDir, 'daemon.bundle.mjs'), { force: true }); // an earlier build's ESM bundle
 process.stdout.write(`bundled ${join(daemonDir, 'daemon.bundle.cjs')}\n`);
@@ -81,17 +82,11 @@ const daemonOutside = {
   },
 };
 const cli = await esbuild.build({
+  ...common,
   entryPoints: [join(cliDir, 'main.js')],
   outfile: cliBundle,
   write: false,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  logLevel: 'warning',
-  external: ['better-sqlite3'],
-  define: { 'import.meta.url': 'shipoteModuleUrl' },
-  banner: { js: "const shipoteModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  banner: { js: urlLine },
   plugins: [daemonOutside],
 });
 const code = cli.outputFiles[0].contents;
