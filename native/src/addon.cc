@@ -911,23 +911,24 @@ class Addon : public Napi::Addon<Addon> {
     return info.Env().Undefined();
   }
 
-  Napi::Value LogBytes(const Napi::CallbackInfo& info) {
+  // One stream's figure by id through `query`; -1 without a writer or for a bad call.
+  Napi::Value logStreamFigure(const Napi::CallbackInfo& info,
+                              int64_t (*query)(LogWriter*, uint32_t)) {
     Napi::Env env = info.Env();
     if (logWriter_ == nullptr || info.Length() != 1 || !info[0].IsNumber()) {
       return Napi::Number::New(env, -1);
     }
-    int64_t n = logWriterBytes(logWriter_, info[0].As<Napi::Number>().Uint32Value());
+    int64_t n = query(logWriter_, info[0].As<Napi::Number>().Uint32Value());
     return Napi::Number::New(env, static_cast<double>(n));
+  }
+
+  Napi::Value LogBytes(const Napi::CallbackInfo& info) {
+    return logStreamFigure(info, logWriterBytes);
   }
 
   // logStartBytes(id): the stream's offset when the pipe was added (-1: unknown id).
   Napi::Value LogStartBytes(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (logWriter_ == nullptr || info.Length() != 1 || !info[0].IsNumber()) {
-      return Napi::Number::New(env, -1);
-    }
-    int64_t n = logWriterStartBytes(logWriter_, info[0].As<Napi::Number>().Uint32Value());
-    return Napi::Number::New(env, static_cast<double>(n));
+    return logStreamFigure(info, logWriterStartBytes);
   }
 
   Napi::Value Probe(const Napi::CallbackInfo& info) {
