@@ -10,7 +10,6 @@
  */
 
 import {
-  closeSync,
   constants,
   existsSync,
   fstatSync,
@@ -25,6 +24,7 @@ import {
 import { dirname } from 'node:path';
 import type { EventLog, LifecycleEvent } from '../../core/ports.js';
 import { eventFromLine, formatEvent } from './logfmt.js';
+import { closeQuietly } from './quiet-fs.js';
 
 export const eventsMaxBytesDefault = 1024 * 1024;
 export const eventsKeepDefault = 3;
@@ -100,13 +100,8 @@ class AppendFile {
 
   close(): void {
     if (this.fd < 0) return;
-    const fd = this.fd;
+    closeQuietly(this.fd); // nothing can be pending on it: writes are synchronous
     this.fd = -1;
-    try {
-      closeSync(fd);
-    } catch {
-      // already gone: nothing was pending on it (writes are synchronous)
-    }
   }
 
   private open(): void {
@@ -117,7 +112,7 @@ class AppendFile {
 
   private stale(): boolean {
     try {
-      return statSync(this.path, { bigint: false }).ino !== this.ino;
+      return statSync(this.path).ino !== this.ino;
     } catch {
       return true;
     }
