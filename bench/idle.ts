@@ -16,11 +16,11 @@
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
+import { socketAnswers } from '../adapters/control/client.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin', 'shipote.cjs');
@@ -84,17 +84,6 @@ function probe(pid: number): Probe {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function socketAnswers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = connect(path);
-    sock.once('connect', () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once('error', () => resolve(false));
-  });
-}
 
 async function waitFor(what: string, ok: () => Promise<boolean>, deadlineMs: number) {
   const until = Date.now() + deadlineMs;
