@@ -80,6 +80,30 @@ describe('control server', () => {
     expect(sentMs).toBeLessThanOrEqual(Date.now());
   });
 
+  it('lets the daemon deliver what its children did before each request is handled', async () => {
+    const order: string[] = [];
+    const deps = fakeDeps(engine.sup, logs, history);
+    const before = join(dir, 'before.sock');
+    const probe = await serveControl(
+      {
+        ...deps,
+        beforeRequest: () => order.push('deliver'),
+        caps: () => {
+          order.push('handle');
+          return deps.caps();
+        },
+      },
+      before,
+    );
+    try {
+      await requestJson(before, 'GET', '/v1/caps');
+      await requestJson(before, 'GET', '/v1/caps');
+    } finally {
+      await probe.close();
+    }
+    expect(order).toEqual(['deliver', 'handle', 'deliver', 'handle']);
+  });
+
   it('refuses to start when another daemon answers on the socket', async () => {
     await expect(serveControl(fakeDeps(engine.sup, logs, []), socket)).rejects.toThrow(
       `another daemon is already serving ${socket}`,

@@ -164,6 +164,7 @@ export async function serveControl(
   const counters = countersOf(deps);
   server.on('request', (req, res) => {
     noteLoopActivity();
+    deps.beforeRequest?.();
     // Node's own Date header reads the local time (ICU's time-zone data, resident from then
     // on: adapters/store/utc.ts); the same header from the UTC fields.
     res.sendDate = false;

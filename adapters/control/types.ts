@@ -127,6 +127,12 @@ export interface ControlDeps {
    * durable when they return.
    */
   durable?(): Promise<PortError | null>;
+  /**
+   * Runs before each request's own work: the daemon delivers the child exits and log ends
+   * already waiting, so a burst of requests does not hold back the supervisor's answer to
+   * its children (a worker's next task, a restart).
+   */
+  beforeRequest?(): void;
 }
 
 /** The daemon's own process, with the names every Prometheus client library uses. */

@@ -174,6 +174,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       nowMs: clock.nowMs,
       startedAtMs: clock.nowMs(),
       durable: () => store.durable(),
+      beforeRequest: () => kernel.deliverReady(),
     },
     socketPath,
     log,

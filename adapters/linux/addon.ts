@@ -132,6 +132,12 @@ export interface NativeAddon {
   becomeSubreaper(): number;
   /** Reaps the orphans waiting now; the number reaped since start. */
   reapNow(): number;
+  /**
+   * Delivers now, through the init callbacks, the log writer's pending notes and the exits
+   * of watched children that have already ended (what the loop's next turns would deliver);
+   * the number of exits delivered.
+   */
+  deliverReady(): number;
   /** glibc malloc_trim(0): free C heap pages back to the kernel; true if any were. */
   mallocTrim(): boolean;
   /** One datagram to an sd_notify socket (`@name`: abstract namespace). 0 or an errno. */

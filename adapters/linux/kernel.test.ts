@@ -130,6 +130,39 @@ describe('exits and signals', () => {
   });
 });
 
+/** Spins, never yielding to the loop, until `pid` has ended and waits to be reaped. */
+function spinUntilZombie(pid: number): void {
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return;
+    if (Date.now() > until) throw new Error(`${pid} did not end within 10 s`);
+  }
+}
+
+describe('deliverReady', () => {
+  it('delivers the exit of a child that has ended at once, before the loop turns', () => {
+    const r = k.spawn('ready', req('/bin/sh', ['-c', 'exit 7']));
+    if (!r.ok) throw new Error(r.error.message);
+    spinUntilZombie(r.value.pid);
+    const exitOf = () => h.events.find((e) => e.type === 'exit' && e.pid === r.value.pid);
+    expect(exitOf()).toBeUndefined();
+    k.deliverReady();
+    expect(exitOf()).toEqual({ type: 'exit', pid: r.value.pid, code: 7, signal: null });
+    k.deliverReady(); // already delivered: nothing twice
+    expect(h.events.filter((e) => e.type === 'exit' && e.pid === r.value.pid)).toHaveLength(1);
+  });
+
+  it('delivers nothing while a child runs', async () => {
+    const r = k.spawn('running', req('/bin/sleep', ['30']));
+    if (!r.ok) throw new Error(r.error.message);
+    k.deliverReady();
+    expect(h.events.find((e) => e.type === 'exit' && e.pid === r.value.pid)).toBeUndefined();
+    k.signal(r.value.pid, 'SIGKILL');
+    expect((await h.exitOf(r.value.pid)).signal).toBe('SIGKILL');
+  });
+});
+
 describe('stdio capture and fds', () => {
   it('captures stdout and stderr separately and interleaved', async () => {
     const r = k.spawn('both', req('/bin/sh', ['-c', 'echo out; echo err >&2']));

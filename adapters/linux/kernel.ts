@@ -99,6 +99,11 @@ export interface LinuxKernel extends Kernel {
   flows(): FlowInfo[];
   /** Reaps the re-parented orphans waiting now; how many were reaped since start. */
   reapOrphans(): number;
+  /**
+   * Delivers now the exits and log ends that are ready (what the loop's next turns would):
+   * the supervisor reacts to its children before the caller's own work.
+   */
+  deliverReady(): void;
   /** Stops pumps, closes sockets, SIGKILLs every live child we started. */
   close(): void;
 }
@@ -173,6 +178,10 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
 
   reapOrphans(): number {
     return this.native.reapNow();
+  }
+
+  deliverReady(): void {
+    this.native.deliverReady();
   }
 
   emit(event: KernelEvent): void {

@@ -120,6 +120,11 @@ const loadDatabase = (): typeof Database => requireCjs('better-sqlite3');
 class Store implements SqliteQueueStore {
   private readonly db: Database.Database;
   private readonly stmts: ReturnType<typeof prepare>;
+  /**
+   * Runs a body in one IMMEDIATE transaction. Made once: better-sqlite3's `transaction()`
+   * builds four wrappers and their properties on every call, a cost paid twice per task.
+   */
+  private readonly inTransaction: (body: () => unknown) => unknown;
   private level: SyncLevel = 'FULL';
   /** The highest task seq committed, and the highest known durable (`head` stops there). */
   private lastSeq = 0;
@@ -154,6 +159,7 @@ class Store implements SqliteQueueStore {
     if (maxPageCount !== undefined) this.db.pragma(`max_page_count = ${maxPageCount}`);
     this.migrate();
     this.stmts = prepare(this.db);
+    this.inTransaction = this.db.transaction((body: () => unknown) => body()).immediate;
     // What a killed daemon committed may still sit in the page cache only: fsync it all
     // once, then every task on file is durable.
     this.fsyncWal();
@@ -228,13 +234,11 @@ class Store implements SqliteQueueStore {
     if (this.closed) return this.closedError(method);
     this.syncFor(method);
     try {
-      const value = this.db
-        .transaction(() => {
-          const v = body();
-          if (isPortError(v)) throw new Refused(v); // rolls the transaction back
-          return v;
-        })
-        .immediate();
+      const value = this.inTransaction(() => {
+        const v = body();
+        if (isPortError(v)) throw new Refused(v); // rolls the transaction back
+        return v;
+      }) as T;
       if (this.level === 'FULL') this.syncedSeq = this.lastSeq; // the WAL was fsynced
       return { ok: true, value };
     } catch (cause) {

@@ -33,6 +33,8 @@ namespace {
 const char* const kUsageSpawn = "Usage: spawn(exec, argv, envp, cwd, stdio, opts)";
 // A stdio value: a pipe the addon creates and captures (see Addon::Spawn).
 constexpr int64_t kCapture = -2;
+// deliverReady() hands over at most this many exits per call (a bound on one call's work).
+constexpr int kDeliverExitsMax = 64;
 
 // What an argument must be; checkArgs compares the count and each kind in one place.
 enum class Kind { Number, String, Function, Object, Array };
@@ -215,6 +217,7 @@ class Addon : public Napi::Addon<Addon> {
                     InstanceMethod("probe", &Addon::Probe),
                     InstanceMethod("becomeSubreaper", &Addon::BecomeSubreaper),
                     InstanceMethod("reapNow", &Addon::ReapNow),
+                    InstanceMethod("deliverReady", &Addon::DeliverReady),
                     InstanceMethod("mallocTrim", &Addon::MallocTrim),
                     InstanceMethod("notifySend", &Addon::NotifySend),
                     InstanceMethod("lookupUser", &Addon::LookupUser),
@@ -269,6 +272,11 @@ class Addon : public Napi::Addon<Addon> {
     }
     exits_.erase(pid);
     closeExitWatch(w);
+    // The exit closed the child's pipes before its pidfd turned readable: the writer thread
+    // has often noted their EOF already. Those notes go first, so the exit does not wait
+    // for their own turn of the loop (a worker's next task starts on an exit whose output
+    // is all captured).
+    onLogNotes();
     Napi::HandleScope scope{Napi::Env(env_)};
     Napi::Env env(env_);
     call(onExit_, {Napi::Number::New(env, pid), Napi::Number::New(env, code),
@@ -705,6 +713,32 @@ class Addon : public Napi::Addon<Addon> {
     if (!checkArgs(info, {}, "Usage: reapNow()")) return env.Undefined();
     reapOrphans();
     return Napi::Number::New(env, orphansReaped_);
+  }
+
+  // deliverReady(): delivers now what later turns of the loop would: the log writer's
+  // pending notes, then the exits of watched children that are already zombies (peeked
+  // with WNOWAIT, reaped through their pidfd as the poll would). A caller about to spend
+  // the loop on other work (a control request) lets the supervisor answer its children
+  // first: a worker's next task does not wait behind a burst of requests. Returns how many
+  // exits it delivered. One waitid when nothing is ready.
+  Napi::Value DeliverReady(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!checkArgs(info, {}, "Usage: deliverReady()")) return env.Undefined();
+    onLogNotes();
+    int delivered = 0;
+    while (delivered < kDeliverExitsMax) {
+      siginfo_t si;
+      memset(&si, 0, sizeof si);
+      // __WALL: our children raise no exit signal (spawn.cc); without it they never show.
+      if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) < 0 || si.si_pid == 0) {
+        break;
+      }
+      auto it = exits_.find(si.si_pid);
+      if (it == exits_.end()) break;  // an orphan: the SIGCHLD watcher reaps it
+      onExitReady(it->second);
+      delivered += 1;
+    }
+    return Napi::Number::New(env, delivered);
   }
 
   // Reaps exited children we do not watch. Our own children raise no SIGCHLD (exit signal
