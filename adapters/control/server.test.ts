@@ -80,14 +80,14 @@ describe('control server', () => {
     expect(sentMs).toBeLessThanOrEqual(Date.now());
   });
 
-  it('lets the daemon deliver what its children did before each request is handled', async () => {
+  it('lets the daemon deliver what its children did before each request and reply', async () => {
     const order: string[] = [];
     const deps = fakeDeps(engine.sup, logs, history);
     const before = join(dir, 'before.sock');
     const probe = await serveControl(
       {
         ...deps,
-        beforeRequest: () => order.push('deliver'),
+        deliverReady: () => order.push('deliver'),
         caps: () => {
           order.push('handle');
           return deps.caps();
@@ -101,7 +101,7 @@ describe('control server', () => {
     } finally {
       await probe.close();
     }
-    expect(order).toEqual(['deliver', 'handle', 'deliver', 'handle']);
+    expect(order).toEqual(['deliver', 'handle', 'deliver', 'deliver', 'handle', 'deliver']);
   });
 
   it('refuses to start when another daemon answers on the socket', async () => {

@@ -81,6 +81,7 @@ export function createControlHandler(deps: ControlDeps) {
         await drainBody(req);
         waited = true;
         await durableBeforeReply(deps, req.method);
+        deps.deliverReady?.();
         sendJson(res, 200, value);
       }
     } catch (error) {
@@ -164,7 +165,7 @@ export async function serveControl(
   const counters = countersOf(deps);
   server.on('request', (req, res) => {
     noteLoopActivity();
-    deps.beforeRequest?.();
+    deps.deliverReady?.();
     // Node's own Date header reads the local time (ICU's time-zone data, resident from then
     // on: adapters/store/utc.ts); the same header from the UTC fields.
     res.sendDate = false;

@@ -128,11 +128,11 @@ export interface ControlDeps {
    */
   durable?(): Promise<PortError | null>;
   /**
-   * Runs before each request's own work: the daemon delivers the child exits and log ends
-   * already waiting, so a burst of requests does not hold back the supervisor's answer to
-   * its children (a worker's next task, a restart).
+   * Delivers the child exits and log ends already waiting. The server calls it before each
+   * request's work and before each reply, so a burst of requests does not hold back the
+   * supervisor's answer to its children (a worker's next task, a restart).
    */
-  beforeRequest?(): void;
+  deliverReady?(): void;
 }
 
 /** The daemon's own process, with the names every Prometheus client library uses. */

@@ -174,7 +174,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       nowMs: clock.nowMs,
       startedAtMs: clock.nowMs(),
       durable: () => store.durable(),
-      beforeRequest: () => kernel.deliverReady(),
+      deliverReady: () => kernel.deliverReady(),
     },
     socketPath,
     log,
