@@ -86,7 +86,9 @@ const cli = await esbuild.build({
   entryPoints: [join(cliDir, 'main.js')],
   outfile: cliBundle,
   write: false,
-  banner: { js: urlLine },
+  // Strict mode first, as in the daemon's bundle: esbuild's own directive would come after
+  // the URL line, where it is a plain string and not a directive.
+  banner: { js: ["'use strict';", urlLine].join('\n') },
   plugins: [daemonOutside],
 });
 const code = cli.outputFiles[0].contents;

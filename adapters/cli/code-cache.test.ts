@@ -20,6 +20,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import vm from 'node:vm';
 import { repoRoot } from '../../testing/harness.js';
 
 const built = join(repoRoot, 'dist', 'adapters', 'cli', 'cli.bundle.cjs');
@@ -106,5 +107,24 @@ maybe('the CLI bundle with a code cache', () => {
     writeFileSync(cache, other);
     expect(shipoteVersion()).toBe(`${version}\n`);
     expect(header()).toContain(process.version);
+  });
+});
+
+/**
+ * Each bundle runs as the body of a function (CommonJS's wrapper, or bin/shipote.cjs's
+ * own), and its first statement must be the `'use strict'` directive: the modules it was
+ * made from were ES modules, strict throughout. A `with` statement is a syntax error in
+ * strict code only, so compiling one after the bundle's code tells which mode it runs in.
+ */
+const daemonBuilt = join(repoRoot, 'dist', 'adapters', 'daemon', 'daemon.bundle.cjs');
+maybe('the bundles', () => {
+  it.each([
+    ['the CLI', built],
+    ['the daemon', daemonBuilt],
+  ])('%s runs in strict mode', (_, path) => {
+    const source = readFileSync(path, 'utf8');
+    const compile = (body: string) => new vm.Script(`(function () {${body}\nwith ({}) {}\n})`);
+    expect(() => compile(source)).toThrow(/strict mode/i);
+    expect(() => compile('')).not.toThrow(); // the probe itself: sloppy code compiles
   });
 });

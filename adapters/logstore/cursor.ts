@@ -9,6 +9,7 @@
  */
 
 import type { LogQuery } from '../control/types.js';
+import { isoUtc } from '../store/utc.js';
 import {
   type IndexRecord,
   type LogFile,
@@ -198,7 +199,7 @@ class Prefixes {
     if (key !== this.lastKey) {
       let s = '';
       if (p.label !== undefined) s += `${p.label.padEnd(this.labelWidth)} | `;
-      if (this.timestamps) s += `${new Date(p.wallMs).toISOString()} `;
+      if (this.timestamps) s += `${isoUtc(p.wallMs)} `;
       this.last = Buffer.from(s);
       this.lastKey = key;
     }

@@ -21,6 +21,7 @@ import { toPortError } from './errors.js';
 import { createGroupCommit, defaultGroupCommitIo, type GroupCommitIo } from './group-commit.js';
 import { closeQuietly, unlinkQuietly } from './quiet-fs.js';
 import { randomBytes } from './random.js';
+import { isoUtc } from './utc.js';
 
 export interface FileStore extends Store {
   readonly path: string;
@@ -154,5 +155,5 @@ function asideTag(reason: string): string {
 
 /** `20261123T110418.123Z`-style, sortable and free of `:` so it is shell-friendly. */
 function stamp(wallMs: number): string {
-  return new Date(wallMs).toISOString().replace(/[-:]/g, '');
+  return isoUtc(wallMs).replace(/[-:]/g, '');
 }
