@@ -726,7 +726,7 @@ class Addon : public Napi::Addon<Addon> {
     if (!checkArgs(info, {}, "Usage: deliverReady()")) return env.Undefined();
     onLogNotes();
     int delivered = 0;
-    while (delivered < kDeliverExitsMax) {
+    while (delivered < kDeliverExitsMax && !exits_.empty()) {
       siginfo_t si;
       memset(&si, 0, sizeof si);
       // __WALL: our children raise no exit signal (spawn.cc); without it they never show.
@@ -856,6 +856,7 @@ class Addon : public Napi::Addon<Addon> {
   void onLogNotes() {
     if (logWriter_ == nullptr || onLog_.IsEmpty()) return;
     std::vector<LogNote> notes = logWriterTake(logWriter_);
+    if (notes.empty()) return;  // deliverReady asks often: no handle scope for nothing
     napi_env env = env_;
     napi_handle_scope scope;
     if (napi_open_handle_scope(env, &scope) != napi_ok) return;
