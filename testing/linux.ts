@@ -48,6 +48,8 @@ export interface Harness {
   pids: number[];
   exitOf(pid: number): Promise<Extract<KernelEvent, { type: 'exit' }>>;
   text(key: string, which?: 'stdout' | 'stderr' | 'both'): string;
+  /** Resolves once everything `key`'s processes wrote is captured (their pipes at EOF). */
+  captured(key: string): Promise<void>;
   /** Close the kernel and remove its runtime dir (sockets): tests leave nothing in /tmp. */
   close(): void;
 }
@@ -71,6 +73,7 @@ export function harness(): Harness {
         `exit of ${pid}`,
       ),
     text: (key, which = 'stdout') => Buffer.from(kernel.logs(key, which)).toString('utf8'),
+    captured: (key) => new Promise((done) => kernel.whenCaptured(key, done)),
     close: () => {
       kernel.close();
       rmSync(runtimeDir, { recursive: true, force: true });

@@ -1,3 +1,4 @@
+import { spawn as spawnProcess } from 'node:child_process';
 import { chmodSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { hostname, constants as osc } from 'node:os';
 import { join } from 'node:path';
@@ -153,6 +154,20 @@ describe('deliverReady', () => {
     expect(h.events.filter((e) => e.type === 'exit' && e.pid === r.value.pid)).toHaveLength(1);
   });
 
+  it('is not held back by an ended child that is not its own', () => {
+    // A child of Node's own child_process, ended but not yet reaped by libuv (this test
+    // never yields to the loop), older than ours: first in the kernel's list of children.
+    const foreign = spawnProcess('/bin/true', [], { stdio: 'ignore' });
+    const r = k.spawn('after-foreign', req('/bin/sh', ['-c', 'exit 4']));
+    if (!r.ok) throw new Error(r.error.message);
+    spinUntilZombie(foreign.pid as number);
+    spinUntilZombie(r.value.pid);
+    k.deliverReady();
+    expect(h.events.find((e) => e.type === 'exit' && e.pid === r.value.pid)).toMatchObject({
+      code: 4,
+    });
+  });
+
   it('delivers nothing while a child runs', async () => {
     const r = k.spawn('running', req('/bin/sleep', ['30']));
     if (!r.ok) throw new Error(r.error.message);
@@ -213,7 +228,7 @@ describe('envelope', () => {
     if (!r.ok) throw new Error(r.error.message);
     const e = await h.exitOf(r.value.pid);
     expect(e.code).toBe(0);
-    await new Promise((done) => setTimeout(done, 20));
+    await h.captured(key);
     return h.text(key);
   };
 

@@ -152,6 +152,7 @@ describe('watchdog environment', () => {
     );
     if (!r.ok) throw new Error(r.error.message);
     await h.exitOf(r.value.pid);
+    await h.captured('wd');
     expect(h.text('wd')).toBe(`3000000 ${r.value.pid} ${r.value.pid}\n`);
   });
 
@@ -160,6 +161,7 @@ describe('watchdog environment', () => {
     const r = k.spawn('no-wd', req('/bin/sh', ['-c', script], { envp: ['WATCHDOG_PID=1'] }));
     if (!r.ok) throw new Error(r.error.message);
     await h.exitOf(r.value.pid);
+    await h.captured('no-wd');
     expect(h.text('no-wd')).toBe('[][1]\n'); // what the caller passed is left alone
   });
 });
@@ -176,6 +178,7 @@ describe('user and group', () => {
     );
     if (!r.ok) throw new Error(r.error.message);
     await h.exitOf(r.value.pid);
+    await h.captured('as-nobody'); // the writer thread may still hold the line
     const gid = native.lookupGroup('nogroup');
     expect(h.text('as-nobody')).toBe(`65534 ${gid} ${gid}\n`);
   });

@@ -9,6 +9,7 @@
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -250,15 +251,17 @@ class Addon : public Napi::Addon<Addon> {
                [](uv_handle_t* h) { delete reinterpret_cast<uv_check_t*>(h); });
     }
     if (devNull_ >= 0) close(devNull_);
+    if (exitReady_ >= 0) close(exitReady_);
   }
 
-  void onExitReady(ExitWatch* w) {
+  // Reaps the child through its pidfd and hands its exit to JS; false when it still runs.
+  bool onExitReady(ExitWatch* w) {
     siginfo_t info;
     memset(&info, 0, sizeof info);
     // __WALL: our children send no exit signal (see spawn.cc).
     int rc = waitid(P_PIDFD, static_cast<id_t>(w->pidfd), &info, WEXITED | WNOHANG | __WALL);
-    if (rc == 0 && info.si_pid == 0) return;  // spurious wakeup: still running
-    if (rc < 0 && errno == EINTR) return;     // level-triggered: the poll fires again
+    if (rc == 0 && info.si_pid == 0) return false;  // spurious wakeup: still running
+    if (rc < 0 && errno == EINTR) return false;     // level-triggered: the poll fires again
     // A failed waitid is not an exit: it goes up as its errno with no code and no signal,
     // and the TypeScript side reports the status as unknown.
     int err = rc < 0 ? errno : 0;
@@ -281,6 +284,7 @@ class Addon : public Napi::Addon<Addon> {
     Napi::Env env(env_);
     call(onExit_, {Napi::Number::New(env, pid), Napi::Number::New(env, code),
                    Napi::Number::New(env, signo), Napi::Number::New(env, err)});
+    return true;
   }
 
   // Reads what the pipe holds (bounded per wakeup, to stay fair to the loop) and hands
@@ -418,6 +422,16 @@ class Addon : public Napi::Addon<Addon> {
       watch->addon->onExitReady(watch);
     });
     exits_[pid] = w;
+    // Also in a set of our own that deliverReady asks without waiting (the fd leaves it when
+    // closed). Best effort: without it the exit still comes through the loop.
+    if (exitReady_ < 0) exitReady_ = epoll_create1(EPOLL_CLOEXEC);
+    if (exitReady_ >= 0) {
+      epoll_event ev;
+      memset(&ev, 0, sizeof ev);
+      ev.events = EPOLLIN;
+      ev.data.u32 = static_cast<uint32_t>(pid);
+      epoll_ctl(exitReady_, EPOLL_CTL_ADD, pidfd, &ev);
+    }
     return true;
   }
 
@@ -716,27 +730,24 @@ class Addon : public Napi::Addon<Addon> {
   }
 
   // deliverReady(): delivers now what later turns of the loop would: the log writer's
-  // pending notes, then the exits of watched children that are already zombies (peeked
-  // with WNOWAIT, reaped through their pidfd as the poll would). A caller about to spend
-  // the loop on other work (a control request) lets the supervisor answer its children
-  // first: a worker's next task does not wait behind a burst of requests. Returns how many
-  // exits it delivered. One waitid when nothing is ready.
+  // pending notes, then the exits of watched children that have ended (their pidfds
+  // readable in `exitReady_`, reaped through the pidfd as the poll would). A caller about
+  // to spend the loop on other work (a control request) lets the supervisor answer its
+  // children first: a worker's next task does not wait behind a burst of requests. Returns
+  // how many exits it delivered. One epoll_wait when nothing is ready.
   Napi::Value DeliverReady(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!checkArgs(info, {}, "Usage: deliverReady()")) return env.Undefined();
     onLogNotes();
     int delivered = 0;
-    while (delivered < kDeliverExitsMax && !exits_.empty()) {
-      siginfo_t si;
-      memset(&si, 0, sizeof si);
-      // __WALL: our children raise no exit signal (spawn.cc); without it they never show.
-      if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) < 0 || si.si_pid == 0) {
-        break;
-      }
-      auto it = exits_.find(si.si_pid);
-      if (it == exits_.end()) break;  // an orphan: the SIGCHLD watcher reaps it
-      onExitReady(it->second);
-      delivered += 1;
+    if (exitReady_ < 0 || exits_.empty()) return Napi::Number::New(env, delivered);
+    epoll_event ready[kDeliverExitsMax];
+    int n = epoll_wait(exitReady_, ready, kDeliverExitsMax, 0);
+    for (int i = 0; i < n; i++) {
+      auto it = exits_.find(static_cast<pid_t>(ready[i].data.u32));
+      // Gone meanwhile (delivered by a callback of this loop): nothing to do; a new child
+      // with the same pid is still running and onExitReady leaves it.
+      if (it != exits_.end() && onExitReady(it->second)) delivered += 1;
     }
     return Napi::Number::New(env, delivered);
   }
@@ -987,6 +998,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::FunctionReference onNotify_;
   Napi::FunctionReference onData_;
   std::unordered_map<pid_t, ExitWatch*> exits_;
+  int exitReady_ = -1;  // epoll set of the watched pidfds, for deliverReady
   std::unordered_map<uint32_t, NotifyWatch*> notifies_;
   std::unordered_map<uint32_t, CaptureWatch*> captures_;
   std::unordered_map<uint32_t, Pump*> pumps_;
