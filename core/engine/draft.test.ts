@@ -15,24 +15,18 @@ import {
   workspaceOf,
 } from './draft.js';
 import type { CommandRec, EngineState, PipelineRec, WorkspaceRec } from './model.js';
+import { initialState } from './step.js';
 import { encodeTimer } from './timers.js';
 
 const SAVE_DELAY_MS = 200;
 
 function base(): EngineState {
-  return {
-    caps: null,
-    workspaces: new Map(),
-    commands: new Map(),
-    pipelines: new Map(),
-    saved: new Map(),
-    pids: new Map(),
-    timers: new Map(),
-    shutdown: null,
-    dirty: false,
-    finishedSeq: 0,
-    options: { sampleEveryMs: 1000, saveDelayMs: SAVE_DELAY_MS, deadCommandsMax: 10, cores: 2 },
-  };
+  return initialState({
+    sampleEveryMs: 1000,
+    saveDelayMs: SAVE_DELAY_MS,
+    deadCommandsMax: 10,
+    cores: 2,
+  });
 }
 
 const cmd = (id: string, wsId: string, label: string) =>
