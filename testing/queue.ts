@@ -88,8 +88,16 @@ export class MemoryQueue implements QueueStore {
     this.counts.set(worker, c);
   }
 
+  /** A read made to fail by `failNext`, or its value. */
+  private read<T>(method: string, value: () => T): PortResult<T> {
+    if (this.failNext.delete(method)) {
+      return { ok: false, error: this.error(method, `${method} failed (injected)`) };
+    }
+    return { ok: true, value: value() };
+  }
+
   workers(): PortResult<WorkerDef[]> {
-    return { ok: true, value: [...this.defs.values()] };
+    return this.read('workers', () => [...this.defs.values()]);
   }
 
   createWorker(def: WorkerDef): PortResult<true> {
@@ -139,8 +147,10 @@ export class MemoryQueue implements QueueStore {
   }
 
   head(worker: string): PortResult<TaskRow | null> {
-    const t = this.rows.find((r) => r.worker === worker && r.seq <= this.durableSeq);
-    return { ok: true, value: t ? { ...t } : null };
+    return this.read('head', () => {
+      const t = this.rows.find((r) => r.worker === worker && r.seq <= this.durableSeq);
+      return t ? { ...t } : null;
+    });
   }
 
   startAttempt(worker: string, taskId: string): PortResult<{ attempt: number }> {
@@ -208,18 +218,20 @@ export class MemoryQueue implements QueueStore {
   }
 
   tasks(worker: string, limit: number): PortResult<TaskRow[]> {
-    return { ok: true, value: this.rows.filter((r) => r.worker === worker).slice(0, limit) };
+    return this.read('tasks', () => this.rows.filter((r) => r.worker === worker).slice(0, limit));
   }
 
   dead(worker: string, limit: number): PortResult<DeadLetter[]> {
-    return { ok: true, value: this.deadRows.filter((r) => r.worker === worker).slice(0, limit) };
+    return this.read('dead', () =>
+      this.deadRows.filter((r) => r.worker === worker).slice(0, limit),
+    );
   }
 
   depth(worker: string): PortResult<number> {
-    return { ok: true, value: this.rows.filter((r) => r.worker === worker).length };
+    return this.read('depth', () => this.rows.filter((r) => r.worker === worker).length);
   }
 
   counters(worker: string): PortResult<WorkerCounters> {
-    return { ok: true, value: { ...(this.counts.get(worker) ?? zero()) } };
+    return this.read('counters', () => ({ ...(this.counts.get(worker) ?? zero()) }));
   }
 }

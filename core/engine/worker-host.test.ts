@@ -11,7 +11,13 @@ import { noNamespaces } from '../manifest/defaults.js';
 import type { WorkerSpec } from '../manifest/worker.js';
 import type { Envelope, LifecycleEvent, TaskResult } from '../ports.js';
 import type { TaskLogs } from './api.js';
-import { CAPTURE_WAIT_MS_MAX, type EnvelopeLookup, WorkerHost, workerKey } from './worker-host.js';
+import {
+  CAPTURE_WAIT_MS_MAX,
+  type EnvelopeLookup,
+  UNAVAILABLE_WORKERS,
+  WorkerHost,
+  workerKey,
+} from './worker-host.js';
 
 const ENVELOPE: Envelope = {
   rlimits: { nofile: 0, nproc: 0 },
@@ -457,5 +463,103 @@ describe('captured output', () => {
     expect(r.queue.rows).toHaveLength(0);
     l.release(); // late: nothing twice
     expect(r.evs('worker-task-done')).toHaveLength(1);
+  });
+});
+
+describe('refusals and failed reads', () => {
+  it('answers the pushes still waiting for their commit when the host closes', async () => {
+    const r = rig();
+    r.host.createWorker('ws', spec());
+    const ack = r.host.pushTask('w', bytes('a'));
+    r.host.close();
+    r.clock.advance(0);
+    expect(await ack).toEqual({
+      ok: false,
+      error: { code: 'unavailable', message: 'the daemon is shutting down' },
+    });
+    expect(r.queue.rows).toEqual([]);
+  });
+
+  it('answers pushes whose sync reports after close as unavailable', async () => {
+    const r = rig({ deferSync: true });
+    r.host.createWorker('ws', spec());
+    const ack = r.host.pushTask('w', bytes('a'));
+    r.clock.advance(0);
+    r.host.close();
+    r.queue.settleSync();
+    expect(await ack).toMatchObject({ ok: false, error: { code: 'unavailable' } });
+    expect(r.kernel.spawns).toEqual([]);
+  });
+
+  it('refuses a push whose worker was dropped before the commit', async () => {
+    const r = rig();
+    r.host.createWorker('ws', spec());
+    const ack = r.host.pushTask('w', bytes('a'));
+    expect(await r.host.dropWorker('w', { force: false })).toEqual({ ok: true, value: true });
+    r.clock.advance(0);
+    expect(await ack).toEqual({
+      ok: false,
+      error: { code: 'not_found', message: 'no worker "w"' },
+    });
+  });
+
+  it('reports a store that cannot list its workers on start', () => {
+    const queue = new MemoryQueue();
+    queue.failNext.add('workers');
+    const r = rig({ queue });
+    expect(r.host.start()).toEqual({ workers: 0, tasks: 0, error: 'workers failed (injected)' });
+  });
+
+  it('maps store refusals to API errors: Exists is a conflict, reads are unavailable', () => {
+    const r = rig();
+    r.queue.defs.set('w', { ...spec(), wsId: 'ws', env: [], createdAtWallMs: 0 });
+    expect(r.host.createWorker('ws', spec())).toMatchObject({
+      ok: false,
+      error: { code: 'conflict', message: 'worker w exists' },
+    });
+    const s = rig();
+    s.host.createWorker('ws', spec());
+    for (const method of ['depth', 'counters', 'dead']) {
+      s.queue.failNext.add(method);
+      expect(s.host.getWorker('w')).toEqual({
+        ok: false,
+        error: { code: 'unavailable', message: `${method} failed (injected)` },
+      });
+    }
+    s.queue.failNext.add('tasks');
+    expect(s.host.listTasks('w', { dead: false })).toMatchObject({ ok: false });
+    expect(s.host.retryTask('nope', 'x')).toMatchObject({
+      ok: false,
+      error: { code: 'not_found' },
+    });
+  });
+
+  it('a head that cannot be read is a failed store: the worker tries again later', async () => {
+    const r = rig();
+    r.host.createWorker('ws', spec());
+    r.queue.failNext.add('head');
+    await pushAll(r, ['a']);
+    expect(r.kernel.spawns).toEqual([]);
+    expect(r.evs('worker-store-failed')).toHaveLength(1);
+    r.clock.advance(200);
+    expect(r.kernel.spawns).toHaveLength(1);
+  });
+
+  it('without a queue store every worker call refuses, naming why', async () => {
+    const why = {
+      code: 'unavailable',
+      message: 'workers need the queue store, and this supervisor has none',
+    };
+    const spec0 = spec();
+    expect(UNAVAILABLE_WORKERS.createWorker('ws', spec0)).toEqual({ ok: false, error: why });
+    expect(await UNAVAILABLE_WORKERS.pushTask('w', bytes('x'))).toEqual({ ok: false, error: why });
+    expect(UNAVAILABLE_WORKERS.listWorkers()).toEqual([]);
+    expect(UNAVAILABLE_WORKERS.getWorker('w')).toEqual({ ok: false, error: why });
+    expect(UNAVAILABLE_WORKERS.listTasks('w', { dead: true })).toEqual({ ok: false, error: why });
+    expect(UNAVAILABLE_WORKERS.retryTask('w', 't')).toEqual({ ok: false, error: why });
+    expect(await UNAVAILABLE_WORKERS.dropWorker('w', { force: true })).toEqual({
+      ok: false,
+      error: why,
+    });
   });
 });
