@@ -563,3 +563,49 @@ describe('refusals and failed reads', () => {
     });
   });
 });
+
+describe('the worker view', () => {
+  it('shows the running task, the counts, the dead letters and the template', async () => {
+    const r = rig();
+    r.host.createWorker('ws', spec({ crashLoopMax: 1, timeoutMs: 9_000 }));
+    const [a, b] = (await pushAll(r, ['bad', 'slow'])).map((x) => (x.ok ? x.value.id : ''));
+    const idle = rig();
+    idle.host.createWorker('ws', spec());
+    expect(idle.host.getWorker('w')).toMatchObject({
+      ok: true,
+      value: { state: 'idle', running: null },
+    });
+    r.kernel.exit(r.pidOf(), 1);
+    r.clock.advance(200);
+    r.kernel.exit(r.pidOf(), 1); // the second failure passes crashLoopMax = 1: dead
+    const view = r.host.getWorker('w');
+    if (!view.ok) throw new Error(view.error.message);
+    expect(view.value).toMatchObject({
+      name: 'w',
+      workspaceId: 'ws',
+      state: 'running',
+      depth: 1,
+      running: { taskId: b, pid: r.pidOf(), attempt: 1 },
+      pushed: 2,
+      done: 0,
+      failed: 1,
+      dead: 1,
+      last: { taskId: a, code: 1, reason: 'exit' },
+      held: null,
+      exec: '/bin/task',
+      argv: ['task'],
+      envp: ['A=1'],
+      cwd: '',
+      backoffMsInitial: 200,
+      backoffMsMax: 1_000,
+      timeoutMs: 9_000,
+      killGraceMs: 500,
+      crashLoopMax: 1,
+      crashLoopWindowMs: 60_000,
+    });
+    expect(view.value.deadLetters).toEqual([
+      { id: a, attempt: 2, last: expect.objectContaining({ code: 1, reason: 'exit' }) },
+    ]);
+    expect(Object.keys(view.value.deadLetters[0] ?? {}).sort()).toEqual(['attempt', 'id', 'last']);
+  });
+});
