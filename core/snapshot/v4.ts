@@ -32,10 +32,10 @@ const packedSamples = new WeakMap<StatsSample, StatsSample>();
 /** Once per sample object (a sample never changes once taken). */
 function packSample(s: StatsSample): StatsSample {
   return packOnce(packedSamples, s, (x) => ({
-    wallMs: x.wallMs,
-    rssBytes: x.rssBytes,
-    cpuUs: x.cpuUs,
     cpuPermille: x.cpuPermille,
+    cpuUs: x.cpuUs,
+    rssBytes: x.rssBytes,
+    wallMs: x.wallMs,
   }));
 }
 
@@ -67,12 +67,12 @@ const kept = (samples: StatsSample[]): StatsSample[] => samples.slice(-PERSISTED
 /** Keyed by the newest sample; packed again when another sample list ends with it. */
 export function packStats(s: PersistedStats): PersistedStats {
   const newest = s.samples[s.samples.length - 1];
-  if (newest === undefined) return { workspaceId: s.workspaceId, samples: [] };
+  if (newest === undefined) return { samples: [], workspaceId: s.workspaceId };
   return packAnchored(packedStats, newest, s, sameStats, packStatsFields);
 }
 
 function packStatsFields(s: PersistedStats): PersistedStats {
-  return { workspaceId: s.workspaceId, samples: kept(s.samples).map(packSample) };
+  return { samples: kept(s.samples).map(packSample), workspaceId: s.workspaceId };
 }
 
 export function unpackV4(value: unknown): SnapshotV4 {
