@@ -8,7 +8,7 @@ import type { CheckContext } from './types.js';
 
 export class Views {
   private workspaceList: WorkspaceView[] | null = null;
-  private readonly commandLists = new Map<string, CommandView[]>();
+  private commandLists: Map<string, CommandView[]> | null = null;
   private pipelineMap: Map<string, PipelineView> | null = null;
 
   constructor(private readonly ctx: CheckContext) {}
@@ -20,6 +20,7 @@ export class Views {
 
   /** The commands of a workspace (by id), or none when the engine does not know it. */
   commands(wsId: string): CommandView[] {
+    this.commandLists ??= new Map();
     let list = this.commandLists.get(wsId);
     if (list === undefined) {
       const result = this.ctx.sup.listCommands(wsId);
@@ -35,23 +36,40 @@ export class Views {
   }
 }
 
-const byContext = new WeakMap<CheckContext, Views>();
+/** The views of the latest context: the checkers of one step ask in turn, with one context. */
+let latest: { ctx: CheckContext; views: Views } | null = null;
 
 export function viewsOf(ctx: CheckContext): Views {
-  let views = byContext.get(ctx);
-  if (views === undefined) {
-    views = new Views(ctx);
-    byContext.set(ctx, views);
-  }
-  return views;
+  if (latest?.ctx !== ctx) latest = { ctx, views: new Views(ctx) };
+  return latest.views;
 }
 
 /**
  * What the process-ownership invariants depend on: the daemon generation, the kernel's
  * records and live set, and the engine's event log. A checker of state (not of time) whose
- * inputs carry the same signature as at its last check has nothing new to look at.
+ * inputs are where they were at its last check has nothing new to look at. (Numbers kept,
+ * not a signature string: it is asked after every step.)
  */
-export function stateSignature(ctx: CheckContext): string {
-  const kernel = ctx.world.kernel;
-  return `${ctx.gen}/${kernel.seq}/${kernel.live.size}/${ctx.world.eventLog.events.length}`;
+export class StateMark {
+  private gen = -1;
+  private seq = -1;
+  private live = -1;
+  private events = -1;
+
+  /** Whether the state moved since the last call; remembers where it is now. */
+  moved(ctx: CheckContext): boolean {
+    const kernel = ctx.world.kernel;
+    const events = ctx.world.eventLog.events.length;
+    const same =
+      this.gen === ctx.gen &&
+      this.seq === kernel.seq &&
+      this.live === kernel.live.size &&
+      this.events === events;
+    if (same) return false;
+    this.gen = ctx.gen;
+    this.seq = kernel.seq;
+    this.live = kernel.live.size;
+    this.events = events;
+    return true;
+  }
 }
