@@ -125,8 +125,11 @@ export class SimClock implements Clock {
     let i = heap.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(heap[i] as Timer, heap[parent] as Timer)) break;
-      [heap[i], heap[parent]] = [heap[parent] as Timer, heap[i] as Timer];
+      const child = heap[i] as Timer;
+      const above = heap[parent] as Timer;
+      if (!before(child, above)) break;
+      heap[i] = above;
+      heap[parent] = child;
       i = parent;
     }
   }
@@ -144,7 +147,9 @@ export class SimClock implements Clock {
       if (left < heap.length && before(heap[left] as Timer, heap[best] as Timer)) best = left;
       if (right < heap.length && before(heap[right] as Timer, heap[best] as Timer)) best = right;
       if (best === i) return;
-      [heap[i], heap[best]] = [heap[best] as Timer, heap[i] as Timer];
+      const moved = heap[i] as Timer;
+      heap[i] = heap[best] as Timer;
+      heap[best] = moved;
       i = best;
     }
   }
