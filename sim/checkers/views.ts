@@ -10,12 +10,25 @@ export class Views {
   private workspaceList: WorkspaceView[] | null = null;
   private commandLists: Map<string, CommandView[]> | null = null;
   private pipelineMap: Map<string, PipelineView> | null = null;
+  private workspaceMap: Map<string, WorkspaceView | null> | null = null;
 
   constructor(private readonly ctx: CheckContext) {}
 
   workspaces(): WorkspaceView[] {
     this.workspaceList ??= this.ctx.sup.listWorkspaces();
     return this.workspaceList;
+  }
+
+  /** One workspace (by id or label) as `getWorkspace` shows it, or null when it is unknown. */
+  workspace(ref: string): WorkspaceView | null {
+    this.workspaceMap ??= new Map();
+    let view = this.workspaceMap.get(ref);
+    if (view === undefined) {
+      const result = this.ctx.sup.getWorkspace(ref);
+      view = result.ok ? result.value : null;
+      this.workspaceMap.set(ref, view);
+    }
+    return view;
   }
 
   /** The commands of a workspace (by id), or none when the engine does not know it. */
