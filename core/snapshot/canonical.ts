@@ -9,14 +9,29 @@
  * last one in one workspace re-serializes that workspace, not every spec it holds.
  */
 
-/** Stable values, with the text last written for one of them and its depth (-1: none yet). */
-const stableTexts = new WeakMap<object, { depth: number; text: string }>();
+/** The text last written for a stable value and its depth (-1: none yet). */
+interface Kept {
+  depth: number;
+  text: string;
+}
+
+/**
+ * Where a stable value holds its kept text: a property of its own under a symbol, hidden
+ * (not enumerable; JSON and Object.keys skip symbols anyway). A property rather than a
+ * WeakMap: the snapshot marks several new values on every write, and a WeakMap entry is an
+ * ephemeron the garbage collector must trace on its own, for as long as the value lives.
+ */
+const KEPT: unique symbol = Symbol('canonical text');
+type Marked = { [KEPT]?: Kept };
 const indents: string[] = ['\n'];
 
 /** Mark `value` immutable from now on: its canonical text may be computed once. */
 export function stable<T extends object>(value: T): T {
-  // Stryker disable next-line StringLiteral: depth -1 matches no depth, the text is never read
-  if (!stableTexts.has(value)) stableTexts.set(value, { depth: -1, text: '' });
+  if ((value as Marked)[KEPT] === undefined) {
+    // Stryker disable next-line StringLiteral: depth -1 matches no depth, the text is never read
+    const kept: Kept = { depth: -1, text: '' };
+    Object.defineProperty(value, KEPT, { value: kept });
+  }
   return value;
 }
 
@@ -199,7 +214,7 @@ function valueText(value: unknown, depth: number): string | undefined {
       return value ? 'true' : 'false';
     case 'object': {
       if (value === null) return 'null';
-      const kept = stableTexts.get(value);
+      const kept = (value as Marked)[KEPT];
       if (kept === undefined) return compositeText(value, depth);
       if (kept.depth !== depth) {
         kept.text = compositeText(value, depth);
