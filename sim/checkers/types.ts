@@ -44,8 +44,8 @@ export interface CheckContext {
   deadCommandsMax: number;
   timeline: Timeline;
   /** Restarts and spawns revealed since the previous check. */
-  restarts: RestartObservation[];
-  spawns: SpawnRecord[];
+  restarts: readonly RestartObservation[];
+  spawns: readonly SpawnRecord[];
   /** Count one verified instance of `what` (coverage in the summary). */
   cover(what: string): void;
 }
