@@ -53,11 +53,9 @@ export class OrphanChecker implements Checker {
   }
 
   private known(ctx: CheckContext, key: string, pid: number): boolean {
-    if (key.startsWith('worker-')) {
-      return (ctx.sup.listWorkers?.() ?? []).some((w) => w.running?.pid === pid);
-    }
-    const fact = ctx.model.keys.get(key);
     const views = viewsOf(ctx);
+    if (key.startsWith('worker-')) return views.workers().some((w) => w.running?.pid === pid);
+    const fact = ctx.model.keys.get(key);
     if (fact?.kind !== 'pipeline') {
       const wsIds = fact ? [fact.wsId] : views.workspaces().map((w) => w.id);
       for (const wsId of wsIds) {

@@ -4,12 +4,14 @@
  */
 
 import type { CommandView, PipelineView, WorkspaceView } from '../../core/engine/api.js';
+import type { WorkerView } from '../../core/engine/worker-api.js';
 import type { CheckContext } from './types.js';
 
 export class Views {
   private workspaceList: WorkspaceView[] | null = null;
   private commandLists: Map<string, CommandView[]> | null = null;
   private pipelineMap: Map<string, PipelineView> | null = null;
+  private workerList: WorkerView[] | null = null;
   private workspaceMap: Map<string, WorkspaceView | null> | null = null;
 
   constructor(private readonly ctx: CheckContext) {}
@@ -41,6 +43,12 @@ export class Views {
       this.commandLists.set(wsId, list);
     }
     return list;
+  }
+
+  /** The workers the engine lists (none when it has no worker API). */
+  workers(): WorkerView[] {
+    this.workerList ??= this.ctx.sup.listWorkers?.() ?? [];
+    return this.workerList;
   }
 
   pipeline(id: string): PipelineView | undefined {
