@@ -99,8 +99,10 @@ export class SimCgroups implements Cgroups, CgroupGate {
     kernel.attachCgroups(this);
   }
 
+  /** A copy (the engine may keep it): its two lists copied, the rest plain values. */
   caps(): CgroupCaps {
-    return structuredClone(this.capabilities);
+    const c = this.capabilities;
+    return { ...c, controllers: [...c.controllers], reasons: [...c.reasons] };
   }
 
   /** The `Cgroups` port as daemon generation `gen` sees it. */
