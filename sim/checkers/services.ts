@@ -9,7 +9,7 @@
  */
 
 import type { CommandView } from '../../core/engine/api.js';
-import type { CheckContext, Checker } from './types.js';
+import { type CheckContext, type Checker, operatorRestartSince } from './types.js';
 import { viewsOf } from './views.js';
 
 const READY_SLACK_MS = 5;
@@ -42,7 +42,7 @@ export class ServicesChecker implements Checker {
       if (ctx.model.stopOf(fact, ctx.gen) !== null) continue;
       if (viewsOf(ctx).workspace(fact.wsId)?.state !== 'running') continue;
       const spawnSeq = ctx.timeline.incarnationOf(p.pid)?.seq ?? 0;
-      if (fact.operatorRestartSeqs.some((seq) => seq >= spawnSeq)) continue;
+      if (operatorRestartSince(fact, spawnSeq)) continue;
       if (ctx.nowMs > p.startMs + fact.readyTimeoutMs + READY_SLACK_MS) {
         return (
           `command ${p.key} pid ${p.pid}: no READY=1 since t=${p.startMs} ` +

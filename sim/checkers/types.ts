@@ -72,6 +72,13 @@ export function operatorRestartBetween(
   return fact?.operatorRestartSeqs.some((seq) => seq >= fromSeq && seq < toSeq) ?? false;
 }
 
+/** An operator restart of `key` requested at or after kernel record `seq`. */
+export function operatorRestartSince(fact: KeyFact, seq: number): boolean {
+  // A loop, not `some` with a closure: asked for every live process after every step.
+  for (const at of fact.operatorRestartSeqs) if (at >= seq) return true;
+  return false;
+}
+
 /** The first violation `observe` finds among the restarts revealed since the previous check. */
 export function firstRestartViolation(
   ctx: CheckContext,
