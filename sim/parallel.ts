@@ -97,7 +97,6 @@ export async function runCampaignParallel(
           if (result.digest !== null) options.onDigest?.(result.seed, result.digest);
           addResult(summary, result);
           merged += 1;
-          stampTimes(summary, startedMs, startedCpu);
           options.onSeed?.(merged, summary);
           if (options.stopAtFirst && result.violation !== null) return true;
         }
