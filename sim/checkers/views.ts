@@ -10,7 +10,7 @@ import type { CheckContext } from './types.js';
 export class Views {
   private workspaceList: WorkspaceView[] | null = null;
   private commandLists: Map<string, CommandView[]> | null = null;
-  private pipelineMap: Map<string, PipelineView> | null = null;
+  private pipelineMap: Map<string, PipelineView | null> | null = null;
   private workerList: WorkerView[] | null = null;
   private workspaceMap: Map<string, WorkspaceView | null> | null = null;
 
@@ -51,9 +51,16 @@ export class Views {
     return this.workerList;
   }
 
+  /** One pipeline by id, as `getPipeline` shows it (not the whole list: most are not asked). */
   pipeline(id: string): PipelineView | undefined {
-    this.pipelineMap ??= new Map(this.ctx.sup.listPipelines().map((p) => [p.id, p]));
-    return this.pipelineMap.get(id);
+    this.pipelineMap ??= new Map();
+    let view = this.pipelineMap.get(id);
+    if (view === undefined) {
+      const result = this.ctx.sup.getPipeline(id);
+      view = result.ok && result.value.id === id ? result.value : null;
+      this.pipelineMap.set(id, view);
+    }
+    return view ?? undefined;
   }
 }
 
