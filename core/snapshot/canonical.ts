@@ -25,9 +25,12 @@ const KEPT: unique symbol = Symbol('canonical text');
 type Marked = { [KEPT]?: Kept };
 const indents: string[] = ['\n'];
 
-/** Mark `value` immutable from now on: its canonical text may be computed once. */
+/**
+ * Mark `value` immutable from now on: its canonical text may be computed once. (A frozen or
+ * sealed value cannot hold its text: it stays unmarked, its text computed every time.)
+ */
 export function stable<T extends object>(value: T): T {
-  if ((value as Marked)[KEPT] === undefined) {
+  if ((value as Marked)[KEPT] === undefined && Object.isExtensible(value)) {
     // Stryker disable next-line StringLiteral: depth -1 matches no depth, the text is never read
     const kept: Kept = { depth: -1, text: '' };
     Object.defineProperty(value, KEPT, { value: kept });
