@@ -16,6 +16,7 @@ export interface CampaignOptions {
   stopAtFirst?: boolean;
   /** Called with each seed's digest (digest.ts); digests are computed only when given. */
   onDigest?: (seed: number, digest: string) => void;
+  /** After each seed, with the summary so far (its times are stamped at the end only). */
   onSeed?: (done: number, summary: CampaignSummary) => void;
 }
 
@@ -94,7 +95,6 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
     });
     if (result.digest !== null) options.onDigest?.(result.seed, result.digest);
     addResult(summary, result);
-    stampTimes(summary, startedMs, startedCpu);
     options.onSeed?.(i + 1, summary);
     if (options.stopAtFirst && result.violation !== null) break;
   }

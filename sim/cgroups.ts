@@ -99,8 +99,10 @@ export class SimCgroups implements Cgroups, CgroupGate {
     kernel.attachCgroups(this);
   }
 
+  /** A copy (the engine may keep it): its two lists copied, the rest plain values. */
   caps(): CgroupCaps {
-    return structuredClone(this.capabilities);
+    const c = this.capabilities;
+    return { ...c, controllers: [...c.controllers], reasons: [...c.reasons] };
   }
 
   /** The `Cgroups` port as daemon generation `gen` sees it. */
@@ -208,14 +210,23 @@ export class SimCgroups implements Cgroups, CgroupGate {
   enforceMemory(): void {
     for (const group of this.groups.values()) {
       if (group.limits.memBytes === 0) continue;
+      // Runs every growth tick: loops, no lists, until a kill is due.
       for (;;) {
-        const live = this.members(group.handle).filter((p) => p.alive);
-        const total = live.reduce((sum, p) => sum + this.kernel.rssBytes(p), 0);
+        let total = 0;
+        /** The first of the largest live members. */
+        let biggest: SimProc | null = null;
+        let biggestBytes = 0;
+        for (const p of this.members(group.handle)) {
+          if (!p.alive) continue;
+          const rssBytes = this.kernel.rssBytes(p);
+          total += rssBytes;
+          if (biggest === null || rssBytes > biggestBytes) {
+            biggest = p;
+            biggestBytes = rssBytes;
+          }
+        }
         group.memPeakBytes = Math.max(group.memPeakBytes, Math.min(total, group.limits.memBytes));
-        if (total <= group.limits.memBytes || live.length === 0) break;
-        const biggest = live.reduce((a, b) =>
-          this.kernel.rssBytes(b) > this.kernel.rssBytes(a) ? b : a,
-        );
+        if (total <= group.limits.memBytes || biggest === null) break;
         group.oomKills += 1;
         this.kernel.kill(biggest.pid, true);
       }

@@ -14,6 +14,8 @@ interface Timer {
   seq: number;
   handle: TimerHandle;
   fire: () => void;
+  /** Cleared before it fired: dropped when it reaches the head of the heap. */
+  cancelled: boolean;
 }
 
 /** 2026-01-01T00:00:00Z: wall time starts here so ULIDs and displays look real. */
@@ -23,8 +25,8 @@ export class SimClock implements Clock {
   private timeMs = 0;
   private seq = 0;
   private heap: Timer[] = [];
-  private readonly cancelled = new Set<TimerHandle>();
-  private readonly live = new Set<TimerHandle>();
+  /** Timers armed and neither fired nor cleared, by handle. */
+  private readonly live = new Map<TimerHandle, Timer>();
   /** Timers fired since creation (for the summary). */
   fired = 0;
 
@@ -44,14 +46,23 @@ export class SimClock implements Clock {
   setTimer(atMs: number, fire: () => void): TimerHandle {
     if (!Number.isFinite(atMs)) throw new Error(`SimClock.setTimer: atMs ${atMs} is not finite`);
     this.seq += 1;
-    const timer: Timer = { atMs: Math.ceil(atMs), seq: this.seq, handle: this.seq, fire };
+    const timer: Timer = {
+      atMs: Math.ceil(atMs),
+      seq: this.seq,
+      handle: this.seq,
+      fire,
+      cancelled: false,
+    };
     this.push(timer);
-    this.live.add(timer.handle);
+    this.live.set(timer.handle, timer);
     return timer.handle;
   }
 
   clearTimer(handle: TimerHandle): void {
-    if (this.live.delete(handle)) this.cancelled.add(handle);
+    const timer = this.live.get(handle);
+    if (timer === undefined) return;
+    this.live.delete(handle);
+    timer.cancelled = true;
   }
 
   /** Due time of the earliest pending timer, or null. */
@@ -113,8 +124,7 @@ export class SimClock implements Clock {
   private dropCancelledHead(): void {
     for (;;) {
       const head = this.heap[0];
-      if (head === undefined || !this.cancelled.has(head.handle)) return;
-      this.cancelled.delete(head.handle);
+      if (head === undefined || !head.cancelled) return;
       this.pop();
     }
   }
@@ -125,8 +135,11 @@ export class SimClock implements Clock {
     let i = heap.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(heap[i] as Timer, heap[parent] as Timer)) break;
-      [heap[i], heap[parent]] = [heap[parent] as Timer, heap[i] as Timer];
+      const child = heap[i] as Timer;
+      const above = heap[parent] as Timer;
+      if (!before(child, above)) break;
+      heap[i] = above;
+      heap[parent] = child;
       i = parent;
     }
   }
@@ -144,7 +157,9 @@ export class SimClock implements Clock {
       if (left < heap.length && before(heap[left] as Timer, heap[best] as Timer)) best = left;
       if (right < heap.length && before(heap[right] as Timer, heap[best] as Timer)) best = right;
       if (best === i) return;
-      [heap[i], heap[best]] = [heap[best] as Timer, heap[i] as Timer];
+      const moved = heap[i] as Timer;
+      heap[i] = heap[best] as Timer;
+      heap[best] = moved;
       i = best;
     }
   }

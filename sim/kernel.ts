@@ -592,8 +592,12 @@ export class SimKernel {
     this.growthTimer = this.clock.setTimer(this.clock.nowMs() + GROWTH_TICK_MS, () => {
       this.growthTimer = null;
       this.cgroups?.enforceMemory();
-      const growing = [...this.live].some((p) => p.script.growBytesPerMs > 0);
-      if (growing) this.armGrowth();
+      for (const p of this.live) {
+        if (p.script.growBytesPerMs > 0) {
+          this.armGrowth();
+          return;
+        }
+      }
     });
   }
 }

@@ -90,15 +90,17 @@ export class Model {
 
   /** The workspace stop that applies to `key` in generation `gen`, if any. */
   stopOf(key: KeyFact, gen: number): StopFact | null {
+    // Asked for every live process after every step: nothing is allocated without a stop.
     const ws = this.wsById.get(key.wsId);
-    const stops: StopFact[] = [];
-    if (ws?.stopAtMs != null && ws.stopGen === gen) {
-      stops.push({ atMs: ws.stopAtMs, graceMs: ws.stopGraceMs, seq: ws.stopSeq });
+    const wsStopped = ws !== undefined && ws.stopAtMs !== null && ws.stopGen === gen;
+    const keyStopped = key.stopAtMs !== null && key.stopGen === gen;
+    // The earlier of the two; the workspace's on a tie.
+    if (wsStopped && !(keyStopped && (key.stopAtMs as number) < (ws.stopAtMs as number))) {
+      return { atMs: ws.stopAtMs as number, graceMs: ws.stopGraceMs, seq: ws.stopSeq };
     }
-    if (key.stopAtMs !== null && key.stopGen === gen) {
-      stops.push({ atMs: key.stopAtMs, graceMs: key.stopGraceMs, seq: key.stopSeq });
+    if (keyStopped) {
+      return { atMs: key.stopAtMs as number, graceMs: key.stopGraceMs, seq: key.stopSeq };
     }
-    if (stops.length === 0) return null;
-    return stops.reduce((a, b) => (a.atMs <= b.atMs ? a : b));
+    return null;
   }
 }

@@ -20,8 +20,8 @@ function comparable(s: CampaignSummary) {
 
 /** `npm run sim -- ARGS`: its exit status, and its stdout without the two timing lines. */
 function sim(...args: string[]): { status: number | null; report: string[] } {
-  const tsx = join(ROOT, 'node_modules', '.bin', 'tsx');
-  const run = spawnSync(tsx, ['sim/main.ts', ...args], { cwd: ROOT, encoding: 'utf8' });
+  const launcher = join(ROOT, 'scripts', 'sim.mjs');
+  const run = spawnSync(process.execPath, [launcher, ...args], { cwd: ROOT, encoding: 'utf8' });
   const timing = /^(process lifecycles|simulated time):/;
   return { status: run.status, report: run.stdout.split('\n').filter((l) => !timing.test(l)) };
 }
@@ -100,6 +100,23 @@ describe('npm run sim --jobs', () => {
       const digests = readFileSync(join(dir, 'one'), 'utf8');
       expect(digests.split('\n')).toHaveLength(13);
       expect(readFileSync(join(dir, 'two'), 'utf8')).toBe(digests);
+    },
+    SLOW_MS,
+  );
+
+  it(
+    'runs the very simulator of the sources: the bundle writes the digests computed here',
+    async () => {
+      const here: string[] = [];
+      await runCampaign({
+        fromSeed: 1,
+        count: 12,
+        createSupervisor,
+        onDigest: (seed, d) => here.push(`${seed} ${d}\n`),
+      });
+      const run = sim('--seeds', '12', '--digests', join(dir, 'bundle'));
+      expect(run.status).toBe(0);
+      expect(readFileSync(join(dir, 'bundle'), 'utf8')).toBe(here.join(''));
     },
     SLOW_MS,
   );

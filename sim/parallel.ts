@@ -43,7 +43,10 @@ export interface ChunkReply {
 const CHUNKS_PER_JOB = 16;
 const CHUNK_SEEDS_MAX = 8;
 
-/** The worker's entry: its TypeScript source through tsx (`npm run sim`, jest), or dist/. */
+/**
+ * The worker's entry: its TypeScript source through tsx (jest), or the compiled file beside
+ * this one (dist/, or the bundle `npm run sim` runs: scripts/sim.mjs).
+ */
 function startWorker(init: WorkerInit): Worker {
   const options = { workerData: init };
   const source = import.meta.url.endsWith('.ts');
@@ -94,7 +97,6 @@ export async function runCampaignParallel(
           if (result.digest !== null) options.onDigest?.(result.seed, result.digest);
           addResult(summary, result);
           merged += 1;
-          stampTimes(summary, startedMs, startedCpu);
           options.onSeed?.(merged, summary);
           if (options.stopAtFirst && result.violation !== null) return true;
         }

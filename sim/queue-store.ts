@@ -91,8 +91,10 @@ const isErr = (v: unknown): v is PortError =>
 
 export class SimQueueStore {
   db: Db = emptyDb();
-  /** Task ids whose push was acknowledged to a caller (filled in by the workload). */
+  /** Task ids whose push was acknowledged to a caller (filled in by the workload: `ack`). */
   readonly acked = new Map<string, string>();
+  /** Acknowledgements so far: `acked` is as it was while this stays the same. */
+  acks = 0;
   commits = 0;
 
   constructor(
@@ -140,6 +142,12 @@ export class SimQueueStore {
     onLand();
     this.commits += 1;
     return { ok: true, value };
+  }
+
+  /** The push of task `id` to `worker` was acknowledged to its caller. */
+  ack(id: string, worker: string): void {
+    this.acked.set(id, worker);
+    this.acks += 1;
   }
 
   /** Whether task `id` was pushed before its worker was dropped (gone by request). */

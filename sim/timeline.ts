@@ -31,6 +31,8 @@ export function isFailedIncarnation(inc: Incarnation): boolean {
   return !inc.spawned || inc.exits.some((e) => e.signal !== null || e.code !== 0);
 }
 
+const NONE: readonly never[] = [];
+
 export class Timeline {
   private spawnCursor = 0;
   private exitCursor = 0;
@@ -45,25 +47,35 @@ export class Timeline {
     return this.byPid.get(pid);
   }
 
-  /** Consume new kernel records; returns the restarts they reveal, in order. */
-  update(kernel: SimKernel): { restarts: RestartObservation[]; spawns: SpawnRecord[] } {
-    const restarts: RestartObservation[] = [];
-    const spawns: SpawnRecord[] = [];
+  /**
+   * Consume new kernel records; returns the spawns and the restarts they reveal, in order
+   * (one shared empty list when there are none: most steps spawn nothing).
+   */
+  update(kernel: SimKernel): {
+    restarts: readonly RestartObservation[];
+    spawns: readonly SpawnRecord[];
+  } {
+    let restarts: RestartObservation[] | null = null;
+    let spawns: SpawnRecord[] | null = null;
     for (;;) {
       const s = kernel.spawns[this.spawnCursor];
       const x = kernel.exits[this.exitCursor];
       if (s === undefined && x === undefined) break;
       if (s !== undefined && (x === undefined || s.seq < x.seq)) {
         this.spawnCursor += 1;
+        spawns ??= [];
         spawns.push(s);
         const observed = this.onSpawn(s);
-        if (observed !== null) restarts.push(observed);
+        if (observed !== null) {
+          restarts ??= [];
+          restarts.push(observed);
+        }
       } else if (x !== undefined) {
         this.exitCursor += 1;
         this.onExit(x);
       }
     }
-    return { restarts, spawns };
+    return { restarts: restarts ?? NONE, spawns: spawns ?? NONE };
   }
 
   private onSpawn(s: SpawnRecord): RestartObservation | null {

@@ -103,7 +103,7 @@ function pushTasks(run: WorkerRun, op: Extract<WorkerOp, { kind: 'push-tasks' }>
   for (const task of op.tasks) {
     const bytes = new TextEncoder().encode(task);
     void run.sup.pushTask(name, bytes).then((r) => {
-      if (r.ok) queue.acked.set(r.value.id, name);
+      if (r.ok) queue.ack(r.value.id, name);
       run.world.trace.add(
         () => `  → push ${name} "${task}": ${r.ok ? r.value.id : r.error.message}`,
       );

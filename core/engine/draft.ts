@@ -52,9 +52,13 @@ export class Draft {
     if (!this.owned.includes(key)) {
       const current = this.state[key];
       if (!(current instanceof Map)) throw new Error(`draft: ${String(key)} is not a table`);
-      (this.state as Record<K, EngineState[K]>)[key] = new Map(
-        current,
-      ) as unknown as EngineState[K];
+      // Copied by forEach: `new Map(current)` goes through the iterator and allocates an
+      // entry array per record, garbage on every step that writes a table.
+      const copy = new Map();
+      current.forEach((value, k) => {
+        copy.set(k, value);
+      });
+      (this.state as Record<K, EngineState[K]>)[key] = copy as unknown as EngineState[K];
       this.owned.push(key);
     }
     return this.state[key];

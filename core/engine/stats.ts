@@ -158,7 +158,9 @@ export function onStatsSampled(d: Draft, e: Ev<'stats-sampled'>): void {
     cpuUs: s.cpuUs,
     cpuPermille: cpuPermille(ws.usage, s.cpuUs, e.atMs),
   };
-  const history = [...ws.history, point].slice(-STATS_HISTORY_MAX);
+  // The newest STATS_HISTORY_MAX samples, copied once (a sample arrives every tick).
+  const history = ws.history.slice(Math.max(0, ws.history.length - (STATS_HISTORY_MAX - 1)));
+  history.push(point);
   const rssPeakBytes = Math.max(ws.rssPeakBytes, s.memPeakBytes, s.memBytes);
   const next: WorkspaceRec = { ...ws, usage, history, historySource: s.source, rssPeakBytes };
   d.put('workspaces', next);

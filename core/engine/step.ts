@@ -224,7 +224,8 @@ export function step(
 
 /** Cheap structural checks after every step: bugs throw here, not three steps later. */
 function assertInvariants(state: EngineState): void {
-  for (const [pid, owner] of state.pids) {
+  // By forEach: a for-of over the entries allocates an entry array per pid, on every step.
+  state.pids.forEach((owner, pid) => {
     if (owner.kind === 'command') {
       const phase = state.commands.get(owner.id)?.phase;
       const alive = phase?.kind === 'starting' || phase?.kind === 'running';
@@ -235,5 +236,5 @@ function assertInvariants(state: EngineState): void {
       const node = state.pipelines.get(owner.id)?.nodes[owner.index];
       if (node?.pid !== pid || !node.alive) throw new Error(`invariant: node pid ${pid} disagrees`);
     }
-  }
+  });
 }

@@ -71,6 +71,12 @@ describe('canonicalJson', () => {
     expect(canonicalJson({ x: spec })).toBe(first);
   });
 
+  it('encodes a frozen value marked stable, reading it every time', () => {
+    const frozen = stable(Object.freeze({ b: [1], a: 'x' }));
+    expect(canonicalJson({ v: frozen })).toBe(golden({ v: frozen }));
+    expect(canonicalJson([frozen])).toBe(golden([frozen]));
+  });
+
   it('reads a stable value once (its text is kept), any other value every time', () => {
     const plain: Record<string, number> = { a: 1 };
     const frozen: Record<string, number> = stable({ a: 1 });

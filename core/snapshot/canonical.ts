@@ -9,14 +9,32 @@
  * last one in one workspace re-serializes that workspace, not every spec it holds.
  */
 
-/** Stable values, with the text last written for one of them and its depth (-1: none yet). */
-const stableTexts = new WeakMap<object, { depth: number; text: string }>();
+/** The text last written for a stable value and its depth (-1: none yet). */
+interface Kept {
+  depth: number;
+  text: string;
+}
+
+/**
+ * Where a stable value holds its kept text: a property of its own under a symbol, hidden
+ * (not enumerable; JSON and Object.keys skip symbols anyway). A property rather than a
+ * WeakMap: the snapshot marks several new values on every write, and a WeakMap entry is an
+ * ephemeron the garbage collector must trace on its own, for as long as the value lives.
+ */
+const KEPT: unique symbol = Symbol('canonical text');
+type Marked = { [KEPT]?: Kept };
 const indents: string[] = ['\n'];
 
-/** Mark `value` immutable from now on: its canonical text may be computed once. */
+/**
+ * Mark `value` immutable from now on: its canonical text may be computed once. (A frozen or
+ * sealed value cannot hold its text: it stays unmarked, its text computed every time.)
+ */
 export function stable<T extends object>(value: T): T {
-  // Stryker disable next-line StringLiteral: depth -1 matches no depth, the text is never read
-  if (!stableTexts.has(value)) stableTexts.set(value, { depth: -1, text: '' });
+  if ((value as Marked)[KEPT] === undefined && Object.isExtensible(value)) {
+    // Stryker disable next-line StringLiteral: depth -1 matches no depth, the text is never read
+    const kept: Kept = { depth: -1, text: '' };
+    Object.defineProperty(value, KEPT, { value: kept });
+  }
   return value;
 }
 
@@ -135,25 +153,53 @@ function isArrayIndex(key: string): boolean {
   return Number(key) <= 4_294_967_294;
 }
 
+/** `,` + newline at each depth: what goes before an array's item after the first. */
+const itemSeparators: string[] = [];
+
 function arrayText(value: unknown[], depth: number): string {
   if (value.length === 0) return '[]';
   const inner = newline(depth + 1);
-  let text = '[';
-  for (let i = 0; i < value.length; i++) {
-    text += `${i === 0 ? '' : ','}${inner}${valueText(value[i], depth + 1) ?? 'null'}`;
+  itemSeparators[depth + 1] ??= `,${inner}`;
+  const separator = itemSeparators[depth + 1] as string;
+  let text = `[${inner}${valueText(value[0], depth + 1) ?? 'null'}`;
+  for (let i = 1; i < value.length; i++) {
+    text += separator + (valueText(value[i], depth + 1) ?? 'null');
   }
-  return `${text}${newline(depth)}]`;
+  return text + newline(depth) + ']';
+}
+
+/**
+ * Newline + quoted key + `: ` for the members of objects at `depth`, after `{` (the first
+ * member) or `,` (the others), made once per key and depth: an object's text is then one
+ * concatenation per member. Only the first `PREFIXES_MAX` keys met at a depth are kept (a
+ * snapshot has a few dozen field names; the names in `vars` are the caller's).
+ */
+const prefixes: Map<string, [first: string, next: string]>[] = [];
+const PREFIXES_MAX = 512;
+
+function memberPrefixes(key: string, depth: number): [first: string, next: string] {
+  let known = prefixes[depth];
+  if (known === undefined) {
+    known = new Map();
+    prefixes[depth] = known;
+  }
+  let pair = known.get(key);
+  if (pair === undefined) {
+    const member = `${newline(depth)}${JSON.stringify(key)}: `;
+    pair = [`{${member}`, `,${member}`];
+    if (known.size < PREFIXES_MAX) known.set(key, pair);
+  }
+  return pair;
 }
 
 function objectText(value: object, depth: number): string {
-  const inner = newline(depth + 1);
   let text = '';
   for (const key of sortedKeys(value)) {
     const item = valueText((value as Record<string, unknown>)[key], depth + 1);
     if (item === undefined) continue;
-    text += `${text === '' ? '{' : ','}${inner}${JSON.stringify(key)}: ${item}`;
+    text += memberPrefixes(key, depth + 1)[text === '' ? 0 : 1] + item;
   }
-  return text === '' ? '{}' : `${text}${newline(depth)}}`;
+  return text === '' ? '{}' : text + newline(depth) + '}';
 }
 
 function compositeText(value: object, depth: number): string {
@@ -171,7 +217,7 @@ function valueText(value: unknown, depth: number): string | undefined {
       return value ? 'true' : 'false';
     case 'object': {
       if (value === null) return 'null';
-      const kept = stableTexts.get(value);
+      const kept = (value as Marked)[KEPT];
       if (kept === undefined) return compositeText(value, depth);
       if (kept.depth !== depth) {
         kept.text = compositeText(value, depth);

@@ -12,6 +12,7 @@ import type { StatsSample } from '../engine/api.js';
 import type { CommandSpec, PipelineSpec, WorkspaceSpec } from '../manifest/types.js';
 import { decodeSnapshot, encodeSnapshot, migrate, packOlder } from './codec.js';
 import { emptySnapshot, SNAPSHOT_VERSION, type Snapshot } from './types.js';
+import { packV5 } from './v5.js';
 
 function decoded(text: string): Snapshot {
   const result = decodeSnapshot(text);
@@ -444,6 +445,31 @@ describe('snapshot round trip (property)', () => {
         expect(encodeSnapshot(result.snapshot)).toBe(encoded);
       }),
       { numRuns: 200 },
+    );
+  });
+});
+
+/** Paths of the objects in `value` whose own keys are not in sorted order (`vars` aside). */
+function unsortedPaths(value: unknown, path: string): string[] {
+  if (typeof value !== 'object' || value === null) return [];
+  const keys = Object.keys(value);
+  const here = Array.isArray(value) || keys.join() === [...keys].sort().join() ? [] : [path];
+  return here.concat(
+    ...keys
+      .filter((k) => k !== 'vars') // the caller's own names, in the caller's order
+      .map((k) => unsortedPaths((value as Record<string, unknown>)[k], `${path}.${k}`)),
+  );
+}
+
+describe('packed layout', () => {
+  it('lists the keys of every packed record sorted, as the encoder writes them', () => {
+    // The canonical encoder takes a record whose keys are in order as they are (no sort and
+    // no copy of its key list): the packers build each record in that order.
+    fc.assert(
+      fc.property(snapshot, (s) => {
+        expect(unsortedPaths(packV5(s), '')).toEqual([]);
+      }),
+      { numRuns: 100 },
     );
   });
 });

@@ -37,7 +37,7 @@ export function checkLogRotation(o: Obj, path: string): { logs?: LogRotation } {
 }
 
 export function packLogRotation(logs: LogRotation | undefined): { logs?: LogRotation } {
-  return logs ? { logs: { maxBytes: logs.maxBytes, keep: logs.keep } } : {};
+  return logs ? { logs: { keep: logs.keep, maxBytes: logs.maxBytes } } : {};
 }
 
 export function checkWorkspaceSpec(value: unknown, path: string): WorkspaceSpec {
@@ -157,21 +157,21 @@ export function packPipelineSpec(s: PipelineSpec): PipelineSpec {
 
 function packWorkspaceSpecFields(s: WorkspaceSpec): WorkspaceSpec {
   return {
+    cgroupPath: s.cgroupPath,
     label: s.label,
-    onExit: s.onExit,
-    ttlMs: s.ttlMs,
-    rlimits: { memBytes: s.rlimits.memBytes, nproc: s.rlimits.nproc, nofile: s.rlimits.nofile },
     namespaces: {
-      user: s.namespaces.user,
-      pid: s.namespaces.pid,
+      cgroup: s.namespaces.cgroup,
+      ipc: s.namespaces.ipc,
       mount: s.namespaces.mount,
       net: s.namespaces.net,
+      pid: s.namespaces.pid,
+      user: s.namespaces.user,
       uts: s.namespaces.uts,
-      ipc: s.namespaces.ipc,
-      cgroup: s.namespaces.cgroup,
     },
-    cgroupPath: s.cgroupPath,
+    onExit: s.onExit,
     quotaEnforce: { mem: s.quotaEnforce.mem, nproc: s.quotaEnforce.nproc },
+    rlimits: { memBytes: s.rlimits.memBytes, nofile: s.rlimits.nofile, nproc: s.rlimits.nproc },
+    ttlMs: s.ttlMs,
   };
 }
 
@@ -179,34 +179,34 @@ function packPipelineSpecFields(s: PipelineSpec): PipelineSpec {
   const d = s.discern;
   const r = s.restart;
   return {
-    label: s.label,
-    workspace: s.workspace,
+    crashLoop: { deathsMax: s.crashLoop.deathsMax, windowMs: s.crashLoop.windowMs },
     discern: {
-      sampleBytes: d.sampleBytes,
       enrichProducer: d.enrichProducer,
-      replayChunks: d.replayChunks,
-      replayBytes: d.replayBytes,
       maxBytesPerSec: d.maxBytesPerSec,
+      replayBytes: d.replayBytes,
+      replayChunks: d.replayChunks,
+      sampleBytes: d.sampleBytes,
     },
-    nodes: s.nodes.map((n) => ({
-      label: n.label,
-      payload: { exec: n.payload.exec, argv: [...n.payload.argv], envp: [...n.payload.envp] },
-      ...packLogRotation(n.logs),
-    })),
     edges: s.edges.map((e) => ({
       from: e.from,
       fromOutput: e.fromOutput,
       to: e.to,
       toInput: e.toInput,
     })),
+    label: s.label,
+    ...packLogRotation(s.logs),
+    nodes: s.nodes.map((n) => ({
+      label: n.label,
+      ...packLogRotation(n.logs),
+      payload: { argv: [...n.payload.argv], envp: [...n.payload.envp], exec: n.payload.exec },
+    })),
     restart: {
-      restartOnFailure: r.restartOnFailure,
       backoffMsInitial: r.backoffMsInitial,
       backoffMsMax: r.backoffMsMax,
-      restartMax: r.restartMax,
       resetAfterMs: r.resetAfterMs,
+      restartMax: r.restartMax,
+      restartOnFailure: r.restartOnFailure,
     },
-    crashLoop: { deathsMax: s.crashLoop.deathsMax, windowMs: s.crashLoop.windowMs },
-    ...packLogRotation(s.logs),
+    workspace: s.workspace,
   };
 }

@@ -39,9 +39,9 @@ export function packWorkspace(w: PersistedWorkspace): PersistedWorkspace {
 
 function packWorkspaceFields(w: PersistedWorkspace): PersistedWorkspace {
   return {
+    createdAtWallMs: w.createdAtWallMs,
     id: w.id,
     spec: packWorkspaceSpec(w.spec),
-    createdAtWallMs: w.createdAtWallMs,
     warnings: [...w.warnings],
   };
 }

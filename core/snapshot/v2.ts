@@ -22,7 +22,7 @@ export function unpackSaved(value: unknown, path: string): PersistedSavedPipelin
 }
 
 export function packSaved(p: PersistedSavedPipeline): PersistedSavedPipeline {
-  return { name: p.name, source: p.source, savedAtWallMs: p.savedAtWallMs };
+  return { name: p.name, savedAtWallMs: p.savedAtWallMs, source: p.source };
 }
 
 export function unpackV2(value: unknown): SnapshotV2 {

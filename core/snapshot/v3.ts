@@ -58,13 +58,13 @@ export function packLive(p: PersistedLivePipeline): PersistedLivePipeline {
 
 function packLiveFields(p: PersistedLivePipeline): PersistedLivePipeline {
   return {
-    id: p.id,
-    spec: packPipelineSpec(p.spec),
-    source: p.source,
-    vars: Object.fromEntries(Object.entries(p.vars)),
-    tap: p.tap,
-    restarts: p.restarts,
     backoffMs: p.backoffMs,
+    id: p.id,
+    restarts: p.restarts,
+    source: p.source,
+    spec: packPipelineSpec(p.spec),
+    tap: p.tap,
+    vars: Object.fromEntries(Object.entries(p.vars)),
   };
 }
 

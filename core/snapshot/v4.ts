@@ -32,10 +32,10 @@ const packedSamples = new WeakMap<StatsSample, StatsSample>();
 /** Once per sample object (a sample never changes once taken). */
 function packSample(s: StatsSample): StatsSample {
   return packOnce(packedSamples, s, (x) => ({
-    wallMs: x.wallMs,
-    rssBytes: x.rssBytes,
-    cpuUs: x.cpuUs,
     cpuPermille: x.cpuPermille,
+    cpuUs: x.cpuUs,
+    rssBytes: x.rssBytes,
+    wallMs: x.wallMs,
   }));
 }
 
@@ -64,15 +64,25 @@ function sameStats(a: PersistedStats, b: PersistedStats): boolean {
 
 const kept = (samples: StatsSample[]): StatsSample[] => samples.slice(-PERSISTED_SAMPLES_MAX);
 
-/** Keyed by the newest sample; packed again when another sample list ends with it. */
+/**
+ * Keyed by the newest sample; packed again when another sample list ends with it. Then the
+ * entries of the older samples of the list are dropped: a workspace keeps the packing of its
+ * latest list, not one (with its text) for every sample still in its history.
+ */
 export function packStats(s: PersistedStats): PersistedStats {
   const newest = s.samples[s.samples.length - 1];
-  if (newest === undefined) return { workspaceId: s.workspaceId, samples: [] };
+  if (newest === undefined) return { samples: [], workspaceId: s.workspaceId };
+  const last = packedStats.get(newest);
+  if (last !== undefined && sameStats(last.source, s)) return last.packed;
+  // Stryker disable all: equivalent mutants, memory only (no dropped entry is asked for again)
+  for (let i = Math.max(0, s.samples.length - PERSISTED_SAMPLES_MAX); i < s.samples.length; i++)
+    packedStats.delete(s.samples[i] as StatsSample);
+  // Stryker restore all
   return packAnchored(packedStats, newest, s, sameStats, packStatsFields);
 }
 
 function packStatsFields(s: PersistedStats): PersistedStats {
-  return { workspaceId: s.workspaceId, samples: kept(s.samples).map(packSample) };
+  return { samples: kept(s.samples).map(packSample), workspaceId: s.workspaceId };
 }
 
 export function unpackV4(value: unknown): SnapshotV4 {

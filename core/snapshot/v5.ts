@@ -65,23 +65,23 @@ export function packCommandSpec(s: CommandSpec): PackedCommandSpec {
 
 function packCommandSpecFields(s: CommandSpec): PackedCommandSpec {
   return {
-    exec: s.exec,
     argv: [...s.argv],
-    envp: [...s.envp],
-    cwd: s.cwd,
-    label: s.label,
-    restart: s.restart,
     backoffMs: s.backoffMs,
     backoffMsMax: s.backoffMsMax,
     crashLoopMax: s.crashLoopMax,
     crashLoopWindowMs: s.crashLoopWindowMs,
+    cwd: s.cwd,
+    dependsOn: [...s.dependsOn],
+    envp: [...s.envp],
+    exec: s.exec,
+    group: s.group,
+    label: s.label,
+    ...packLogRotation(s.logs),
     ready: s.ready,
     readyTimeoutMs: s.readyTimeoutMs,
-    watchdogMs: s.watchdogMs,
-    dependsOn: [...s.dependsOn],
+    restart: s.restart,
     user: s.user,
-    group: s.group,
-    ...packLogRotation(s.logs),
+    watchdogMs: s.watchdogMs,
   };
 }
 
@@ -111,11 +111,11 @@ function packCommand(c: PersistedCommand): object {
 
 function packCommandFields(c: PersistedCommand): object {
   return {
-    id: c.id,
-    workspaceId: c.workspaceId,
-    spec: packCommandSpec(c.spec),
-    restarts: c.restarts,
     backoffMs: c.backoffMs,
+    id: c.id,
+    restarts: c.restarts,
+    spec: packCommandSpec(c.spec),
+    workspaceId: c.workspaceId,
   };
 }
 

@@ -6,12 +6,12 @@
  */
 
 import type { CheckContext, Checker } from './types.js';
-import { stateSignature, viewsOf } from './views.js';
+import { StateMark, viewsOf } from './views.js';
 
 export class ContractChecker implements Checker {
   readonly name = 'contract' as const;
   private releaseCursor = 0;
-  private lastSignature = '';
+  private readonly mark = new StateMark();
 
   check(ctx: CheckContext): string | null {
     const releases = ctx.world.kernel.releases;
@@ -22,9 +22,7 @@ export class ContractChecker implements Checker {
         return `Kernel.release(${r.key}) at t=${r.atMs} while ${live}`;
       }
     }
-    const signature = stateSignature(ctx);
-    if (signature === this.lastSignature) return null;
-    this.lastSignature = signature;
+    if (!this.mark.moved(ctx)) return null;
     return this.bounded(ctx) ?? this.uniqueLabels(ctx);
   }
 

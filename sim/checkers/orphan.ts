@@ -8,27 +8,31 @@
  * (ledger and scope markers) must have ended what the dead one's roots forked.
  */
 
+import type { SimProc } from '../kernel.js';
 import type { CheckContext, Checker } from './types.js';
-import { stateSignature, viewsOf } from './views.js';
+import { StateMark, viewsOf } from './views.js';
+
+/** A process as a message names it (built only for a message: the loop runs every step). */
+function describe(p: SimProc): string {
+  return `pid ${p.pid} (${p.exec}, key ${p.key}, daemon gen${p.gen})`;
+}
 
 export class OrphanChecker implements Checker {
   readonly name = 'orphan' as const;
-  private lastSignature = '';
+  private readonly mark = new StateMark();
 
   check(ctx: CheckContext): string | null {
     // Ownership changes only with a spawn, a death or an engine decision (an event).
-    const signature = stateSignature(ctx);
-    if (signature === this.lastSignature) return null;
-    this.lastSignature = signature;
+    if (!this.mark.moved(ctx)) return null;
     for (const p of ctx.world.kernel.live) {
-      const what = `pid ${p.pid} (${p.exec}, key ${p.key}, daemon gen${p.gen})`;
       if (p.gen !== ctx.gen) {
         const kind = p.rootPid === p.pid ? '' : ` (forked by ${p.rootPid}, group ${p.pgid})`;
-        return `${what}${kind} of a dead incarnation outlived it (now gen${ctx.gen})`;
+        return `${describe(p)}${kind} of a dead incarnation outlived it (now gen${ctx.gen})`;
       }
       if (p.rootPid !== p.pid) continue;
       if (!this.known(ctx, p.key, p.pid)) {
-        return `${what} is alive at t=${ctx.nowMs} but no command or pipeline of the daemon has it`;
+        const where = 'no command or pipeline of the daemon has it';
+        return `${describe(p)} is alive at t=${ctx.nowMs} but ${where}`;
       }
     }
     return this.ghosts(ctx);
@@ -49,11 +53,9 @@ export class OrphanChecker implements Checker {
   }
 
   private known(ctx: CheckContext, key: string, pid: number): boolean {
-    if (key.startsWith('worker-')) {
-      return (ctx.sup.listWorkers?.() ?? []).some((w) => w.running?.pid === pid);
-    }
-    const fact = ctx.model.keys.get(key);
     const views = viewsOf(ctx);
+    if (key.startsWith('worker-')) return views.workers().some((w) => w.running?.pid === pid);
+    const fact = ctx.model.keys.get(key);
     if (fact?.kind !== 'pipeline') {
       const wsIds = fact ? [fact.wsId] : views.workspaces().map((w) => w.id);
       for (const wsId of wsIds) {

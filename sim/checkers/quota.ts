@@ -11,9 +11,19 @@ import type { CheckContext, Checker } from './types.js';
 
 const QUOTA_SLACK_MS = 5;
 
+interface Usage {
+  memBytes: number;
+  procs: number;
+}
+
+const NO_USAGE: Readonly<Usage> = { memBytes: 0, procs: 0 };
+
 export class QuotaChecker implements Checker {
   readonly name = 'quota' as const;
-  private readonly since = new Map<string, number>();
+  /** When each workspace's breach was first seen (by workspace id), memory and processes. */
+  private readonly since = { mem: new Map<string, number>(), nproc: new Map<string, number>() };
+  /** Usage per watched workspace, zeroed and filled again at each step (kept: no garbage). */
+  private readonly usage = new Map<string, Usage>();
   private cursor = 0;
   /** Workspace of each command, pipeline and worker key, as the engine's events name it. */
   private readonly wsOfKey = new Map<string, string>();
@@ -24,7 +34,8 @@ export class QuotaChecker implements Checker {
 
   /** A new daemon sees a breach first at its own start: its first tick is one tick later. */
   afterRestore(): string | null {
-    this.since.clear();
+    this.since.mem.clear();
+    this.since.nproc.clear();
     return null;
   }
 
@@ -63,20 +74,28 @@ export class QuotaChecker implements Checker {
 
   private enforced(ctx: CheckContext): string | null {
     // Only a limit enforced by `kill` has a deadline: most steps have none to look at.
-    const killing = ctx.model.workspaces.filter(killsOnBreach);
-    if (killing.length === 0) return null;
-    const watched = new Set(killing.map((ws) => ws.id));
-    const usage = new Map<string, { memBytes: number; procs: number }>();
+    if (!ctx.model.workspaces.some(killsOnBreach)) return null;
+    const usage = this.usage;
+    for (const u of usage.values()) {
+      u.memBytes = 0;
+      u.procs = 0;
+    }
     for (const p of ctx.world.kernel.live) {
       const fact = ctx.model.keys.get(p.key);
-      if (fact === undefined || p.gen !== ctx.gen || !watched.has(fact.wsId)) continue;
-      const u = usage.get(fact.wsId) ?? { memBytes: 0, procs: 0 };
+      if (fact === undefined || p.gen !== ctx.gen) continue;
+      const ws = ctx.model.wsById.get(fact.wsId);
+      if (ws === undefined || !killsOnBreach(ws)) continue;
+      let u = usage.get(fact.wsId);
+      if (u === undefined) {
+        u = { memBytes: 0, procs: 0 };
+        usage.set(fact.wsId, u);
+      }
       u.memBytes += ctx.world.kernel.rssBytes(p);
       u.procs += 1;
-      usage.set(fact.wsId, u);
     }
-    for (const ws of killing) {
-      const u = usage.get(ws.id) ?? { memBytes: 0, procs: 0 };
+    for (const ws of ctx.model.workspaces) {
+      if (!killsOnBreach(ws)) continue;
+      const u = usage.get(ws.id) ?? NO_USAGE;
       const message =
         this.breach(ctx, ws, 'mem', u.memBytes, ws.spec.rlimits.memBytes) ??
         this.breach(ctx, ws, 'nproc', u.procs, ws.spec.rlimits.nproc);
@@ -92,14 +111,14 @@ export class QuotaChecker implements Checker {
     used: number,
     limit: number,
   ): string | null {
-    const key = `${ws.id}/${what}`;
+    const since = this.since[what];
     const enforce = what === 'mem' ? ws.spec.quotaEnforce.mem : ws.spec.quotaEnforce.nproc;
     if (limit === 0 || enforce !== 'kill' || used <= limit || ws.stopAtMs !== null) {
-      if (this.since.delete(key) && used === 0) ctx.cover('quota kills');
+      if (since.delete(ws.id) && used === 0) ctx.cover('quota kills');
       return null;
     }
-    const sinceMs = this.since.get(key) ?? ctx.nowMs;
-    this.since.set(key, sinceMs);
+    const sinceMs = since.get(ws.id) ?? ctx.nowMs;
+    since.set(ws.id, sinceMs);
     if (ctx.nowMs - sinceMs <= ctx.sampleEveryMs + QUOTA_SLACK_MS) return null;
     return (
       `workspace ${ws.id}: ${what} ${used} > limit ${limit} with quota_enforce=kill since ` +

@@ -9,7 +9,8 @@
  */
 
 import type { CommandView } from '../../core/engine/api.js';
-import type { CheckContext, Checker } from './types.js';
+import { type CheckContext, type Checker, operatorRestartSince } from './types.js';
+import { viewsOf } from './views.js';
 
 const READY_SLACK_MS = 5;
 
@@ -39,10 +40,9 @@ export class ServicesChecker implements Checker {
       const fact = ctx.model.keys.get(p.key);
       if (fact?.kind !== 'command' || fact.readyTimeoutMs === 0) continue;
       if (ctx.model.stopOf(fact, ctx.gen) !== null) continue;
-      const ws = ctx.sup.getWorkspace(fact.wsId);
-      if (!ws.ok || ws.value.state !== 'running') continue;
+      if (viewsOf(ctx).workspace(fact.wsId)?.state !== 'running') continue;
       const spawnSeq = ctx.timeline.incarnationOf(p.pid)?.seq ?? 0;
-      if (fact.operatorRestartSeqs.some((seq) => seq >= spawnSeq)) continue;
+      if (operatorRestartSince(fact, spawnSeq)) continue;
       if (ctx.nowMs > p.startMs + fact.readyTimeoutMs + READY_SLACK_MS) {
         return (
           `command ${p.key} pid ${p.pid}: no READY=1 since t=${p.startMs} ` +

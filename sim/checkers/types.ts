@@ -44,8 +44,8 @@ export interface CheckContext {
   deadCommandsMax: number;
   timeline: Timeline;
   /** Restarts and spawns revealed since the previous check. */
-  restarts: RestartObservation[];
-  spawns: SpawnRecord[];
+  restarts: readonly RestartObservation[];
+  spawns: readonly SpawnRecord[];
   /** Count one verified instance of `what` (coverage in the summary). */
   cover(what: string): void;
 }
@@ -70,6 +70,13 @@ export function operatorRestartBetween(
   toSeq: number,
 ): boolean {
   return fact?.operatorRestartSeqs.some((seq) => seq >= fromSeq && seq < toSeq) ?? false;
+}
+
+/** An operator restart of `key` requested at or after kernel record `seq`. */
+export function operatorRestartSince(fact: KeyFact, seq: number): boolean {
+  // A loop, not `some` with a closure: asked for every live process after every step.
+  for (const at of fact.operatorRestartSeqs) if (at >= seq) return true;
+  return false;
 }
 
 /** The first violation `observe` finds among the restarts revealed since the previous check. */

@@ -5,7 +5,8 @@
  * or an operator restart under way takes over.
  */
 
-import type { CheckContext, Checker } from './types.js';
+import { type CheckContext, type Checker, operatorRestartSince } from './types.js';
+import { viewsOf } from './views.js';
 
 const WATCHDOG_SLACK_MS = 5;
 
@@ -19,10 +20,9 @@ export class WatchdogChecker implements Checker {
       if (fact === undefined || fact.watchdogMs === 0) continue;
       if (ctx.model.stopOf(fact, ctx.gen) !== null) continue;
       // A TTL or quota stop under way: the stop and TTL checkers own the deadline.
-      const ws = ctx.sup.getWorkspace(fact.wsId);
-      if (!ws.ok || ws.value.state !== 'running') continue;
+      if (viewsOf(ctx).workspace(fact.wsId)?.state !== 'running') continue;
       const spawnSeq = ctx.timeline.incarnationOf(p.pid)?.seq ?? 0;
-      if (fact.operatorRestartSeqs.some((seq) => seq >= spawnSeq)) continue;
+      if (operatorRestartSince(fact, spawnSeq)) continue;
       // As systemd: the watchdog runs once start-up is complete (exec, or READY=1).
       const startedMs = fact.readyNotify ? p.readyAtMs : p.startMs;
       if (startedMs === null) continue;
