@@ -233,3 +233,56 @@ describe('dead command records', () => {
     );
   });
 });
+
+describe('a workspace stop reaching its commands', () => {
+  it('cancels their timers, keeps a pending remove, and ends those in backoff', () => {
+    const e = new Engine();
+    e.spawn('W', 100, { watchdogMs: 500 });
+    e.spawn('R', 101);
+    e.spawn('B', 102, { restartOnFailure: true });
+    e.run({ type: 'process-exited', pid: 102, code: 1, signal: null });
+    e.run({ type: 'command-stop', ref: WS, cmd: 'R', graceMs: 5000, remove: true });
+    const effects = e.run({ type: 'workspace-stop', ref: WS, graceMs: 1000, reason: 'operator' });
+    expect(cancels(effects)).toEqual(expect.arrayContaining(['watchdog:W', 'kill:R', 'restart:B']));
+    expect(e.state.commands.get('B')?.phase).toEqual({ kind: 'done', reason: 'stopped' });
+    expect(e.state.commands.get('R')?.phase).toMatchObject({ kind: 'stopping', after: 'remove' });
+    e.run({ type: 'process-exited', pid: 101, code: null, signal: 'SIGTERM' });
+    expect(e.state.commands.has('R')).toBe(false);
+  });
+
+  it('writes the operator restart with no backoff', () => {
+    const e = new Engine();
+    e.spawn('C', 100);
+    const effects = e.run({ type: 'command-restart', ref: WS, cmd: 'C' });
+    const restart = effects.filter((x) => x.type === 'append-event' && x.ev === 'restart');
+    expect(restart).toEqual([
+      {
+        type: 'append-event',
+        ev: 'restart',
+        fields: { ws: WS, cmd: 'C', label: 'C', backoff_ms: 0, operator: true },
+      },
+    ]);
+  });
+});
+
+describe('a policy that gives up', () => {
+  it('shows the command as gave-up and writes the give-up event', () => {
+    const f = fakes();
+    const policy = { decideRestart: () => ({ kind: 'give-up', reason: 'restart_max' }) as const };
+    const sup = createSupervisor(f.ports, { sampleEveryMs: 1000, saveDelayMs: 200, policy });
+    sup.start();
+    ok(sup.createWorkspace(wsSpec()));
+    const c = ok(sup.runCommand('w', cmdSpec({ label: 'c', restartOnFailure: true })));
+    f.kernel.exit(f.kernel.pidsOf(c.id)[0] as number, 1);
+    expect(ok(sup.getCommand('w', c.id)).state).toBe('gave-up');
+    expect(f.eventLog.named('give-up').map((e) => e.fields)).toEqual([
+      {
+        ws: c.workspaceId,
+        cmd: c.id,
+        label: 'c',
+        restarts: 0,
+        message: 'restart_max reached — giving up',
+      },
+    ]);
+  });
+});
