@@ -8,6 +8,7 @@ import { caps, pipeSpec, wsSpec } from '../../testing/fakes.js';
 import type { PipelineSpec } from '../manifest/types.js';
 import type { PortError } from '../ports.js';
 import type { Effect, EngineEvent, EngineState } from './model.js';
+import { pipelineState } from './pipeline.js';
 import { initialState, step } from './step.js';
 
 const WS = 'WS1';
@@ -349,5 +350,96 @@ describe('flow verdicts', () => {
     expect(effects.map((x) => (x.type === 'append-event' ? x.ev : x.type))).toEqual([
       'flow-verdict',
     ]);
+  });
+});
+
+describe('pipeline run', () => {
+  it('refuses a pipeline for an unknown or stopping workspace', () => {
+    const e = new Engine();
+    const spec = pipeSpec({ workspace: 'nope' });
+    const nodeIds = ['N0', 'N1'];
+    expect(e.refused({ type: 'pipeline-run', id: 'P', nodeIds, spec, run: RUN })).toEqual({
+      code: 'not_found',
+      field: 'workspace',
+      message: 'no workspace "nope"',
+    });
+    e.start('Q');
+    e.spawned('Q');
+    e.run({ type: 'workspace-stop', ref: WS, graceMs: 1000, reason: 'operator' });
+    const late = { type: 'pipeline-run', id: 'P', nodeIds, spec: pipeSpec(), run: RUN } as const;
+    expect(e.refused(late)).toEqual({ code: 'conflict', message: 'workspace "w" is stopping' });
+  });
+
+  it('writes a supervised pipeline through, not an unsupervised one', () => {
+    const e = new Engine();
+    expect(e.start('P').some((x) => x.type === 'write-snapshot')).toBe(false);
+    expect(e.start('S', supervised)).toContainEqual({ type: 'write-snapshot', sync: true });
+  });
+
+  it('starts from the tally it is given back (a relaunch), else a fresh one', () => {
+    const e = new Engine();
+    const spec = pipeSpec(supervised);
+    const run = { ...RUN, restarts: 3, backoffMs: 1600 };
+    e.run({ type: 'pipeline-run', id: 'P', nodeIds: ['A', 'B'], spec, run });
+    expect(e.state.pipelines.get('P')).toMatchObject({
+      restarts: 3,
+      tally: { restarts: 3, backoffMs: 1600 },
+      deathsMs: [],
+      verdicts: [],
+      nodes: [
+        { label: 'producer', commandId: 'A', pid: null, alive: false, exit: null },
+        { label: 'consumer', commandId: 'B', pid: null, alive: false, exit: null },
+      ],
+    });
+    const fresh = { ...RUN, restarts: 2, backoffMs: 0 };
+    e.run({ type: 'pipeline-run', id: 'Q', nodeIds: ['C', 'D'], spec, run: fresh });
+    expect(e.state.pipelines.get('Q')?.tally).toEqual({ restarts: 2, backoffMs: 200 });
+  });
+
+  it('gives a node its log limits, its own over the pipeline’s', () => {
+    const e = new Engine();
+    const [a, b] = pipeSpec().nodes;
+    const nodes = [{ ...a, logs: { maxBytes: 10, keep: 1 } }, b] as PipelineSpec['nodes'];
+    const effects = e.start('P', { nodes, logs: { maxBytes: 99, keep: 3 } });
+    const req = effects.find((x) => x.type === 'spawn-group');
+    if (req?.type !== 'spawn-group') throw new Error('a spawn-group effect');
+    expect(req.req.nodes.map((n) => n.logs)).toEqual([
+      { maxBytes: 10, keep: 1 },
+      { maxBytes: 99, keep: 3 },
+    ]);
+    const plain = e.start('Q').find((x) => x.type === 'spawn-group');
+    if (plain?.type !== 'spawn-group') throw new Error('a spawn-group effect');
+    expect(plain.req.nodes[0]).not.toHaveProperty('logs');
+  });
+
+  it('shows each phase as its state', () => {
+    const stop = { graceMs: 0, reaped: 0, killed: false };
+    expect(pipelineState({ kind: 'spawning', origin: 'later' })).toBe('running');
+    expect(pipelineState({ kind: 'stopping', stop, after: 'done' })).toBe('running');
+    expect(pipelineState({ kind: 'backoff', atMs: 0, delayMs: 0 })).toBe('backoff');
+    expect(pipelineState({ kind: 'crash-loop' })).toBe('crash-loop');
+    expect(pipelineState({ kind: 'done', reason: 'stopped' })).toBe('stopped');
+    expect(pipelineState({ kind: 'done', reason: 'gave-up' })).toBe('gave-up');
+    expect(pipelineState({ kind: 'done', reason: 'exit-0' })).toBe('done');
+    expect(pipelineState({ kind: 'done', reason: 'unsupervised' })).toBe('done');
+  });
+
+  it('throws naming the pipeline when an event reaches it in a state that cannot take it', () => {
+    const e = new Engine();
+    e.start('P');
+    e.spawned('P');
+    expect(() => e.spawned('P')).toThrow('pipeline "p"');
+  });
+
+  it('kills once: a grace timer after the KILL changes nothing', () => {
+    const e = new Engine();
+    e.start('P');
+    const pids = e.spawned('P');
+    e.run({ type: 'pipeline-stop', id: 'P', graceMs: 0 });
+    const key = 'pipeline-stop-grace:P';
+    const s = { ...e.state, timers: new Map([...e.state.timers, [key, 5]]) };
+    const r = step(s, { type: 'timer-fired', key }, 5);
+    expect(signals(r.effects)).toEqual([]);
+    expect(pids).toHaveLength(2);
   });
 });
