@@ -6,6 +6,7 @@
 
 import type { TaskRow, WorkerDef } from '../ports.js';
 import {
+  decideDrop,
   killGraceMsOf,
   newWorker,
   STDERR_TAIL_BYTES_MAX,
@@ -282,5 +283,45 @@ describe('worker events and records', () => {
       attempt: 1,
       req: { exec: '/bin/cat', argv: ['cat'], cwd: '/srv', notify: false, watchdogUs: 0 },
     });
+  });
+});
+
+describe('worker invariants, checked after every step', () => {
+  const base = newWorker(def(), 1);
+  const head = task('T1');
+
+  it.each<[string, Partial<WorkerRec>, string]>([
+    [
+      'running without a process',
+      { state: 'running', head },
+      'running without a process or a head',
+    ],
+    [
+      'stopping without a head',
+      { state: 'stopping', pid: 7 },
+      'running without a process or a head',
+    ],
+    ['a pid while waiting', { state: 'backoff', pid: 7 }, 'pid 7 outside running'],
+    ['a head while idle', { state: 'idle', head }, 'idle with a head'],
+    ['a negative depth', { state: 'backoff', depth: -1 }, 'negative depth -1'],
+  ])('throws on %s', (_title, patch, message) => {
+    const rec = { ...base, ...patch };
+    // An event each state takes without changing what is checked.
+    const event: WorkerEvent =
+      rec.state === 'idle' ? { type: 'timer', kind: 'backoff' } : { type: 'pushed', count: 0 };
+    expect(() => workerStep(rec, event, 0, 0)).toThrow(message);
+  });
+
+  it('accepts a process while draining, running or stopping', () => {
+    for (const state of ['draining', 'running', 'stopping'] as const) {
+      const rec = { ...base, state, pid: 7, head };
+      expect(() => workerStep(rec, { type: 'timer', kind: 'backoff' }, 0, 0)).not.toThrow();
+    }
+  });
+
+  it('drains a stopping worker too, and ignores what is late while waiting', () => {
+    expect(decideDrop({ ...base, state: 'stopping', pid: 7, head }, true)).toBe('drain');
+    const waiting = { ...base, state: 'backoff' as const };
+    expect(workerStep(waiting, { type: 'timer', kind: 'timeout' }, 0, 0).effects).toEqual([]);
   });
 });
