@@ -32,6 +32,9 @@ class Engine {
     this.run({ type: 'command-run', ref: WS, id, spec: cmdSpec({ label: id, ...over }) });
     return this.run({ type: 'spawned', cmdId: id, pid, wallMs: 0 });
   }
+  exit(pid: number): Effect[] {
+    return this.run({ type: 'process-exited', pid, code: null, signal: 'SIGTERM' });
+  }
   phase(id: string): string | undefined {
     return this.state.commands.get(id)?.phase.kind;
   }
@@ -284,5 +287,36 @@ describe('a policy that gives up', () => {
         message: 'restart_max reached — giving up',
       },
     ]);
+  });
+});
+
+describe("the daemon's shutdown and an operator's stop under way", () => {
+  it('cancels an operator restart: the caller is answered, nothing respawns', () => {
+    const e = new Engine();
+    e.spawn('C', 100);
+    e.run({ type: 'command-restart', ref: WS, cmd: 'C' });
+    e.run({ type: 'daemon-shutdown', graceMs: 1000 });
+    const exit = e.exit(100);
+    expect(types(exit)).not.toContain('spawn');
+    expect(exit).toContainEqual({ type: 'settle', kind: 'command-restart', id: 'C', reaped: 1 });
+    expect(e.state.commands.get('C')?.phase).toEqual({ kind: 'done', reason: 'stopped' });
+  });
+
+  it('still drops a command whose remove was under way', () => {
+    const e = new Engine();
+    e.spawn('C', 100);
+    e.run({ type: 'command-stop', ref: WS, cmd: 'C', graceMs: 1000, remove: true });
+    e.run({ type: 'daemon-shutdown', graceMs: 1000 });
+    e.exit(100);
+    expect(e.state.commands.has('C')).toBe(false);
+  });
+
+  it('respawns after an operator restart when no shutdown came between', () => {
+    const e = new Engine();
+    e.spawn('C', 100);
+    e.run({ type: 'command-restart', ref: WS, cmd: 'C' });
+    const exit = e.exit(100);
+    expect(types(exit)).toContain('spawn');
+    expect(e.state.commands.get('C')?.restarts).toBe(1);
   });
 });
