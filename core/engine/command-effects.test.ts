@@ -6,7 +6,8 @@
 
 import { caps, cmdSpec, fakes, ok, wsSpec } from '../../testing/fakes.js';
 import type { CommandSpec } from '../manifest/types.js';
-import type { Effect, EngineEvent, EngineState } from './model.js';
+import { commandState } from './command.js';
+import type { CommandPhase, Effect, EngineEvent, EngineState } from './model.js';
 import { initialState, step } from './step.js';
 import { createSupervisor } from './supervisor.js';
 
@@ -318,5 +319,23 @@ describe("the daemon's shutdown and an operator's stop under way", () => {
     const exit = e.exit(100);
     expect(types(exit)).toContain('spawn');
     expect(e.state.commands.get('C')?.restarts).toBe(1);
+  });
+});
+
+describe('commandState', () => {
+  it.each<[CommandPhase, string]>([
+    [{ kind: 'waiting' }, 'waiting'],
+    [{ kind: 'spawning', origin: 'later' }, 'starting'],
+    [{ kind: 'starting', pid: 1 }, 'starting'],
+    [{ kind: 'running', pid: 1 }, 'running'],
+    [{ kind: 'stopping', pid: 1, after: 'done' }, 'running'],
+    [{ kind: 'backoff', atMs: 0, delayMs: 0 }, 'backoff'],
+    [{ kind: 'crash-loop' }, 'crash-loop'],
+    [{ kind: 'done', reason: 'gave-up' }, 'gave-up'],
+    [{ kind: 'done', reason: 'lost' }, 'lost'],
+    [{ kind: 'done', reason: 'stopped' }, 'exited'],
+    [{ kind: 'done', reason: 'exit-0' }, 'exited'],
+  ])('shows %o as %s', (phase, state) => {
+    expect(commandState(phase)).toBe(state);
   });
 });
