@@ -443,3 +443,47 @@ describe('pipeline run', () => {
     expect(pids).toHaveLength(2);
   });
 });
+
+describe('pipelines in a workspace stop, and restarts of dead ones', () => {
+  it('ends a pipeline in backoff, and one restarting ends with its workspace', () => {
+    const e = new Engine();
+    e.start('B', supervised);
+    for (const pid of e.spawned('B')) e.exit(pid, 1);
+    e.start('R', supervised);
+    const pids = e.spawned('R');
+    e.run({ type: 'pipeline-restart', id: 'R' });
+    const stop = e.run({ type: 'workspace-stop', ref: WS, graceMs: 1000, reason: 'operator' });
+    expect(stop).toContainEqual({ type: 'cancel-timer', key: 'pipeline-restart:B' });
+    expect(e.phase('B')).toEqual({ kind: 'done', reason: 'stopped' });
+    expect(e.phase('R')).toMatchObject({ kind: 'stopping', after: 'done' });
+    for (const pid of pids) e.exit(pid, null, 'SIGTERM');
+    expect(e.state.workspaces.has(WS)).toBe(false);
+  });
+
+  it('restarts a pipeline in backoff at once, cancelling the relaunch timer', () => {
+    const e = new Engine();
+    e.start('P', supervised);
+    for (const pid of e.spawned('P')) e.exit(pid, 1);
+    const restart = e.run({ type: 'pipeline-restart', id: 'P' });
+    expect(events(restart, 'pipeline-restart')).toEqual([
+      { pipeline: 'P', label: 'p', ws: WS, operator: true },
+    ]);
+    expect(restart).toContainEqual({ type: 'cancel-timer', key: 'pipeline-restart:P' });
+    expect(restart).toContainEqual({ type: 'release', key: 'P' });
+    expect(restart.some((x) => x.type === 'spawn-group')).toBe(true);
+    expect(e.state.pipelines.get('P')?.restarts).toBe(1);
+  });
+
+  it("marks the state dirty at a supervised pipeline's end only", () => {
+    const e = new Engine();
+    e.start('P');
+    for (const pid of e.spawned('P')) e.exit(pid, 0);
+    expect(e.state.dirty).toBe(false);
+    e.start('S', { ...supervised, crashLoop: { deathsMax: 0, windowMs: 1000 } });
+    const [a, b] = e.spawned('S') as [number, number];
+    e.exit(a, 0);
+    e.exit(b, 0);
+    expect(e.phase('S')).toEqual({ kind: 'done', reason: 'exit-0' });
+    expect(e.state.dirty).toBe(true);
+  });
+});
