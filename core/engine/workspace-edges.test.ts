@@ -9,7 +9,7 @@ import type { WorkspaceSpec } from '../manifest/types.js';
 import type { PortError } from '../ports.js';
 import type { Effect, EngineEvent, EngineState } from './model.js';
 import { initialState, step } from './step.js';
-import { WARN_CGROUP, WARN_USERNS } from './workspace.js';
+import { envelopeFor, newWorkspace, WARN_CGROUP, WARN_USERNS } from './workspace.js';
 
 const WS = 'WS1';
 const RUN = { source: '', vars: {}, tap: false, restarts: 0, backoffMs: 0 };
@@ -247,5 +247,62 @@ describe('workspace stop', () => {
     expect(unknown.error).toEqual({ code: 'not_found', message: 'no workspace "x"' });
     const bad = e.step({ type: 'workspace-stop', ref: WS, graceMs: 1.5, reason: 'operator' });
     expect(bad.error).toMatchObject({ code: 'invalid', field: 'grace' });
+  });
+});
+
+describe('workspace stop, the rest', () => {
+  it('signals no cgroup that is not there, and cancels the grace timer at the end', () => {
+    const e = new Engine();
+    e.create();
+    e.command('C', 100);
+    e.stop(500);
+    const end = e.exit(100);
+    expect(end).toContainEqual({ type: 'cancel-timer', key: `stop-grace:${WS}` });
+    expect(end.some((x) => x.type === 'cgroup-kill' || x.type === 'cgroup-remove')).toBe(false);
+    const f = new Engine();
+    f.create();
+    f.command('C', 100);
+    expect(f.stop(0).some((x) => x.type === 'cgroup-kill')).toBe(false);
+  });
+
+  it('kills once: a grace timer after the KILL changes nothing', () => {
+    const e = new Engine();
+    e.create();
+    e.command('C', 100);
+    e.stop(0);
+    const key = `stop-grace:${WS}`;
+    const s = { ...e.state, timers: new Map([...e.state.timers, [key, 5]]) };
+    expect(step(s, { type: 'timer-fired', key }, 5).effects).toEqual([]);
+  });
+
+  it('settles a stopping pipeline with the nodes it reaped', () => {
+    const e = new Engine();
+    e.create();
+    e.run({ type: 'pipeline-run', id: 'P', nodeIds: ['N0', 'N1'], spec: pipeSpec(), run: RUN });
+    e.run({ type: 'group-spawned', pipelineId: 'P', pids: [200, 201], taps: [] });
+    e.stop(1000);
+    e.exit(200);
+    const end = e.exit(201);
+    expect(end).toContainEqual({ type: 'settle', kind: 'pipeline', id: 'P', reaped: 2 });
+  });
+
+  it('starts a workspace with nothing in it', () => {
+    const spec = wsSpec();
+    expect(newWorkspace('W', spec, caps(false), 7)).toEqual({
+      id: 'W',
+      spec,
+      envelope: envelopeFor(spec, caps(false)),
+      createdAtWallMs: 7,
+      warnings: [],
+      phase: { kind: 'running' },
+      commandIds: [],
+      usage: null,
+      history: [],
+      historySource: 'proc',
+      rssPeakBytes: 0,
+      oomKills: 0,
+      breachKey: '',
+      lastKilledCmd: '',
+    });
   });
 });
