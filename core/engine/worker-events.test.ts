@@ -325,3 +325,65 @@ describe('worker invariants, checked after every step', () => {
     expect(workerStep(waiting, { type: 'timer', kind: 'timeout' }, 0, 0).effects).toEqual([]);
   });
 });
+
+describe('worker edges the first mutation run left', () => {
+  it('times the run from its spawn, and a success clears the failures of the head', () => {
+    const w = new Driver(def({ crashLoopMax: 5 }));
+    w.on({ type: 'pushed', count: 3 });
+    w.on({ type: 'head', task: task('T1'), depth: 3 });
+    w.on({ type: 'spawned', pid: 100 });
+    w.on({ type: 'exited', code: 1, signal: null, stderrTail: '' });
+    w.nowMs = 200;
+    w.on({ type: 'timer', kind: 'backoff' });
+    w.on({ type: 'head', task: task('T1', 1), depth: 3 });
+    w.on({ type: 'spawned', pid: 101 });
+    w.nowMs = 260;
+    const done = w.on({ type: 'exited', code: 0, signal: null, stderrTail: '' });
+    expect(events(done, 'worker-task-done')).toEqual([
+      { worker: 'w', task: 'T1', attempt: 2, run_ms: 60 },
+    ]);
+    expect(w.rec).toMatchObject({ deathsMs: [], deathsTaskId: null, backoffMs: 200, depth: 2 });
+  });
+
+  it('takes a dead letter off the depth', () => {
+    const dead = new Driver(def({ crashLoopMax: 1 }));
+    dead.running('T1', 3);
+    dead.on({ type: 'exited', code: 1, signal: null, stderrTail: '' });
+    dead.on({ type: 'timer', kind: 'backoff' });
+    dead.on({ type: 'head', task: task('T1', 1), depth: 3 });
+    dead.on({ type: 'spawned', pid: 101 });
+    dead.on({ type: 'exited', code: 1, signal: null, stderrTail: '' });
+    expect(dead.rec.depth).toBe(2);
+  });
+
+  it('sends only SIGKILL when the grace after a timeout is over', () => {
+    const w = new Driver(def({ timeoutMs: 100 }));
+    w.running('T1');
+    w.on({ type: 'timer', kind: 'timeout' });
+    expect(w.on({ type: 'timer', kind: 'kill' })).toEqual([
+      { type: 'signal', pid: 100, signal: 'SIGKILL' },
+    ]);
+    expect(w.on({ type: 'timer', kind: 'backoff' })).toEqual([]);
+  });
+
+  it('cancels no timeout it never armed when its workspace stops', () => {
+    const w = new Driver();
+    w.running('T1');
+    const stop = w.on({ type: 'suspend', graceMs: 0, why: 'ws' });
+    expect(stop.filter((e) => e.type === 'cancel-timer')).toEqual([
+      { type: 'cancel-timer', kind: 'kill' },
+    ]);
+    const end = w.on({ type: 'exited', code: 0, signal: null, stderrTail: '' });
+    expect(events(end, 'worker-task-stopped')).toEqual([
+      { worker: 'w', task: 'T1', attempt: 1, code: 0, signal: '' },
+    ]);
+  });
+
+  it('forgets the process and the head once a drained task exits', () => {
+    const w = new Driver();
+    w.running('T1');
+    w.on({ type: 'drain' });
+    w.on({ type: 'exited', code: null, signal: 'SIGKILL', stderrTail: '' });
+    expect(w.rec).toMatchObject({ state: 'draining', pid: null, head: null });
+  });
+});
