@@ -165,6 +165,7 @@ export function newCommand(id: string, wsId: string, spec: CommandSpec, nowMs: n
     phase: { kind: 'waiting' },
     exit: null,
     restarts: 0,
+    // Stryker disable next-line ObjectLiteral: replaced by freshTally below
     tally: { restarts: 0, backoffMs: 0 },
     deathsMs: [],
     startedAtMs: nowMs,
@@ -177,6 +178,7 @@ export function newCommand(id: string, wsId: string, spec: CommandSpec, nowMs: n
 
 /** Every label in dependsOn names a command of the workspace that is running (ready). */
 function depsReady(d: Draft, cmd: CommandRec): boolean {
+  // Stryker disable next-line ConditionalExpression: a fast path; every() of none is true
   if (cmd.spec.dependsOn.length === 0) return true;
   const ws = workspaceOf(d.state, cmd.wsId);
   return cmd.spec.dependsOn.every((label) => {
@@ -186,8 +188,10 @@ function depsReady(d: Draft, cmd: CommandRec): boolean {
 }
 
 export function onCommandsDeps(d: Draft, e: Ev<'commands-deps'>): void {
+  // Stryker disable next-line ConditionalExpression: commandsOf a gone workspace is empty
   if (!d.state.workspaces.has(e.wsId)) return;
   for (const cmd of commandsOf(d.state, e.wsId)) {
+    // Stryker disable next-line ConditionalExpression: deps-check is 'ignore' in other states
     if (cmd.phase.kind === 'waiting') deliverCommand(d, cmd.id, { type: 'deps-check' });
   }
 }

@@ -42,12 +42,8 @@ export function nextBackoffMs(currentMs: number, policy: RestartPolicy): number 
   if (!Number.isInteger(currentMs) || currentMs < 0) {
     throw new Error(`nextBackoffMs: currentMs must be a non-negative integer, got ${currentMs}`);
   }
-  const doubledMs = currentMs === 0 ? 0 : currentMs * 2;
-  const result = clampBackoffMs(doubledMs, policy);
-  if (result < Math.min(currentMs, policy.backoffMsMax)) {
-    throw new Error('nextBackoffMs: backoff must never shrink below the cap');
-  }
-  return result;
+  // Never shrinks below min(currentMs, cap): 2 × currentMs ≥ currentMs, clamped to the cap.
+  return clampBackoffMs(currentMs * 2, policy);
 }
 
 function clampBackoffMs(ms: number, policy: RestartPolicy): number {

@@ -63,6 +63,7 @@ const DEFAULT_PARTS: IncarnationParts = { decideRestart, recordDeath, throttleSt
 
 /** The crash-loop limit in force: never below restart_max (see the header). 0 stays off. */
 export function crashLoopGuard(restart: RestartPolicy, crashLoop: CrashLoopPolicy) {
+  // Stryker disable next-line EqualityOperator: at equality both branches give the same limit
   if (crashLoop.deathsMax === 0 || restart.restartMax <= crashLoop.deathsMax) return crashLoop;
   return { ...crashLoop, deathsMax: restart.restartMax };
 }

@@ -42,6 +42,7 @@ export function formatMiB(bytes: number): string {
 const RANK: Record<EnforceAction, number> = { none: 0, log: 1, kill: 2 };
 
 function stronger(a: EnforceAction, b: EnforceAction): EnforceAction {
+  // Stryker disable next-line EqualityOperator: equal ranks are the same action
   return RANK[b] > RANK[a] ? b : a;
 }
 
