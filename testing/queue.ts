@@ -1,9 +1,9 @@
 /**
- * An in-memory QueueStore for the engine's own tests: every write is one transaction that
- * lands whole or not at all, with the production store's meaning (push order, attempts,
- * dead letters, counters). A test can make the next call of a method fail, and can hold
- * pushes until it settles a `sync` (the group commit the daemon's store does in its thread
- * pool). Pure: no disk, no time.
+ * A QueueStore for the engine's own tests: the simulator's in-memory store (sim/queue-store.ts,
+ * the production store's meaning: push order, attempts, dead letters, counters) with no
+ * faults, plus what a test steers by hand: the next call of a method fails with nothing
+ * stored, and pushes can be held until the test settles a `sync` (the group commit the
+ * daemon's store does in its thread pool). Every write that landed is logged in order.
  */
 
 import type {
@@ -17,19 +17,27 @@ import type {
   WorkerCounters,
   WorkerDef,
 } from '../core/ports.js';
-
-const zero = (): WorkerCounters => ({ pushed: 0, done: 0, failed: 0, dead: 0, last: null });
+import { Faults } from '../sim/faults.js';
+import { Prng } from '../sim/prng.js';
+import { SimQueueStore } from '../sim/queue-store.js';
+import { Trace } from '../sim/trace.js';
 
 export class MemoryQueue implements QueueStore {
-  readonly defs = new Map<string, WorkerDef>();
-  rows: TaskRow[] = [];
-  deadRows: DeadLetter[] = [];
-  readonly counts = new Map<string, WorkerCounters>();
+  private readonly store = new SimQueueStore(
+    Faults.none(new Prng(1)),
+    new Trace(false, () => 0),
+    () => true,
+    () => {
+      throw new Error('memory queue: no fault crashes the daemon');
+    },
+    () => 0,
+  );
+  private readonly port = this.store.port(0);
   /** Method names whose next call fails (once each), with nothing stored. */
   readonly failNext = new Set<string>();
-  /** Every write that landed, in order (`method worker task`). */
+  /** Every write that landed, in order (`method what`). */
   readonly writes: string[] = [];
-  private seq = 0;
+  /** With a deferred sync: the highest seq a settled `sync` made durable (`head` stops there). */
   private durableSeq = 0;
   private readonly syncs: ((r: PortResult<true>) => void)[] = [];
   sync?: (done: (result: PortResult<true>) => void) => void;
@@ -39,11 +47,24 @@ export class MemoryQueue implements QueueStore {
     if (options.deferSync) this.sync = (done) => this.syncs.push(done);
   }
 
+  get rows(): TaskRow[] {
+    return this.store.db.tasks;
+  }
+  get deadRows(): DeadLetter[] {
+    return this.store.db.dead;
+  }
+  get counts(): Map<string, WorkerCounters> {
+    return this.store.db.counters;
+  }
+  get defs(): Map<string, WorkerDef> {
+    return this.store.db.workers;
+  }
+
   /** Reports the oldest pending `sync` (ok: every push before it becomes durable). */
   settleSync(ok = true): void {
     const done = this.syncs.shift();
     if (!done) throw new Error('memory queue: no sync pending');
-    if (ok) this.durableSeq = this.seq;
+    if (ok) this.durableSeq = this.store.db.seq;
     done(ok ? { ok: true, value: true } : { ok: false, error: this.error('sync', 'disk I/O') });
   }
 
@@ -55,183 +76,67 @@ export class MemoryQueue implements QueueStore {
     return { _tag: 'PortError', port: 'QueueStore', method, reason: 'Unknown', message };
   }
 
-  private write<T>(method: string, what: string, body: () => T | PortError): PortResult<T> {
+  /** The call, unless the test made it fail; a write that landed is logged as `what`. */
+  private call<T>(method: string, what: string | null, body: () => PortResult<T>) {
     if (this.failNext.delete(method)) {
-      return { ok: false, error: this.error(method, `${method} failed (injected)`) };
+      return { ok: false, error: this.error(method, `${method} failed (injected)`) } as const;
     }
-    const saved = { rows: this.rows.map((r) => ({ ...r })), dead: [...this.deadRows] };
-    const counts = new Map([...this.counts].map(([k, v]) => [k, { ...v }]));
-    const value = body();
-    if (typeof value === 'object' && value !== null && '_tag' in value) {
-      this.rows = saved.rows;
-      this.deadRows = saved.dead;
-      this.counts.clear();
-      for (const [k, v] of counts) this.counts.set(k, v);
-      return { ok: false, error: value as PortError };
-    }
-    this.writes.push(`${method} ${what}`.trim());
-    return { ok: true, value: value as T };
-  }
-
-  private notFound(method: string, message: string): PortError {
-    return { _tag: 'PortError', port: 'QueueStore', method, reason: 'NotFound', message };
-  }
-
-  private task(method: string, worker: string, id: string): TaskRow | PortError {
-    const t = this.rows.find((r) => r.worker === worker && r.id === id);
-    return t ?? this.notFound(method, `no task ${id} in "${worker}"`);
-  }
-
-  private count(worker: string, field: 'pushed' | 'done' | 'failed' | 'dead', by = 1): void {
-    const c = this.counts.get(worker) ?? zero();
-    c[field] += by;
-    this.counts.set(worker, c);
-  }
-
-  /** A read made to fail by `failNext`, or its value. */
-  private read<T>(method: string, value: () => T): PortResult<T> {
-    if (this.failNext.delete(method)) {
-      return { ok: false, error: this.error(method, `${method} failed (injected)`) };
-    }
-    return { ok: true, value: value() };
+    const r = body();
+    if (r.ok && what !== null) this.writes.push(`${method} ${what}`.trim());
+    return r;
   }
 
   workers(): PortResult<WorkerDef[]> {
-    return this.read('workers', () => [...this.defs.values()]);
+    return this.call('workers', null, () => this.port.workers());
   }
-
   createWorker(def: WorkerDef): PortResult<true> {
-    return this.write('createWorker', def.name, () => {
-      if (this.defs.has(def.name)) {
-        const exists: PortError = this.notFound('createWorker', `worker ${def.name} exists`);
-        return { ...exists, reason: 'Exists' } satisfies PortError as PortError;
-      }
-      this.defs.set(def.name, def);
-      this.counts.set(def.name, zero());
-      return true as const;
-    });
+    return this.call('createWorker', def.name, () => this.port.createWorker(def));
   }
-
   dropWorker(name: string): PortResult<{ tasks: number; dead: number }> {
-    return this.write('dropWorker', name, () => {
-      if (!this.defs.delete(name)) return this.notFound('dropWorker', `no worker "${name}"`);
-      const tasks = this.rows.filter((r) => r.worker === name).length;
-      const dead = this.deadRows.filter((r) => r.worker === name).length;
-      this.rows = this.rows.filter((r) => r.worker !== name);
-      this.deadRows = this.deadRows.filter((r) => r.worker !== name);
-      this.counts.delete(name);
-      return { tasks, dead };
-    });
+    return this.call('dropWorker', name, () => this.port.dropWorker(name));
   }
-
   push(items: QueuePush[]): PortResult<{ seqs: number[] }> {
-    return this.write('push', items.map((i) => i.id).join(','), () => {
-      const seqs = items.map((item) => {
-        this.seq += 1;
-        const { worker, id, payload, pushedAtWallMs } = item;
-        this.rows.push({
-          id,
-          worker,
-          seq: this.seq,
-          payload,
-          attempt: 0,
-          state: 'queued',
-          pushedAtWallMs,
-        });
-        this.count(worker, 'pushed');
-        return this.seq;
-      });
-      if (!this.sync) this.durableSeq = this.seq;
-      return { seqs };
-    });
+    const ids = items.map((i) => i.id).join(',');
+    const r = this.call('push', ids, () => this.port.push(items));
+    if (r.ok && !this.sync) this.durableSeq = this.store.db.seq;
+    return r;
   }
-
   head(worker: string): PortResult<TaskRow | null> {
-    return this.read('head', () => {
+    return this.call('head', null, () => {
       const t = this.rows.find((r) => r.worker === worker && r.seq <= this.durableSeq);
-      return t ? { ...t } : null;
+      return { ok: true, value: t ? { ...t } : null };
     });
   }
-
   startAttempt(worker: string, taskId: string): PortResult<{ attempt: number }> {
-    return this.write('startAttempt', `${worker} ${taskId}`, () => {
-      const t = this.task('startAttempt', worker, taskId);
-      if ('_tag' in t) return t;
-      t.attempt += 1;
-      t.state = 'running';
-      return { attempt: t.attempt };
-    });
+    const what = `${worker} ${taskId}`;
+    return this.call('startAttempt', what, () => this.port.startAttempt(worker, taskId));
   }
-
-  private ended(method: string, worker: string, taskId: string, result: TaskResult) {
-    const t = this.task(method, worker, taskId);
-    if ('_tag' in t) return t;
-    const c = this.counts.get(worker) ?? zero();
-    c.last = { ...result, taskId };
-    this.counts.set(worker, c);
-    return t;
-  }
-
   complete(worker: string, taskId: string, result: TaskResult): PortResult<true> {
-    return this.write('complete', `${worker} ${taskId}`, () => {
-      const t = this.ended('complete', worker, taskId, result);
-      if ('_tag' in t) return t;
-      this.rows = this.rows.filter((r) => r !== t);
-      this.count(worker, 'done');
-      return true as const;
-    });
+    const what = `${worker} ${taskId}`;
+    return this.call('complete', what, () => this.port.complete(worker, taskId, result));
   }
-
   fail(worker: string, taskId: string, result: TaskResult): PortResult<true> {
-    return this.write('fail', `${worker} ${taskId}`, () => {
-      const t = this.ended('fail', worker, taskId, result);
-      if ('_tag' in t) return t;
-      t.state = 'queued';
-      this.count(worker, 'failed');
-      return true as const;
-    });
+    return this.call('fail', `${worker} ${taskId}`, () => this.port.fail(worker, taskId, result));
   }
-
   bury(worker: string, taskId: string, result: TaskResult): PortResult<true> {
-    return this.write('bury', `${worker} ${taskId}`, () => {
-      const t = this.ended('bury', worker, taskId, result);
-      if ('_tag' in t) return t;
-      this.rows = this.rows.filter((r) => r !== t);
-      this.deadRows.push({ ...t, state: 'queued', last: result });
-      this.count(worker, 'dead');
-      return true as const;
-    });
+    return this.call('bury', `${worker} ${taskId}`, () => this.port.bury(worker, taskId, result));
   }
-
+  /** A retry commits durably (synchronous=FULL): every push before it is durable too. */
   retry(worker: string, taskId: string): PortResult<TaskRow> {
-    return this.write('retry', `${worker} ${taskId}`, () => {
-      const d = this.deadRows.find((r) => r.worker === worker && r.id === taskId);
-      if (!d) return this.notFound('retry', `no dead letter ${taskId} in worker "${worker}"`);
-      this.deadRows = this.deadRows.filter((r) => r !== d);
-      this.seq += 1;
-      this.durableSeq = Math.max(this.durableSeq, this.seq);
-      const { last: _, ...row } = d;
-      const back: TaskRow = { ...row, seq: this.seq, state: 'queued' };
-      this.rows.push(back);
-      return { ...back };
-    });
+    const r = this.call('retry', `${worker} ${taskId}`, () => this.port.retry(worker, taskId));
+    if (r.ok) this.durableSeq = this.store.db.seq;
+    return r;
   }
-
   tasks(worker: string, limit: number): PortResult<TaskRow[]> {
-    return this.read('tasks', () => this.rows.filter((r) => r.worker === worker).slice(0, limit));
+    return this.call('tasks', null, () => this.port.tasks(worker, limit));
   }
-
   dead(worker: string, limit: number): PortResult<DeadLetter[]> {
-    return this.read('dead', () =>
-      this.deadRows.filter((r) => r.worker === worker).slice(0, limit),
-    );
+    return this.call('dead', null, () => this.port.dead(worker, limit));
   }
-
   depth(worker: string): PortResult<number> {
-    return this.read('depth', () => this.rows.filter((r) => r.worker === worker).length);
+    return this.call('depth', null, () => this.port.depth(worker));
   }
-
   counters(worker: string): PortResult<WorkerCounters> {
-    return this.read('counters', () => ({ ...(this.counts.get(worker) ?? zero()) }));
+    return this.call('counters', null, () => this.port.counters(worker));
   }
 }

@@ -588,7 +588,7 @@ describe('the worker view', () => {
       running: { taskId: b, pid: r.pidOf(), attempt: 1 },
       pushed: 2,
       done: 0,
-      failed: 1,
+      failed: 2, // both failures; the second also dead-lettered (as the SQLite store counts)
       dead: 1,
       last: { taskId: a, code: 1, reason: 'exit' },
       held: null,
