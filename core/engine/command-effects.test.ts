@@ -5,28 +5,19 @@
  */
 
 import { caps, cmdSpec, fakes, ok, wsSpec } from '../../testing/fakes.js';
+import { Stepper } from '../../testing/stepper.js';
 import type { CommandSpec } from '../manifest/types.js';
 import { commandState } from './command.js';
-import type { CommandPhase, Effect, EngineEvent, EngineState } from './model.js';
-import { initialState, step } from './step.js';
+import type { CommandPhase, Effect } from './model.js';
+import { step } from './step.js';
 import { createSupervisor } from './supervisor.js';
 
 const WS = 'WS1';
 
-class Engine {
-  state: EngineState;
-  nowMs = 0;
+class Engine extends Stepper {
   constructor(delegated = false) {
-    const options = { sampleEveryMs: 0, saveDelayMs: 200, deadCommandsMax: 2, cores: 1 };
-    this.state = initialState(options);
-    this.run({ type: 'daemon-started', caps: caps(delegated) });
+    super({ deadCommandsMax: 2 }, caps(delegated));
     this.run({ type: 'workspace-create', id: WS, spec: wsSpec(), wallMs: 0 });
-  }
-  run(event: EngineEvent): Effect[] {
-    const r = step(this.state, event, this.nowMs);
-    expect(r.error).toBeNull();
-    this.state = r.state;
-    return r.effects;
   }
   /** Command `id` admitted and spawned as `pid`. */
   spawn(id: string, pid: number, over: Partial<CommandSpec> = {}): Effect[] {

@@ -4,34 +4,25 @@
  * operator restart), refusals, the bound on finished pipelines and flow verdicts.
  */
 
-import { caps, pipeSpec, wsSpec } from '../../testing/fakes.js';
+import { pipeSpec, wsSpec } from '../../testing/fakes.js';
+import { Stepper } from '../../testing/stepper.js';
 import type { PipelineSpec } from '../manifest/types.js';
 import type { PortError } from '../ports.js';
-import type { Effect, EngineEvent, EngineState } from './model.js';
+import type { Effect, EngineEvent } from './model.js';
 import { pipelineState } from './pipeline.js';
-import { initialState, step } from './step.js';
+import { step } from './step.js';
 
 const WS = 'WS1';
 const RUN = { source: '', vars: {}, tap: false, restarts: 0, backoffMs: 0 };
 
-class Engine {
-  state: EngineState;
-  nowMs = 0;
+class Engine extends Stepper {
   private nextPid = 100;
   constructor() {
-    const options = { sampleEveryMs: 0, saveDelayMs: 200, deadCommandsMax: 2, cores: 1 };
-    this.state = initialState(options);
-    this.run({ type: 'daemon-started', caps: caps(false) });
+    super({ deadCommandsMax: 2 });
     this.run({ type: 'workspace-create', id: WS, spec: wsSpec(), wallMs: 0 });
   }
-  run(event: EngineEvent): Effect[] {
-    const r = step(this.state, event, this.nowMs);
-    expect(r.error).toBeNull();
-    this.state = r.state;
-    return r.effects;
-  }
   refused(event: EngineEvent) {
-    return step(this.state, event, this.nowMs).error;
+    return this.step(event).error;
   }
   /** Pipeline `id` run (not yet spawned): the effects of the run. */
   start(id: string, over: Partial<PipelineSpec> = {}, tap = false): Effect[] {

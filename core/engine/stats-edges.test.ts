@@ -4,33 +4,18 @@
  */
 
 import { caps, cmdSpec, wsSpec } from '../../testing/fakes.js';
+import { Stepper } from '../../testing/stepper.js';
 import type { WorkspaceSpec } from '../manifest/types.js';
-import type { Effect, EngineEvent, EngineState, SampleResult } from './model.js';
+import type { Effect, SampleResult } from './model.js';
 import { cpuPermille } from './stats.js';
-import { initialState, step } from './step.js';
+import { step } from './step.js';
 
 const WS = 'WS1';
 
-class Engine {
-  state: EngineState;
-  nowMs = 0;
+class Engine extends Stepper {
   constructor(spec: Partial<WorkspaceSpec> = {}, delegated = false) {
-    const options = {
-      sampleEveryMs: 1000,
-      statsEveryMs: 0,
-      saveDelayMs: 200,
-      deadCommandsMax: 8,
-      cores: 1,
-    };
-    this.state = initialState(options);
-    this.run({ type: 'daemon-started', caps: caps(delegated) });
+    super({ sampleEveryMs: 1000, statsEveryMs: 0 }, caps(delegated));
     this.run({ type: 'workspace-create', id: WS, spec: wsSpec(spec), wallMs: 0 });
-  }
-  run(event: EngineEvent): Effect[] {
-    const r = step(this.state, event, this.nowMs);
-    expect(r.error).toBeNull();
-    this.state = r.state;
-    return r.effects;
   }
   command(id: string, pid: number): void {
     this.run({ type: 'command-run', ref: WS, id, spec: cmdSpec({ label: id }) });

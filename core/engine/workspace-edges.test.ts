@@ -5,31 +5,19 @@
  */
 
 import { caps, cmdSpec, pipeSpec, wsSpec } from '../../testing/fakes.js';
+import { Stepper } from '../../testing/stepper.js';
 import type { WorkspaceSpec } from '../manifest/types.js';
 import type { PortError } from '../ports.js';
-import type { Effect, EngineEvent, EngineState } from './model.js';
-import { initialState, step } from './step.js';
+import type { Effect } from './model.js';
+import { step } from './step.js';
 import { envelopeFor, newWorkspace, WARN_CGROUP, WARN_USERNS } from './workspace.js';
 
 const WS = 'WS1';
 const RUN = { source: '', vars: {}, tap: false, restarts: 0, backoffMs: 0 };
 
-class Engine {
-  state: EngineState;
-  nowMs = 0;
+class Engine extends Stepper {
   constructor(delegated = false, userNamespaces = true) {
-    const options = { sampleEveryMs: 0, saveDelayMs: 200, deadCommandsMax: 8, cores: 1 };
-    this.state = initialState(options);
-    this.run({ type: 'daemon-started', caps: caps(delegated, userNamespaces) });
-  }
-  step(event: EngineEvent) {
-    return step(this.state, event, this.nowMs);
-  }
-  run(event: EngineEvent): Effect[] {
-    const r = this.step(event);
-    expect(r.error).toBeNull();
-    this.state = r.state;
-    return r.effects;
+    super({}, caps(delegated, userNamespaces));
   }
   create(over: Partial<WorkspaceSpec> = {}): Effect[] {
     return this.run({ type: 'workspace-create', id: WS, spec: wsSpec(over), wallMs: 7 });
