@@ -25,9 +25,12 @@ try {
   process.exit(0);
 }
 // What both bundles share: CommonJS for Node 20, better-sqlite3 outside, and
-// `import.meta.url` standing for the bundle's own URL (set by `urlLine` in each banner).
+// `import.meta.url` standing for the bundle's own URL (set by the banner's second line).
 const urlLine = "const shipoteModuleUrl = require('node:url').pathToFileURL(__filename).href;";
 const common = {
+  // Strict mode first (the modules were ES modules, strict throughout): esbuild's own
+  // directive would come after the URL line, where it is a plain string, not a directive.
+  banner: { js: ["'use strict';", urlLine].join('\n') },
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -44,9 +47,6 @@ await esbuild.build({
   // indentation and comments about 0.4 MiB less. Names stay: a stack trace still names each
   // function (its line and column are the bundle's).
   minifyWhitespace: true,
-  // Strict mode first (the modules were ES modules, strict throughout), then the URL that
-  // stands for `import.meta.url`.
-  banner: { js: ["'use strict';", urlLine].join('\n') },
 });
 rmSync(join(daemonDir, 'daemon.bundle.mjs'), { force: true }); // an earlier build's ESM bundle
 process.stdout.write(`bundled ${join(daemonDir, 'daemon.bundle.cjs')}\n`);
@@ -86,9 +86,6 @@ const cli = await esbuild.build({
   entryPoints: [join(cliDir, 'main.js')],
   outfile: cliBundle,
   write: false,
-  // Strict mode first, as in the daemon's bundle: esbuild's own directive would come after
-  // the URL line, where it is a plain string and not a directive.
-  banner: { js: ["'use strict';", urlLine].join('\n') },
   plugins: [daemonOutside],
 });
 const code = cli.outputFiles[0].contents;
