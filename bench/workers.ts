@@ -4,13 +4,16 @@
  *   clients, beside the same number of rows inserted one commit each with
  *   `synchronous=FULL` (WAL) by a bare better-sqlite3 loop: what the disk allows;
  * - end to end, 1,000 tasks of /bin/true pushed and run, beside a shell loop running
- *   /bin/true 1,000 times.
+ *   /bin/true 1,000 times. Its 16 pushing clients keep their connection (HTTP/1.1
+ *   keep-alive, as an API client does); the push rows above open one per push, as the
+ *   CLI does.
  * The daemon runs as its own process (from the TypeScript sources through tsx), its
  * state and queue on the same file system as the baseline's database.
  */
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -38,15 +41,50 @@ async function call<T>(
   return r.body;
 }
 
+type Push = (path: string, payload: Uint8Array) => Promise<unknown>;
+
+/** One push per connection, as the CLI makes it. */
+const pushOnce =
+  (h: Harness): Push =>
+  (path, payload) =>
+    call(h, 'POST', path, payload);
+
+/** Pushes over kept connections (at most `c` open), as a long-lived API client makes them. */
+function pushKept(h: Harness, c: number): { push: Push; close: () => void } {
+  const agent = new Agent({ keepAlive: true, maxSockets: c });
+  const push: Push = (path, payload) =>
+    new Promise((resolve, reject) => {
+      const headers = { 'content-length': payload.byteLength };
+      const opts = { socketPath: h.socketPath, agent, method: 'POST', path, headers };
+      const req = request(opts, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          if (res.statusCode === 200) resolve(undefined);
+          else reject(new Error(`POST ${path}: ${Buffer.concat(chunks).toString()}`));
+        });
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  return { push, close: () => agent.destroy() };
+}
+
 /** `n` durable pushes from `c` concurrent clients; pushes per second. */
-async function pushRate(h: Harness, worker: string, n: number, c: number): Promise<number> {
+async function pushRate(
+  h: Harness,
+  worker: string,
+  n: number,
+  c: number,
+  push: Push = pushOnce(h),
+): Promise<number> {
   let started = 0;
   const payload = new TextEncoder().encode('{"job":"bench"}\n');
   const t0 = nowNs();
   const client = async () => {
     while (started < n) {
       started += 1;
-      await call(h, 'POST', `/v1/workers/${worker}/tasks`, payload);
+      await push(`/v1/workers/${worker}/tasks`, payload);
     }
   };
   await Promise.all(Array.from({ length: c }, client));
@@ -78,7 +116,12 @@ function bareInserts(dir: string, n: number): number {
 async function endToEnd(h: Harness, worker: string, n: number): Promise<number> {
   const before = (await call<WorkerView>(h, 'GET', `/v1/workers/${worker}`)).done;
   const t0 = nowNs();
-  await pushRate(h, worker, n, 16);
+  const kept = pushKept(h, 16);
+  try {
+    await pushRate(h, worker, n, 16, kept.push);
+  } finally {
+    kept.close();
+  }
   for (;;) {
     const w = await call<WorkerView>(h, 'GET', `/v1/workers/${worker}`);
     if (w.done - before >= n) break;

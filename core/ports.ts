@@ -125,6 +125,11 @@ export type KernelEvent =
        * the process is gone but how it ended is unknown; `signal` is then 'UNKNOWN'.
        */
       statusUnknown?: string;
+      /**
+       * A held process (`prepare`) failed its exec after `start` returned: it ran nothing
+       * of the program, and this is the error `spawn` would have returned.
+       */
+      startFailed?: string;
     }
   | { type: 'tap-sample'; key: string; edgeIndex: number; bytes: Uint8Array }
   | { type: 'notify'; pid: number; message: string };
@@ -143,6 +148,17 @@ export interface Kernel {
    * value, synchronously, never a process that exits 127.
    */
   spawn(key: string, req: ProcRequest): PortResult<{ pid: number }>;
+  /**
+   * Optional: make a process ready to run `req` but hold it before exec, so a later
+   * `start` costs only the exec (a worker prepares its next task while the current one
+   * runs). Nothing of the program runs until `start`; a held process that dies comes as
+   * an exit of its pid. Setup failures are errors here, as for `spawn`.
+   */
+  prepare?(key: string, req: ProcRequest): PortResult<{ pid: number }>;
+  /** The held process execs now: the result `spawn` would have given (exec failure too). */
+  start?(pid: number): PortResult<{ pid: number }>;
+  /** A held process that will not run: ended, and its exit is not reported. */
+  abandon?(pid: number): void;
   /** Start a wired graph atomically: on failure nothing of it is left running. */
   spawnGroup(key: string, req: GroupRequest): PortResult<{ pids: number[]; taps: TapInfo[] }>;
   /** ESRCH (already gone) is not an error. */

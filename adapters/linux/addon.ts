@@ -43,6 +43,8 @@ export interface SpawnOpts {
   gid?: number;
   /** Put `WATCHDOG_PID=<the child's own pid>` in its environment (written by the child). */
   watchdogPid?: boolean;
+  /** Hold the child before its exec until `openGate(pid)` (native/src/spawn.cc). */
+  gate?: boolean;
   /** Tests: close fds one by one as on kernels without close_range(2). */
   forceCloseLoop?: boolean;
 }
@@ -82,9 +84,18 @@ export interface NativeAddon {
   /**
    * Registers the per-environment callbacks. Exit: code -1 when killed by `signo`;
    * `errno` > 0 when waitid failed (no code, no signal: the status is unknown).
+   * `execErrno` > 0: a held child (`gate`) whose gate was opened failed its exec at
+   * `execStep` (it ran nothing of the program; its code is 127).
    */
   init(
-    onExit: (pid: number, code: number, signo: number, errno: number) => void,
+    onExit: (
+      pid: number,
+      code: number,
+      signo: number,
+      errno: number,
+      execErrno: number,
+      execStep: string,
+    ) => void,
     onNotify: (id: number, pid: number, message: string) => void,
     onData: (id: number, chunk: Buffer | null) => void,
   ): void;
@@ -101,6 +112,11 @@ export interface NativeAddon {
     stdio: [number, number, number],
     opts: SpawnOpts,
   ): Spawned | SysError;
+  /**
+   * A child spawned with `gate` execs: 0 once it has, or the error of its exec (the child
+   * then exits 127). ESRCH: not a held child of ours.
+   */
+  openGate(pid: number): number | SysError;
   /** 0, or an errno (ESRCH when the pid is not a live child of ours). */
   signal(pid: number, signo: number): number;
   /** A pipe2(O_CLOEXEC) pair [read, write]; sizeBytes > 0 → F_SETPIPE_SZ (best effort). */

@@ -85,6 +85,10 @@ interface ResolvedOptions {
 }
 
 export interface LinuxKernel extends Kernel {
+  /** Held processes: native/src/spawn.cc's gate (always there on Linux). */
+  prepare(key: string, req: ProcRequest): PortResult<{ pid: number }>;
+  start(pid: number): PortResult<{ pid: number }>;
+  abandon(pid: number): void;
   /** Everything retained of `key`'s logs (the last `tailBytes`), read from the files. */
   logs(key: string, which: LogWhich, tailBytes?: number): Uint8Array;
   /** The directory holding `key`'s log files. */
@@ -126,10 +130,10 @@ function addon(): NativeAddon {
   if (addonReady) return addonReady;
   const a = loadAddon();
   a.init(
-    (pid, code, signo, errno) => {
+    (pid, code, signo, errno, execErrno, execStep) => {
       const owner = exitOwners.get(pid);
       exitOwners.delete(pid);
-      owner?.onExit(pid, code, signo, errno);
+      owner?.onExit(pid, code, signo, errno, execErrno, execStep);
     },
     (id, pid, message) => notifyOwners.get(id)?.onNotify(id, pid, message),
     dispatchCapture,
@@ -147,6 +151,10 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
   private readonly listeners: ((event: KernelEvent) => void)[] = [];
   private readonly live = new Map<number, string>(); // pid → key
   private readonly discarded = new Set<number>();
+  /** Held processes (`prepare`) with what `start` needs. */
+  private readonly held = new Map<number, { key: string; req: ProcRequest; spawned: Spawned }>();
+  /** Started held processes whose exec may still fail (its outcome comes with the exit). */
+  private readonly started = new Map<number, string>();
   private readonly notifyByKey = new Map<string, { id: number; path: string }>();
   private readonly notifyKeys = new Map<number, string>();
   private readonly lastPid = new Map<string, number>();
@@ -192,9 +200,21 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
     this.listeners.push(listener);
   }
 
-  onExit(pid: number, code: number, signo: number, errno = 0): void {
+  onExit(pid: number, code: number, signo: number, errno = 0, execErrno = 0, execStep = ''): void {
     this.live.delete(pid);
+    const started = this.started.get(pid);
+    this.started.delete(pid);
     if (this.discarded.delete(pid)) return; // part of a group that failed to start
+    if (execErrno > 0 && started !== undefined) {
+      // A held process whose exec failed after `start`: that is the start's failure.
+      const what = execStep === 'execve' ? `exec ${started}` : `spawn ${started}`;
+      const e = sysPortError(this.ctx('start', what, started), {
+        errno: execErrno,
+        syscall: execStep,
+      });
+      this.emit({ type: 'exit', pid, code: 127, signal: null, startFailed: e.message });
+      return;
+    }
     if (errno > 0) {
       // waitid failed: the process is gone, how it ended is not known. Not an exit code.
       const statusUnknown = `waitid: ${errnoNames.get(errno) ?? `errno ${errno}`}`;
@@ -279,6 +299,7 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
     stdio: [number, number, number],
     method: string,
     group?: { root: string; pgid: number },
+    gate = false,
   ): PortResult<Spawned> {
     const root = group?.root ?? key;
     let envp = this.trees.mark(req.envp, root);
@@ -302,6 +323,7 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
     if (this.opts.pipeSizeBytes > 0) opts.pipeSizeBytes = this.opts.pipeSizeBytes;
     const cgroupFd = req.envelope.cgroup === null ? -1 : this.cgroupDirFd(req.envelope.cgroup);
     if (cgroupFd >= 0) opts.cgroupFd = cgroupFd;
+    if (gate) opts.gate = true;
     let r: Spawned | SysError;
     try {
       r = this.native.spawn(req.exec, req.argv, envp, req.cwd, stdio, opts);
@@ -320,8 +342,56 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
   }
 
   spawn(key: string, req: ProcRequest): PortResult<{ pid: number }> {
+    const r = this.launchOne(key, req, 'spawn', false);
+    if (!r.ok) return r;
+    this.capture(key, req, r.value);
+    return { ok: true, value: { pid: r.value.pid } };
+  }
+
+  /**
+   * A held process (native/src/spawn.cc, the gate): set up in full, stdin filled, but
+   * stopped before its exec. Its capture pipes are handed to the log writer only at
+   * `start`: until then the key's logs belong to the process running now.
+   */
+  prepare(key: string, req: ProcRequest): PortResult<{ pid: number }> {
+    const r = this.launchOne(key, req, 'prepare', true);
+    if (!r.ok) return r;
+    this.held.set(r.value.pid, { key, req, spawned: r.value });
+    return { ok: true, value: { pid: r.value.pid } };
+  }
+
+  start(pid: number): PortResult<{ pid: number }> {
+    const held = this.held.get(pid);
+    if (!held) return this.invalid('start', `no held process ${pid}`);
+    this.held.delete(pid);
+    const opened = this.native.openGate(pid);
+    if (isSysError(opened)) {
+      this.closeCapture(held.spawned);
+      this.discard([pid]); // it exits 127: the failure is this error, not an exit
+      const { exec } = held.req;
+      return { ok: false, error: sysPortError(this.ctx('start', `exec ${exec}`, exec), opened) };
+    }
+    this.capture(held.key, held.req, held.spawned);
+    this.started.set(pid, held.req.exec);
+    return { ok: true, value: { pid } };
+  }
+
+  abandon(pid: number): void {
+    const held = this.held.get(pid);
+    if (!held) return;
+    this.held.delete(pid);
+    this.closeCapture(held.spawned);
+    this.discard([pid]);
+  }
+
+  private launchOne(
+    key: string,
+    req: ProcRequest,
+    method: string,
+    gate: boolean,
+  ): PortResult<Spawned> {
     const problem = validateProcRequest(req);
-    if (problem) return this.invalid('spawn', problem);
+    if (problem) return this.invalid(method, problem);
     let stdin = -1;
     if (req.stdin !== undefined) {
       const fd = stdinFd(this.native, req.stdin, this.opts.runtimeDir);
@@ -330,17 +400,21 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
     }
     // The addon makes the capture pipes; their read ends go straight to the log writer
     // thread (never watched by this loop).
-    let r: PortResult<Spawned>;
     try {
-      r = this.launch(key, req, [stdin, CAPTURE, CAPTURE], 'spawn');
+      return this.launch(key, req, [stdin, CAPTURE, CAPTURE], method, undefined, gate);
     } finally {
       if (stdin >= 0) this.native.close(stdin);
     }
-    if (!r.ok) return r;
-    const { pid, out, err } = r.value;
+  }
+
+  private capture(key: string, req: ProcRequest, { out, err }: Spawned): void {
     if (out >= 0) this.logStore.captureFd(key, 'stdout', out, req.logs);
     if (err >= 0) this.logStore.captureFd(key, 'stderr', err, req.logs);
-    return { ok: true, value: { pid } };
+  }
+
+  private closeCapture({ out, err }: Spawned): void {
+    if (out >= 0) this.native.close(out);
+    if (err >= 0) this.native.close(err);
   }
 
   /** Kills pids of a group that failed to start; their exits are not reported. */

@@ -37,7 +37,9 @@ export class Shell {
   private writesOff = false;
   private closed = false;
   /** Exits of processes the engine does not own (workers' tasks): true when taken. */
-  exitHook: ((pid: number, code: number | null, signal: string | null) => boolean) | null = null;
+  exitHook:
+    | ((pid: number, code: number | null, signal: string | null, startFailed?: string) => boolean)
+    | null = null;
 
   constructor(
     readonly ports: Ports,
@@ -92,7 +94,7 @@ export class Shell {
   private onKernelEvent(event: KernelEvent): void {
     if (event.type === 'exit') {
       const { pid, code, signal } = event;
-      if (this.exitHook?.(pid, code, signal)) return;
+      if (this.exitHook?.(pid, code, signal, event.startFailed)) return;
       this.enqueue({ type: 'process-exited', pid, code, signal });
       return;
     }

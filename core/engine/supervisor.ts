@@ -67,7 +67,7 @@ function workerHost(
     envelopeOf,
     ...(options.taskLogs ? { taskLogs: options.taskLogs } : {}),
   });
-  shell.exitHook = (pid, code, signal) => host.onExit(pid, code, signal);
+  shell.exitHook = (pid, code, signal, startFailed) => host.onExit(pid, code, signal, startFailed);
   // A stopping workspace ends its workers' running tasks too (they stay queued).
   shell.onEvent((e) => {
     if (e.ev !== 'workspace-stop') return;

@@ -20,6 +20,7 @@ import type {
   Ids,
   Kernel,
   PortError,
+  PortResult,
   QueuePush,
   QueueStore,
   TaskRow,
@@ -32,6 +33,7 @@ import {
   newWorker,
   STDERR_TAIL_BYTES_MAX,
   TASK_KILL_GRACE_MS,
+  taskRequest,
   type WorkerEffect,
   type WorkerEvent,
   type WorkerRec,
@@ -59,6 +61,20 @@ export type EnvelopeLookup = { ok: true; envelope: Envelope } | { ok: false; why
 
 export type PushAck = ApiResult<{ id: string; seq: number }>;
 
+interface TaskExit {
+  pid: number;
+  code: number | null;
+  signal: string | null;
+  startFailed?: string;
+}
+
+interface Prepared {
+  taskId: string;
+  attempt: number;
+  pid: number;
+  envelope: Envelope;
+}
+
 interface PendingPush {
   item: QueuePush;
   resolve: (ack: PushAck) => void;
@@ -85,12 +101,19 @@ export class WorkerHost implements WorkerSupervisor {
   /** stderr bytes of each worker's key when its current task started. */
   private readonly stderrMarks = new Map<string, number>();
   private readonly dropWaiters = new Map<string, ((r: ApiResult<true>) => void)[]>();
+  /**
+   * Each worker's next task, prepared while the current one runs (Kernel `prepare`: set up,
+   * held before its exec). Used only if the step then starts exactly that task and attempt
+   * in the same envelope; anything else abandons it. Nothing of it runs before `start`.
+   */
+  private readonly prepared = new Map<string, Prepared>();
+  private readonly preparedPids = new Map<number, string>();
   private pending: PendingPush[] = [];
   private flushArmed = false;
   private unsynced: CommittedPush[] = [];
   private syncing = false;
   private depth = 0;
-  private readonly exits: { pid: number; code: number | null; signal: string | null }[] = [];
+  private readonly exits: TaskExit[] = [];
   /**
    * Events of the steps in progress, appended once the outermost step is over: a task's
    * `worker-task-done` then costs the next task's spawn nothing (order is kept).
@@ -116,6 +139,7 @@ export class WorkerHost implements WorkerSupervisor {
   }
 
   close(): void {
+    for (const name of [...this.prepared.keys()]) this.abandonPrepared(name);
     this.closed = true;
     for (const handle of this.timers.values()) this.deps.clock.clearTimer(handle);
     this.timers.clear();
@@ -127,7 +151,7 @@ export class WorkerHost implements WorkerSupervisor {
    * after a kill -9 of the daemon.
    */
   shutdown(): void {
-    this.close();
+    this.close(); // abandons the prepared processes
     for (const pid of this.pids.keys()) this.deps.kernel.signal(pid, 'SIGKILL');
   }
 
@@ -138,6 +162,7 @@ export class WorkerHost implements WorkerSupervisor {
   workspaceStopping(wsId: string, graceMs: number): void {
     for (const [name, rec] of this.recs) {
       if (rec.def.wsId !== wsId) continue;
+      this.abandonPrepared(name);
       this.apply(name, { type: 'suspend', graceMs, why: `workspace ${wsId} is stopping` });
     }
   }
@@ -151,13 +176,22 @@ export class WorkerHost implements WorkerSupervisor {
   }
 
   /** A process exit; false when the pid is not a worker's. */
-  onExit(pid: number, code: number | null, signal: string | null): boolean {
+  onExit(pid: number, code: number | null, signal: string | null, startFailed?: string): boolean {
+    const held = this.preparedPids.get(pid);
+    if (held !== undefined) {
+      // A prepared process died before its start (killed from outside): it ran nothing.
+      this.preparedPids.delete(pid);
+      if (this.prepared.get(held)?.pid === pid) this.prepared.delete(held);
+      return true;
+    }
     if (!this.pids.has(pid)) return false;
     if (this.closed) {
       this.pids.delete(pid); // shutting down: the task stays queued for the next daemon
       return true;
     }
-    this.exits.push({ pid, code, signal });
+    this.exits.push(
+      startFailed === undefined ? { pid, code, signal } : { pid, code, signal, startFailed },
+    );
     if (this.depth === 0) this.drainExits();
     return true;
   }
@@ -187,11 +221,14 @@ export class WorkerHost implements WorkerSupervisor {
     }
   }
 
-  private exited(name: string, e: { pid: number; code: number | null; signal: string | null }) {
+  private exited(name: string, e: TaskExit) {
     if (this.pids.get(e.pid) !== name) return;
     this.pids.delete(e.pid);
+    // A failed task runs again after a backoff: the next one prepared would wait that long.
+    if (e.code !== 0) this.abandonPrepared(name);
     const stderrTail = this.stderrOfTask(name);
-    this.apply(name, { type: 'exited', code: e.code, signal: e.signal, stderrTail });
+    const exit = { type: 'exited' as const, code: e.code, signal: e.signal, stderrTail };
+    this.apply(name, e.startFailed === undefined ? exit : { ...exit, startFailed: e.startFailed });
   }
 
   private stderrOfTask(name: string): string {
@@ -301,14 +338,72 @@ export class WorkerHost implements WorkerSupervisor {
     // Marked before the spawn: the previous attempt's output is all counted by then (its
     // exit waited for its pipes' EOF), while the new stream may not know its offset yet.
     this.stderrMarks.set(name, this.deps.taskLogs?.stderrBytes(workerKey(name)) ?? 0);
-    const r = this.deps.kernel.spawn(workerKey(name), req);
+    const r =
+      this.startPrepared(name, effect, where.envelope) ??
+      this.deps.kernel.spawn(workerKey(name), req);
     if (!r.ok) {
       this.apply(name, { type: 'spawn-failed', message: r.error.message });
       return false;
     }
     this.pids.set(r.value.pid, name);
     this.apply(name, { type: 'spawned', pid: r.value.pid });
+    this.prepareNext(name);
     return true;
+  }
+
+  /** The prepared process, started, if it is this very task and attempt; else null. */
+  private startPrepared(
+    name: string,
+    effect: Extract<WorkerEffect, { type: 'spawn' }>,
+    envelope: Envelope,
+  ): PortResult<{ pid: number }> | null {
+    const p = this.prepared.get(name);
+    const { kernel } = this.deps;
+    if (!p || !kernel.start) return null;
+    const same = p.taskId === effect.taskId && p.attempt === effect.attempt;
+    if (!same || p.envelope !== envelope) {
+      this.abandonPrepared(name);
+      return null;
+    }
+    this.prepared.delete(name);
+    this.preparedPids.delete(p.pid);
+    return kernel.start(p.pid);
+  }
+
+  /**
+   * While a task runs, its successor is prepared (the queue's next task, with the attempt
+   * starting it would record). Best effort: a failure here costs the plain spawn later.
+   */
+  private prepareNext(name: string): void {
+    const { kernel, queue } = this.deps;
+    const rec = this.recs.get(name);
+    if (!kernel.prepare || this.closed || this.prepared.has(name)) return;
+    if (rec?.state !== 'running' || !rec.head) return;
+    const list = queue.tasks(name, 2);
+    if (!list.ok) return;
+    const [first, next] = list.value;
+    if (first?.id !== rec.head.id || next === undefined) return;
+    const where = this.deps.envelopeOf(rec.def.wsId);
+    if (!where.ok) return;
+    const attempt = next.attempt + 1;
+    const req = { ...taskRequest(rec.def, next, attempt), envelope: where.envelope };
+    const r = kernel.prepare(workerKey(name), req);
+    if (!r.ok) return;
+    this.prepared.set(name, {
+      taskId: next.id,
+      attempt,
+      pid: r.value.pid,
+      envelope: where.envelope,
+    });
+    this.preparedPids.set(r.value.pid, name);
+  }
+
+  private abandonPrepared(name: string): void {
+    const p = this.prepared.get(name);
+    if (!p) return;
+    this.prepared.delete(name);
+    this.preparedPids.delete(p.pid);
+    this.deps.kernel.abandon?.(p.pid);
   }
 
   private armTimer(name: string, kind: WorkerTimer, atMs: number): void {
@@ -338,6 +433,7 @@ export class WorkerHost implements WorkerSupervisor {
   }
 
   private drop(name: string): void {
+    this.abandonPrepared(name);
     const r = this.deps.queue.dropWorker(name);
     for (const kind of ['backoff', 'timeout', 'kill']) this.cancelTimer(`${name}:${kind}`);
     this.recs.delete(name);

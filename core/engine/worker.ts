@@ -60,7 +60,14 @@ export type WorkerEvent =
   | { type: 'spawn-failed'; message: string }
   /** The task cannot be delivered now for a reason that is not the task's fault. */
   | { type: 'blocked'; message: string }
-  | { type: 'exited'; code: number | null; signal: string | null; stderrTail: string }
+  /** `startFailed`: a prepared process failed its exec after its start (it ran nothing). */
+  | {
+      type: 'exited';
+      code: number | null;
+      signal: string | null;
+      stderrTail: string;
+      startFailed?: string;
+    }
   | { type: 'timer'; kind: WorkerTimer }
   /** A durable write failed: nothing of it was stored, and the effects after it never ran. */
   | { type: 'store-failed'; message: string }
@@ -219,7 +226,7 @@ function onStoreFailed(s: Step, e: { message: string }): void {
   onBlocked(s, e);
 }
 
-type Exit = { code: number | null; signal: string | null; stderrTail: string };
+type Exit = Extract<WorkerEvent, { type: 'exited' }>;
 
 function cancelRunTimers(s: Step): void {
   if (s.rec.def.timeoutMs > 0) s.emit({ type: 'cancel-timer', kind: 'timeout' });
@@ -228,6 +235,10 @@ function cancelRunTimers(s: Step): void {
 
 function onExited(s: Step, e: Exit) {
   cancelRunTimers(s);
+  if (e.startFailed !== undefined) {
+    failed(s, { code: null, signal: null, reason: 'spawn-failed', stderrTail: e.startFailed });
+    return;
+  }
   const tail = e.stderrTail.slice(-STDERR_TAIL_BYTES_MAX);
   if (s.rec.timedOut) {
     failed(s, { code: e.code, signal: e.signal, reason: 'timeout', stderrTail: tail });

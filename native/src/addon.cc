@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -19,6 +20,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <unordered_map>
 
 #include <napi.h>
@@ -119,7 +121,7 @@ std::string optString(Napi::Object o, const char* key, bool* ok) {
 
 // opts = { rlimits: [resource, soft, hard, …], nsFlags, newCgroupNs, mountProc, loUp,
 //          uidMap, gidMap, cgroupProcs: string[], cgroupFd, setsid, pdeathsig, uid, gid,
-//          watchdogPid, forceCloseLoop }
+//          watchdogPid, forceCloseLoop, gate }
 bool readSpawnOpts(Napi::Object o, SpawnPlan* plan) {
   bool ok = true;
   std::vector<int64_t> rl;
@@ -144,6 +146,7 @@ bool readSpawnOpts(Napi::Object o, SpawnPlan* plan) {
   plan->uid = optInt(o, "uid", -1, &ok);
   plan->gid = optInt(o, "gid", -1, &ok);
   plan->forceCloseLoop = optBool(o, "forceCloseLoop", false, &ok);
+  plan->gated = optBool(o, "gate", false, &ok);
   if (optBool(o, "watchdogPid", false, &ok)) {
     // The child writes its pid over the placeholder (spawn.cc childWatchdogPid).
     auto& env = plan->envpStore;
@@ -203,6 +206,7 @@ class Addon : public Napi::Addon<Addon> {
                 {
                     InstanceMethod("init", &Addon::JsInit),
                     InstanceMethod("spawn", &Addon::Spawn),
+                    InstanceMethod("openGate", &Addon::OpenGate),
                     InstanceMethod("signal", &Addon::Signal),
                     InstanceMethod("pipe", &Addon::Pipe),
                     InstanceMethod("close", &Addon::Close),
@@ -275,6 +279,16 @@ class Addon : public Napi::Addon<Addon> {
     }
     exits_.erase(pid);
     closeExitWatch(w);
+    // A gated child: dead at its gate (nothing ran), or started, when its exec may have
+    // failed (the report it left).
+    SysError execError;
+    auto gated = gated_.find(pid);
+    if (gated != gated_.end()) {
+      if (gated->second.opened && gated->second.reportFd >= 0) {
+        execError = gateReport(gated->second.reportFd);
+      }
+      forgetGated(gated);
+    }
     // The exit closed the child's pipes before its pidfd turned readable: the writer thread
     // has often noted their EOF already. Those notes go first, so the exit does not wait
     // for their own turn of the loop (a worker's next task starts on an exit whose output
@@ -283,7 +297,9 @@ class Addon : public Napi::Addon<Addon> {
     Napi::HandleScope scope{Napi::Env(env_)};
     Napi::Env env(env_);
     call(onExit_, {Napi::Number::New(env, pid), Napi::Number::New(env, code),
-                   Napi::Number::New(env, signo), Napi::Number::New(env, err)});
+                   Napi::Number::New(env, signo), Napi::Number::New(env, err),
+                   Napi::Number::New(env, execError.err),
+                   Napi::String::New(env, execError.err != 0 ? execError.syscall : "")});
     return true;
   }
 
@@ -457,7 +473,9 @@ class Addon : public Napi::Addon<Addon> {
 
   Napi::Value Spawn(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    SpawnPlan plan;
+    // On the heap: a gated child reads it after this call returned (until its exec).
+    auto owned = std::make_unique<SpawnPlan>();
+    SpawnPlan& plan = *owned;
     std::vector<int64_t> stdio;
     const std::initializer_list<Kind> kinds = {Kind::String, Kind::Array,  Kind::Array,
                                                Kind::String, Kind::Array, Kind::Object};
@@ -494,6 +512,11 @@ class Addon : public Napi::Addon<Addon> {
       siginfo_t si;
       waitid(P_PIDFD, static_cast<id_t>(child.pidfd), &si, WEXITED | __WALL);
       close(child.pidfd);
+      if (plan.gated) {
+        close(child.reportFd);
+        if (plan.gateKeep >= 0) close(plan.gateKeep);
+        if (plan.stack != nullptr) munmap(plan.stack, kGatedStackBytes);
+      }
       failure = SysError{ENOMEM, "uv_poll_init"};
     }
     if (failure.err != 0) {
@@ -502,6 +525,7 @@ class Addon : public Napi::Addon<Addon> {
       }
       return sysErrorObject(env, failure);
     }
+    if (plan.gated) gated_[child.pid] = Gated{std::move(owned), child.reportFd, false};
     Napi::Object o = Napi::Object::New(env);
     o.Set("pid", Napi::Number::New(env, child.pid));
     // Read here, not by the caller through fs: the child cannot have been reaped yet (its
@@ -510,6 +534,29 @@ class Addon : public Napi::Addon<Addon> {
     o.Set("out", Napi::Number::New(env, r[1]));  // -1: not captured
     o.Set("err", Napi::Number::New(env, r[2]));
     return o;
+  }
+
+  // openGate(pid): the gated child `pid` execs now. 0, or the SysError of its exec where
+  // we wait for it (see spawn.cc openGate); else a failed exec comes with its exit.
+  Napi::Value OpenGate(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!checkArgs(info, {Kind::Number}, "Usage: openGate(pid)")) return env.Undefined();
+    pid_t pid = info[0].As<Napi::Number>().Int32Value();
+    auto it = gated_.find(pid);
+    if (it == gated_.end() || it->second.opened) {
+      return sysErrorObject(env, SysError{ESRCH, "openGate"});
+    }
+    Gated& g = it->second;
+    g.opened = true;
+    bool waited = false;
+    SysError error = openGate(*g.plan, g.reportFd, &waited);
+    if (waited) {
+      close(g.reportFd);
+      g.reportFd = -1;
+    }
+    if (error.err != 0) return sysErrorObject(env, error);  // freed once it is reaped
+    if (waited) forgetGated(it);
+    return Napi::Number::New(env, 0);
   }
 
   Napi::Value Signal(const Napi::CallbackInfo& info) {
@@ -998,6 +1045,24 @@ class Addon : public Napi::Addon<Addon> {
   Napi::FunctionReference onNotify_;
   Napi::FunctionReference onData_;
   std::unordered_map<pid_t, ExitWatch*> exits_;
+  // Gated children (spawned with opts.gate) whose plan and stack they may still use: until
+  // their exec (openGate) or their death.
+  struct Gated {
+    std::unique_ptr<SpawnPlan> plan;
+    int reportFd;
+    bool opened;
+  };
+  std::unordered_map<pid_t, Gated> gated_;
+
+  void forgetGated(std::unordered_map<pid_t, Gated>::iterator it) {
+    Gated& g = it->second;
+    if (g.reportFd >= 0) close(g.reportFd);
+    // Our copy of the gate's read end was closed at the spawn (its number stays in the
+    // plan for the child): only the write end is ours to close.
+    if (g.plan->gateKeep >= 0) close(g.plan->gateKeep);
+    if (g.plan->stack != nullptr) munmap(g.plan->stack, kGatedStackBytes);
+    gated_.erase(it);
+  }
   int exitReady_ = -1;  // epoll set of the watched pidfds, for deliverReady
   std::unordered_map<uint32_t, NotifyWatch*> notifies_;
   std::unordered_map<uint32_t, CaptureWatch*> captures_;

@@ -64,11 +64,26 @@ struct SpawnPlan {
   // only once it has exec'd or exited, so it writes here instead of through a pipe.
   int reportErr = 0;
   int reportStep = -1;
+  // Gated (prepared) spawn: the child does all its setup, reports that it is ready through
+  // `errPipe`, then waits on `gateFd` before execve: one byte lets it exec, anything else
+  // ends it. `gateKeep` is our write end, closed in the child. On the CLONE_VM path the
+  // child runs on `stack` (its own: it outlives the spawn call) and we do not wait for it.
+  bool gated = false;
+  int gateFd = -1;
+  int gateKeep = -1;
+  void* stack = nullptr;
 };
+
+// The size of a gated child's own stack (spawn.cc).
+constexpr size_t kGatedStackBytes = 128 * 1024;
+
+// A gated child's last word before its gate: the step code of "ready" in ChildReport.
+constexpr int kStepReady = 1000;
 
 struct SpawnResult {
   pid_t pid = -1;
   int pidfd = -1;
+  int reportFd = -1;  // gated: the read end of the child's report pipe, for openGate
   SysError error;
 };
 
@@ -86,6 +101,22 @@ SysError resolveExec(const std::string& file, const std::vector<std::string>& en
 // Spawns per the plan; on success the child has exec'd. Exec and setup failures are
 // returned synchronously (the child's errno read from the CLOEXEC pipe), never as an exit.
 SpawnResult spawnChild(SpawnPlan& plan);
+
+// Opens the gate of a child spawned with `plan.gated`: it execs. Where the child can exec
+// without touching our errno (x86-64: a raw syscall), this returns at once (`*waited`
+// false) and the exec's outcome is read at the child's exit with gateReport; elsewhere it
+// waits for the exec and returns its error. The plan and its stack stay the child's
+// until its exec, so they are freed at its exit.
+SysError openGate(SpawnPlan& plan, int reportFd, bool* waited);
+
+// At the exit of a child whose gate was opened: the error of its exec, or none (it ran).
+SysError gateReport(int reportFd);
+
+#if defined(__x86_64__)
+constexpr bool kGateAsync = true;
+#else
+constexpr bool kGateAsync = false;
+#endif
 
 // Pump: moves bytes from sources to every sink with tee(2)/splice(2) in its own thread.
 class Pump;

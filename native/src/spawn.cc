@@ -219,6 +219,55 @@ void childCloseFds(const SpawnPlan* plan) {
   }
 }
 
+// A gated child may wait long at its gate (its worker's current task runs meanwhile): it
+// must not hold the daemon's fds that long (a pipe's write end would keep its reader from
+// EOF). So it closes every fd above 2 now, for real, except its gate and its report pipe
+// (both close-on-exec).
+void childCloseGated(const SpawnPlan* plan) {
+  int lo = plan->gateFd < plan->errPipe ? plan->gateFd : plan->errPipe;
+  int hi = plan->gateFd < plan->errPipe ? plan->errPipe : plan->gateFd;
+  if (!plan->forceCloseLoop) {
+    bool ok = (lo <= 3 || close_range(3, static_cast<unsigned>(lo - 1), 0) == 0) &&
+              (hi <= lo + 1 ||
+               close_range(static_cast<unsigned>(lo + 1), static_cast<unsigned>(hi - 1), 0) ==
+                   0) &&
+              close_range(static_cast<unsigned>(hi + 1), ~0U, 0) == 0;
+    if (ok) return;
+    if (errno != ENOSYS && errno != EINVAL) childFail(plan, kStepCloseRange, errno);
+  }
+  for (uint64_t fd = 3; fd < plan->fdLimit; fd++) {
+    if (static_cast<int>(fd) != lo && static_cast<int>(fd) != hi) close(static_cast<int>(fd));
+  }
+}
+
+// Tells the parent the child is ready, then waits for the gate: one byte execs, EOF (the
+// daemon is gone) or anything else ends the child before it ran anything of the task.
+void childAwaitGate(const SpawnPlan* plan) {
+  ChildReport ready{0, kStepReady};
+  if (write(plan->errPipe, &ready, sizeof ready) != static_cast<ssize_t>(sizeof ready)) {
+    _exit(125);
+  }
+  char go = 0;
+  ssize_t n;
+  do {
+    n = read(plan->gateFd, &go, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1 || go != 'g') _exit(125);
+}
+
+#if defined(__x86_64__)
+// execve without glibc's wrapper: a gated child runs beside us in our memory, with our
+// thread's errno (its TLS); once past its gate nothing of it may write there. -errno.
+long rawExecve(const char* path, char* const argv[], char* const envp[]) {
+  long ret;
+  asm volatile("syscall"
+               : "=a"(ret)
+               : "a"(static_cast<long>(SYS_execve)), "D"(path), "S"(argv), "d"(envp)
+               : "rcx", "r11", "memory");
+  return ret;
+}
+#endif
+
 // Child order per STYLE native/3: dispositions, stdio, envelope, ids, cwd, close_range,
 // signal mask, execve. The ids are dropped after the envelope (rlimits, mounts and the
 // cgroup join need the daemon's privileges) and before chdir (checked as the new user).
@@ -246,11 +295,22 @@ int childMain(void* arg) {
   childEnvelope(plan);
   childIds(plan);
   if (!plan->cwd.empty() && chdir(plan->cwd.c_str()) < 0) childFail(plan, kStepChdir, errno);
-  childCloseFds(plan);
+  if (plan->gated) {
+    childCloseGated(plan);
+  } else {
+    childCloseFds(plan);
+  }
   childWatchdogPid(plan);
+  if (plan->gated) childAwaitGate(plan);
   sigset_t empty;
   sigemptyset(&empty);
   if (sigprocmask(SIG_SETMASK, &empty, nullptr) < 0) childFail(plan, kStepSigmask, errno);
+#if defined(__x86_64__)
+  if (plan->gated) {
+    long rc = rawExecve(plan->exec.c_str(), plan->argv.data(), plan->envp.data());
+    childFail(plan, kStepExecve, static_cast<int>(-rc));
+  }
+#endif
   execve(plan->exec.c_str(), plan->argv.data(), plan->envp.data());
   childFail(plan, kStepExecve, errno);
 }
@@ -277,6 +337,24 @@ pid_t cloneVfork(SpawnPlan& plan, int* pidfd) {
   int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | plan.nsFlags;  // exit signal: none
   pid_t pid = clone(childMain, top, flags, &plan, pidfd);
   return pid < 0 ? -errno : pid;
+}
+
+// Gated: the child runs on its own stack and we go on at once (no CLONE_VFORK); it waits at
+// its gate, in our memory, until openGate lets it exec.
+pid_t cloneGated(SpawnPlan& plan, int* pidfd) {
+  void* mem = mmap(nullptr, kGatedStackBytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (mem == MAP_FAILED) return -ENOMEM;
+  plan.stack = mem;
+  int flags = CLONE_VM | CLONE_PIDFD | plan.nsFlags;  // exit signal: none
+  pid_t pid = clone(childMain, static_cast<char*>(mem) + kGatedStackBytes, flags, &plan, pidfd);
+  if (pid < 0) {
+    int err = errno;
+    munmap(mem, kGatedStackBytes);
+    plan.stack = nullptr;
+    return -err;
+  }
+  return pid;
 }
 
 pid_t cloneIntoCgroup(SpawnPlan& plan, int* pidfd) {
@@ -387,23 +465,60 @@ pid_t cloneChild(SpawnPlan& plan, int* pidfd, bool* forked) {
   // No cgroup fd, or a kernel without clone3/CLONE_INTO_CGROUP: join in the child instead.
   if (plan.cgroupFd < 0 || pid == -ENOSYS || pid == -E2BIG || pid == -EINVAL ||
       pid == -EOPNOTSUPP) {
-    int errPipe = plan.errPipe;
-    plan.errPipe = -1;  // CLONE_VM: the report goes into the plan
-    pid = cloneVfork(plan, pidfd);
-    plan.errPipe = errPipe;
+    if (plan.gated) {
+      pid = cloneGated(plan, pidfd);
+    } else {
+      int errPipe = plan.errPipe;
+      plan.errPipe = -1;  // CLONE_VM: the report goes into the plan
+      pid = cloneVfork(plan, pidfd);
+      plan.errPipe = errPipe;
+    }
   }
   pthread_sigmask(SIG_SETMASK, &saved, nullptr);
   return pid;
 }
 
+// The report pipe (every path but the plain CLONE_VM one) and, gated, the gate pipe.
+bool openPipes(SpawnPlan& plan, int errPipe[2], SysError* error) {
+  bool wantReport = plan.cgroupFd >= 0 || plan.gated;
+  if (wantReport && pipe2(errPipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+    *error = SysError{errno, "pipe2"};
+    return false;
+  }
+  if (!plan.gated) return true;
+  int gate[2];
+  if (pipe2(gate, O_CLOEXEC) < 0) {
+    *error = SysError{errno, "pipe2"};
+    close(errPipe[0]);
+    close(errPipe[1]);
+    return false;
+  }
+  plan.gateFd = gate[0];
+  plan.gateKeep = gate[1];
+  return true;
+}
+
+void closeGate(SpawnPlan& plan) {
+  if (plan.gateFd >= 0) close(plan.gateFd);
+  if (plan.gateKeep >= 0) close(plan.gateKeep);
+  plan.gateFd = -1;
+  plan.gateKeep = -1;
+}
+
+void freeStack(SpawnPlan& plan) {
+  if (plan.stack != nullptr) munmap(plan.stack, kGatedStackBytes);
+  plan.stack = nullptr;
+}
+
+SysError reportError(const ChildReport& report) {
+  int step = report.step >= 0 && report.step < kStepCount ? report.step : kStepExecve;
+  return SysError{report.err, kStepNames[step]};
+}
+
 SpawnResult spawnChild(SpawnPlan& plan) {
   SpawnResult result;
   int errPipe[2] = {-1, -1};
-  // Only the fork-like clone3 path needs a pipe for the child's report.
-  if (plan.cgroupFd >= 0 && pipe2(errPipe, O_CLOEXEC | O_NONBLOCK) < 0) {
-    result.error = SysError{errno, "pipe2"};
-    return result;
-  }
+  if (!openPipes(plan, errPipe, &result.error)) return result;
   plan.errPipe = errPipe[1];
   plan.parentPid = getpid();
   struct rlimit nofile;
@@ -415,28 +530,70 @@ SpawnResult spawnChild(SpawnPlan& plan) {
   int pidfd = -1;
   bool forked = false;
   pid_t pid = cloneChild(plan, &pidfd, &forked);
+  // A gated child on the CLONE_VM path reads the plan while it runs: it is left as it is.
   if (errPipe[1] >= 0) close(errPipe[1]);
-  plan.errPipe = -1;
+  if (plan.gated && plan.gateFd >= 0) {
+    close(plan.gateFd);  // the child holds its own copy
+    if (forked) plan.gateFd = -1;
+  }
+  if (!plan.gated) plan.errPipe = -1;
 
   if (pid < 0) {
     if (errPipe[0] >= 0) close(errPipe[0]);
+    if (plan.gated) plan.gateFd = -1;
+    closeGate(plan);
     result.error = SysError{-pid, "clone"};
     return result;
   }
   ChildReport report{plan.reportErr, plan.reportStep};
   bool failed = plan.reportStep >= 0;
-  if (forked) failed = readChildReport(errPipe[0], &report);
-  if (errPipe[0] >= 0) close(errPipe[0]);
+  if (forked || plan.gated) {
+    bool got = readChildReport(errPipe[0], &report);
+    // Gated: "ready" is the report we wait for; EOF without it means the child died.
+    failed = plan.gated ? !(got && report.step == kStepReady) : got;
+    if (plan.gated && !got) report = ChildReport{ECHILD, kStepExecve};
+  }
+  if (failed || !plan.gated) {
+    if (errPipe[0] >= 0) close(errPipe[0]);
+    errPipe[0] = -1;
+  }
   if (failed) {
     reapFailed(pidfd);
     close(pidfd);
-    int step = report.step >= 0 && report.step < kStepCount ? report.step : kStepExecve;
-    result.error = SysError{report.err, kStepNames[step]};
+    if (plan.gated) plan.gateFd = -1;
+    closeGate(plan);
+    freeStack(plan);
+    result.error = reportError(report);
     return result;
   }
   result.pid = pid;
   result.pidfd = pidfd;
+  result.reportFd = errPipe[0];
   return result;
+}
+
+SysError openGate(SpawnPlan& plan, int reportFd, bool* waited) {
+  SysError error;
+  ssize_t n;
+  do {
+    n = write(plan.gateKeep, "g", 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) error = SysError{errno == 0 ? EPIPE : errno, "write"};
+  close(plan.gateKeep);
+  plan.gateKeep = -1;
+  *waited = !kGateAsync || error.err != 0;
+  if (!*waited) return error;  // its exec's outcome comes with its exit (gateReport)
+  ChildReport report{0, -1};
+  // EOF: the exec closed the report pipe. A report: the exec failed (the child _exits).
+  if (readChildReport(reportFd, &report) && error.err == 0) error = reportError(report);
+  return error;
+}
+
+SysError gateReport(int reportFd) {
+  ChildReport report{0, -1};
+  ssize_t n = read(reportFd, &report, sizeof report);  // non-blocking: the child is gone
+  if (n != static_cast<ssize_t>(sizeof report)) return SysError{};
+  return reportError(report);
 }
 
 }  // namespace shipote
