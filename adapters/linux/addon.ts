@@ -119,6 +119,8 @@ export interface NativeAddon {
   openGate(pid: number): number | SysError;
   /** 0, or an errno (ESRCH when the pid is not a live child of ours). */
   signal(pid: number, signo: number): number;
+  /** kill(2) as it is (negative: a process group): 0 or the errno, never a throw. */
+  kill(pid: number, signo: number): number;
   /** A pipe2(O_CLOEXEC) pair [read, write]; sizeBytes > 0 → F_SETPIPE_SZ (best effort). */
   pipe(sizeBytes: number): [number, number] | SysError;
   close(fd: number): number;

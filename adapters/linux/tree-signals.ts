@@ -24,7 +24,6 @@ import type { Ledger } from './ledger.js';
 import {
   type GroupRecord,
   groupMembers,
-  killQuietly,
   type ProcTable,
   SCOPE_ENV,
   scanProcs,
@@ -57,7 +56,7 @@ export class ProcessTrees {
   private readonly scopes = new Map<string, string | null>();
 
   constructor(
-    private readonly native: Pick<NativeAddon, 'signal'>,
+    private readonly native: Pick<NativeAddon, 'signal' | 'kill'>,
     private readonly ledger: Ledger | null,
     private readonly isLive: (pid: number) => boolean,
   ) {
@@ -135,7 +134,7 @@ export class ProcessTrees {
     for (const g of r.groups) {
       const members = groupMembers(table, g);
       if (members.length === 0 || !members.every((m) => may(m.pid))) continue;
-      killQuietly(-g.pgid, signo);
+      this.native.kill(-g.pgid, signo); // ESRCH: gone; EPERM: not ours
       for (const m of members) done.set(m.pid, m);
     }
     for (const pid of r.pids) {
@@ -147,7 +146,7 @@ export class ProcessTrees {
     }
     for (const p of this.strays(root, r, table)) {
       if (!done.has(p.pid) && may(p.pid) && p.state !== 'Z') {
-        killQuietly(p.pid, signo);
+        this.native.kill(p.pid, signo);
         done.set(p.pid, p);
       }
     }
@@ -182,6 +181,11 @@ export class ProcessTrees {
    * stays cheap). A group id that was reused keeps its record a while longer; that is
    * harmless, signalling checks the start time.
    */
+  /** kill(-pgid, 0) through the addon: no exception for a group that is gone (ESRCH). */
+  private groupLives(pgid: number): boolean {
+    return this.native.kill(-pgid, 0) === 0;
+  }
+
   private forgetDead(root: string, r: Root): void {
     for (const pid of r.pids) {
       if (!this.isLive(pid)) {
@@ -189,7 +193,7 @@ export class ProcessTrees {
         this.rootOfPid.delete(pid);
       }
     }
-    const empty = r.groups.filter((g) => !killQuietly(-g.pgid, 0));
+    const empty = r.groups.filter((g) => !this.groupLives(g.pgid));
     if (empty.length === 0) return;
     r.groups = r.groups.filter((g) => !empty.includes(g));
     this.ledger?.forget((g) => g.key === root && empty.some((e) => e.pgid === g.pgid));
@@ -203,7 +207,7 @@ export class ProcessTrees {
    */
   private mayLeaveStrays(r: Root): boolean {
     for (const pid of r.pids) if (this.isLive(pid)) return true;
-    if (r.groups.some((g) => killQuietly(-g.pgid, 0))) return true;
+    if (r.groups.some((g) => this.groupLives(g.pgid))) return true;
     const untracked = this.untrackedChildren();
     return untracked === null || untracked > 0;
   }

@@ -207,6 +207,7 @@ class Addon : public Napi::Addon<Addon> {
                     InstanceMethod("init", &Addon::JsInit),
                     InstanceMethod("spawn", &Addon::Spawn),
                     InstanceMethod("openGate", &Addon::OpenGate),
+                    InstanceMethod("kill", &Addon::Kill),
                     InstanceMethod("signal", &Addon::Signal),
                     InstanceMethod("pipe", &Addon::Pipe),
                     InstanceMethod("close", &Addon::Close),
@@ -557,6 +558,18 @@ class Addon : public Napi::Addon<Addon> {
     if (error.err != 0) return sysErrorObject(env, error);  // freed once it is reaped
     if (waited) forgetGated(it);
     return Napi::Number::New(env, 0);
+  }
+
+  // kill(pid, signo): kill(2) as it is (a negative pid is a group), 0 or the errno. No
+  // exception for ESRCH: probing a group with signal 0 is routine.
+  Napi::Value Kill(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!checkArgs(info, {Kind::Number, Kind::Number}, "Usage: kill(pid, signo)")) {
+      return env.Undefined();
+    }
+    pid_t pid = info[0].As<Napi::Number>().Int32Value();
+    int signo = info[1].As<Napi::Number>().Int32Value();
+    return Napi::Number::New(env, kill(pid, signo) == 0 ? 0 : errno);
   }
 
   Napi::Value Signal(const Napi::CallbackInfo& info) {
@@ -1057,8 +1070,7 @@ class Addon : public Napi::Addon<Addon> {
   void forgetGated(std::unordered_map<pid_t, Gated>::iterator it) {
     Gated& g = it->second;
     if (g.reportFd >= 0) close(g.reportFd);
-    // Our copy of the gate's read end was closed at the spawn (its number stays in the
-    // plan for the child): only the write end is ours to close.
+    // The gate's eventfd (the child has its own copy).
     if (g.plan->gateKeep >= 0) close(g.plan->gateKeep);
     if (g.plan->stack != nullptr) munmap(g.plan->stack, kGatedStackBytes);
     gated_.erase(it);

@@ -65,9 +65,10 @@ struct SpawnPlan {
   int reportErr = 0;
   int reportStep = -1;
   // Gated (prepared) spawn: the child does all its setup, reports that it is ready through
-  // `errPipe`, then waits on `gateFd` before execve: one byte lets it exec, anything else
-  // ends it. `gateKeep` is our write end, closed in the child. On the CLONE_VM path the
-  // child runs on `stack` (its own: it outlives the spawn call) and we do not wait for it.
+  // `errPipe`, then waits on `gateFd` (an eventfd) before execve: 1 lets it exec.
+  // `gateKeep` is our end of it (the same eventfd; the child has its own copy). On the
+  // CLONE_VM path the child runs on `stack` (its own: it outlives the spawn call) and we do
+  // not wait for it.
   bool gated = false;
   int gateFd = -1;
   int gateKeep = -1;

@@ -27,6 +27,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -240,19 +241,20 @@ void childCloseGated(const SpawnPlan* plan) {
   }
 }
 
-// Tells the parent the child is ready, then waits for the gate: one byte execs, EOF (the
-// daemon is gone) or anything else ends the child before it ran anything of the task.
+// Tells the parent the child is ready, then waits for the gate (an eventfd): 1 execs,
+// anything else ends the child before it ran anything of the task. A daemon that dies
+// meanwhile takes it along (PR_SET_PDEATHSIG), else its next incarnation's sweep does.
 void childAwaitGate(const SpawnPlan* plan) {
   ChildReport ready{0, kStepReady};
   if (write(plan->errPipe, &ready, sizeof ready) != static_cast<ssize_t>(sizeof ready)) {
     _exit(125);
   }
-  char go = 0;
+  uint64_t go = 0;
   ssize_t n;
   do {
-    n = read(plan->gateFd, &go, 1);
+    n = read(plan->gateFd, &go, sizeof go);
   } while (n < 0 && errno == EINTR);
-  if (n != 1 || go != 'g') _exit(125);
+  if (n != static_cast<ssize_t>(sizeof go) || go != 1) _exit(125);
 }
 
 #if defined(__x86_64__)
@@ -486,20 +488,22 @@ bool openPipes(SpawnPlan& plan, int errPipe[2], SysError* error) {
     return false;
   }
   if (!plan.gated) return true;
-  int gate[2];
-  if (pipe2(gate, O_CLOEXEC) < 0) {
-    *error = SysError{errno, "pipe2"};
+  // An eventfd, not a pipe: a pipe's write wakes its reader as a "sync" wakeup, which
+  // puts the child on the daemon's CPU behind the daemon's own work; an eventfd's lets
+  // the scheduler start it on an idle CPU at once.
+  int gate = eventfd(0, EFD_CLOEXEC);
+  if (gate < 0) {
+    *error = SysError{errno, "eventfd"};
     close(errPipe[0]);
     close(errPipe[1]);
     return false;
   }
-  plan.gateFd = gate[0];
-  plan.gateKeep = gate[1];
+  plan.gateFd = gate;  // the child's copy has the same number
+  plan.gateKeep = gate;
   return true;
 }
 
 void closeGate(SpawnPlan& plan) {
-  if (plan.gateFd >= 0) close(plan.gateFd);
   if (plan.gateKeep >= 0) close(plan.gateKeep);
   plan.gateFd = -1;
   plan.gateKeep = -1;
@@ -532,15 +536,10 @@ SpawnResult spawnChild(SpawnPlan& plan) {
   pid_t pid = cloneChild(plan, &pidfd, &forked);
   // A gated child on the CLONE_VM path reads the plan while it runs: it is left as it is.
   if (errPipe[1] >= 0) close(errPipe[1]);
-  if (plan.gated && plan.gateFd >= 0) {
-    close(plan.gateFd);  // the child holds its own copy
-    if (forked) plan.gateFd = -1;
-  }
   if (!plan.gated) plan.errPipe = -1;
 
   if (pid < 0) {
     if (errPipe[0] >= 0) close(errPipe[0]);
-    if (plan.gated) plan.gateFd = -1;
     closeGate(plan);
     result.error = SysError{-pid, "clone"};
     return result;
@@ -560,7 +559,6 @@ SpawnResult spawnChild(SpawnPlan& plan) {
   if (failed) {
     reapFailed(pidfd);
     close(pidfd);
-    if (plan.gated) plan.gateFd = -1;
     closeGate(plan);
     freeStack(plan);
     result.error = reportError(report);
@@ -574,11 +572,12 @@ SpawnResult spawnChild(SpawnPlan& plan) {
 
 SysError openGate(SpawnPlan& plan, int reportFd, bool* waited) {
   SysError error;
+  const uint64_t go = 1;
   ssize_t n;
   do {
-    n = write(plan.gateKeep, "g", 1);
+    n = write(plan.gateKeep, &go, sizeof go);
   } while (n < 0 && errno == EINTR);
-  if (n != 1) error = SysError{errno == 0 ? EPIPE : errno, "write"};
+  if (n != static_cast<ssize_t>(sizeof go)) error = SysError{errno, "write"};
   close(plan.gateKeep);
   plan.gateKeep = -1;
   *waited = !kGateAsync || error.err != 0;
