@@ -57,6 +57,16 @@ describe('a held process', () => {
     k.abandon(r.value.pid);
   });
 
+  it('gives the program the daemon’s CPUs (its setup was pinned to one of them)', async () => {
+    const cpus = (status: string) => /Cpus_allowed_list:\s*(\S+)/.exec(status)?.[1];
+    const r = k.prepare('cpus', req('/bin/sh', ['-c', 'cat /proc/self/status']));
+    if (!r.ok) throw new Error(r.error.message);
+    expect(k.start(r.value.pid).ok).toBe(true);
+    await h.exitOf(r.value.pid);
+    await h.captured('cpus');
+    expect(cpus(h.text('cpus'))).toBe(cpus(readFileSync('/proc/self/status', 'utf8')));
+  });
+
   it('reports a setup failure at once, as spawn does', () => {
     const r = k.prepare('bad-cwd', req('/bin/true', [], { cwd: '/nonexistent/shipote-dir' }));
     expect(r).toMatchObject({ ok: false, error: { reason: 'NotFound', syscall: 'chdir' } });

@@ -9,6 +9,8 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <sched.h>
+
 #include <string>
 #include <vector>
 
@@ -70,6 +72,10 @@ struct SpawnPlan {
   // CLONE_VM path the child runs on `stack` (its own: it outlives the spawn call) and we do
   // not wait for it.
   bool gated = false;
+  // Held: the CPUs the child may use once past its gate (ours); its setup is pinned to the
+  // daemon's CPU (spawn.cc cloneGated). Empty: leave the affinity alone.
+  cpu_set_t cpus;
+  bool restoreCpus = false;
   int gateFd = -1;
   int gateKeep = -1;
   void* stack = nullptr;

@@ -255,6 +255,11 @@ void childAwaitGate(const SpawnPlan* plan) {
     n = read(plan->gateFd, &go, sizeof go);
   } while (n < 0 && errno == EINTR);
   if (n != static_cast<ssize_t>(sizeof go) || go != 1) _exit(125);
+  // Its setup ran on the daemon's CPU: the program gets the daemon's CPUs (a raw syscall:
+  // past the gate nothing may write the daemon's errno).
+  if (plan->restoreCpus) {
+    syscall(SYS_sched_setaffinity, 0, sizeof plan->cpus, &plan->cpus);
+  }
 }
 
 #if defined(__x86_64__)
@@ -349,12 +354,22 @@ pid_t cloneGated(SpawnPlan& plan, int* pidfd) {
   if (mem == MAP_FAILED) return -ENOMEM;
   plan.stack = mem;
   int flags = CLONE_VM | CLONE_PIDFD | plan.nsFlags;  // exit signal: none
+  plan.restoreCpus = sched_getaffinity(0, sizeof plan.cpus, &plan.cpus) == 0;
   pid_t pid = clone(childMain, static_cast<char*>(mem) + kGatedStackBytes, flags, &plan, pidfd);
   if (pid < 0) {
     int err = errno;
     munmap(mem, kGatedStackBytes);
     plan.stack = nullptr;
     return -err;
+  }
+  // We now wait for its setup, so this CPU is free for it: the scheduler may have queued
+  // it behind the running task on the other one. Best effort.
+  int cpu = sched_getcpu();
+  if (plan.restoreCpus && cpu >= 0) {
+    cpu_set_t here;
+    CPU_ZERO(&here);
+    CPU_SET(cpu, &here);
+    sched_setaffinity(pid, sizeof here, &here);
   }
   return pid;
 }
