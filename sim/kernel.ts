@@ -72,6 +72,8 @@ export interface SimProc {
   lastPingMs: number | null;
   /** When READY=1 was sent, or null. */
   readyAtMs: number | null;
+  /** Prepared (`prepare`), not started: alive, set up, running nothing of its program. */
+  held: boolean;
 }
 
 export interface SpawnRecord {
@@ -138,6 +140,8 @@ export class SimKernel {
   /** Orders spawn and exit records against each other and against API calls. */
   seq = 0;
   private readonly listeners = new Map<number, ((event: KernelEvent) => void)[]>();
+  /** Held processes and the request `startHeld` runs. */
+  private readonly heldReqs = new Map<number, ProcRequest>();
   /** Also run host binaries (`/bin/sleep 10`, see `hostScript`): for the adapters' tests. */
   hostBinaries = false;
   private nextPid = 1000;
@@ -215,6 +219,9 @@ export class SimKernel {
   port(gen: number): Kernel {
     return {
       spawn: (key, req) => this.spawn(gen, key, req),
+      prepare: (key, req) => this.prepare(gen, key, req),
+      start: (pid) => this.startHeld(gen, pid),
+      abandon: (pid) => this.abandon(pid),
       spawnGroup: (key, req) => this.spawnGroup(gen, key, req),
       signal: (pid, signal) => this.signal(gen, pid, signal),
       sample: (pids) => this.sample(pids),
@@ -276,6 +283,66 @@ export class SimKernel {
     );
     this.afterSpawn(gen, key, pids);
     return { ok: true, value: { pid: started.value.pid } };
+  }
+
+  /**
+   * A held process: set up (spawn-fail, a cgroup's admission and the ledger apply as for a
+   * spawn) but running nothing of its script until `startHeld`. No spawn record: the
+   * delivery is the start.
+   */
+  prepare(gen: number, key: string, req: ProcRequest): PortResult<{ pid: number }> {
+    const made = this.start(gen, key, req, 'prepare', false);
+    if (!made.ok) return made;
+    const p = made.value;
+    p.held = true;
+    this.heldReqs.set(p.pid, req);
+    this.trace.add(() => `prepare key=${key} pid=${p.pid} ${req.exec}`);
+    this.afterSpawn(gen, key, [p.pid]);
+    return { ok: true, value: { pid: p.pid } };
+  }
+
+  /**
+   * The held process runs its script from now. The `spawn-fail` site here is an exec that
+   * fails after the start (the binary vanished meanwhile): it exits 127 with `startFailed`.
+   */
+  startHeld(gen: number, pid: number): PortResult<{ pid: number }> {
+    const req = this.heldReqs.get(pid);
+    const p = this.procs.get(pid);
+    if (req === undefined || p === undefined || !p.alive || p.gen !== gen) {
+      return { ok: false, error: portError('start', 'InvalidArgument', `no held process ${pid}`) };
+    }
+    this.heldReqs.delete(pid);
+    p.held = false;
+    p.startMs = this.clock.nowMs();
+    const task = taskOf(req.envp);
+    this.spawns.push({
+      atMs: this.clock.nowMs(),
+      gen,
+      key: p.key,
+      pids: [pid],
+      group: false,
+      ok: true,
+      seq: ++this.seq,
+      ...(task ? { task } : {}),
+    });
+    this.trace.add(() => `start key=${p.key} pid=${pid} ${req.exec}`);
+    if (this.faults.roll('spawn-fail')) {
+      const failed = `exec ${req.exec}: No such file or directory`;
+      this.trace.add(() => `fault spawn-fail (after start) pid=${pid} ${req.exec}`);
+      this.die(p, 127, null, true, failed);
+      return { ok: true, value: { pid } };
+    }
+    this.lifecycles += 1;
+    this.animate(p);
+    return { ok: true, value: { pid } };
+  }
+
+  /** A held process that will not run: gone, with no exit event. */
+  abandon(pid: number): void {
+    const p = this.procs.get(pid);
+    if (!this.heldReqs.delete(pid) || p === undefined || !p.alive) return;
+    this.trace.add(() => `abandon key=${p.key} pid=${pid}`);
+    this.vanish(p);
   }
 
   spawnGroup(
@@ -374,7 +441,13 @@ export class SimKernel {
     this.die(p, null, 'SIGKILL');
   }
 
-  private start(gen: number, key: string, req: ProcRequest, method: string): PortResult<SimProc> {
+  private start(
+    gen: number,
+    key: string,
+    req: ProcRequest,
+    method: string,
+    run = true,
+  ): PortResult<SimProc> {
     if (!this.isAlive(gen)) {
       return { ok: false, error: portError(method, 'Unknown', 'daemon is gone') };
     }
@@ -400,6 +473,7 @@ export class SimKernel {
       if (refused !== null) return { ok: false, error: { ...refused, method } };
     }
     const p = this.makeProc(gen, key, req.exec, script, cgroup, req.notify, null);
+    if (!run) return { ok: true, value: p };
     this.lifecycles += 1;
     this.animate(p);
     return { ok: true, value: p };
@@ -450,6 +524,7 @@ export class SimKernel {
       oomKilled: false,
       lastPingMs: null,
       readyAtMs: null,
+      held: false,
     };
     this.procs.set(pid, p);
     this.live.add(p);
@@ -516,8 +591,15 @@ export class SimKernel {
   }
 
   /** `withChildren`: false for a daemon crash, whose roots' children are orphaned. */
-  private die(p: SimProc, code: number | null, signal: string | null, withChildren = true): void {
+  private die(
+    p: SimProc,
+    code: number | null,
+    signal: string | null,
+    withChildren = true,
+    startFailed?: string,
+  ): void {
     if (!p.alive) return;
+    this.heldReqs.delete(p.pid);
     p.alive = false;
     this.live.delete(p);
     p.diedAtMs = this.clock.nowMs();
@@ -549,12 +631,14 @@ export class SimKernel {
         deliveredAtMs: this.clock.nowMs(),
         seq: ++this.seq,
       });
-      this.deliver(p.gen, { type: 'exit', pid: p.pid, code, signal });
+      const exit = { type: 'exit' as const, pid: p.pid, code, signal };
+      this.deliver(p.gen, startFailed === undefined ? exit : { ...exit, startFailed });
     });
   }
 
   /** A process that never really ran (its group failed to start): no exit event. */
   private vanish(p: SimProc): void {
+    this.heldReqs.delete(p.pid);
     p.alive = false;
     this.live.delete(p);
     p.diedAtMs = this.clock.nowMs();

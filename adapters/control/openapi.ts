@@ -256,6 +256,7 @@ const schemas: Record<string, S> = {
     state: { enum: ['idle', 'delivering', 'running', 'stopping', 'backoff', 'draining'] },
     depth: nnInt,
     running: { oneOf: [{ type: 'null' }, obj({ taskId: str, pid: int, attempt: nnInt })] },
+    prepared: { oneOf: [{ type: 'null' }, obj({ taskId: str, pid: int, attempt: nnInt })] },
     pushed: nnInt,
     done: nnInt,
     failed: nnInt,

@@ -87,6 +87,27 @@ describe('the ledger file', () => {
     l.close();
   });
 
+  it('records a group and forgets the emptied ones of its key in one appended write', () => {
+    const path = join(dir, 'replace.ledger');
+    const l = new Ledger(path, 'cafe');
+    l.record({ pgid: 10, startTicks: 1, key: 'w' });
+    l.record({ pgid: 20, startTicks: 1, key: 'other' });
+    const before = readFileSync(path, 'utf8');
+    l.record({ pgid: 11, startTicks: 2, key: 'w' }, (g) => g.key === 'w' && g.pgid === 10);
+    const added = readFileSync(path, 'utf8').slice(before.length);
+    expect(
+      added
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).op),
+    ).toEqual(['-', '+']);
+    expect(readLedger(path).groups).toEqual([
+      { pgid: 20, startTicks: 1, key: 'other' },
+      { pgid: 11, startTicks: 2, key: 'w' },
+    ]);
+    l.close();
+  });
+
   it('ignores a torn last line and still reads the version 1 layout', () => {
     const path = join(dir, 'torn2.ledger');
     const l = new Ledger(path, 'beef');

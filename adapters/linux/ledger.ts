@@ -141,17 +141,25 @@ export class Ledger {
     this.rewrite();
   }
 
-  record(group: LedgerGroup): void {
+  /** Records `group`; the groups `forgetting` matches go in the same write. */
+  record(group: LedgerGroup, forgetting?: (g: LedgerGroup) => boolean): void {
+    const lines = forgetting ? this.remove(forgetting) : [];
     this.groups.set(`${group.pgid}:${group.startTicks}`, group);
-    this.append(changeLine('+', group));
+    lines.push(changeLine('+', group));
+    this.append(lines.join('\n'));
   }
 
   forget(match: (g: LedgerGroup) => boolean): void {
-    const gone: LedgerGroup[] = [];
+    const lines = this.remove(match);
+    if (lines.length > 0) this.append(lines.join('\n'));
+  }
+
+  private remove(match: (g: LedgerGroup) => boolean): string[] {
+    const lines: string[] = [];
     for (const [id, g] of this.groups) {
-      if (match(g) && this.groups.delete(id)) gone.push(g);
+      if (match(g) && this.groups.delete(id)) lines.push(changeLine('-', g));
     }
-    if (gone.length > 0) this.append(gone.map((g) => changeLine('-', g)).join('\n'));
+    return lines;
   }
 
   /** Rewrites the file whole now (the daemon's graceful shutdown). */

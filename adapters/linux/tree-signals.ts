@@ -20,7 +20,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from '../store/random.js';
 import type { NativeAddon } from './addon.js';
 import { withEnv } from './envelope.js';
-import type { Ledger } from './ledger.js';
+import type { Ledger, LedgerGroup } from './ledger.js';
 import {
   type GroupRecord,
   groupMembers,
@@ -78,15 +78,19 @@ export class ProcessTrees {
     r.pids.add(pid);
     this.rootOfPid.set(pid, root);
     if (!leads) return;
-    // Recorded before the spawn returns (one appended ledger line): a daemon killed right
-    // after leaves the group on record. The start time comes with the spawn: the addon
-    // reads /proc right after the clone (-1 when it could not, and then no group is kept).
+    // The groups of earlier processes of `root` that are empty now leave the record in the
+    // same write that adds this one.
+    const gone = this.forgetDead(root, r);
+    // Recorded before the spawn returns (one appended write): a daemon killed right after
+    // leaves the group on record. The start time comes with the spawn: the addon reads
+    // /proc right after the clone (-1 when it could not, and then no group is kept).
     if (startTicks >= 0) {
       const group = { pgid: pid, startTicks };
       r.groups.push(group);
-      this.ledger?.record({ ...group, key: root });
+      this.ledger?.record({ ...group, key: root }, gone ?? undefined);
+    } else if (gone) {
+      this.ledger?.forget(gone);
     }
-    this.forgetDead(root, r);
   }
 
   /**
@@ -175,18 +179,19 @@ export class ProcessTrees {
     return subtree(table, tops);
   }
 
-  /**
-   * Drops the exited pids and emptied groups of a previous incarnation of `root`. A group
-   * is empty when kill(-pgid, 0) finds no member (one syscall, no /proc scan: a restart
-   * stays cheap). A group id that was reused keeps its record a while longer; that is
-   * harmless, signalling checks the start time.
-   */
   /** kill(-pgid, 0) through the addon: no exception for a group that is gone (ESRCH). */
   private groupLives(pgid: number): boolean {
     return this.native.kill(-pgid, 0) === 0;
   }
 
-  private forgetDead(root: string, r: Root): void {
+  /**
+   * Drops the exited pids and emptied groups of a previous incarnation of `root`. A group
+   * is empty when kill(-pgid, 0) finds no member (one syscall, no /proc scan: a restart
+   * stays cheap). A group id that was reused keeps its record a while longer; that is
+   * harmless, signalling checks the start time. Returns the ledger match of the emptied
+   * groups, for the caller's write (null: none emptied).
+   */
+  private forgetDead(root: string, r: Root): ((g: LedgerGroup) => boolean) | null {
     for (const pid of r.pids) {
       if (!this.isLive(pid)) {
         r.pids.delete(pid);
@@ -194,9 +199,9 @@ export class ProcessTrees {
       }
     }
     const empty = r.groups.filter((g) => !this.groupLives(g.pgid));
-    if (empty.length === 0) return;
+    if (empty.length === 0) return null;
     r.groups = r.groups.filter((g) => !empty.includes(g));
-    this.ledger?.forget((g) => g.key === root && empty.some((e) => e.pgid === g.pgid));
+    return (g) => g.key === root && empty.some((e) => e.pgid === g.pgid);
   }
 
   /**

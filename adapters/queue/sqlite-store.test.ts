@@ -156,6 +156,29 @@ describe('SQLite queue store', () => {
     if (!r.ok) expect(r.error.reason).toBe('Exists');
   });
 
+  it('gives the task after a seq, of that worker only, and only once durable', async () => {
+    must(store.createWorker(def('v')));
+    must(store.push([push('w', 'a'), push('v', 'x'), push('w', 'b')]));
+    const [a, b] = must(store.tasks('w', 10));
+    expect(must(store.next('w', a!.seq))?.id).toBe('b');
+    expect(must(store.next('w', b!.seq))).toBeNull();
+    expect(must(store.next('w', 0))?.id).toBe('a');
+    const path = join(dir, 'next-deferred.db');
+    const q = openSqliteQueueStore({ path, deferPushSync: true });
+    try {
+      must(q.createWorker(def('w')));
+      must(q.push([push('w', 'a')]));
+      await new Promise((resolve) => q.sync(resolve));
+      must(q.push([push('w', 'b')]));
+      const first = must(q.tasks('w', 1))[0]!;
+      expect(must(q.next('w', first.seq))).toBeNull(); // b is stored, not yet durable
+      await new Promise((resolve) => q.sync(resolve));
+      expect(must(q.next('w', first.seq))?.id).toBe('b');
+    } finally {
+      q.close();
+    }
+  });
+
   it('with deferPushSync, delivers a push only once a sync made it durable', async () => {
     const path = join(dir, 'deferred.db');
     const q = openSqliteQueueStore({ path, deferPushSync: true });

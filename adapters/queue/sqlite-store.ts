@@ -42,6 +42,7 @@ export interface SqliteQueueOptions {
 
 export interface SqliteQueueStore extends QueueStore {
   readonly path: string;
+  next(worker: string, afterSeq: number): PortResult<TaskRow | null>;
   sync(done: (result: PortResult<true>) => void): void;
   /** Pages the database file holds now (tests size a "full disk" from it). */
   pageCount(): number;
@@ -336,6 +337,13 @@ class Store implements SqliteQueueStore {
     });
   }
 
+  next(worker: string, afterSeq: number): PortResult<TaskRow | null> {
+    return this.read('next', () => {
+      const row = this.stmts.next.get(worker, afterSeq, this.syncedSeq) as TaskSqlRow | undefined;
+      return row ? toTask(row) : null;
+    });
+  }
+
   startAttempt(worker: string, taskId: string): PortResult<{ attempt: number }> {
     return this.tx('startAttempt', () => {
       const row = this.stmts.startAttempt.get(taskId, worker) as { attempt: number } | undefined;
@@ -468,6 +476,9 @@ function prepare(db: Database.Database) {
     insertTask: s('INSERT INTO tasks (id, worker, payload, pushed_at) VALUES (?, ?, ?, ?)'),
     countPushed: s('UPDATE counters SET pushed = pushed + ? WHERE worker = ?'),
     head: s(`SELECT ${task} FROM tasks WHERE worker = ? AND seq <= ? ORDER BY seq LIMIT 1`),
+    next: s(
+      `SELECT ${task} FROM tasks WHERE worker = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT 1`,
+    ),
     lastSeq: s("SELECT seq FROM sqlite_sequence WHERE name = 'tasks'"),
     startAttempt: s(
       "UPDATE tasks SET attempt = attempt + 1, state = 'running' WHERE id = ? AND worker = ? " +

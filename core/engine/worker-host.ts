@@ -375,14 +375,12 @@ export class WorkerHost implements WorkerSupervisor {
    * starting it would record). Best effort: a failure here costs the plain spawn later.
    */
   private prepareNext(name: string): void {
-    const { kernel, queue } = this.deps;
+    const { kernel } = this.deps;
     const rec = this.recs.get(name);
     if (!kernel.prepare || this.closed || this.prepared.has(name)) return;
     if (rec?.state !== 'running' || !rec.head) return;
-    const list = queue.tasks(name, 2);
-    if (!list.ok) return;
-    const [first, next] = list.value;
-    if (first?.id !== rec.head.id || next === undefined) return;
+    const next = this.nextTask(name, rec.head);
+    if (next === null) return;
     const where = this.deps.envelopeOf(rec.def.wsId);
     if (!where.ok) return;
     const attempt = next.attempt + 1;
@@ -396,6 +394,19 @@ export class WorkerHost implements WorkerSupervisor {
       envelope: where.envelope,
     });
     this.preparedPids.set(r.value.pid, name);
+  }
+
+  /** The task after `head` in the queue, or null. */
+  private nextTask(name: string, head: TaskRow): TaskRow | null {
+    const { queue } = this.deps;
+    if (queue.next) {
+      const r = queue.next(name, head.seq);
+      return r.ok ? r.value : null;
+    }
+    const list = queue.tasks(name, 2);
+    if (!list.ok) return null;
+    const [first, next] = list.value;
+    return first?.id === head.id && next !== undefined ? next : null;
   }
 
   private abandonPrepared(name: string): void {
@@ -579,7 +590,12 @@ export class WorkerHost implements WorkerSupervisor {
     if (!depth.ok) return { ok: false, error: fromPort(depth.error) };
     if (!counters.ok) return { ok: false, error: fromPort(counters.error) };
     if (!dead.ok) return { ok: false, error: fromPort(dead.error) };
-    return { ok: true, value: workerView(rec, depth.value, counters.value, dead.value) };
+    const p = this.prepared.get(name);
+    const prepared = p ? { taskId: p.taskId, pid: p.pid, attempt: p.attempt } : null;
+    return {
+      ok: true,
+      value: workerView(rec, depth.value, counters.value, dead.value, prepared),
+    };
   }
 
   listTasks(

@@ -11,6 +11,11 @@ export interface WorkerView extends WorkerSpec {
   /** Tasks queued, the running one included. */
   depth: number;
   running: { taskId: string; pid: number; attempt: number } | null;
+  /**
+   * The next task's process, prepared while the current one runs: set up and held before
+   * its exec (it runs nothing until it is started). Null when none is.
+   */
+  prepared: { taskId: string; pid: number; attempt: number } | null;
   pushed: number;
   done: number;
   failed: number;
@@ -26,6 +31,7 @@ export function workerView(
   depth: number,
   counters: WorkerCounters,
   dead: DeadLetter[],
+  prepared: WorkerView['prepared'] = null,
 ): WorkerView {
   const { def } = rec;
   const running =
@@ -38,6 +44,7 @@ export function workerView(
     state: rec.state,
     depth,
     running,
+    prepared,
     pushed: counters.pushed,
     done: counters.done,
     failed: counters.failed,

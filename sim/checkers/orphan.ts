@@ -54,7 +54,9 @@ export class OrphanChecker implements Checker {
 
   private known(ctx: CheckContext, key: string, pid: number): boolean {
     const views = viewsOf(ctx);
-    if (key.startsWith('worker-')) return views.workers().some((w) => w.running?.pid === pid);
+    if (key.startsWith('worker-')) {
+      return views.workers().some((w) => w.running?.pid === pid || w.prepared?.pid === pid);
+    }
     const fact = ctx.model.keys.get(key);
     if (fact?.kind !== 'pipeline') {
       const wsIds = fact ? [fact.wsId] : views.workspaces().map((w) => w.id);
