@@ -241,6 +241,20 @@ void childCloseGated(const SpawnPlan* plan) {
   }
 }
 
+// A syscall without glibc's wrapper: a gated child runs beside us in our memory, with our
+// thread's errno (its TLS); once past its gate nothing of it may write there (x86-64, where
+// `start` does not wait for the exec). Returns the kernel's value, -errno on failure.
+long rawSyscall3(long nr, long a, long b, long c) {
+#if defined(__x86_64__)
+  long ret;
+  asm volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+  return ret;
+#else
+  long ret = syscall(nr, a, b, c);  // the daemon waits for this child's exec here
+  return ret < 0 ? -errno : ret;
+#endif
+}
+
 // Tells the parent the child is ready, then waits for the gate (an eventfd): 1 execs,
 // anything else ends the child before it ran anything of the task. A daemon that dies
 // meanwhile takes it along (PR_SET_PDEATHSIG), else its next incarnation's sweep does.
@@ -249,31 +263,20 @@ void childAwaitGate(const SpawnPlan* plan) {
   if (write(plan->errPipe, &ready, sizeof ready) != static_cast<ssize_t>(sizeof ready)) {
     _exit(125);
   }
+  // From the report on, the daemon runs beside it: raw syscalls only (rawSyscall3).
   uint64_t go = 0;
-  ssize_t n;
+  long n;
   do {
-    n = read(plan->gateFd, &go, sizeof go);
-  } while (n < 0 && errno == EINTR);
-  if (n != static_cast<ssize_t>(sizeof go) || go != 1) _exit(125);
-  // Its setup ran on the daemon's CPU: the program gets the daemon's CPUs (a raw syscall:
-  // past the gate nothing may write the daemon's errno).
+    n = rawSyscall3(SYS_read, plan->gateFd, reinterpret_cast<long>(&go), sizeof go);
+  } while (n == -EINTR);
+  if (n != static_cast<long>(sizeof go) || go != 1) _exit(125);
+  // Its setup ran on the daemon's CPU: the program gets the daemon's CPUs.
   if (plan->restoreCpus) {
-    syscall(SYS_sched_setaffinity, 0, sizeof plan->cpus, &plan->cpus);
+    rawSyscall3(SYS_sched_setaffinity, 0, sizeof plan->cpus,
+                reinterpret_cast<long>(&plan->cpus));
   }
 }
 
-#if defined(__x86_64__)
-// execve without glibc's wrapper: a gated child runs beside us in our memory, with our
-// thread's errno (its TLS); once past its gate nothing of it may write there. -errno.
-long rawExecve(const char* path, char* const argv[], char* const envp[]) {
-  long ret;
-  asm volatile("syscall"
-               : "=a"(ret)
-               : "a"(static_cast<long>(SYS_execve)), "D"(path), "S"(argv), "d"(envp)
-               : "rcx", "r11", "memory");
-  return ret;
-}
-#endif
 
 // Child order per STYLE native/3: dispositions, stdio, envelope, ids, cwd, close_range,
 // signal mask, execve. The ids are dropped after the envelope (rlimits, mounts and the
@@ -312,12 +315,12 @@ int childMain(void* arg) {
   sigset_t empty;
   sigemptyset(&empty);
   if (sigprocmask(SIG_SETMASK, &empty, nullptr) < 0) childFail(plan, kStepSigmask, errno);
-#if defined(__x86_64__)
   if (plan->gated) {
-    long rc = rawExecve(plan->exec.c_str(), plan->argv.data(), plan->envp.data());
+    long rc = rawSyscall3(SYS_execve, reinterpret_cast<long>(plan->exec.c_str()),
+                          reinterpret_cast<long>(plan->argv.data()),
+                          reinterpret_cast<long>(plan->envp.data()));
     childFail(plan, kStepExecve, static_cast<int>(-rc));
   }
-#endif
   execve(plan->exec.c_str(), plan->argv.data(), plan->envp.data());
   childFail(plan, kStepExecve, errno);
 }
