@@ -263,20 +263,20 @@ void childAwaitGate(const SpawnPlan* plan) {
   if (write(plan->errPipe, &ready, sizeof ready) != static_cast<ssize_t>(sizeof ready)) {
     _exit(125);
   }
-  // From the report on, the daemon runs beside it: raw syscalls only (rawSyscall3).
+  // From the report on, the daemon runs beside it: raw syscalls only (rawSyscall3). Its
+  // setup ran pinned to the daemon's CPU; from its gate on it may wake on any of the
+  // daemon's CPUs, as the program will run.
+  if (plan->restoreCpus) {
+    rawSyscall3(SYS_sched_setaffinity, 0, sizeof plan->cpus,
+                reinterpret_cast<long>(&plan->cpus));
+  }
   uint64_t go = 0;
   long n;
   do {
     n = rawSyscall3(SYS_read, plan->gateFd, reinterpret_cast<long>(&go), sizeof go);
   } while (n == -EINTR);
   if (n != static_cast<long>(sizeof go) || go != 1) _exit(125);
-  // Its setup ran on the daemon's CPU: the program gets the daemon's CPUs.
-  if (plan->restoreCpus) {
-    rawSyscall3(SYS_sched_setaffinity, 0, sizeof plan->cpus,
-                reinterpret_cast<long>(&plan->cpus));
-  }
 }
-
 
 // Child order per STYLE native/3: dispositions, stdio, envelope, ids, cwd, close_range,
 // signal mask, execve. The ids are dropped after the envelope (rlimits, mounts and the
@@ -498,7 +498,7 @@ pid_t cloneChild(SpawnPlan& plan, int* pidfd, bool* forked) {
   return pid;
 }
 
-// The report pipe (every path but the plain CLONE_VM one) and, gated, the gate pipe.
+// The report pipe (every path but the plain CLONE_VM one) and, gated, the gate.
 bool openPipes(SpawnPlan& plan, int errPipe[2], SysError* error) {
   bool wantReport = plan.cgroupFd >= 0 || plan.gated;
   if (wantReport && pipe2(errPipe, O_CLOEXEC | O_NONBLOCK) < 0) {
@@ -506,9 +506,9 @@ bool openPipes(SpawnPlan& plan, int errPipe[2], SysError* error) {
     return false;
   }
   if (!plan.gated) return true;
-  // An eventfd, not a pipe: a pipe's write wakes its reader as a "sync" wakeup, which
-  // puts the child on the daemon's CPU behind the daemon's own work; an eventfd's lets
-  // the scheduler start it on an idle CPU at once.
+  // An eventfd, not a pipe: a pipe's write wakes its reader as a "sync" wakeup (the hint
+  // that the waker is about to sleep), which queues the child behind the daemon's own work
+  // on the daemon's CPU; an eventfd's lets the scheduler start it on an idle CPU at once.
   int gate = eventfd(0, EFD_CLOEXEC);
   if (gate < 0) {
     *error = SysError{errno, "eventfd"};
