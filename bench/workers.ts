@@ -4,9 +4,9 @@
  *   clients, beside the same number of rows inserted one commit each with
  *   `synchronous=FULL` (WAL) by a bare better-sqlite3 loop: what the disk allows;
  * - end to end, 1,000 tasks of /bin/true pushed and run, beside a shell loop running
- *   /bin/true 1,000 times. Its 16 pushing clients keep their connection (HTTP/1.1
- *   keep-alive, as an API client does); the push rows above open one per push, as the
- *   CLI does.
+ *   /bin/true 1,000 times. Its 16 pushing clients, and the poll for the end, keep their
+ *   connections (HTTP/1.1 keep-alive, as an API client does); the push rows above open
+ *   one per push, as the CLI does.
  * The daemon runs as its own process (from the TypeScript sources through tsx), its
  * state and queue on the same file system as the baseline's database.
  */
@@ -49,25 +49,28 @@ const pushOnce =
   (path, payload) =>
     call(h, 'POST', path, payload);
 
-/** Pushes over kept connections (at most `c` open), as a long-lived API client makes them. */
-function pushKept(h: Harness, c: number): { push: Push; close: () => void } {
+/** Requests over kept connections (at most `c` open), as a long-lived API client makes them. */
+function keptClient(h: Harness, c: number) {
   const agent = new Agent({ keepAlive: true, maxSockets: c });
-  const push: Push = (path, payload) =>
+  const send = (method: string, path: string, payload?: Uint8Array): Promise<unknown> =>
     new Promise((resolve, reject) => {
-      const headers = { 'content-length': payload.byteLength };
-      const opts = { socketPath: h.socketPath, agent, method: 'POST', path, headers };
+      const headers = payload ? { 'content-length': payload.byteLength } : {};
+      const opts = { socketPath: h.socketPath, agent, method, path, headers };
       const req = request(opts, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => {
-          if (res.statusCode === 200) resolve(undefined);
-          else reject(new Error(`POST ${path}: ${Buffer.concat(chunks).toString()}`));
+          const text = Buffer.concat(chunks).toString();
+          if (res.statusCode === 200) resolve(JSON.parse(text));
+          else reject(new Error(`${method} ${path}: ${text}`));
         });
       });
       req.on('error', reject);
       req.end(payload);
     });
-  return { push, close: () => agent.destroy() };
+  const push: Push = (path, payload) => send('POST', path, payload);
+  const get = <T>(path: string) => send('GET', path) as Promise<T>;
+  return { push, get, close: () => agent.destroy() };
 }
 
 /** `n` durable pushes from `c` concurrent clients; pushes per second. */
@@ -116,17 +119,17 @@ function bareInserts(dir: string, n: number): number {
 async function endToEnd(h: Harness, worker: string, n: number): Promise<number> {
   const before = (await call<WorkerView>(h, 'GET', `/v1/workers/${worker}`)).done;
   const t0 = nowNs();
-  const kept = pushKept(h, 16);
+  const kept = keptClient(h, 16);
   try {
     await pushRate(h, worker, n, 16, kept.push);
+    for (;;) {
+      const w = await kept.get<WorkerView>(`/v1/workers/${worker}`);
+      if (w.done - before >= n) break;
+      if (w.dead > 0) throw new Error(`bench worker ${worker} dead-lettered a task`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
   } finally {
     kept.close();
-  }
-  for (;;) {
-    const w = await call<WorkerView>(h, 'GET', `/v1/workers/${worker}`);
-    if (w.done - before >= n) break;
-    if (w.dead > 0) throw new Error(`bench worker ${worker} dead-lettered a task`);
-    await new Promise((r) => setTimeout(r, 5));
   }
   return n / secsSince(t0);
 }
