@@ -550,7 +550,7 @@ class Addon : public Napi::Addon<Addon> {
     Gated& g = it->second;
     g.opened = true;
     bool waited = false;
-    SysError error = openGate(*g.plan, g.reportFd, &waited);
+    SysError error = openGate(*g.plan, pid, g.reportFd, &waited);
     if (waited) {
       close(g.reportFd);
       g.reportFd = -1;

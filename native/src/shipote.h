@@ -114,7 +114,7 @@ SpawnResult spawnChild(SpawnPlan& plan);
 // false) and the exec's outcome is read at the child's exit with gateReport; elsewhere it
 // waits for the exec and returns its error. The plan and its stack stay the child's
 // until its exec, so they are freed at its exit.
-SysError openGate(SpawnPlan& plan, int reportFd, bool* waited);
+SysError openGate(SpawnPlan& plan, pid_t pid, int reportFd, bool* waited);
 
 // At the exit of a child whose gate was opened: the error of its exec, or none (it ran).
 SysError gateReport(int reportFd);

@@ -276,6 +276,10 @@ void childAwaitGate(const SpawnPlan* plan) {
     n = rawSyscall3(SYS_read, plan->gateFd, reinterpret_cast<long>(&go), sizeof go);
   } while (n == -EINTR);
   if (n != static_cast<long>(sizeof go) || go != 1) _exit(125);
+  if (plan->restoreCpus) {  // woken away from the daemon's CPU (wakeElsewhere): all again
+    rawSyscall3(SYS_sched_setaffinity, 0, sizeof plan->cpus,
+                reinterpret_cast<long>(&plan->cpus));
+  }
 }
 
 // Child order per STYLE native/3: dispositions, stdio, envelope, ids, cwd, close_range,
@@ -588,7 +592,22 @@ SpawnResult spawnChild(SpawnPlan& plan) {
   return result;
 }
 
-SysError openGate(SpawnPlan& plan, int reportFd, bool* waited) {
+// Where the daemon has another CPU, the child is woken on one of those: woken on the
+// daemon's own CPU it may preempt the daemon inside the gate's write (a sleeper's wakeup
+// wins), and the daemon goes on only once the task has run (under load the write took
+// 570 µs at p90; 16 µs with this). It takes the daemon's CPUs back past its gate.
+static void wakeElsewhere(const SpawnPlan& plan, pid_t pid) {
+  int cpu = sched_getcpu();
+  if (!plan.restoreCpus || cpu < 0 || !CPU_ISSET(cpu, &plan.cpus) || CPU_COUNT(&plan.cpus) < 2) {
+    return;
+  }
+  cpu_set_t others = plan.cpus;
+  CPU_CLR(cpu, &others);
+  sched_setaffinity(pid, sizeof others, &others);  // best effort
+}
+
+SysError openGate(SpawnPlan& plan, pid_t pid, int reportFd, bool* waited) {
+  wakeElsewhere(plan, pid);
   SysError error;
   const uint64_t go = 1;
   ssize_t n;
