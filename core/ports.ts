@@ -365,11 +365,8 @@ export interface QueueStore {
   /** A dead letter back to the tail of the queue (a new seq), its attempt count kept. */
   retry(worker: string, taskId: string): PortResult<TaskRow>;
   tasks(worker: string, limit: number): PortResult<TaskRow[]>;
-  /**
-   * Optional: the deliverable task after `afterSeq` (as `head` after it: durable pushes
-   * only), or null. Without it the worker host reads `tasks(worker, 2)`.
-   */
-  next?(worker: string, afterSeq: number): PortResult<TaskRow | null>;
+  /** The deliverable task after `afterSeq` (as `head`, after it: durable pushes only). */
+  next(worker: string, afterSeq: number): PortResult<TaskRow | null>;
   dead(worker: string, limit: number): PortResult<DeadLetter[]>;
   depth(worker: string): PortResult<number>;
   counters(worker: string): PortResult<WorkerCounters>;

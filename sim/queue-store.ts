@@ -163,6 +163,10 @@ export class SimQueueStore {
       dropWorker: (name) => this.commit(gen, 'dropWorker', (db) => dropWorker(db, name)),
       push: (items) => this.commit(gen, 'push', (db) => push(db, items)),
       head: (w) => ({ ok: true, value: this.db.tasks.find((t) => t.worker === w) ?? null }),
+      next: (w, after) => ({
+        ok: true,
+        value: this.db.tasks.find((t) => t.worker === w && t.seq > after) ?? null,
+      }),
       startAttempt: (w, id) => this.commit(gen, 'startAttempt', (db) => startAttempt(db, w, id)),
       complete: (w, id, r) =>
         this.commit(gen, 'complete', (db) => finish(db, w, id, r, 'done', this.kernelSeq())),

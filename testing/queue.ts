@@ -102,10 +102,17 @@ export class MemoryQueue implements QueueStore {
     return r;
   }
   head(worker: string): PortResult<TaskRow | null> {
-    return this.call('head', null, () => {
-      const t = this.rows.find((r) => r.worker === worker && r.seq <= this.durableSeq);
-      return { ok: true, value: t ? { ...t } : null };
-    });
+    return this.call('head', null, () => this.firstAfter(worker, 0));
+  }
+  next(worker: string, afterSeq: number): PortResult<TaskRow | null> {
+    return this.call('next', null, () => this.firstAfter(worker, afterSeq));
+  }
+  /** The first durable task of `worker` after `afterSeq`, as the SQLite store reads it. */
+  private firstAfter(worker: string, afterSeq: number): PortResult<TaskRow | null> {
+    const t = this.rows.find(
+      (r) => r.worker === worker && r.seq > afterSeq && r.seq <= this.durableSeq,
+    );
+    return { ok: true, value: t ? { ...t } : null };
   }
   startAttempt(worker: string, taskId: string): PortResult<{ attempt: number }> {
     const what = `${worker} ${taskId}`;

@@ -54,9 +54,7 @@ export function lazyQueue(path: string, open: () => DaemonQueue | null): DaemonQ
     bury: via('bury', (q, worker, id, result) => q.bury(worker, id, result)),
     retry: via('retry', (q, worker, id) => q.retry(worker, id)),
     tasks: via('tasks', (q, worker, limit) => q.tasks(worker, limit)),
-    next: via('next', (q, worker, afterSeq) =>
-      q.next ? q.next(worker, afterSeq) : { ok: true, value: null },
-    ),
+    next: via('next', (q, worker, afterSeq) => q.next(worker, afterSeq)),
     dead: via('dead', (q, worker, limit) => q.dead(worker, limit)),
     depth: via('depth', (q, worker) => q.depth(worker)),
     counters: via('counters', (q, worker) => q.counters(worker)),

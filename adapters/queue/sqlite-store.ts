@@ -42,7 +42,6 @@ export interface SqliteQueueOptions {
 
 export interface SqliteQueueStore extends QueueStore {
   readonly path: string;
-  next(worker: string, afterSeq: number): PortResult<TaskRow | null>;
   sync(done: (result: PortResult<true>) => void): void;
   /** Pages the database file holds now (tests size a "full disk" from it). */
   pageCount(): number;
@@ -331,14 +330,16 @@ class Store implements SqliteQueueStore {
   }
 
   head(worker: string): PortResult<TaskRow | null> {
-    return this.read('head', () => {
-      const row = this.stmts.head.get(worker, this.syncedSeq) as TaskSqlRow | undefined;
-      return row ? toTask(row) : null;
-    });
+    return this.firstAfter('head', worker, 0); // seqs start at 1
   }
 
   next(worker: string, afterSeq: number): PortResult<TaskRow | null> {
-    return this.read('next', () => {
+    return this.firstAfter('next', worker, afterSeq);
+  }
+
+  /** The first durable task of `worker` after `afterSeq` (`head` stops at `syncedSeq`). */
+  private firstAfter(method: string, worker: string, afterSeq: number) {
+    return this.read(method, () => {
       const row = this.stmts.next.get(worker, afterSeq, this.syncedSeq) as TaskSqlRow | undefined;
       return row ? toTask(row) : null;
     });
@@ -475,7 +476,6 @@ function prepare(db: Database.Database) {
     deleteWorker: s('DELETE FROM workers WHERE name = ?'),
     insertTask: s('INSERT INTO tasks (id, worker, payload, pushed_at) VALUES (?, ?, ?, ?)'),
     countPushed: s('UPDATE counters SET pushed = pushed + ? WHERE worker = ?'),
-    head: s(`SELECT ${task} FROM tasks WHERE worker = ? AND seq <= ? ORDER BY seq LIMIT 1`),
     next: s(
       `SELECT ${task} FROM tasks WHERE worker = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT 1`,
     ),

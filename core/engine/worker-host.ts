@@ -379,7 +379,8 @@ export class WorkerHost implements WorkerSupervisor {
     const rec = this.recs.get(name);
     if (!kernel.prepare || this.closed || this.prepared.has(name)) return;
     if (rec?.state !== 'running' || !rec.head) return;
-    const next = this.nextTask(name, rec.head);
+    const found = this.deps.queue.next(name, rec.head.seq);
+    const next = found.ok ? found.value : null;
     if (next === null) return;
     const where = this.deps.envelopeOf(rec.def.wsId);
     if (!where.ok) return;
@@ -394,19 +395,6 @@ export class WorkerHost implements WorkerSupervisor {
       envelope: where.envelope,
     });
     this.preparedPids.set(r.value.pid, name);
-  }
-
-  /** The task after `head` in the queue, or null. */
-  private nextTask(name: string, head: TaskRow): TaskRow | null {
-    const { queue } = this.deps;
-    if (queue.next) {
-      const r = queue.next(name, head.seq);
-      return r.ok ? r.value : null;
-    }
-    const list = queue.tasks(name, 2);
-    if (!list.ok) return null;
-    const [first, next] = list.value;
-    return first?.id === head.id && next !== undefined ? next : null;
   }
 
   private abandonPrepared(name: string): void {
