@@ -267,22 +267,27 @@ export class SimKernel {
       return started;
     }
     const pids = [started.value.pid];
-    const task = taskOf(req.envp);
-    this.spawns.push({
-      atMs: this.clock.nowMs(),
-      gen,
-      key,
-      pids,
-      group: false,
-      ok: true,
-      seq: ++this.seq,
-      ...(task ? { task } : {}),
-    });
+    this.recordStart(gen, key, started.value.pid, req);
     this.trace.add(
       () => `spawn key=${key} pid=${started.value.pid} ${req.exec} ${req.argv.join(' ')}`,
     );
     this.afterSpawn(gen, key, pids);
     return { ok: true, value: { pid: started.value.pid } };
+  }
+
+  /** The spawn record of one process that starts running its program now. */
+  private recordStart(gen: number, key: string, pid: number, req: ProcRequest): void {
+    const task = taskOf(req.envp);
+    this.spawns.push({
+      atMs: this.clock.nowMs(),
+      gen,
+      key,
+      pids: [pid],
+      group: false,
+      ok: true,
+      seq: ++this.seq,
+      ...(task ? { task } : {}),
+    });
   }
 
   /**
@@ -314,17 +319,7 @@ export class SimKernel {
     this.heldReqs.delete(pid);
     p.held = false;
     p.startMs = this.clock.nowMs();
-    const task = taskOf(req.envp);
-    this.spawns.push({
-      atMs: this.clock.nowMs(),
-      gen,
-      key: p.key,
-      pids: [pid],
-      group: false,
-      ok: true,
-      seq: ++this.seq,
-      ...(task ? { task } : {}),
-    });
+    this.recordStart(gen, p.key, pid, req);
     this.trace.add(() => `start key=${p.key} pid=${pid} ${req.exec}`);
     if (this.faults.roll('spawn-fail')) {
       const failed = `exec ${req.exec}: No such file or directory`;

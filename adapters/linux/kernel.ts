@@ -207,11 +207,7 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
     if (this.discarded.delete(pid)) return; // part of a group that failed to start
     if (execErrno > 0 && started !== undefined) {
       // A held process whose exec failed after `start`: that is the start's failure.
-      const what = execStep === 'execve' ? `exec ${started}` : `spawn ${started}`;
-      const e = sysPortError(this.ctx('start', what, started), {
-        errno: execErrno,
-        syscall: execStep,
-      });
+      const e = this.spawnError('start', started, { errno: execErrno, syscall: execStep });
       this.emit({ type: 'exit', pid, code: 127, signal: null, startFailed: e.message });
       return;
     }
@@ -247,6 +243,12 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
     const p = this.native.pipe(Math.max(this.opts.pipeSizeBytes, sizeBytesMin));
     if (isSysError(p)) return { ok: false, error: sysPortError(this.ctx(method, 'pipe'), p) };
     return { ok: true, value: p };
+  }
+
+  /** The error of starting `exec`: its exec (`exec …`) or a step of the child's setup. */
+  private spawnError(method: string, exec: string, e: SysError): PortError {
+    const what = e.syscall === 'execve' ? `exec ${exec}` : `spawn ${exec}`;
+    return sysPortError(this.ctx(method, what, exec), e);
   }
 
   ctx(method: string, what: string, path?: string) {
@@ -330,10 +332,7 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
     } finally {
       if (cgroupFd >= 0) closeSync(cgroupFd);
     }
-    if (isSysError(r)) {
-      const what = r.syscall === 'execve' ? `exec ${req.exec}` : `spawn ${req.exec}`;
-      return { ok: false, error: sysPortError(this.ctx(method, what, req.exec), r) };
-    }
+    if (isSysError(r)) return { ok: false, error: this.spawnError(method, req.exec, r) };
     this.live.set(r.pid, key);
     this.lastPid.set(key, r.pid);
     exitOwners.set(r.pid, this);
@@ -368,8 +367,7 @@ export class KernelImpl implements LinuxKernel, GroupLauncher {
     if (isSysError(opened)) {
       this.closeCapture(held.spawned);
       this.discard([pid]); // it exits 127: the failure is this error, not an exit
-      const { exec } = held.req;
-      return { ok: false, error: sysPortError(this.ctx('start', `exec ${exec}`, exec), opened) };
+      return { ok: false, error: this.spawnError('start', held.req.exec, opened) };
     }
     this.capture(held.key, held.req, held.spawned);
     this.started.set(pid, held.req.exec);

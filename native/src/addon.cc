@@ -10,7 +10,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -515,8 +514,7 @@ class Addon : public Napi::Addon<Addon> {
       close(child.pidfd);
       if (plan.gated) {
         close(child.reportFd);
-        if (plan.gateKeep >= 0) close(plan.gateKeep);
-        if (plan.stack != nullptr) munmap(plan.stack, kGatedStackBytes);
+        releaseHeld(plan);
       }
       failure = SysError{ENOMEM, "uv_poll_init"};
     }
@@ -1070,9 +1068,7 @@ class Addon : public Napi::Addon<Addon> {
   void forgetGated(std::unordered_map<pid_t, Gated>::iterator it) {
     Gated& g = it->second;
     if (g.reportFd >= 0) close(g.reportFd);
-    // The gate's eventfd (the child has its own copy).
-    if (g.plan->gateKeep >= 0) close(g.plan->gateKeep);
-    if (g.plan->stack != nullptr) munmap(g.plan->stack, kGatedStackBytes);
+    releaseHeld(*g.plan);
     gated_.erase(it);
   }
   int exitReady_ = -1;  // epoll set of the watched pidfds, for deliverReady

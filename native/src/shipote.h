@@ -119,6 +119,10 @@ SysError openGate(SpawnPlan& plan, pid_t pid, int reportFd, bool* waited);
 // At the exit of a child whose gate was opened: the error of its exec, or none (it ran).
 SysError gateReport(int reportFd);
 
+// What a held child's plan holds in the daemon (our end of its gate, its stack), released
+// once the child has exec'd or is dead.
+void releaseHeld(SpawnPlan& plan);
+
 #if defined(__x86_64__)
 constexpr bool kGateAsync = true;
 #else

@@ -503,7 +503,7 @@ pid_t cloneChild(SpawnPlan& plan, int* pidfd, bool* forked) {
 }
 
 // The report pipe (every path but the plain CLONE_VM one) and, gated, the gate.
-bool openPipes(SpawnPlan& plan, int errPipe[2], SysError* error) {
+static bool openPipes(SpawnPlan& plan, int errPipe[2], SysError* error) {
   bool wantReport = plan.cgroupFd >= 0 || plan.gated;
   if (wantReport && pipe2(errPipe, O_CLOEXEC | O_NONBLOCK) < 0) {
     *error = SysError{errno, "pipe2"};
@@ -525,18 +525,15 @@ bool openPipes(SpawnPlan& plan, int errPipe[2], SysError* error) {
   return true;
 }
 
-void closeGate(SpawnPlan& plan) {
+void releaseHeld(SpawnPlan& plan) {
   if (plan.gateKeep >= 0) close(plan.gateKeep);
   plan.gateFd = -1;
   plan.gateKeep = -1;
-}
-
-void freeStack(SpawnPlan& plan) {
   if (plan.stack != nullptr) munmap(plan.stack, kGatedStackBytes);
   plan.stack = nullptr;
 }
 
-SysError reportError(const ChildReport& report) {
+static SysError reportError(const ChildReport& report) {
   int step = report.step >= 0 && report.step < kStepCount ? report.step : kStepExecve;
   return SysError{report.err, kStepNames[step]};
 }
@@ -562,7 +559,7 @@ SpawnResult spawnChild(SpawnPlan& plan) {
 
   if (pid < 0) {
     if (errPipe[0] >= 0) close(errPipe[0]);
-    closeGate(plan);
+    releaseHeld(plan);  // cloneGated unmapped its stack already
     result.error = SysError{-pid, "clone"};
     return result;
   }
@@ -581,8 +578,7 @@ SpawnResult spawnChild(SpawnPlan& plan) {
   if (failed) {
     reapFailed(pidfd);
     close(pidfd);
-    closeGate(plan);
-    freeStack(plan);
+    releaseHeld(plan);
     result.error = reportError(report);
     return result;
   }
