@@ -82,6 +82,20 @@ export function harness(): Harness {
   return h;
 }
 
+/**
+ * For a test file's harness: after all its tests, closes `h` and waits until every child
+ * started since this call has ended (children from before, e.g. jest's esbuild service,
+ * are not ours).
+ */
+export function closeAfterAll(h: Harness): void {
+  const before = new Set(childrenOfSelf());
+  afterAll(async () => {
+    h.close();
+    const ours = (): number[] => childrenOfSelf().filter((pid) => !before.has(pid));
+    await pollUntil(() => (ours().length === 0 ? true : undefined), 'no children left');
+  }, 20_000);
+}
+
 /** Live children of this (test) process, from /proc/self/task/<tid>/children. */
 export function childrenOfSelf(): number[] {
   const out: number[] = [];

@@ -2,17 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { GroupEdge, GroupRequest, GroupTap, KernelEvent } from '../../core/ports.js';
-import { childrenOfSelf, harness, pollUntil, req } from '../../testing/linux.js';
+import { childrenOfSelf, closeAfterAll, harness, pollUntil, req } from '../../testing/linux.js';
 
 const h = harness();
 const k = h.kernel;
-const childrenBefore = new Set(childrenOfSelf());
-
-afterAll(async () => {
-  h.close();
-  const ours = (): number[] => childrenOfSelf().filter((pid) => !childrenBefore.has(pid));
-  await pollUntil(() => (ours().length === 0 ? true : undefined), 'no children left');
-}, 20_000);
+closeAfterAll(h);
 
 const sh = (script: string) => req('/bin/sh', ['-c', script]);
 const edge = (from: number, to: number, fromOutput: 'stdout' | 'stderr' = 'stdout'): GroupEdge => ({

@@ -5,17 +5,11 @@
 
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { childrenOfSelf, harness, pollUntil, req } from '../../testing/linux.js';
+import { closeAfterAll, harness, pollUntil, req } from '../../testing/linux.js';
 
 const h = harness();
 const k = h.kernel;
-const childrenBefore = new Set(childrenOfSelf());
-
-afterAll(async () => {
-  h.close();
-  const ours = (): number[] => childrenOfSelf().filter((pid) => !childrenBefore.has(pid));
-  await pollUntil(() => (ours().length === 0 ? true : undefined), 'no children left');
-}, 20_000);
+closeAfterAll(h);
 
 /** What the process runs now: still this test's program until it has exec'd. */
 const exeOf = (pid: number): string => readlinkSync(`/proc/${pid}/exe`);

@@ -4,7 +4,7 @@ import { hostname, constants as osc } from 'node:os';
 import { join } from 'node:path';
 import type { Namespaces } from '../../core/manifest/types.js';
 import {
-  childrenOfSelf,
+  closeAfterAll,
   envelope,
   harness,
   noNamespaces,
@@ -16,13 +16,7 @@ import { loadAddon } from './addon.js';
 const h = harness();
 const k = h.kernel;
 
-const childrenBefore = new Set(childrenOfSelf()); // e.g. jest's esbuild service
-
-afterAll(async () => {
-  h.close();
-  const ours = (): number[] => childrenOfSelf().filter((pid) => !childrenBefore.has(pid));
-  await pollUntil(() => (ours().length === 0 ? true : undefined), 'no children left');
-}, 20_000);
+closeAfterAll(h);
 
 describe('spawn and exec errors', () => {
   const notExecutable = join(h.runtimeDir, 'plain.txt');

@@ -5,73 +5,15 @@
  * writes, blocked workspaces, restarts of the daemon, drops and shutdown.
  */
 
-import { FakeClock, FakeIds, FakeKernel } from '../../testing/fakes.js';
 import { MemoryQueue } from '../../testing/queue.js';
-import { noNamespaces } from '../manifest/defaults.js';
-import type { WorkerSpec } from '../manifest/worker.js';
-import type { Envelope, LifecycleEvent, TaskResult } from '../ports.js';
+import { workerRig, workerSpec } from '../../testing/worker-rig.js';
+import type { TaskResult } from '../ports.js';
 import type { TaskLogs } from './api.js';
-import {
-  CAPTURE_WAIT_MS_MAX,
-  type EnvelopeLookup,
-  UNAVAILABLE_WORKERS,
-  WorkerHost,
-  workerKey,
-} from './worker-host.js';
+import { CAPTURE_WAIT_MS_MAX, UNAVAILABLE_WORKERS, workerKey } from './worker-host.js';
 
-const ENVELOPE: Envelope = {
-  rlimits: { nofile: 0, nproc: 0 },
-  namespaces: noNamespaces(),
-  cgroup: null,
-};
-
-const spec = (over: Partial<WorkerSpec> = {}): WorkerSpec => ({
-  name: 'w',
-  exec: '/bin/task',
-  argv: ['task'],
-  envp: ['A=1'],
-  cwd: '',
-  backoffMsInitial: 200,
-  backoffMsMax: 1_000,
-  timeoutMs: 0,
-  killGraceMs: 500,
-  crashLoopMax: 2,
-  crashLoopWindowMs: 60_000,
-  ...over,
-});
-
+const spec = workerSpec;
+const rig = workerRig;
 const bytes = (s: string) => new TextEncoder().encode(s);
-
-function rig(options: { deferSync?: boolean; taskLogs?: TaskLogs; queue?: MemoryQueue } = {}) {
-  const clock = new FakeClock();
-  const kernel = new FakeKernel();
-  const queue = options.queue ?? new MemoryQueue({ deferSync: options.deferSync });
-  const events: LifecycleEvent[] = [];
-  let where: EnvelopeLookup = { ok: true, envelope: ENVELOPE };
-  const host = new WorkerHost({
-    clock,
-    kernel,
-    ids: new FakeIds(),
-    queue,
-    append: (e) => events.push(e),
-    envelopeOf: () => where,
-    taskLogs: options.taskLogs,
-  });
-  kernel.onEvent((e) => {
-    if (e.type === 'exit') host.onExit(e.pid, e.code, e.signal);
-  });
-  const evs = (ev: string) => events.filter((e) => e.ev === ev).map((e) => e.fields);
-  const envOf = (i: number) => kernel.spawns[i]?.req.envp ?? [];
-  /** The pid of the worker's one running task. */
-  const pidOf = () => kernel.pidsOf(workerKey('w'))[0] ?? -1;
-  const block = (why: string) => {
-    where = { ok: false, why };
-  };
-  const unblock = () => {
-    where = { ok: true, envelope: ENVELOPE };
-  };
-  return { clock, kernel, queue, events, host, evs, envOf, pidOf, block, unblock };
-}
 
 type Rig = ReturnType<typeof rig>;
 

@@ -4,17 +4,9 @@
  * only when the step starts that very task and attempt; anything else abandons it.
  */
 
-import { FakeClock, FakeIds, FakeKernel } from '../../testing/fakes.js';
-import { MemoryQueue } from '../../testing/queue.js';
-import { noNamespaces } from '../manifest/defaults.js';
-import type { Envelope, LifecycleEvent, PortResult, ProcRequest } from '../ports.js';
-import { type EnvelopeLookup, WorkerHost, workerKey } from './worker-host.js';
-
-const ENVELOPE: Envelope = {
-  rlimits: { nofile: 0, nproc: 0 },
-  namespaces: noNamespaces(),
-  cgroup: null,
-};
+import { FakeKernel } from '../../testing/fakes.js';
+import { ENVELOPE, workerRig, workerSpec } from '../../testing/worker-rig.js';
+import type { PortResult, ProcRequest } from '../ports.js';
 
 /** FakeKernel plus held processes: prepared ones wait in `held` until started. */
 class HoldingKernel extends FakeKernel {
@@ -55,46 +47,14 @@ class HoldingKernel extends FakeKernel {
 }
 
 function rig() {
-  const clock = new FakeClock();
-  const kernel = new HoldingKernel();
-  const queue = new MemoryQueue();
-  const events: LifecycleEvent[] = [];
-  let where: EnvelopeLookup = { ok: true, envelope: ENVELOPE };
-  const host = new WorkerHost({
-    clock,
-    kernel,
-    ids: new FakeIds(),
-    queue,
-    append: (e) => events.push(e),
-    envelopeOf: () => where,
-  });
-  kernel.onEvent((e) => {
-    if (e.type === 'exit') host.onExit(e.pid, e.code, e.signal, e.startFailed);
-  });
-  host.createWorker('ws', {
-    name: 'w',
-    exec: '/bin/task',
-    argv: ['task'],
-    envp: [],
-    cwd: '',
-    backoffMsInitial: 200,
-    backoffMsMax: 1_000,
-    timeoutMs: 0,
-    killGraceMs: 500,
-    crashLoopMax: 5,
-    crashLoopWindowMs: 60_000,
-  });
+  const r = workerRig({ kernel: new HoldingKernel() });
+  r.host.createWorker('ws', workerSpec({ envp: [], crashLoopMax: 5 }));
   const push = async (...payloads: string[]) => {
-    const acks = payloads.map((p) => host.pushTask('w', new TextEncoder().encode(p)));
-    clock.advance(0);
+    const acks = payloads.map((p) => r.host.pushTask('w', new TextEncoder().encode(p)));
+    r.clock.advance(0);
     return (await Promise.all(acks)).map((a) => (a.ok ? a.value.id : ''));
   };
-  const running = () => kernel.pidsOf(workerKey('w'))[0] ?? -1;
-  const evs = (ev: string) => events.filter((e) => e.ev === ev).map((e) => e.fields);
-  const setWhere = (w: EnvelopeLookup) => {
-    where = w;
-  };
-  return { clock, kernel, queue, host, push, running, evs, setWhere };
+  return { ...r, push, running: r.pidOf };
 }
 
 const envOf = (req: ProcRequest) => req.envp.filter((kv) => kv.startsWith('SHIPOTE_TASK_'));
